@@ -1,0 +1,51 @@
+//! The core layer's one error type. Each variant has a stable snake_case code that the HTTP
+//! layer puts on the wire; the message is for people and may change.
+
+use std::time::Duration;
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("the email or the password is wrong")]
+    InvalidCredentials,
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("you lack the permission: {0}")]
+    Forbidden(&'static str),
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    #[error("{what} already exists")]
+    Conflict { code: &'static str, what: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("too many attempts; try again in {} s", retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// The stable code clients may match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::InvalidCredentials => "invalid_credentials",
+            CoreError::Unauthenticated => "unauthenticated",
+            CoreError::Forbidden(_) => "forbidden",
+            CoreError::NotFound(_) => "not_found",
+            CoreError::Conflict { code, .. } => code,
+            CoreError::Invalid { .. } => "invalid_value",
+            CoreError::RateLimited { .. } => "rate_limited",
+            CoreError::Storage(_) | CoreError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

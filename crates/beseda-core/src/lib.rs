@@ -1,0 +1,16 @@
+//! The domain of Beseda: typed ids and values, the rules, the services that apply them, and the
+//! ports (traits) through which they reach storage and the outside world. Nothing here knows
+//! about HTTP or SQL.
+
+pub mod channel;
+pub mod company;
+pub mod error;
+pub mod ids;
+pub mod manager;
+pub mod secret;
+pub mod services;
+pub mod store;
+pub mod time;
+pub mod values;
+
+pub use error::{CoreError, CoreResult};

@@ -1,0 +1,116 @@
+//! Secrets: random bearer tokens, their keyed hashes, and password hashing.
+//!
+//! Sessions and API tokens are random 256-bit strings handed to the client once; the database
+//! keeps only HMAC-SHA256(server secret, token). A copy of the database alone therefore lets
+//! nobody sign in, and a lookup is one indexed equality on the hash.
+
+use crate::error::{CoreError, CoreResult};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use std::fmt;
+
+/// A bearer secret as handed to a client. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// 32 random bytes, URL-safe, behind a short prefix that tells what the token is for.
+    pub fn generate(prefix: &str) -> Token {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Token(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn from_client(raw: &str) -> Token {
+        Token(raw.to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// The hash under which a token is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub String);
+
+/// Hashes tokens under the server's secret key.
+#[derive(Clone)]
+pub struct TokenHasher {
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for TokenHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHasher(***)")
+    }
+}
+
+impl TokenHasher {
+    pub fn new(key: &[u8]) -> TokenHasher {
+        TokenHasher { key: key.to_vec() }
+    }
+
+    pub fn hash(&self, token: &Token) -> TokenHash {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(token.0.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// A random password for a new administrator: 20 URL-safe characters (120 bits).
+pub fn random_password() -> String {
+    let mut bytes = [0u8; 15];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hashes a password with Argon2id (OWASP parameters). CPU-heavy: call it off the async threads.
+pub fn hash_password(password: &str) -> CoreResult<String> {
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a stored hash. CPU-heavy: call it off the async threads.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    argon2::Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_hashes_depend_on_the_key() {
+        let a = Token::generate("s_");
+        let b = Token::generate("s_");
+        assert_ne!(a, b);
+        assert!(a.expose().starts_with("s_") && a.expose().len() > 40);
+        let h1 = TokenHasher::new(b"one").hash(&a);
+        assert_eq!(h1, TokenHasher::new(b"one").hash(&a));
+        assert_ne!(h1, TokenHasher::new(b"two").hash(&a));
+        assert!(!format!("{a:?}").contains(&a.expose()[2..]));
+    }
+
+    #[test]
+    fn password_hash_verifies_only_the_same_password() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct horsf", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

@@ -1,0 +1,188 @@
+//! Signing in and out, sessions, personal API tokens, and the login rate limits.
+
+use super::blocking;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{ApiTokenId, ManagerId};
+use crate::manager::{Actor, Permissions};
+use crate::secret::{self, Token, TokenHash, TokenHasher};
+use crate::store::{ApiToken, NewSession, Store};
+use crate::time::Clock;
+use crate::values::{DisplayName, Email};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SESSION_PREFIX: &str = "bs_";
+const API_TOKEN_PREFIX: &str = "bt_";
+
+/// How many sign-in attempts are allowed, per minute, from one address and for one account.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    pub per_address_per_minute: NonZeroU32,
+    pub per_account_per_minute: NonZeroU32,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_address_per_minute: NonZeroU32::new(20).expect("non-zero"),
+            per_account_per_minute: NonZeroU32::new(10).expect("non-zero"),
+        }
+    }
+}
+
+/// Where a sign-in comes from.
+#[derive(Clone, Debug, Default)]
+pub struct LoginOrigin {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hasher: TokenHasher,
+    session_ttl: Duration,
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    /// Checked when the email is unknown, so that a wrong email takes as long as a wrong password.
+    decoy_hash: String,
+}
+
+impl AuthService {
+    pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: TokenHasher, limits: LoginLimits) -> CoreResult<Self> {
+        Ok(AuthService {
+            store,
+            clock,
+            hasher,
+            session_ttl: Self::SESSION_TTL,
+            by_address: RateLimiter::keyed(Quota::per_minute(limits.per_address_per_minute)),
+            by_account: RateLimiter::keyed(Quota::per_minute(limits.per_account_per_minute)),
+            decoy_hash: secret::hash_password(&secret::random_password())?,
+        })
+    }
+
+    /// Checks the email and password and opens a session. Every failure looks the same to the
+    /// caller (`invalid_credentials`), whichever part was wrong.
+    pub async fn login(&self, email: &str, password: &str, origin: LoginOrigin) -> CoreResult<(Token, Actor)> {
+        if let Some(ip) = origin.ip {
+            self.check_limit(&self.by_address, &ip)?;
+        }
+        let email = Email::parse(email).map_err(|_| CoreError::InvalidCredentials)?;
+        self.check_limit(&self.by_account, &email.as_str().to_owned())?;
+
+        let creds = self.store.manager_credentials(&email).await?;
+        let hash = creds.as_ref().map_or_else(|| self.decoy_hash.clone(), |c| c.password_hash.clone());
+        let password = password.to_owned();
+        let matches = blocking(move || secret::verify_password(&password, &hash)).await?;
+        let creds = match creds {
+            Some(c) if matches && !c.manager.disabled => c,
+            _ => return Err(CoreError::InvalidCredentials),
+        };
+
+        let actor = self.actor(creds.manager.id).await?;
+        let token = self.open_session(actor.id(), origin).await?;
+        Ok((token, actor))
+    }
+
+    async fn open_session(&self, manager_id: ManagerId, origin: LoginOrigin) -> CoreResult<Token> {
+        let token = Token::generate(SESSION_PREFIX);
+        let now = self.clock.now();
+        self.store
+            .create_session(&NewSession {
+                token_hash: self.hash(&token),
+                manager_id,
+                created_at: now,
+                expires_at: now.plus(self.session_ttl),
+                ip: origin.ip.map(|ip| ip.to_string()),
+                user_agent: origin.user_agent.map(|ua| ua.chars().take(300).collect()),
+            })
+            .await?;
+        Ok(token)
+    }
+
+    fn check_limit<K: Clone + std::hash::Hash + Eq>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> CoreResult<()> {
+        limiter.check_key(key).map_err(|not_until| CoreError::RateLimited {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
+
+    /// The manager behind a session cookie.
+    pub async fn session(&self, token: &Token) -> CoreResult<Actor> {
+        let id = self
+            .store
+            .session_manager(&self.hash(token), self.clock.now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        self.actor(id).await
+    }
+
+    /// Opens a new session for a manager who is already signed in (after a password change).
+    pub async fn renew_session(&self, actor: &Actor, origin: LoginOrigin) -> CoreResult<Token> {
+        self.open_session(actor.id(), origin).await
+    }
+
+    pub async fn logout(&self, token: &Token) -> CoreResult<()> {
+        self.store.delete_session(&self.hash(token)).await
+    }
+
+    /// The manager behind a personal API token (`Authorization: Bearer`).
+    pub async fn api_token(&self, token: &Token) -> CoreResult<Actor> {
+        let id = self
+            .store
+            .api_token_manager(&self.hash(token), self.clock.now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        self.actor(id).await
+    }
+
+    /// Creates a personal API token; the secret is shown this once.
+    pub async fn create_api_token(&self, actor: &Actor, name: &str) -> CoreResult<(Token, ApiToken)> {
+        let name = DisplayName::parse("name", name)?;
+        let token = Token::generate(API_TOKEN_PREFIX);
+        let record = self
+            .store
+            .create_api_token(actor.id(), name.as_str(), &self.hash(&token), self.clock.now())
+            .await?;
+        Ok((token, record))
+    }
+
+    pub async fn list_api_tokens(&self, actor: &Actor) -> CoreResult<Vec<ApiToken>> {
+        self.store.list_api_tokens(actor.id()).await
+    }
+
+    pub async fn delete_api_token(&self, actor: &Actor, id: ApiTokenId) -> CoreResult<()> {
+        if self.store.delete_api_token(actor.id(), id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound("api token"))
+        }
+    }
+
+    fn hash(&self, token: &Token) -> TokenHash {
+        self.hasher.hash(token)
+    }
+
+    /// A manager with their permissions; a disabled or deleted manager is signed out.
+    pub async fn actor(&self, id: ManagerId) -> CoreResult<Actor> {
+        let manager = self.store.manager(id).await?.ok_or(CoreError::Unauthenticated)?;
+        if manager.disabled {
+            return Err(CoreError::Unauthenticated);
+        }
+        let grants = self.store.grants_of(id).await?;
+        let permissions = Permissions::new(manager.is_system_admin, grants);
+        Ok(Actor { manager, permissions })
+    }
+
+    /// One round of housekeeping: forget expired sessions and idle rate-limit keys.
+    pub async fn run_housekeeping_once(&self) -> CoreResult<u64> {
+        self.by_address.retain_recent();
+        self.by_account.retain_recent();
+        self.store.delete_expired_sessions(self.clock.now()).await
+    }
+}

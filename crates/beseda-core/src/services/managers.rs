@@ -1,0 +1,203 @@
+//! Managers, groups and availability (F33): who may create and change whom.
+
+use super::blocking;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{GroupId, ManagerId};
+use crate::manager::{Actor, Grants, Group, Manager, NewGroup, NewManager};
+use crate::secret;
+use crate::store::{ManagerUpdate, Store};
+use crate::time::Clock;
+use crate::values::{DisplayName, Email, Locale, ManagerStatus, Password};
+use std::sync::Arc;
+
+/// A manager to create, as parsed from a request or the command line.
+#[derive(Clone, Debug)]
+pub struct CreateManager {
+    pub email: Email,
+    pub name: DisplayName,
+    pub password: Password,
+    pub locale: Option<Locale>,
+    pub is_system_admin: bool,
+}
+
+/// The administrator made on the first start of an empty database.
+#[derive(Clone, Debug)]
+pub struct FirstAdmin {
+    pub manager: Manager,
+    /// The password, when it was generated (and must be shown once).
+    pub generated_password: Option<String>,
+}
+
+pub struct ManagerService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ManagerService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        ManagerService { store, clock }
+    }
+
+    /// On an empty database, creates the system administrator: with the given email and
+    /// password, or `admin@beseda.local` and a random password.
+    pub async fn ensure_first_admin(&self, email: Option<&str>, password: Option<&str>) -> CoreResult<Option<FirstAdmin>> {
+        if !self.store.list_managers().await?.is_empty() {
+            return Ok(None);
+        }
+        let email = Email::parse(email.unwrap_or("admin@beseda.local"))?;
+        let (password, generated_password) = match password {
+            Some(p) => (Password::parse(p)?, None),
+            None => {
+                let p = secret::random_password();
+                (Password::parse(&p)?, Some(p))
+            }
+        };
+        let manager = self
+            .register(CreateManager {
+                email,
+                name: DisplayName::parse("name", "Administrator")?,
+                password,
+                locale: None,
+                is_system_admin: true,
+            })
+            .await?;
+        Ok(Some(FirstAdmin { manager, generated_password }))
+    }
+
+    /// Creates a manager without a permission check: for the operator's command line.
+    pub async fn register(&self, new: CreateManager) -> CoreResult<Manager> {
+        let password = new.password.clone();
+        let password_hash = blocking(move || secret::hash_password(password.expose())).await??;
+        self.store
+            .create_manager(&NewManager {
+                email: new.email,
+                name: new.name.as_str().to_owned(),
+                password_hash,
+                locale: new.locale,
+                is_system_admin: new.is_system_admin,
+                created_at: self.clock.now(),
+            })
+            .await
+    }
+
+    /// Creates a manager: needs "manage settings"; only a system administrator makes another.
+    pub async fn create(&self, actor: &Actor, new: CreateManager) -> CoreResult<Manager> {
+        require_settings(actor)?;
+        if new.is_system_admin && !actor.permissions.system_admin {
+            return Err(CoreError::Forbidden("system administrator"));
+        }
+        self.register(new).await
+    }
+
+    /// Everyone signed in may see the list of managers (it is the reassignment list).
+    pub async fn list(&self, _actor: &Actor) -> CoreResult<Vec<Manager>> {
+        self.store.list_managers().await
+    }
+
+    /// Changes another manager (or oneself, as an administrator).
+    pub async fn update(&self, actor: &Actor, id: ManagerId, update: ManagerUpdate) -> CoreResult<Manager> {
+        require_settings(actor)?;
+        let target = self.get(id).await?;
+        let touches_admin = target.is_system_admin || update.is_system_admin.is_some();
+        if touches_admin && !actor.permissions.system_admin {
+            return Err(CoreError::Forbidden("system administrator"));
+        }
+        if id == actor.id() && (update.is_system_admin == Some(false) || update.disabled == Some(true)) {
+            return Err(CoreError::invalid("is_system_admin", "you cannot remove your own administrator rights or disable yourself"));
+        }
+        if let Some(name) = &update.name {
+            DisplayName::parse("name", name)?;
+        }
+        self.store.update_manager(id, &update, self.clock.now()).await
+    }
+
+    /// Sets another manager's password and ends all their sessions.
+    pub async fn reset_password(&self, actor: &Actor, id: ManagerId, password: Password) -> CoreResult<()> {
+        require_settings(actor)?;
+        let target = self.get(id).await?;
+        if target.is_system_admin && !actor.permissions.system_admin {
+            return Err(CoreError::Forbidden("system administrator"));
+        }
+        self.set_password(id, password).await
+    }
+
+    /// Sets a password without a permission check: for the operator's command line.
+    pub async fn set_password(&self, id: ManagerId, password: Password) -> CoreResult<()> {
+        let hash = blocking(move || secret::hash_password(password.expose())).await??;
+        self.store.set_password(id, &hash, self.clock.now()).await
+    }
+
+    /// Changes one's own password after checking the current one; every session ends.
+    pub async fn change_own_password(&self, actor: &Actor, current: &str, new: Password) -> CoreResult<()> {
+        let creds = self
+            .store
+            .manager_credentials(&actor.manager.email)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let current = current.to_owned();
+        if !blocking(move || secret::verify_password(&current, &creds.password_hash)).await? {
+            return Err(CoreError::invalid("current_password", "is wrong"));
+        }
+        self.set_password(actor.id(), new).await
+    }
+
+    pub async fn find_by_email(&self, email: &Email) -> CoreResult<Manager> {
+        self.store
+            .manager_credentials(email)
+            .await?
+            .map(|c| c.manager)
+            .ok_or(CoreError::NotFound("manager"))
+    }
+
+    /// One's own availability: online, and free / busy / lunch / break.
+    pub async fn set_availability(&self, actor: &Actor, online: bool, status: ManagerStatus) -> CoreResult<Manager> {
+        self.store.set_availability(actor.id(), online, status, self.clock.now()).await
+    }
+
+    /// One's own interface language; `None` follows the browser.
+    pub async fn set_locale(&self, actor: &Actor, locale: Option<Locale>) -> CoreResult<Manager> {
+        let update = ManagerUpdate { locale: Some(locale), ..ManagerUpdate::default() };
+        self.store.update_manager(actor.id(), &update, self.clock.now()).await
+    }
+
+    async fn get(&self, id: ManagerId) -> CoreResult<Manager> {
+        self.store.manager(id).await?.ok_or(CoreError::NotFound("manager"))
+    }
+
+    pub async fn list_groups(&self, actor: &Actor) -> CoreResult<Vec<Group>> {
+        require_settings(actor)?;
+        self.store.list_groups().await
+    }
+
+    pub async fn create_group(&self, actor: &Actor, name: &str, grants: Grants) -> CoreResult<Group> {
+        require_settings(actor)?;
+        let name = DisplayName::parse("name", name)?;
+        self.store
+            .create_group(&NewGroup { name: name.as_str().to_owned(), grants, created_at: self.clock.now() })
+            .await
+    }
+
+    pub async fn update_group(&self, actor: &Actor, id: GroupId, name: Option<&str>, grants: Option<Grants>) -> CoreResult<Group> {
+        require_settings(actor)?;
+        let name = name.map(|n| DisplayName::parse("name", n)).transpose()?;
+        self.store.update_group(id, name.as_ref().map(DisplayName::as_str), grants).await
+    }
+
+    pub async fn delete_group(&self, actor: &Actor, id: GroupId) -> CoreResult<()> {
+        require_settings(actor)?;
+        self.store.delete_group(id).await
+    }
+
+    pub async fn set_group_members(&self, actor: &Actor, id: GroupId, members: &[ManagerId]) -> CoreResult<Group> {
+        require_settings(actor)?;
+        self.store.set_group_members(id, members).await
+    }
+}
+
+fn require_settings(actor: &Actor) -> CoreResult<()> {
+    if actor.permissions.manage_settings {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden("manage settings"))
+    }
+}

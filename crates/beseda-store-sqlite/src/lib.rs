@@ -1,0 +1,39 @@
+//! The embedded default store: SQLite in WAL mode, in one file under the data directory.
+
+mod driver;
+
+use beseda_core::{CoreError, CoreResult};
+use beseda_store_sql::{EmbeddedMigration, SqlStore, migrator};
+use driver::SqliteDb;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The migrations, embedded; the PostgreSQL crate has the same version list.
+pub const MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+
+/// Opens (creating the file when missing) and migrates the database at `url`
+/// (`sqlite://path/to/file.db`).
+pub async fn open(url: &str) -> CoreResult<SqlStore> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| CoreError::invalid("database_url", e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::invalid("database_url", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|e| CoreError::invalid("database_url", format!("cannot open the SQLite database: {e}")))?;
+    migrator(MIGRATIONS)
+        .run(&pool)
+        .await
+        .map_err(|e| CoreError::Storage(format!("migrations failed: {e}")))?;
+    Ok(SqlStore::new(Arc::new(SqliteDb::new(pool))))
+}
