@@ -1,1 +1,7 @@
+//! What the tests of every crate share: fresh databases on both backends and the storage
+//! conformance suite that each backend must pass.
 
+pub mod conformance;
+pub mod databases;
+
+pub use databases::{TestDb, TestBackend};

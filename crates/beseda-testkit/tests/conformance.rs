@@ -1,0 +1,62 @@
+//! Runs the storage conformance suite on SQLite and on PostgreSQL.
+
+use beseda_testkit::{TestBackend, TestDb, conformance};
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = TestDb::new(TestBackend::Sqlite).await.expect("sqlite");
+                    conformance::$case(&*db.open_store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(db) = TestDb::new(TestBackend::Postgres).await else { return };
+                    conformance::$case(&*db.open_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    health_answers,
+    managers_are_created_found_and_listed,
+    a_taken_email_is_a_conflict,
+    managers_are_updated_field_by_field,
+    a_new_password_ends_every_session,
+    sessions_expire_and_end,
+    api_tokens_belong_to_their_owner,
+    groups_grant_their_members,
+    company_data_is_counted,
+    a_dialog_is_imported_with_its_keys,
+    a_repeated_import_changes_nothing,
+);
+
+/// Opening a migrated database again applies nothing and keeps the data, on both backends.
+#[tokio::test]
+async fn migrations_rerun_on_restart_without_change() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let Some(db) = TestDb::new(backend).await else { continue };
+        let first = db.open_store().await;
+        conformance::a_taken_email_is_a_conflict(&*first).await;
+        drop(first);
+        let second = db.open_store().await;
+        use beseda_core::store::ManagerStore;
+        assert_eq!(second.list_managers().await.unwrap().len(), 1, "{backend:?}");
+    }
+}
+
+#[test]
+fn both_backends_have_the_same_migration_versions() {
+    let names = |m: &[beseda_store_sql::EmbeddedMigration]| m.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>();
+    assert_eq!(names(beseda_store_sqlite::MIGRATIONS), names(beseda_store_postgres::MIGRATIONS));
+}
