@@ -20,6 +20,14 @@ pub struct NewTag {
     pub created_at: Timestamp,
 }
 
+/// A client tag (F35).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Tag {
+    pub id: TagId,
+    pub name: String,
+    pub color: TagColor,
+}
+
 /// The fixed palette of twelve tag colours (DESIGN.md §5a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +61,10 @@ impl TagColor {
         TagColor::LightGray,
         TagColor::LightGrayBlue,
     ];
+
+    pub fn parse(raw: &str) -> Option<TagColor> {
+        TagColor::ALL.into_iter().find(|c| c.as_str() == raw)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {

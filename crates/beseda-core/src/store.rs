@@ -1,7 +1,7 @@
 //! The storage port. Each method is one use case, atomic inside its backend; transactions never
 //! cross this trait. Both backends pass the same conformance suite (beseda-testkit).
 
-use crate::company::{DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag};
+use crate::company::{DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag};
 use crate::error::CoreResult;
 use crate::ids::{ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, OrderId, TagId};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
@@ -99,6 +99,8 @@ pub trait CompanyStore: Send + Sync + 'static {
     async fn create_channel(&self, new: &NewChannel) -> CoreResult<ChannelId>;
     /// Fails with `tag_name_taken` when the name is in use.
     async fn create_tag(&self, new: &NewTag) -> CoreResult<TagId>;
+    /// All client tags, by name.
+    async fn list_tags(&self) -> CoreResult<Vec<Tag>>;
     async fn create_client(&self, new: &NewClient) -> CoreResult<ClientId>;
     /// Creates the contact, its dialog and the history in one transaction, with the dialog's
     /// sort keys, preview and waiting time computed from the history. Fails with

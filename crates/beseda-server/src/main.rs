@@ -1,1 +1,190 @@
-fn main() {}
+//! `beseda`: the omnichannel chat inbox. `beseda serve` runs everything.
+
+use anyhow::Context;
+use beseda_core::services::managers::{CreateManager, ManagerService};
+use beseda_core::time::SystemClock;
+use beseda_core::values::{DisplayName, Email, Password};
+use beseda_core::{CoreError, secret};
+use beseda_server::app::AppState;
+use beseda_server::config::{Config, ConfigError};
+use beseda_server::demo::{self, DemoSize};
+use beseda_server::startup::{self, Server};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "beseda", version, about = "Beseda: every client conversation in one inbox")]
+struct Cli {
+    /// A configuration file (default: ./beseda.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server (and migrates the database first).
+    Serve {
+        /// On a database without company data, loads the demo company first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Fills the database with a demo company.
+    Demo {
+        /// Adds the demo even to a database that already holds data.
+        #[arg(long)]
+        force: bool,
+        /// How many clients (each with a dialog).
+        #[arg(long, default_value_t = 300)]
+        clients: usize,
+    },
+    /// Manages user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a manager; prints a generated password unless one is given.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Makes a system administrator.
+        #[arg(long)]
+        admin: bool,
+        /// The password (taken from BESEDA_NEW_PASSWORD when set); generated when absent.
+        #[arg(long, env = "BESEDA_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Sets a new password for a manager and ends all their sessions.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "BESEDA_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("beseda: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log)).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("beseda: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, never a panic: the chain of causes joined.
+            eprintln!("beseda: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => {
+            let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+            println!("The {} database is migrated.", store.backend());
+            Ok(())
+        }
+        Command::Demo { force, clients } => {
+            let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+            load_demo(store, force, clients).await
+        }
+        Command::User(cmd) => user(cmd, config).await,
+    }
+}
+
+async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    let secret = startup::session_secret(&config)?;
+    let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+    let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
+    if let Some(admin) = managers.ensure_first_admin(config.admin_email.as_deref(), config.admin_password.as_deref()).await? {
+        startup::announce_first_admin(&admin);
+    }
+    if with_demo && !store.data_counts().await?.has_company_data() {
+        load_demo(store.clone(), false, DemoSize::default().clients).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ConfigError { setting: "BESEDA_LISTEN".into(), message: format!("cannot listen on {}: {e}", config.listen) })?;
+    let state = AppState::new(store.clone(), &secret, config.secure_cookies())?;
+    let server = Server { state, listener };
+    println!("Beseda is ready at {}/ ({} database)", config.public_url, store.backend());
+    let shutdown = CancellationToken::new();
+    startup::cancel_on_signal(shutdown.clone());
+    server.run(shutdown).await.context("the server stopped")
+}
+
+async fn load_demo(store: Arc<dyn beseda_core::store::Store>, force: bool, clients: usize) -> anyhow::Result<()> {
+    let size = DemoSize { clients, ..DemoSize::default() };
+    let report = demo::load(store, size, force, true).await?;
+    println!(
+        "Loaded the demo company: {} channels, {} clients and dialogs, {} messages.",
+        report.channels, report.clients, report.messages
+    );
+    if let Some(password) = report.manager_password {
+        println!("Demo managers {} … {} sign in with the password {password}", report.managers.first().map_or("", String::as_str), report.managers.last().map_or("", String::as_str));
+    }
+    Ok(())
+}
+
+async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
+    let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+    let service = ManagerService::new(store, Arc::new(SystemClock));
+    let (password, generated) = |given: Option<String>| -> (String, bool) {
+        match given {
+            Some(p) => (p, false),
+            None => (secret::random_password(), true),
+        }
+    }(match &cmd {
+        UserCommand::Create { password, .. } | UserCommand::ResetPassword { password, .. } => password.clone(),
+    });
+    let parsed = Password::parse(&password)?;
+    match cmd {
+        UserCommand::Create { email, name, admin, .. } => {
+            let m = service
+                .register(CreateManager { email: Email::parse(&email)?, name: DisplayName::parse("name", &name)?, password: parsed, locale: None, is_system_admin: admin })
+                .await?;
+            println!("Created {} ({}).", m.email, if admin { "system administrator" } else { "manager" });
+        }
+        UserCommand::ResetPassword { email, .. } => {
+            let m = service.find_by_email(&Email::parse(&email)?).await?;
+            service.set_password(m.id, parsed).await?;
+            println!("Set a new password for {}; their sessions have ended.", m.email);
+        }
+    }
+    if generated {
+        println!("Password: {password}");
+    }
+    Ok(())
+}
+
+/// A database that cannot be opened is a configuration problem: name the setting.
+fn setting_error(e: CoreError) -> anyhow::Error {
+    match e {
+        CoreError::Invalid { field, reason } if field == "database_url" => ConfigError { setting: "BESEDA_DATABASE_URL".into(), message: reason }.into(),
+        other => other.into(),
+    }
+}

@@ -196,6 +196,9 @@ pub async fn company_data_is_counted(store: &dyn Store) {
     let tg = channel(store, ChannelKind::Telegram, "Shop bot").await;
     let vip = store.create_tag(&NewTag { name: "VIP".into(), color: TagColor::Red, created_at: Timestamp(1) }).await.unwrap();
     assert_code(store.create_tag(&NewTag { name: "VIP".into(), color: TagColor::Blue, created_at: Timestamp(1) }).await, "tag_name_taken");
+    let b2b = store.create_tag(&NewTag { name: "B2B".into(), color: TagColor::LightGrayBlue, created_at: Timestamp(1) }).await.unwrap();
+    let tags = store.list_tags().await.unwrap();
+    assert_eq!(tags.iter().map(|t| (t.id, t.name.as_str(), t.color)).collect::<Vec<_>>(), [(b2b, "B2B", TagColor::LightGrayBlue), (vip, "VIP", TagColor::Red)]);
     let client = store
         .create_client(&NewClient {
             name: "Мария Иванова".into(),

@@ -2,7 +2,7 @@
 
 use super::{SqlStore, conflict_on_unique, params};
 use async_trait::async_trait;
-use beseda_core::company::{Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag};
+use beseda_core::company::{Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag, TagColor};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, OrderId, TagId};
 use beseda_core::store::CompanyStore;
 use beseda_core::{CoreError, CoreResult};
@@ -57,6 +57,20 @@ impl CompanyStore for SqlStore {
             .await
             .map_err(conflict_on_unique("tag_name_taken", "a tag with this name"))?;
         Ok(TagId(row.i64("id")?))
+    }
+
+    async fn list_tags(&self) -> CoreResult<Vec<Tag>> {
+        let rows = self.db.fetch_all("SELECT id, name, color FROM tags ORDER BY name, id", &[]).await?;
+        rows.iter()
+            .map(|r| {
+                let color = r.text("color")?;
+                Ok(Tag {
+                    id: TagId(r.i64("id")?),
+                    name: r.text("name")?,
+                    color: TagColor::parse(&color).ok_or_else(|| CoreError::Storage(format!("unknown tag colour {color}")))?,
+                })
+            })
+            .collect()
     }
 
     async fn create_client(&self, new: &NewClient) -> CoreResult<ClientId> {

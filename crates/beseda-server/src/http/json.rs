@@ -1,0 +1,90 @@
+//! A JSON body extractor whose refusals speak the API's error format: malformed JSON is a 400
+//! with the line and column; a wrong field (unknown, missing, out of range) is a 422 naming it.
+
+use super::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use beseda_core::CoreError;
+use serde::de::DeserializeOwned;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::BadRequest {
+            code: "unreadable_body",
+            message: e.body_text(),
+        })?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, telling a syntax error (400) from a value that does not fit (422).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        refusal(&path, e.into_inner())
+    })?;
+    de.end().map_err(|e| refusal(".", e))?;
+    Ok(value)
+}
+
+fn refusal(path: &str, e: serde_json::Error) -> ApiError {
+    if e.is_data() {
+        let field = match path {
+            "." => unknown_field_name(&e.to_string()).unwrap_or_else(|| "body".into()),
+            _ => path.to_owned(),
+        };
+        ApiError::Core(CoreError::invalid(field, e.to_string()))
+    } else {
+        ApiError::BadRequest {
+            code: "malformed_json",
+            message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+        }
+    }
+}
+
+/// serde names an unknown or missing top-level field only in its message (between backticks).
+fn unknown_field_name(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only parsed")]
+    struct Body {
+        name: String,
+        age: u8,
+    }
+
+    fn err(body: &str) -> (String, Option<String>) {
+        match parse::<Body>(body.as_bytes()).unwrap_err() {
+            ApiError::BadRequest { code, message } => (code.into(), Some(message)),
+            ApiError::Core(CoreError::Invalid { field, .. }) => ("invalid_value".into(), Some(field)),
+            ApiError::Core(e) => (e.code().into(), None),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let (code, msg) = err("{\"name\": \"a\",\n \"age\": }");
+        assert_eq!(code, "malformed_json");
+        assert!(msg.unwrap().contains("line 2"));
+    }
+
+    #[test]
+    fn wrong_fields_are_named() {
+        assert_eq!(err(r#"{"name":"a","age":300}"#).1.as_deref(), Some("age"));
+        assert_eq!(err(r#"{"name":"a","age":3,"admin":true}"#).1.as_deref(), Some("admin"));
+        assert_eq!(err(r#"{"name":"a"}"#).1.as_deref(), Some("age"));
+    }
+}

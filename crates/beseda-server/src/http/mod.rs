@@ -1,0 +1,121 @@
+//! The HTTP surface: the JSON API (documented in OpenAPI), the pages, health, and the layers
+//! every request passes: request ids in traces, a timeout, panics as 500s, CSRF protection for
+//! state changes, and a Content-Security-Policy on pages.
+
+mod api_auth;
+mod api_managers;
+pub mod auth;
+pub mod error;
+mod health;
+mod json;
+mod pages;
+
+use crate::app::AppState;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use error::ErrorBody;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Beseda API", description = "The omnichannel chat inbox. Authenticate with the session cookie from \
+        `POST /api/v1/auth/login`, or with a personal API token as `Authorization: Bearer <token>`. \
+        Errors are JSON: `{\"error\": \"<stable_code>\", \"message\": \"...\", \"field\": \"...\"}`."),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// Pages may load only what the server itself serves; no inline script runs.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The API routes and their OpenAPI document, collected from the handlers' annotations.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(api_auth::login))
+        .routes(routes!(api_auth::logout))
+        .routes(routes!(api_auth::me))
+        .routes(routes!(api_auth::set_availability))
+        .routes(routes!(api_auth::set_locale))
+        .routes(routes!(api_auth::change_password))
+        .routes(routes!(api_auth::list_tokens, api_auth::create_token))
+        .routes(routes!(api_auth::delete_token))
+        .routes(routes!(api_managers::list_managers, api_managers::create_manager))
+        .routes(routes!(api_managers::update_manager))
+        .routes(routes!(api_managers::reset_password))
+        .routes(routes!(api_managers::list_groups, api_managers::create_group))
+        .routes(routes!(api_managers::update_group, api_managers::delete_group))
+        .routes(routes!(api_managers::set_members))
+        .split_for_parts()
+}
+
+fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::inbox))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/me/availability", post(pages::availability_submit))
+        .route("/me/locale", post(pages::locale_submit))
+        .route("/assets/{*path}", get(pages::asset))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(api)
+        .merge(pages())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| internal_error()))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+                .layer(CsrfLayer::new().with_rejection_response(|_| csrf_rejected())),
+        )
+}
+
+async fn not_found() -> Response {
+    let body = ErrorBody { error: "not_found".into(), message: "no such page or endpoint".into(), field: None };
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+fn csrf_rejected() -> Response {
+    let body = ErrorBody {
+        error: "csrf_rejected".into(),
+        message: "a cross-site request may not change anything here".into(),
+        field: None,
+    };
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+}
+
+fn internal_error() -> Response {
+    let body = ErrorBody { error: "internal".into(), message: "internal error; the server log has the details".into(), field: None };
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+}

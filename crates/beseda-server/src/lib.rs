@@ -1,0 +1,10 @@
+//! The Beseda server: configuration, start-up, HTTP, pages, background jobs and the demo.
+
+pub mod app;
+pub mod assets;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod startup;

@@ -1,0 +1,114 @@
+//! From configuration to a running server: the store, the secret, the first administrator,
+//! the listener, and a graceful shutdown.
+
+use crate::app::AppState;
+use crate::config::{Config, ConfigError, DatabaseUrl};
+use crate::http;
+use base64::Engine;
+use beseda_core::CoreResult;
+use beseda_core::services::managers::FirstAdmin;
+use beseda_core::store::Store;
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Opens (and migrates) the configured database.
+pub async fn open_store(url: &DatabaseUrl) -> CoreResult<Arc<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(u) => Arc::new(beseda_store_sqlite::open(u).await?),
+        DatabaseUrl::Postgres(u) => Arc::new(beseda_store_postgres::open(u).await?),
+    })
+}
+
+/// The configured session secret, or the one kept in the data directory (made on first start).
+pub fn session_secret(config: &Config) -> Result<Vec<u8>, ConfigError> {
+    if let Some(s) = &config.session_secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    secret_file(&config.data_dir.join("session-secret")).map_err(|message| ConfigError { setting: "BESEDA_DATA_DIR".into(), message })
+}
+
+fn secret_file(path: &Path) -> Result<Vec<u8>, String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes);
+    write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Prints the administrator made on the first start, with a generated password shown once.
+pub fn announce_first_admin(admin: &FirstAdmin) {
+    match &admin.generated_password {
+        Some(password) => println!(
+            "Created the administrator. Sign in as {} with the password {password}\n(shown once; change it after signing in, or reset it with `beseda user reset-password`).",
+            admin.manager.email
+        ),
+        None => println!("Created the administrator {} with the configured password.", admin.manager.email),
+    }
+}
+
+/// A server bound to its listener, ready to run.
+pub struct Server {
+    pub state: AppState,
+    pub listener: TcpListener,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets running requests finish.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let jobs = tokio::spawn(crate::jobs::housekeeping(self.state.auth.clone(), Duration::from_secs(600), shutdown.clone()));
+        let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        shutdown.cancel();
+        let _ = jobs.await;
+        result
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                s.recv().await;
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}
