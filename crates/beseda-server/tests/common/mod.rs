@@ -1,0 +1,119 @@
+//! Starts the real application on port 0 with a fresh database, and talks to it over HTTP.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+
+use beseda_core::manager::Manager;
+use beseda_core::services::managers::{CreateManager, ManagerService};
+use beseda_core::store::Store;
+use beseda_core::time::SystemClock;
+use beseda_core::values::{DisplayName, Email, Password};
+use beseda_server::app::AppState;
+use beseda_server::startup::Server;
+use beseda_testkit::{TestBackend, TestDb};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub managers: ManagerService,
+    pub admin: Manager,
+    shutdown: CancellationToken,
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// The app on a fresh database of `backend`, with one system administrator; `None` when
+    /// the PostgreSQL half is skipped (outside CI).
+    pub async fn spawn(backend: TestBackend) -> Option<TestApp> {
+        let db = TestDb::new(backend).await?;
+        let store: Arc<dyn Store> = db.open_store().await;
+        let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
+        let admin = managers
+            .ensure_first_admin(Some(ADMIN_EMAIL), Some(PASSWORD))
+            .await
+            .expect("first administrator")
+            .expect("an empty database")
+            .manager;
+        let state = AppState::new(store.clone(), b"a test secret of at least thirty-two bytes", false).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let server = Server { state, listener };
+        let base = format!("http://{}", server.local_addr().expect("address"));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(server.run(shutdown.clone()));
+        Some(TestApp { base, store, managers, admin, shutdown, _db: db })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A manager with the test password.
+    pub async fn manager(&self, email: &str, name: &str) -> Manager {
+        self.managers
+            .register(CreateManager {
+                email: Email::parse(email).unwrap(),
+                name: DisplayName::parse("name", name).unwrap(),
+                password: Password::parse(PASSWORD).unwrap(),
+                locale: None,
+                is_system_admin: false,
+            })
+            .await
+            .expect("manager")
+    }
+
+    /// A client with its own cookie jar, signed in as `email`.
+    pub async fn login(&self, email: &str) -> reqwest::Client {
+        let client = browser();
+        let r = client.post(self.url("/api/v1/auth/login")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "login as {email}: {}", r.text().await.unwrap());
+        client
+    }
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects, like a browser tab.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The response's status and JSON body.
+pub async fn json_of(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Runs each named async test function `fn(TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let app = $crate::common::TestApp::spawn(beseda_testkit::TestBackend::Sqlite).await.expect("sqlite");
+                    super::$case(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(app) = $crate::common::TestApp::spawn(beseda_testkit::TestBackend::Postgres).await else { return };
+                    super::$case(app).await;
+                }
+            )*
+        }
+    };
+}
