@@ -48,17 +48,55 @@ impl ChannelKind {
     /// its own when it registers.
     pub fn default_capabilities(self) -> Capabilities {
         const MB: u64 = 1024 * 1024;
-        let limits = |image, audio, video, file| AttachmentLimits { image, audio, video, file };
+        let limits = |image, audio, video, file| AttachmentLimits {
+            image,
+            audio,
+            video,
+            file,
+        };
         let (attachments, edit, delete, read) = match self {
-            ChannelKind::FbInstagram => (limits(Some(8 * MB), Some(25 * MB), None, Some(25 * MB)), false, false, true),
-            ChannelKind::WhatsappQr => (limits(Some(64 * MB), Some(64 * MB), Some(64 * MB), Some(100 * MB)), false, true, true),
-            ChannelKind::WhatsappBusiness => (limits(Some(5 * MB), Some(16 * MB), Some(16 * MB), Some(100 * MB)), false, false, true),
-            ChannelKind::Telegram => (limits(Some(10 * MB), Some(50 * MB), Some(50 * MB), Some(50 * MB)), true, true, false),
-            ChannelKind::Vk => (limits(Some(50 * MB), Some(8 * MB), None, Some(200 * MB)), true, true, true),
-            ChannelKind::Widget | ChannelKind::Custom => (limits(None, None, None, None), true, true, true),
+            ChannelKind::FbInstagram => (
+                limits(Some(8 * MB), Some(25 * MB), None, Some(25 * MB)),
+                false,
+                false,
+                true,
+            ),
+            ChannelKind::WhatsappQr => (
+                limits(Some(64 * MB), Some(64 * MB), Some(64 * MB), Some(100 * MB)),
+                false,
+                true,
+                true,
+            ),
+            ChannelKind::WhatsappBusiness => (
+                limits(Some(5 * MB), Some(16 * MB), Some(16 * MB), Some(100 * MB)),
+                false,
+                false,
+                true,
+            ),
+            ChannelKind::Telegram => (
+                limits(Some(10 * MB), Some(50 * MB), Some(50 * MB), Some(50 * MB)),
+                true,
+                true,
+                false,
+            ),
+            ChannelKind::Vk => (
+                limits(Some(50 * MB), Some(8 * MB), None, Some(200 * MB)),
+                true,
+                true,
+                true,
+            ),
+            ChannelKind::Widget | ChannelKind::Custom => {
+                (limits(None, None, None, None), true, true, true)
+            }
         };
         Capabilities {
-            text: TextCapabilities { create: true, edit, quote: true, delete, max_chars: 2000 },
+            text: TextCapabilities {
+                create: true,
+                edit,
+                quote: true,
+                delete,
+                max_chars: 2000,
+            },
             max_images: 10,
             max_files: 1,
             attachments,
@@ -107,9 +145,15 @@ mod tests {
     fn f26_size_table_is_built_in() {
         const MB: u64 = 1024 * 1024;
         let tg = ChannelKind::Telegram.default_capabilities().attachments;
-        assert_eq!((tg.image, tg.audio, tg.video, tg.file), (Some(10 * MB), Some(50 * MB), Some(50 * MB), Some(50 * MB)));
+        assert_eq!(
+            (tg.image, tg.audio, tg.video, tg.file),
+            (Some(10 * MB), Some(50 * MB), Some(50 * MB), Some(50 * MB))
+        );
         let vk = ChannelKind::Vk.default_capabilities().attachments;
-        assert_eq!((vk.image, vk.audio, vk.video, vk.file), (Some(50 * MB), Some(8 * MB), None, Some(200 * MB)));
+        assert_eq!(
+            (vk.image, vk.audio, vk.video, vk.file),
+            (Some(50 * MB), Some(8 * MB), None, Some(200 * MB))
+        );
         let fb = ChannelKind::FbInstagram.default_capabilities().attachments;
         assert_eq!((fb.image, fb.video), (Some(8 * MB), None));
     }

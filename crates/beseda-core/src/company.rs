@@ -29,7 +29,9 @@ pub struct Tag {
 }
 
 /// The fixed palette of twelve tag colours (DESIGN.md §5a).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TagColor {
     Red,
@@ -108,7 +110,9 @@ pub struct ClientSource {
 }
 
 /// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     Client,
@@ -214,10 +218,9 @@ impl ImportDialog {
     /// client message that no company message followed (F20, F34); a closed dialog waits for
     /// nothing.
     pub fn history_keys(&self) -> crate::CoreResult<HistoryKeys> {
-        let last = self
-            .messages
-            .last()
-            .ok_or_else(|| crate::CoreError::invalid("messages", "a dialog needs at least one message"))?;
+        let last = self.messages.last().ok_or_else(|| {
+            crate::CoreError::invalid("messages", "a dialog needs at least one message")
+        })?;
         let mut waiting_since = None;
         let mut last_client_seq = 0;
         for (seq, m) in (1..).zip(&self.messages) {
@@ -247,7 +250,12 @@ mod tests {
     use super::*;
 
     fn msg(author: Author, at: i64) -> ImportMessage {
-        ImportMessage { author, body: format!("m{at}"), external_id: None, created_at: Timestamp(at) }
+        ImportMessage {
+            author,
+            body: format!("m{at}"),
+            external_id: None,
+            created_at: Timestamp(at),
+        }
     }
 
     fn dialog(messages: Vec<ImportMessage>, closed: bool) -> ImportDialog {
@@ -265,7 +273,15 @@ mod tests {
     #[test]
     fn waiting_starts_at_the_first_unanswered_client_message() {
         let m = ManagerId(1);
-        let d = dialog(vec![msg(Author::Client, 1), msg(Author::Manager(m), 2), msg(Author::Client, 3), msg(Author::Client, 4)], false);
+        let d = dialog(
+            vec![
+                msg(Author::Client, 1),
+                msg(Author::Manager(m), 2),
+                msg(Author::Client, 3),
+                msg(Author::Client, 4),
+            ],
+            false,
+        );
         let k = d.history_keys().unwrap();
         assert_eq!(k.waiting_since, Some(Timestamp(3)));
         assert_eq!((k.last_seq, k.last_client_seq), (4, 4));
@@ -276,7 +292,14 @@ mod tests {
     #[test]
     fn an_answer_or_closing_ends_the_wait() {
         let m = ManagerId(1);
-        let answered = dialog(vec![msg(Author::Client, 1), msg(Author::Manager(m), 2), msg(Author::System, 3)], false);
+        let answered = dialog(
+            vec![
+                msg(Author::Client, 1),
+                msg(Author::Manager(m), 2),
+                msg(Author::System, 3),
+            ],
+            false,
+        );
         assert_eq!(answered.history_keys().unwrap().waiting_since, None);
         assert_eq!(answered.history_keys().unwrap().last_client_seq, 1);
         let closed = dialog(vec![msg(Author::Client, 1)], true);

@@ -38,7 +38,9 @@ pub struct Group {
 }
 
 /// The permissions a group can grant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     /// Sees and may do everything in chats.
@@ -135,15 +137,27 @@ mod tests {
 
     #[test]
     fn chats_admin_sees_and_deletes_but_does_not_manage_settings() {
-        let p = Permissions::new(false, Grants { chats_admin: true, ..Grants::default() });
+        let p = Permissions::new(
+            false,
+            Grants {
+                chats_admin: true,
+                ..Grants::default()
+            },
+        );
         assert!(p.view_all_dialogs && p.delete_dialogs);
         assert!(!p.manage_settings && !p.system_admin);
     }
 
     #[test]
     fn grants_of_several_groups_add_up() {
-        let a = Grants { delete_dialogs: true, ..Grants::default() };
-        let b = Grants { manage_settings: true, ..Grants::default() };
+        let a = Grants {
+            delete_dialogs: true,
+            ..Grants::default()
+        };
+        let b = Grants {
+            manage_settings: true,
+            ..Grants::default()
+        };
         let p = Permissions::new(false, a.union(b));
         assert!(p.delete_dialogs && p.manage_settings && !p.view_all_dialogs);
     }

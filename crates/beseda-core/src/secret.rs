@@ -62,7 +62,8 @@ impl TokenHasher {
     }
 
     pub fn hash(&self, token: &Token) -> TokenHash {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
         mac.update(token.0.as_bytes());
         let digest = mac.finalize().into_bytes();
         TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
@@ -86,7 +87,9 @@ pub fn hash_password(password: &str) -> CoreResult<String> {
 
 /// Checks a password against a stored hash. CPU-heavy: call it off the async threads.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    argon2::Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 #[cfg(test)]

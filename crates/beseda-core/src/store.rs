@@ -1,7 +1,9 @@
 //! The storage port. Each method is one use case, atomic inside its backend; transactions never
 //! cross this trait. Both backends pass the same conformance suite (beseda-testkit).
 
-use crate::company::{DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag};
+use crate::company::{
+    DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
+};
 use crate::error::CoreResult;
 use crate::ids::{ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, OrderId, TagId};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
@@ -40,14 +42,35 @@ pub trait ManagerStore: Send + Sync + 'static {
     async fn manager_credentials(&self, email: &Email) -> CoreResult<Option<ManagerCredentials>>;
     /// All managers, by name.
     async fn list_managers(&self) -> CoreResult<Vec<Manager>>;
-    async fn update_manager(&self, id: ManagerId, update: &ManagerUpdate, now: Timestamp) -> CoreResult<Manager>;
-    async fn set_availability(&self, id: ManagerId, online: bool, status: ManagerStatus, now: Timestamp) -> CoreResult<Manager>;
+    async fn update_manager(
+        &self,
+        id: ManagerId,
+        update: &ManagerUpdate,
+        now: Timestamp,
+    ) -> CoreResult<Manager>;
+    async fn set_availability(
+        &self,
+        id: ManagerId,
+        online: bool,
+        status: ManagerStatus,
+        now: Timestamp,
+    ) -> CoreResult<Manager>;
     /// Replaces the password hash and ends every session of the manager, in one transaction.
-    async fn set_password(&self, id: ManagerId, password_hash: &str, now: Timestamp) -> CoreResult<()>;
+    async fn set_password(
+        &self,
+        id: ManagerId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> CoreResult<()>;
 
     /// Fails with `group_name_taken` when the name is in use.
     async fn create_group(&self, new: &NewGroup) -> CoreResult<Group>;
-    async fn update_group(&self, id: GroupId, name: Option<&str>, grants: Option<Grants>) -> CoreResult<Group>;
+    async fn update_group(
+        &self,
+        id: GroupId,
+        name: Option<&str>,
+        grants: Option<Grants>,
+    ) -> CoreResult<Group>;
     async fn delete_group(&self, id: GroupId) -> CoreResult<()>;
     /// Replaces the members of a group; every manager must exist.
     async fn set_group_members(&self, id: GroupId, members: &[ManagerId]) -> CoreResult<Group>;
@@ -80,14 +103,28 @@ pub struct ApiToken {
 pub trait AuthStore: Send + Sync + 'static {
     async fn create_session(&self, new: &NewSession) -> CoreResult<()>;
     /// The manager of a session that has not expired at `now`.
-    async fn session_manager(&self, token_hash: &TokenHash, now: Timestamp) -> CoreResult<Option<ManagerId>>;
+    async fn session_manager(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<Option<ManagerId>>;
     async fn delete_session(&self, token_hash: &TokenHash) -> CoreResult<()>;
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: Timestamp) -> CoreResult<u64>;
 
-    async fn create_api_token(&self, manager: ManagerId, name: &str, token_hash: &TokenHash, now: Timestamp) -> CoreResult<ApiToken>;
+    async fn create_api_token(
+        &self,
+        manager: ManagerId,
+        name: &str,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<ApiToken>;
     /// The owner of a token, marking it used at `now`.
-    async fn api_token_manager(&self, token_hash: &TokenHash, now: Timestamp) -> CoreResult<Option<ManagerId>>;
+    async fn api_token_manager(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<Option<ManagerId>>;
     async fn list_api_tokens(&self, manager: ManagerId) -> CoreResult<Vec<ApiToken>>;
     /// Deletes one of the manager's tokens; `false` when the manager has no such token.
     async fn delete_api_token(&self, manager: ManagerId, id: ApiTokenId) -> CoreResult<bool>;

@@ -17,7 +17,12 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
-        if local.is_empty() || domain.contains('@') || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return Err(bad());
         }
         Ok(Email(s))
@@ -45,10 +50,16 @@ impl Password {
     pub fn parse(raw: &str) -> CoreResult<Password> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(CoreError::invalid("password", format!("must have at least {} characters", Self::MIN_CHARS)));
+            return Err(CoreError::invalid(
+                "password",
+                format!("must have at least {} characters", Self::MIN_CHARS),
+            ));
         }
         if n > Self::MAX_CHARS {
-            return Err(CoreError::invalid("password", format!("must have at most {} characters", Self::MAX_CHARS)));
+            return Err(CoreError::invalid(
+                "password",
+                format!("must have at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Password(raw.to_owned()))
     }
@@ -78,10 +89,16 @@ impl DisplayName {
             return Err(CoreError::invalid(field, "must not be empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(CoreError::invalid(field, format!("must have at most {} characters", Self::MAX_CHARS)));
+            return Err(CoreError::invalid(
+                field,
+                format!("must have at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if s.chars().any(char::is_control) {
-            return Err(CoreError::invalid(field, "must not contain control characters"));
+            return Err(CoreError::invalid(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(DisplayName(s.to_owned()))
     }
@@ -144,7 +161,10 @@ impl ManagerStatus {
             "busy" => Ok(ManagerStatus::Busy),
             "lunch" => Ok(ManagerStatus::Lunch),
             "break" => Ok(ManagerStatus::Break),
-            _ => Err(CoreError::invalid("status", "must be one of free, busy, lunch, break")),
+            _ => Err(CoreError::invalid(
+                "status",
+                "must be one of free, busy, lunch, break",
+            )),
         }
     }
 }
@@ -155,8 +175,20 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse("  Anna@Example.COM ").unwrap().as_str(), "anna@example.com");
-        for bad in ["", "anna", "anna@", "@example.com", "anna@example", "a b@example.com", "a@b@c.com", "a@.com"] {
+        assert_eq!(
+            Email::parse("  Anna@Example.COM ").unwrap().as_str(),
+            "anna@example.com"
+        );
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.com",
+            "anna@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -170,7 +202,10 @@ mod tests {
 
     #[test]
     fn display_name_is_trimmed_and_bounded() {
-        assert_eq!(DisplayName::parse("name", "  Анна ").unwrap().as_str(), "Анна");
+        assert_eq!(
+            DisplayName::parse("name", "  Анна ").unwrap().as_str(),
+            "Анна"
+        );
         assert!(DisplayName::parse("name", "   ").is_err());
         assert!(DisplayName::parse("name", &"я".repeat(101)).is_err());
         assert!(DisplayName::parse("name", "a\u{7}b").is_err());

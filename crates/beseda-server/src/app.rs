@@ -18,9 +18,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, session_secret: &[u8], secure_cookies: bool) -> CoreResult<AppState> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        session_secret: &[u8],
+        secure_cookies: bool,
+    ) -> CoreResult<AppState> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let auth = AuthService::new(store.clone(), clock.clone(), TokenHasher::new(session_secret), LoginLimits::default())?;
+        let auth = AuthService::new(
+            store.clone(),
+            clock.clone(),
+            TokenHasher::new(session_secret),
+            LoginLimits::default(),
+        )?;
         Ok(AppState {
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),

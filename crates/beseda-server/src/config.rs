@@ -15,7 +15,10 @@ pub struct ConfigError {
 }
 
 fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { setting: setting.to_owned(), message: message.into() }
+    ConfigError {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Which database to use, chosen by the URL's scheme.
@@ -32,7 +35,13 @@ impl DatabaseUrl {
         } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(raw.to_owned()))
         } else {
-            Err(bad("BESEDA_DATABASE_URL", format!("{:?} must start with sqlite:// or postgres://", redact_url(raw))))
+            Err(bad(
+                "BESEDA_DATABASE_URL",
+                format!(
+                    "{:?} must start with sqlite:// or postgres://",
+                    redact_url(raw)
+                ),
+            ))
         }
     }
 }
@@ -76,9 +85,15 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("public_url", &self.public_url)
-            .field("session_secret", &self.session_secret.as_ref().map(|_| "***"))
+            .field(
+                "session_secret",
+                &self.session_secret.as_ref().map(|_| "***"),
+            )
             .field("admin_email", &self.admin_email)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
             .field("log", &self.log)
             .finish()
     }
@@ -101,34 +116,58 @@ struct FileConfig {
 impl Config {
     /// Loads the configuration. `file` is the explicit config file (it must exist); without
     /// one, `./beseda.toml` is read when present. `env` looks up environment variables.
-    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let file_cfg = match file {
             Some(path) => read_file(path)?,
             None if Path::new("beseda.toml").exists() => read_file(Path::new("beseda.toml"))?,
             None => FileConfig::default(),
         };
-        let pick = |env_name: &str, from_file: Option<String>| env(env_name).filter(|v| !v.is_empty()).or(from_file);
+        let pick = |env_name: &str, from_file: Option<String>| {
+            env(env_name).filter(|v| !v.is_empty()).or(from_file)
+        };
 
-        let data_dir = PathBuf::from(pick("BESEDA_DATA_DIR", file_cfg.data_dir).unwrap_or_else(|| "./beseda-data".into()));
+        let data_dir = PathBuf::from(
+            pick("BESEDA_DATA_DIR", file_cfg.data_dir).unwrap_or_else(|| "./beseda-data".into()),
+        );
         let database_url = match pick("BESEDA_DATABASE_URL", file_cfg.database_url) {
             Some(url) => DatabaseUrl::parse(&url)?,
-            None => DatabaseUrl::Sqlite(format!("sqlite://{}", data_dir.join("beseda.db").display())),
+            None => {
+                DatabaseUrl::Sqlite(format!("sqlite://{}", data_dir.join("beseda.db").display()))
+            }
         };
-        let listen_raw = pick("BESEDA_LISTEN", file_cfg.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_raw
-            .parse()
-            .map_err(|_| bad("BESEDA_LISTEN", format!("{listen_raw:?} is not an address like 127.0.0.1:8080")))?;
+        let listen_raw =
+            pick("BESEDA_LISTEN", file_cfg.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            bad(
+                "BESEDA_LISTEN",
+                format!("{listen_raw:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
         let public_url = match pick("BESEDA_PUBLIC_URL", file_cfg.public_url) {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_owned(),
-            Some(url) => return Err(bad("BESEDA_PUBLIC_URL", format!("{url:?} must start with http:// or https://"))),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(url) => {
+                return Err(bad(
+                    "BESEDA_PUBLIC_URL",
+                    format!("{url:?} must start with http:// or https://"),
+                ));
+            }
             None => format!("http://{listen}"),
         };
         let session_secret = pick("BESEDA_SESSION_SECRET", file_cfg.session_secret);
         if session_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(bad("BESEDA_SESSION_SECRET", "must have at least 32 characters"));
+            return Err(bad(
+                "BESEDA_SESSION_SECRET",
+                "must have at least 32 characters",
+            ));
         }
         let log = pick("BESEDA_LOG", file_cfg.log).unwrap_or_else(|| "info".into());
-        tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| bad("BESEDA_LOG", e.to_string()))?;
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|e| bad("BESEDA_LOG", e.to_string()))?;
         Ok(Config {
             database_url,
             listen,
@@ -151,7 +190,12 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let setting = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| bad(&setting, e.to_string()))?;
     // toml's messages span several lines; the first names the key and the position.
-    toml::from_str(&text).map_err(|e| bad(&setting, e.to_string().lines().next().unwrap_or_default().to_owned()))
+    toml::from_str(&text).map_err(|e| {
+        bad(
+            &setting,
+            e.to_string().lines().next().unwrap_or_default().to_owned(),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -160,14 +204,20 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Config::load(None, |k| map.get(k).cloned())
     }
 
     #[test]
     fn no_configuration_at_all_gives_the_embedded_default() {
         let c = load(&[]).unwrap();
-        assert_eq!(c.database_url, DatabaseUrl::Sqlite("sqlite://./beseda-data/beseda.db".into()));
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite("sqlite://./beseda-data/beseda.db".into())
+        );
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(!c.secure_cookies());
@@ -175,17 +225,30 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_selects_postgres() {
-        let c = load(&[("BESEDA_DATABASE_URL", "postgres://u:pw@db/beseda"), ("BESEDA_PUBLIC_URL", "https://chat.example.com/")]).unwrap();
-        assert_eq!(c.database_url, DatabaseUrl::Postgres("postgres://u:pw@db/beseda".into()));
+        let c = load(&[
+            ("BESEDA_DATABASE_URL", "postgres://u:pw@db/beseda"),
+            ("BESEDA_PUBLIC_URL", "https://chat.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Postgres("postgres://u:pw@db/beseda".into())
+        );
         assert_eq!(c.public_url, "https://chat.example.com");
         assert!(c.secure_cookies());
-        assert!(!format!("{c:?}").contains("pw@"), "the password stays out of Debug");
+        assert!(
+            !format!("{c:?}").contains("pw@"),
+            "the password stays out of Debug"
+        );
     }
 
     #[test]
     fn the_data_directory_holds_the_default_database() {
         let c = load(&[("BESEDA_DATA_DIR", "/srv/beseda")]).unwrap();
-        assert_eq!(c.database_url, DatabaseUrl::Sqlite("sqlite:///srv/beseda/beseda.db".into()));
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite("sqlite:///srv/beseda/beseda.db".into())
+        );
     }
 
     #[test]
@@ -208,8 +271,15 @@ mod tests {
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n").unwrap();
         let c = Config::load(Some(&path), |_| None).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
-        let from_env = Config::load(Some(&path), |k| (k == "BESEDA_LISTEN").then(|| "127.0.0.1:1".to_owned())).unwrap();
-        assert_eq!(from_env.listen.to_string(), "127.0.0.1:1", "the environment wins over the file");
+        let from_env = Config::load(Some(&path), |k| {
+            (k == "BESEDA_LISTEN").then(|| "127.0.0.1:1".to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            from_env.listen.to_string(),
+            "127.0.0.1:1",
+            "the environment wins over the file"
+        );
         std::fs::write(&path, "lisen = \"x\"\n").unwrap();
         let e = Config::load(Some(&path), |_| None).unwrap_err().to_string();
         assert!(e.contains("lisen") && !e.contains('\n'), "{e}");
@@ -217,7 +287,10 @@ mod tests {
 
     #[test]
     fn passwords_in_urls_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

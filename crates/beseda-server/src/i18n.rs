@@ -51,7 +51,9 @@ pub fn negotiate(chosen: Option<Locale>, accept_language: Option<&str>) -> Local
     if let Some(l) = chosen {
         return l;
     }
-    let Some(header) = accept_language else { return Locale::En };
+    let Some(header) = accept_language else {
+        return Locale::En;
+    };
     let mut ranked: Vec<(f32, &str)> = header
         .split(',')
         .filter_map(|part| {
@@ -68,7 +70,15 @@ pub fn negotiate(chosen: Option<Locale>, accept_language: Option<&str>) -> Local
     ranked
         .iter()
         .filter(|(q, _)| *q > 0.0)
-        .find_map(|(_, tag)| Locale::parse(&tag.split(['-', '_']).next().unwrap_or_default().to_lowercase()).ok())
+        .find_map(|(_, tag)| {
+            Locale::parse(
+                &tag.split(['-', '_'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase(),
+            )
+            .ok()
+        })
         .unwrap_or(Locale::En)
 }
 
@@ -92,8 +102,13 @@ mod tests {
         assert!(en.len() > 10);
         for key in &en {
             for lang in [&EN, &RU] {
-                let text = LOCALES.try_lookup(lang, key).unwrap_or_else(|| panic!("{key} is missing in {lang}"));
-                assert!(!text.is_empty() && !text.contains("Unknown"), "{key} in {lang}: {text:?}");
+                let text = LOCALES
+                    .try_lookup(lang, key)
+                    .unwrap_or_else(|| panic!("{key} is missing in {lang}"));
+                assert!(
+                    !text.is_empty() && !text.contains("Unknown"),
+                    "{key} in {lang}: {text:?}"
+                );
             }
         }
     }
@@ -101,7 +116,10 @@ mod tests {
     #[test]
     fn the_browser_language_is_used_unless_the_manager_chose() {
         assert_eq!(negotiate(None, Some("ru-RU,ru;q=0.9,en;q=0.8")), Locale::Ru);
-        assert_eq!(negotiate(None, Some("de-DE, en;q=0.5, ru;q=0.7")), Locale::Ru);
+        assert_eq!(
+            negotiate(None, Some("de-DE, en;q=0.5, ru;q=0.7")),
+            Locale::Ru
+        );
         assert_eq!(negotiate(None, Some("fr, de")), Locale::En);
         assert_eq!(negotiate(None, Some("ru;q=0")), Locale::En);
         assert_eq!(negotiate(None, None), Locale::En);

@@ -16,7 +16,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "beseda", version, about = "Beseda: every client conversation in one inbox")]
+#[command(
+    name = "beseda",
+    version,
+    about = "Beseda: every client conversation in one inbox"
+)]
 struct Cli {
     /// A configuration file (default: ./beseda.toml when present).
     #[arg(long, global = true)]
@@ -82,7 +86,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log)).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -104,12 +111,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { demo } => serve(config, demo).await,
         Command::Migrate => {
-            let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+            let store = startup::open_store(&config.database_url)
+                .await
+                .map_err(setting_error)?;
             println!("The {} database is migrated.", store.backend());
             Ok(())
         }
         Command::Demo { force, clients } => {
-            let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+            let store = startup::open_store(&config.database_url)
+                .await
+                .map_err(setting_error)?;
             load_demo(store, force, clients).await
         }
         Command::User(cmd) => user(cmd, config).await,
@@ -118,9 +129,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let secret = startup::session_secret(&config)?;
-    let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+    let store = startup::open_store(&config.database_url)
+        .await
+        .map_err(setting_error)?;
     let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
-    if let Some(admin) = managers.ensure_first_admin(config.admin_email.as_deref(), config.admin_password.as_deref()).await? {
+    if let Some(admin) = managers
+        .ensure_first_admin(
+            config.admin_email.as_deref(),
+            config.admin_password.as_deref(),
+        )
+        .await?
+    {
         startup::announce_first_admin(&admin);
     }
     if with_demo && !store.data_counts().await?.has_company_data() {
@@ -128,51 +147,89 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| ConfigError { setting: "BESEDA_LISTEN".into(), message: format!("cannot listen on {}: {e}", config.listen) })?;
+        .map_err(|e| ConfigError {
+            setting: "BESEDA_LISTEN".into(),
+            message: format!("cannot listen on {}: {e}", config.listen),
+        })?;
     let state = AppState::new(store.clone(), &secret, config.secure_cookies())?;
     let server = Server { state, listener };
-    println!("Beseda is ready at {}/ ({} database)", config.public_url, store.backend());
+    // With port 0 the system picks the port: show the address actually bound.
+    let url = if config.listen.port() == 0 {
+        format!("http://{}", server.local_addr()?)
+    } else {
+        config.public_url.clone()
+    };
+    println!("Beseda is ready at {url}/ ({} database)", store.backend());
     let shutdown = CancellationToken::new();
     startup::cancel_on_signal(shutdown.clone());
     server.run(shutdown).await.context("the server stopped")
 }
 
-async fn load_demo(store: Arc<dyn beseda_core::store::Store>, force: bool, clients: usize) -> anyhow::Result<()> {
-    let size = DemoSize { clients, ..DemoSize::default() };
+async fn load_demo(
+    store: Arc<dyn beseda_core::store::Store>,
+    force: bool,
+    clients: usize,
+) -> anyhow::Result<()> {
+    let size = DemoSize {
+        clients,
+        ..DemoSize::default()
+    };
     let report = demo::load(store, size, force, true).await?;
     println!(
         "Loaded the demo company: {} channels, {} clients and dialogs, {} messages.",
         report.channels, report.clients, report.messages
     );
     if let Some(password) = report.manager_password {
-        println!("Demo managers {} … {} sign in with the password {password}", report.managers.first().map_or("", String::as_str), report.managers.last().map_or("", String::as_str));
+        println!(
+            "Demo managers {} … {} sign in with the password {password}",
+            report.managers.first().map_or("", String::as_str),
+            report.managers.last().map_or("", String::as_str)
+        );
     }
     Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
-    let store = startup::open_store(&config.database_url).await.map_err(setting_error)?;
+    let store = startup::open_store(&config.database_url)
+        .await
+        .map_err(setting_error)?;
     let service = ManagerService::new(store, Arc::new(SystemClock));
-    let (password, generated) = |given: Option<String>| -> (String, bool) {
-        match given {
-            Some(p) => (p, false),
-            None => (secret::random_password(), true),
-        }
-    }(match &cmd {
+    let given = match &cmd {
         UserCommand::Create { password, .. } | UserCommand::ResetPassword { password, .. } => password.clone(),
-    });
+    };
+    let generated = given.is_none();
+    let password = given.unwrap_or_else(secret::random_password);
     let parsed = Password::parse(&password)?;
     match cmd {
-        UserCommand::Create { email, name, admin, .. } => {
+        UserCommand::Create {
+            email, name, admin, ..
+        } => {
             let m = service
-                .register(CreateManager { email: Email::parse(&email)?, name: DisplayName::parse("name", &name)?, password: parsed, locale: None, is_system_admin: admin })
+                .register(CreateManager {
+                    email: Email::parse(&email)?,
+                    name: DisplayName::parse("name", &name)?,
+                    password: parsed,
+                    locale: None,
+                    is_system_admin: admin,
+                })
                 .await?;
-            println!("Created {} ({}).", m.email, if admin { "system administrator" } else { "manager" });
+            println!(
+                "Created {} ({}).",
+                m.email,
+                if admin {
+                    "system administrator"
+                } else {
+                    "manager"
+                }
+            );
         }
         UserCommand::ResetPassword { email, .. } => {
             let m = service.find_by_email(&Email::parse(&email)?).await?;
             service.set_password(m.id, parsed).await?;
-            println!("Set a new password for {}; their sessions have ended.", m.email);
+            println!(
+                "Set a new password for {}; their sessions have ended.",
+                m.email
+            );
         }
     }
     if generated {
@@ -184,7 +241,11 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
 /// A database that cannot be opened is a configuration problem: name the setting.
 fn setting_error(e: CoreError) -> anyhow::Error {
     match e {
-        CoreError::Invalid { field, reason } if field == "database_url" => ConfigError { setting: "BESEDA_DATABASE_URL".into(), message: reason }.into(),
+        CoreError::Invalid { field, reason } if field == "database_url" => ConfigError {
+            setting: "BESEDA_DATABASE_URL".into(),
+            message: reason,
+        }
+        .into(),
         other => other.into(),
     }
 }

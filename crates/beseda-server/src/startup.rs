@@ -29,7 +29,10 @@ pub fn session_secret(config: &Config) -> Result<Vec<u8>, ConfigError> {
     if let Some(s) = &config.session_secret {
         return Ok(s.as_bytes().to_vec());
     }
-    secret_file(&config.data_dir.join("session-secret")).map_err(|message| ConfigError { setting: "BESEDA_DATA_DIR".into(), message })
+    secret_file(&config.data_dir.join("session-secret")).map_err(|message| ConfigError {
+        setting: "BESEDA_DATA_DIR".into(),
+        message,
+    })
 }
 
 fn secret_file(path: &Path) -> Result<Vec<u8>, String> {
@@ -37,7 +40,8 @@ fn secret_file(path: &Path) -> Result<Vec<u8>, String> {
         return Ok(existing.trim().as_bytes().to_vec());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
@@ -50,7 +54,11 @@ fn secret_file(path: &Path) -> Result<Vec<u8>, String> {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -66,7 +74,10 @@ pub fn announce_first_admin(admin: &FirstAdmin) {
             "Created the administrator. Sign in as {} with the password {password}\n(shown once; change it after signing in, or reset it with `beseda user reset-password`).",
             admin.manager.email
         ),
-        None => println!("Created the administrator {} with the configured password.", admin.manager.email),
+        None => println!(
+            "Created the administrator {} with the configured password.",
+            admin.manager.email
+        ),
     }
 }
 
@@ -83,9 +94,15 @@ impl Server {
 
     /// Serves until `shutdown` is cancelled, then lets running requests finish.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let jobs = tokio::spawn(crate::jobs::housekeeping(self.state.auth.clone(), Duration::from_secs(600), shutdown.clone()));
+        let jobs = tokio::spawn(crate::jobs::housekeeping(
+            self.state.auth.clone(),
+            Duration::from_secs(600),
+            shutdown.clone(),
+        ));
         let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
         shutdown.cancel();
         let _ = jobs.await;
         result
@@ -98,7 +115,9 @@ pub fn cancel_on_signal(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         let term = async {
-            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
                 s.recv().await;
             }
         };

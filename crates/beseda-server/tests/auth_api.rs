@@ -19,12 +19,29 @@ on_both_backends!(
 );
 
 async fn login_sets_an_http_only_session_cookie(app: TestApp) {
-    let r = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": "Admin@Example.com ", "password": PASSWORD})).send().await.unwrap();
+    let r = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "Admin@Example.com ", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("beseda_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "no Secure flag over plain http: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure flag over plain http: {cookie}"
+    );
     let (_, body) = json_of(r).await;
     assert_eq!(body["manager"]["email"], ADMIN_EMAIL);
     assert_eq!(body["permissions"]["system_admin"], true);
@@ -32,23 +49,53 @@ async fn login_sets_an_http_only_session_cookie(app: TestApp) {
 
     let client = app.login(ADMIN_EMAIL).await;
     let (status, me) = json_of(client.get(app.url("/api/v1/me")).send().await.unwrap()).await;
-    assert_eq!((status, me["manager"]["id"].clone()), (200, json!(app.admin.id.0)));
+    assert_eq!(
+        (status, me["manager"]["id"].clone()),
+        (200, json!(app.admin.id.0))
+    );
 }
 
 async fn a_wrong_login_never_says_which_part_was_wrong(app: TestApp) {
-    let wrong_password = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": "nope nope nope"})).send().await.unwrap();
-    let unknown_email = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": "who@example.com", "password": PASSWORD})).send().await.unwrap();
-    let bad_email = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": "not an email", "password": PASSWORD})).send().await.unwrap();
-    let bodies = [json_of(wrong_password).await, json_of(unknown_email).await, json_of(bad_email).await];
+    let wrong_password = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": "nope nope nope"}))
+        .send()
+        .await
+        .unwrap();
+    let unknown_email = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "who@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let bad_email = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "not an email", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let bodies = [
+        json_of(wrong_password).await,
+        json_of(unknown_email).await,
+        json_of(bad_email).await,
+    ];
     for (status, body) in &bodies {
         assert_eq!(*status, 401);
         assert_eq!(body["error"], "invalid_credentials");
     }
-    assert_eq!(bodies[0].1, bodies[1].1, "the same answer for a wrong password and an unknown email");
+    assert_eq!(
+        bodies[0].1, bodies[1].1,
+        "the same answer for a wrong password and an unknown email"
+    );
 }
 
 async fn too_many_logins_are_refused_with_retry_after(app: TestApp) {
-    let attempt = || browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": "wrong password"})).send();
+    let attempt = || {
+        browser()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": ADMIN_EMAIL, "password": "wrong password"}))
+            .send()
+    };
     let mut limited = None;
     for _ in 0..25 {
         let r = attempt().await.unwrap();
@@ -59,23 +106,50 @@ async fn too_many_logins_are_refused_with_retry_after(app: TestApp) {
         assert_eq!(r.status(), 401);
     }
     let r = limited.expect("the limit is reached within 25 attempts");
-    let retry: u64 = r.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(json_of(r).await.1["error"], "rate_limited");
     // Even the right password waits now.
-    let right = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    let right = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), 429);
 }
 
 async fn a_request_without_a_session_is_401(app: TestApp) {
     for path in ["/api/v1/me", "/api/v1/managers", "/api/v1/me/tokens"] {
         let (status, body) = json_of(browser().get(app.url(path)).send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("unauthenticated")), "{path}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("unauthenticated")),
+            "{path}"
+        );
     }
-    let forged = browser().get(app.url("/api/v1/me")).header("cookie", "beseda_session=bs_forged").send().await.unwrap();
+    let forged = browser()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", "beseda_session=bs_forged")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 401);
     let page = browser().get(app.url("/")).send().await.unwrap();
-    assert_eq!((page.status().as_u16(), page.headers()["location"].to_str().unwrap()), (303, "/login"));
+    assert_eq!(
+        (
+            page.status().as_u16(),
+            page.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/login")
+    );
 }
 
 async fn a_password_change_ends_every_other_session(app: TestApp) {
@@ -88,8 +162,20 @@ async fn a_password_change_ends_every_other_session(app: TestApp) {
         .await
         .unwrap();
     let (status, body) = json_of(wrong).await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("current_password")));
-    assert_eq!(phone.get(app.url("/api/v1/me")).send().await.unwrap().status(), 200, "a refused change ends nothing");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("current_password"))
+    );
+    assert_eq!(
+        phone
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "a refused change ends nothing"
+    );
 
     let r = laptop
         .put(app.url("/api/v1/me/password"))
@@ -98,9 +184,32 @@ async fn a_password_change_ends_every_other_session(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(phone.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401, "the other session ended");
-    assert_eq!(laptop.get(app.url("/api/v1/me")).send().await.unwrap().status(), 200, "the changing browser got a new session");
-    let old = browser().post(app.url("/api/v1/auth/login")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(
+        phone
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "the other session ended"
+    );
+    assert_eq!(
+        laptop
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the changing browser got a new session"
+    );
+    let old = browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(old.status(), 401);
 }
 
@@ -108,13 +217,39 @@ async fn an_administrator_reset_ends_the_managers_sessions(app: TestApp) {
     let anna = app.manager("anna@example.com", "Anna").await;
     let annas = app.login("anna@example.com").await;
     let admin = app.login(ADMIN_EMAIL).await;
-    let r = admin.put(app.url(&format!("/api/v1/managers/{}/password", anna.id))).json(&json!({"password": "reset by admin"})).send().await.unwrap();
+    let r = admin
+        .put(app.url(&format!("/api/v1/managers/{}/password", anna.id)))
+        .json(&json!({"password": "reset by admin"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(annas.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        annas
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     // A manager cannot reset the administrator.
     let annas = browser();
-    annas.post(app.url("/api/v1/auth/login")).json(&json!({"email": "anna@example.com", "password": "reset by admin"})).send().await.unwrap();
-    let (status, body) = json_of(annas.put(app.url(&format!("/api/v1/managers/{}/password", app.admin.id))).json(&json!({"password": "taken over!"})).send().await.unwrap()).await;
+    annas
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "anna@example.com", "password": "reset by admin"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(
+        annas
+            .put(app.url(&format!("/api/v1/managers/{}/password", app.admin.id)))
+            .json(&json!({"password": "taken over!"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
 }
 
@@ -122,69 +257,214 @@ async fn logout_ends_the_session(app: TestApp) {
     let client = app.login(ADMIN_EMAIL).await;
     let cookie_before = client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(cookie_before.status(), 200);
-    assert_eq!(client.post(app.url("/api/v1/auth/logout")).send().await.unwrap().status(), 204);
-    assert_eq!(client.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
 
 async fn a_cross_site_request_with_the_cookie_is_refused(app: TestApp) {
     let client = app.login(ADMIN_EMAIL).await;
     let body = json!({"email": "evil@example.com", "name": "Evil", "password": "evil password"});
-    let r = client.post(app.url("/api/v1/managers")).header("origin", "https://evil.example").json(&body).send().await.unwrap();
+    let r = client
+        .post(app.url("/api/v1/managers"))
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let (status, err) = json_of(r).await;
-    assert_eq!((status, err["error"].as_str()), (403, Some("csrf_rejected")));
-    let r = client.post(app.url("/api/v1/managers")).header("sec-fetch-site", "cross-site").json(&body).send().await.unwrap();
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (403, Some("csrf_rejected"))
+    );
+    let r = client
+        .post(app.url("/api/v1/managers"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let (_, list) = json_of(client.get(app.url("/api/v1/managers")).send().await.unwrap()).await;
+    let (_, list) = json_of(
+        client
+            .get(app.url("/api/v1/managers"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 1, "nothing was created");
 
-    let same_origin = client.post(app.url("/api/v1/managers")).header("origin", app.base.clone()).json(&body).send().await.unwrap();
+    let same_origin = client
+        .post(app.url("/api/v1/managers"))
+        .header("origin", app.base.clone())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(same_origin.status(), 201);
-    let form = client.post(app.url("/logout")).header("origin", "https://evil.example").send().await.unwrap();
+    let form = client
+        .post(app.url("/logout"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), 403, "forms are protected too");
-    assert_eq!(client.get(app.url("/api/v1/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 async fn personal_api_tokens_authenticate_until_revoked(app: TestApp) {
     let client = app.login(ADMIN_EMAIL).await;
-    let (status, created) = json_of(client.post(app.url("/api/v1/me/tokens")).json(&json!({"name": "CRM sync"})).send().await.unwrap()).await;
+    let (status, created) = json_of(
+        client
+            .post(app.url("/api/v1/me/tokens"))
+            .json(&json!({"name": "CRM sync"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201);
     let secret = created["secret"].as_str().unwrap().to_owned();
     let id = created["token"]["id"].as_i64().unwrap();
 
     let api = reqwest::Client::new();
-    let (status, me) = json_of(api.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap()).await;
-    assert_eq!((status, me["manager"]["email"].as_str()), (200, Some(ADMIN_EMAIL)));
-    let (_, listed) = json_of(client.get(app.url("/api/v1/me/tokens")).send().await.unwrap()).await;
+    let (status, me) = json_of(
+        api.get(app.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, me["manager"]["email"].as_str()),
+        (200, Some(ADMIN_EMAIL))
+    );
+    let (_, listed) = json_of(
+        client
+            .get(app.url("/api/v1/me/tokens"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(listed[0]["name"], "CRM sync");
     assert!(listed[0]["last_used_at"].is_i64(), "use is recorded");
-    assert!(!listed.to_string().contains(&secret), "the secret is never listed");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is never listed"
+    );
 
-    assert_eq!(api.get(app.url("/api/v1/me")).bearer_auth("bt_not-a-token").send().await.unwrap().status(), 401);
-    assert_eq!(client.delete(app.url(&format!("/api/v1/me/tokens/{id}"))).send().await.unwrap().status(), 204);
-    assert_eq!(api.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap().status(), 401);
-    assert_eq!(client.delete(app.url(&format!("/api/v1/me/tokens/{id}"))).send().await.unwrap().status(), 404);
+    assert_eq!(
+        api.get(app.url("/api/v1/me"))
+            .bearer_auth("bt_not-a-token")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client
+            .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        api.get(app.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client
+            .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 async fn malformed_and_unknown_input_is_refused_with_a_clear_error(app: TestApp) {
     let client = app.login(ADMIN_EMAIL).await;
     let url = app.url("/api/v1/managers");
-    let r = client.post(&url).header("content-type", "application/json").body("{\"email\": \"x@example.com\",\n \"name\": }").send().await.unwrap();
+    let r = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"email\": \"x@example.com\",\n \"name\": }")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(r).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_json")));
-    assert!(body["message"].as_str().unwrap().contains("line 2"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("line 2"),
+        "{body}"
+    );
 
-    let unknown = json!({"email": "x@example.com", "name": "X", "password": "long enough", "role": "god"});
+    let unknown =
+        json!({"email": "x@example.com", "name": "X", "password": "long enough", "role": "god"});
     let (status, body) = json_of(client.post(&url).json(&unknown).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str(), body["field"].as_str()), (422, Some("invalid_value"), Some("role")));
+    assert_eq!(
+        (status, body["error"].as_str(), body["field"].as_str()),
+        (422, Some("invalid_value"), Some("role"))
+    );
 
     let short = json!({"email": "x@example.com", "name": "X", "password": "short"});
     let (status, body) = json_of(client.post(&url).json(&short).send().await.unwrap()).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("password")));
 
     let status_out_of_range = json!({"online": true, "status": "asleep"});
-    let (status, body) = json_of(client.put(app.url("/api/v1/me/availability")).json(&status_out_of_range).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        client
+            .put(app.url("/api/v1/me/availability"))
+            .json(&status_out_of_range)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("status")));
 
     let (_, list) = json_of(client.get(&url).send().await.unwrap()).await;
-    assert_eq!(list.as_array().unwrap().len(), 1, "no refused request created anything");
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "no refused request created anything"
+    );
 }

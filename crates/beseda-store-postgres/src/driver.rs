@@ -1,7 +1,9 @@
 //! The shared store's driver port over sqlx's PostgreSQL driver.
 
 use async_trait::async_trait;
-use beseda_store_sql::{SqlDb, SqlError, SqlRow, SqlTx, SqlValue, rows_from, sql_error as map_err, unsupported};
+use beseda_store_sql::{
+    SqlDb, SqlError, SqlRow, SqlTx, SqlValue, rows_from, sql_error as map_err, unsupported,
+};
 use sqlx::postgres::{PgArguments, PgRow, Postgres};
 use sqlx::{AssertSqlSafe, Column, Row, TypeInfo, ValueRef};
 
@@ -20,11 +22,13 @@ type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 /// Builds a statement. The text is always one of the store's own constants; values travel only
 /// as parameters.
 fn query<'q>(sql: &str, params: &[SqlValue]) -> Query<'q> {
-    params.iter().fold(sqlx::query(AssertSqlSafe(sql.to_owned())), |q, p| match p {
-        SqlValue::I64(v) => q.bind(*v),
-        SqlValue::Bool(v) => q.bind(*v),
-        SqlValue::Text(v) => q.bind(v.clone()),
-    })
+    params
+        .iter()
+        .fold(sqlx::query(AssertSqlSafe(sql.to_owned())), |q, p| match p {
+            SqlValue::I64(v) => q.bind(*v),
+            SqlValue::Bool(v) => q.bind(*v),
+            SqlValue::Text(v) => q.bind(v.clone()),
+        })
 }
 
 /// PostgreSQL types each column; narrower integers widen to `i64`.
@@ -49,11 +53,21 @@ impl SqlDb for PgDb {
     }
 
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
-        Ok(query(sql, params).execute(&self.pool).await.map_err(map_err)?.rows_affected())
+        Ok(query(sql, params)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected())
     }
 
     async fn fetch_all(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        rows_from(&query(sql, params).fetch_all(&self.pool).await.map_err(map_err)?, cell)
+        rows_from(
+            &query(sql, params)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?,
+            cell,
+        )
     }
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, SqlError> {
@@ -66,11 +80,21 @@ struct PgTx(sqlx::Transaction<'static, Postgres>);
 #[async_trait]
 impl SqlTx for PgTx {
     async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
-        Ok(query(sql, params).execute(&mut *self.0).await.map_err(map_err)?.rows_affected())
+        Ok(query(sql, params)
+            .execute(&mut *self.0)
+            .await
+            .map_err(map_err)?
+            .rows_affected())
     }
 
     async fn fetch_all(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        rows_from(&query(sql, params).fetch_all(&mut *self.0).await.map_err(map_err)?, cell)
+        rows_from(
+            &query(sql, params)
+                .fetch_all(&mut *self.0)
+                .await
+                .map_err(map_err)?,
+            cell,
+        )
     }
 
     async fn commit(self: Box<Self>) -> Result<(), SqlError> {

@@ -11,17 +11,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations, embedded; the SQLite crate has the same version list.
-pub const MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
 
 /// Connects to and migrates the database at `url` (`postgres://user@host:port/db`).
 pub async fn open(url: &str) -> CoreResult<SqlStore> {
-    let options = PgConnectOptions::from_str(url).map_err(|e| CoreError::invalid("database_url", e.to_string()))?;
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| CoreError::invalid("database_url", e.to_string()))?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
-        .map_err(|e| CoreError::invalid("database_url", format!("cannot connect to PostgreSQL: {e}")))?;
+        .map_err(|e| {
+            CoreError::invalid("database_url", format!("cannot connect to PostgreSQL: {e}"))
+        })?;
     migrator(MIGRATIONS)
         .run(&pool)
         .await

@@ -79,7 +79,10 @@ macro_rules! id_values {
         }
     )*};
 }
-id_values!(ManagerId, GroupId, ApiTokenId, ChannelId, ClientId, ContactId, DialogId, MessageId, TagId, BotId, OrderId);
+id_values!(
+    ManagerId, GroupId, ApiTokenId, ChannelId, ClientId, ContactId, DialogId, MessageId, TagId,
+    BotId, OrderId
+);
 
 /// A row read back: named columns of integers, booleans and text (`None` is SQL NULL).
 #[derive(Clone, Debug)]
@@ -105,12 +108,15 @@ impl SqlRow {
         match self.get(name)? {
             SqlValue::I64(v) => Ok(*v),
             SqlValue::Bool(v) => Ok(v.map(i64::from)),
-            SqlValue::Text(_) => Err(SqlError::other(format!("column {name} is text, not an integer"))),
+            SqlValue::Text(_) => Err(SqlError::other(format!(
+                "column {name} is text, not an integer"
+            ))),
         }
     }
 
     pub fn i64(&self, name: &str) -> Result<i64, SqlError> {
-        self.opt_i64(name)?.ok_or_else(|| SqlError::other(format!("column {name} is null")))
+        self.opt_i64(name)?
+            .ok_or_else(|| SqlError::other(format!("column {name} is null")))
     }
 
     /// SQLite keeps booleans as 0 and 1; PostgreSQL as booleans. Both read as `bool`.
@@ -131,7 +137,8 @@ impl SqlRow {
     }
 
     pub fn text(&self, name: &str) -> Result<String, SqlError> {
-        self.opt_text(name)?.ok_or_else(|| SqlError::other(format!("column {name} is null")))
+        self.opt_text(name)?
+            .ok_or_else(|| SqlError::other(format!("column {name} is null")))
     }
 
     pub fn ts(&self, name: &str) -> Result<Timestamp, SqlError> {
@@ -159,7 +166,10 @@ pub struct SqlError {
 
 impl SqlError {
     pub fn other(message: impl Into<String>) -> Self {
-        SqlError { kind: SqlErrorKind::Other, message: message.into() }
+        SqlError {
+            kind: SqlErrorKind::Other,
+            message: message.into(),
+        }
     }
 }
 
@@ -177,12 +187,18 @@ pub trait SqlDb: Send + Sync + 'static {
     async fn fetch_all(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError>;
     async fn begin(&self) -> Result<Box<dyn SqlTx>, SqlError>;
 
-    async fn fetch_optional(&self, sql: &str, params: &[SqlValue]) -> Result<Option<SqlRow>, SqlError> {
+    async fn fetch_optional(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Option<SqlRow>, SqlError> {
         Ok(self.fetch_all(sql, params).await?.into_iter().next())
     }
 
     async fn fetch_one(&self, sql: &str, params: &[SqlValue]) -> Result<SqlRow, SqlError> {
-        self.fetch_optional(sql, params).await?.ok_or_else(|| SqlError::other("no row returned"))
+        self.fetch_optional(sql, params)
+            .await?
+            .ok_or_else(|| SqlError::other("no row returned"))
     }
 }
 
@@ -193,11 +209,17 @@ pub trait SqlTx: Send {
     async fn fetch_all(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError>;
     async fn commit(self: Box<Self>) -> Result<(), SqlError>;
 
-    async fn fetch_optional(&mut self, sql: &str, params: &[SqlValue]) -> Result<Option<SqlRow>, SqlError> {
+    async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Option<SqlRow>, SqlError> {
         Ok(self.fetch_all(sql, params).await?.into_iter().next())
     }
 
     async fn fetch_one(&mut self, sql: &str, params: &[SqlValue]) -> Result<SqlRow, SqlError> {
-        self.fetch_optional(sql, params).await?.ok_or_else(|| SqlError::other("no row returned"))
+        self.fetch_optional(sql, params)
+            .await?
+            .ok_or_else(|| SqlError::other("no row returned"))
     }
 }

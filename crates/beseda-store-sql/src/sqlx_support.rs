@@ -5,12 +5,24 @@ use sqlx::{Column, Row};
 use std::sync::Arc;
 
 /// Reads sqlx rows into [`SqlRow`]s; `cell` decodes one value by the driver's typing rules.
-pub fn rows_from<R: Row>(rows: &[R], cell: impl Fn(&R, usize) -> Result<SqlValue, sqlx::Error>) -> Result<Vec<SqlRow>, SqlError> {
-    let Some(first) = rows.first() else { return Ok(Vec::new()) };
-    let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_owned()).collect();
+pub fn rows_from<R: Row>(
+    rows: &[R],
+    cell: impl Fn(&R, usize) -> Result<SqlValue, sqlx::Error>,
+) -> Result<Vec<SqlRow>, SqlError> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let columns: Arc<[String]> = first
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
     rows.iter()
         .map(|row| {
-            let values = (0..columns.len()).map(|i| cell(row, i)).collect::<Result<Vec<_>, _>>().map_err(sql_error)?;
+            let values = (0..columns.len())
+                .map(|i| cell(row, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_error)?;
             Ok(SqlRow::new(columns.clone(), values))
         })
         .collect()
@@ -20,15 +32,23 @@ pub fn rows_from<R: Row>(rows: &[R], cell: impl Fn(&R, usize) -> Result<SqlValue
 pub fn sql_error(e: sqlx::Error) -> SqlError {
     let kind = match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => SqlErrorKind::UniqueViolation,
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => SqlErrorKind::ForeignKeyViolation,
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            SqlErrorKind::ForeignKeyViolation
+        }
         _ => SqlErrorKind::Other,
     };
-    SqlError { kind, message: e.to_string() }
+    SqlError {
+        kind,
+        message: e.to_string(),
+    }
 }
 
 /// An unsupported column type, as a decode error naming it.
 pub fn unsupported(type_name: &str, column: usize) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: column.to_string(), source: format!("unsupported column type {type_name}").into() }
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unsupported column type {type_name}").into(),
+    }
 }
 
 /// A migration embedded in a backend: version, name, SQL.
@@ -40,7 +60,15 @@ pub fn migrator(migrations: &'static [EmbeddedMigration]) -> sqlx::migrate::Migr
     Migrator::with_migrations(
         migrations
             .iter()
-            .map(|(version, name, sql)| Migration::new(*version, (*name).into(), MigrationType::Simple, sqlx::SqlStr::from_static(sql), false))
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
             .collect(),
     )
 }

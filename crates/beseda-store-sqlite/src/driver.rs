@@ -1,7 +1,9 @@
 //! The shared store's driver port over sqlx's SQLite driver.
 
 use async_trait::async_trait;
-use beseda_store_sql::{SqlDb, SqlError, SqlRow, SqlTx, SqlValue, rows_from, sql_error as map_err, unsupported};
+use beseda_store_sql::{
+    SqlDb, SqlError, SqlRow, SqlTx, SqlValue, rows_from, sql_error as map_err, unsupported,
+};
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 
@@ -20,11 +22,13 @@ type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 /// Builds a statement. The text is always one of the store's own constants; values travel only
 /// as parameters.
 fn query<'q>(sql: &str, params: &[SqlValue]) -> Query<'q> {
-    params.iter().fold(sqlx::query(AssertSqlSafe(sql.to_owned())), |q, p| match p {
-        SqlValue::I64(v) => q.bind(*v),
-        SqlValue::Bool(v) => q.bind(*v),
-        SqlValue::Text(v) => q.bind(v.clone()),
-    })
+    params
+        .iter()
+        .fold(sqlx::query(AssertSqlSafe(sql.to_owned())), |q, p| match p {
+            SqlValue::I64(v) => q.bind(*v),
+            SqlValue::Bool(v) => q.bind(*v),
+            SqlValue::Text(v) => q.bind(v.clone()),
+        })
 }
 
 /// SQLite types each value, not each column, so the storage class of the value decides.
@@ -47,17 +51,31 @@ impl SqlDb for SqliteDb {
     }
 
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
-        Ok(query(sql, params).execute(&self.pool).await.map_err(map_err)?.rows_affected())
+        Ok(query(sql, params)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected())
     }
 
     async fn fetch_all(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        rows_from(&query(sql, params).fetch_all(&self.pool).await.map_err(map_err)?, cell)
+        rows_from(
+            &query(sql, params)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?,
+            cell,
+        )
     }
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, SqlError> {
         // Every transaction of the store writes. Taking the write lock at BEGIN makes a second
         // writer wait (busy timeout) instead of failing when it upgrades from a read.
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         Ok(Box::new(SqliteTx(tx)))
     }
 }
@@ -67,11 +85,21 @@ struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
 #[async_trait]
 impl SqlTx for SqliteTx {
     async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
-        Ok(query(sql, params).execute(&mut *self.0).await.map_err(map_err)?.rows_affected())
+        Ok(query(sql, params)
+            .execute(&mut *self.0)
+            .await
+            .map_err(map_err)?
+            .rows_affected())
     }
 
     async fn fetch_all(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        rows_from(&query(sql, params).fetch_all(&mut *self.0).await.map_err(map_err)?, cell)
+        rows_from(
+            &query(sql, params)
+                .fetch_all(&mut *self.0)
+                .await
+                .map_err(map_err)?,
+            cell,
+        )
     }
 
     async fn commit(self: Box<Self>) -> Result<(), SqlError> {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations, embedded; the PostgreSQL crate has the same version list.
-pub const MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
 
 /// Opens (creating the file when missing) and migrates the database at `url`
 /// (`sqlite://path/to/file.db`).
@@ -23,14 +24,28 @@ pub async fn open(url: &str) -> CoreResult<SqlStore> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CoreError::invalid("database_url", format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(dir) = options
+        .get_filename()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CoreError::invalid(
+                "database_url",
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await
-        .map_err(|e| CoreError::invalid("database_url", format!("cannot open the SQLite database: {e}")))?;
+        .map_err(|e| {
+            CoreError::invalid(
+                "database_url",
+                format!("cannot open the SQLite database: {e}"),
+            )
+        })?;
     migrator(MIGRATIONS)
         .run(&pool)
         .await

@@ -3,7 +3,10 @@
 
 use beseda_core::CoreError;
 use beseda_core::channel::ChannelKind;
-use beseda_core::company::{Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag, TagColor};
+use beseda_core::company::{
+    Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag,
+    TagColor,
+};
 use beseda_core::ids::{ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId};
 use beseda_core::manager::{Grants, NewGroup, NewManager};
 use beseda_core::secret::TokenHash;
@@ -35,51 +38,157 @@ pub async fn health_answers(store: &dyn Store) {
 }
 
 pub async fn managers_are_created_found_and_listed(store: &dyn Store) {
-    let anna = store.create_manager(&new_manager("anna@example.com", "Анна")).await.unwrap();
-    let boris = store.create_manager(&NewManager { is_system_admin: true, locale: Some(Locale::Ru), ..new_manager("boris@example.com", "Boris") }).await.unwrap();
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Анна"))
+        .await
+        .unwrap();
+    let boris = store
+        .create_manager(&NewManager {
+            is_system_admin: true,
+            locale: Some(Locale::Ru),
+            ..new_manager("boris@example.com", "Boris")
+        })
+        .await
+        .unwrap();
     assert_ne!(anna.id, boris.id);
     assert_eq!(anna.email.as_str(), "anna@example.com");
-    assert_eq!((anna.is_system_admin, anna.online, anna.status, anna.disabled), (false, false, ManagerStatus::Free, false));
-    assert_eq!((boris.is_system_admin, boris.locale), (true, Some(Locale::Ru)));
+    assert_eq!(
+        (
+            anna.is_system_admin,
+            anna.online,
+            anna.status,
+            anna.disabled
+        ),
+        (false, false, ManagerStatus::Free, false)
+    );
+    assert_eq!(
+        (boris.is_system_admin, boris.locale),
+        (true, Some(Locale::Ru))
+    );
     assert_eq!(store.manager(anna.id).await.unwrap(), Some(anna.clone()));
     assert_eq!(store.manager(ManagerId(999_999)).await.unwrap(), None);
 
-    let creds = store.manager_credentials(&anna.email).await.unwrap().expect("credentials");
-    assert_eq!((creds.manager, creds.password_hash.as_str()), (anna.clone(), "hash-of-anna@example.com"));
-    assert!(store.manager_credentials(&Email::parse("nobody@example.com").unwrap()).await.unwrap().is_none());
+    let creds = store
+        .manager_credentials(&anna.email)
+        .await
+        .unwrap()
+        .expect("credentials");
+    assert_eq!(
+        (creds.manager, creds.password_hash.as_str()),
+        (anna.clone(), "hash-of-anna@example.com")
+    );
+    assert!(
+        store
+            .manager_credentials(&Email::parse("nobody@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    let names: Vec<_> = store.list_managers().await.unwrap().into_iter().map(|m| m.name).collect();
+    let names: Vec<_> = store
+        .list_managers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
     assert_eq!(names, ["Boris", "Анна"]);
 }
 
 pub async fn a_taken_email_is_a_conflict(store: &dyn Store) {
-    store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    assert_code(store.create_manager(&new_manager("anna@example.com", "Other")).await, "email_taken");
+    store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    assert_code(
+        store
+            .create_manager(&new_manager("anna@example.com", "Other"))
+            .await,
+        "email_taken",
+    );
     assert_eq!(store.list_managers().await.unwrap().len(), 1);
 }
 
 pub async fn managers_are_updated_field_by_field(store: &dyn Store) {
-    let m = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    let u = store
-        .update_manager(m.id, &ManagerUpdate { name: Some("Anna K.".into()), locale: Some(Some(Locale::Ru)), ..Default::default() }, Timestamp(2_000))
+    let m = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
         .await
         .unwrap();
-    assert_eq!((u.name.as_str(), u.locale, u.is_system_admin), ("Anna K.", Some(Locale::Ru), false));
     let u = store
-        .update_manager(m.id, &ManagerUpdate { is_system_admin: Some(true), disabled: Some(true), ..Default::default() }, Timestamp(3_000))
+        .update_manager(
+            m.id,
+            &ManagerUpdate {
+                name: Some("Anna K.".into()),
+                locale: Some(Some(Locale::Ru)),
+                ..Default::default()
+            },
+            Timestamp(2_000),
+        )
         .await
         .unwrap();
-    assert_eq!((u.name.as_str(), u.locale, u.is_system_admin, u.disabled), ("Anna K.", Some(Locale::Ru), true, true));
+    assert_eq!(
+        (u.name.as_str(), u.locale, u.is_system_admin),
+        ("Anna K.", Some(Locale::Ru), false)
+    );
     let u = store
-        .update_manager(m.id, &ManagerUpdate { locale: Some(None), disabled: Some(false), ..Default::default() }, Timestamp(4_000))
+        .update_manager(
+            m.id,
+            &ManagerUpdate {
+                is_system_admin: Some(true),
+                disabled: Some(true),
+                ..Default::default()
+            },
+            Timestamp(3_000),
+        )
         .await
         .unwrap();
-    assert_eq!((u.locale, u.disabled, u.is_system_admin), (None, false, true));
-    assert_code(store.update_manager(ManagerId(999_999), &ManagerUpdate::default(), Timestamp(5_000)).await, "not_found");
+    assert_eq!(
+        (u.name.as_str(), u.locale, u.is_system_admin, u.disabled),
+        ("Anna K.", Some(Locale::Ru), true, true)
+    );
+    let u = store
+        .update_manager(
+            m.id,
+            &ManagerUpdate {
+                locale: Some(None),
+                disabled: Some(false),
+                ..Default::default()
+            },
+            Timestamp(4_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.locale, u.disabled, u.is_system_admin),
+        (None, false, true)
+    );
+    assert_code(
+        store
+            .update_manager(
+                ManagerId(999_999),
+                &ManagerUpdate::default(),
+                Timestamp(5_000),
+            )
+            .await,
+        "not_found",
+    );
 
-    let a = store.set_availability(m.id, true, ManagerStatus::Lunch, Timestamp(6_000)).await.unwrap();
+    let a = store
+        .set_availability(m.id, true, ManagerStatus::Lunch, Timestamp(6_000))
+        .await
+        .unwrap();
     assert_eq!((a.online, a.status), (true, ManagerStatus::Lunch));
-    assert_code(store.set_availability(ManagerId(999_999), true, ManagerStatus::Free, Timestamp(6_000)).await, "not_found");
+    assert_code(
+        store
+            .set_availability(
+                ManagerId(999_999),
+                true,
+                ManagerStatus::Free,
+                Timestamp(6_000),
+            )
+            .await,
+        "not_found",
+    );
 }
 
 fn session(hash: &str, manager: ManagerId, expires_at: i64) -> NewSession {
@@ -94,111 +203,351 @@ fn session(hash: &str, manager: ManagerId, expires_at: i64) -> NewSession {
 }
 
 pub async fn a_new_password_ends_every_session(store: &dyn Store) {
-    let anna = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    let boris = store.create_manager(&new_manager("boris@example.com", "Boris")).await.unwrap();
-    store.create_session(&session("a1", anna.id, 10_000)).await.unwrap();
-    store.create_session(&session("a2", anna.id, 10_000)).await.unwrap();
-    store.create_session(&session("b1", boris.id, 10_000)).await.unwrap();
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let boris = store
+        .create_manager(&new_manager("boris@example.com", "Boris"))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("a1", anna.id, 10_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("a2", anna.id, 10_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("b1", boris.id, 10_000))
+        .await
+        .unwrap();
 
-    store.set_password(anna.id, "new-hash", Timestamp(2_000)).await.unwrap();
-    let creds = store.manager_credentials(&anna.email).await.unwrap().unwrap();
+    store
+        .set_password(anna.id, "new-hash", Timestamp(2_000))
+        .await
+        .unwrap();
+    let creds = store
+        .manager_credentials(&anna.email)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(creds.password_hash, "new-hash");
     for h in ["a1", "a2"] {
-        assert_eq!(store.session_manager(&TokenHash(h.into()), Timestamp(3_000)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .session_manager(&TokenHash(h.into()), Timestamp(3_000))
+                .await
+                .unwrap(),
+            None
+        );
     }
-    assert_eq!(store.session_manager(&TokenHash("b1".into()), Timestamp(3_000)).await.unwrap(), Some(boris.id));
-    assert_code(store.set_password(ManagerId(999_999), "x", Timestamp(2_000)).await, "not_found");
+    assert_eq!(
+        store
+            .session_manager(&TokenHash("b1".into()), Timestamp(3_000))
+            .await
+            .unwrap(),
+        Some(boris.id)
+    );
+    assert_code(
+        store
+            .set_password(ManagerId(999_999), "x", Timestamp(2_000))
+            .await,
+        "not_found",
+    );
 }
 
 pub async fn sessions_expire_and_end(store: &dyn Store) {
-    let m = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    store.create_session(&session("live", m.id, 10_000)).await.unwrap();
-    store.create_session(&session("old", m.id, 5_000)).await.unwrap();
+    let m = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("live", m.id, 10_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("old", m.id, 5_000))
+        .await
+        .unwrap();
     let live = TokenHash("live".into());
-    assert_eq!(store.session_manager(&live, Timestamp(9_999)).await.unwrap(), Some(m.id));
-    assert_eq!(store.session_manager(&live, Timestamp(10_000)).await.unwrap(), None, "a session ends at its expiry");
-    assert_eq!(store.session_manager(&TokenHash("unknown".into()), Timestamp(1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session_manager(&live, Timestamp(9_999))
+            .await
+            .unwrap(),
+        Some(m.id)
+    );
+    assert_eq!(
+        store
+            .session_manager(&live, Timestamp(10_000))
+            .await
+            .unwrap(),
+        None,
+        "a session ends at its expiry"
+    );
+    assert_eq!(
+        store
+            .session_manager(&TokenHash("unknown".into()), Timestamp(1))
+            .await
+            .unwrap(),
+        None
+    );
 
-    assert_eq!(store.delete_expired_sessions(Timestamp(6_000)).await.unwrap(), 1);
-    assert_eq!(store.session_manager(&live, Timestamp(6_000)).await.unwrap(), Some(m.id));
+    assert_eq!(
+        store
+            .delete_expired_sessions(Timestamp(6_000))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .session_manager(&live, Timestamp(6_000))
+            .await
+            .unwrap(),
+        Some(m.id)
+    );
     store.delete_session(&live).await.unwrap();
-    assert_eq!(store.session_manager(&live, Timestamp(6_000)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session_manager(&live, Timestamp(6_000))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn api_tokens_belong_to_their_owner(store: &dyn Store) {
-    let anna = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    let boris = store.create_manager(&new_manager("boris@example.com", "Boris")).await.unwrap();
-    let t = store.create_api_token(anna.id, "CRM sync", &TokenHash("t1".into()), Timestamp(1_000)).await.unwrap();
-    assert_eq!((t.name.as_str(), t.created_at, t.last_used_at), ("CRM sync", Timestamp(1_000), None));
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let boris = store
+        .create_manager(&new_manager("boris@example.com", "Boris"))
+        .await
+        .unwrap();
+    let t = store
+        .create_api_token(
+            anna.id,
+            "CRM sync",
+            &TokenHash("t1".into()),
+            Timestamp(1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.created_at, t.last_used_at),
+        ("CRM sync", Timestamp(1_000), None)
+    );
 
-    assert_eq!(store.api_token_manager(&TokenHash("t1".into()), Timestamp(2_000)).await.unwrap(), Some(anna.id));
-    assert_eq!(store.api_token_manager(&TokenHash("nope".into()), Timestamp(2_000)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .api_token_manager(&TokenHash("t1".into()), Timestamp(2_000))
+            .await
+            .unwrap(),
+        Some(anna.id)
+    );
+    assert_eq!(
+        store
+            .api_token_manager(&TokenHash("nope".into()), Timestamp(2_000))
+            .await
+            .unwrap(),
+        None
+    );
     let listed = store.list_api_tokens(anna.id).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].last_used_at, Some(Timestamp(2_000)));
     assert!(store.list_api_tokens(boris.id).await.unwrap().is_empty());
 
-    assert!(!store.delete_api_token(boris.id, t.id).await.unwrap(), "another manager's token stays");
-    assert!(!store.delete_api_token(anna.id, ApiTokenId(999_999)).await.unwrap());
+    assert!(
+        !store.delete_api_token(boris.id, t.id).await.unwrap(),
+        "another manager's token stays"
+    );
+    assert!(
+        !store
+            .delete_api_token(anna.id, ApiTokenId(999_999))
+            .await
+            .unwrap()
+    );
     assert!(store.delete_api_token(anna.id, t.id).await.unwrap());
-    assert_eq!(store.api_token_manager(&TokenHash("t1".into()), Timestamp(3_000)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .api_token_manager(&TokenHash("t1".into()), Timestamp(3_000))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 fn grants(chats_admin: bool, delete_dialogs: bool, manage_settings: bool) -> Grants {
-    Grants { chats_admin, view_all_dialogs: false, delete_dialogs, manage_settings }
+    Grants {
+        chats_admin,
+        view_all_dialogs: false,
+        delete_dialogs,
+        manage_settings,
+    }
 }
 
 pub async fn groups_grant_their_members(store: &dyn Store) {
-    let anna = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
-    let boris = store.create_manager(&new_manager("boris@example.com", "Boris")).await.unwrap();
-    let seniors = store.create_group(&NewGroup { name: "Seniors".into(), grants: grants(false, true, false), created_at: Timestamp(1) }).await.unwrap();
-    let admins = store.create_group(&NewGroup { name: "Admins".into(), grants: grants(false, false, true), created_at: Timestamp(1) }).await.unwrap();
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let boris = store
+        .create_manager(&new_manager("boris@example.com", "Boris"))
+        .await
+        .unwrap();
+    let seniors = store
+        .create_group(&NewGroup {
+            name: "Seniors".into(),
+            grants: grants(false, true, false),
+            created_at: Timestamp(1),
+        })
+        .await
+        .unwrap();
+    let admins = store
+        .create_group(&NewGroup {
+            name: "Admins".into(),
+            grants: grants(false, false, true),
+            created_at: Timestamp(1),
+        })
+        .await
+        .unwrap();
     assert!(seniors.members.is_empty());
-    assert_code(store.create_group(&NewGroup { name: "Seniors".into(), grants: Grants::default(), created_at: Timestamp(1) }).await, "group_name_taken");
+    assert_code(
+        store
+            .create_group(&NewGroup {
+                name: "Seniors".into(),
+                grants: Grants::default(),
+                created_at: Timestamp(1),
+            })
+            .await,
+        "group_name_taken",
+    );
 
-    let s = store.set_group_members(seniors.id, &[boris.id, anna.id, anna.id]).await.unwrap();
+    let s = store
+        .set_group_members(seniors.id, &[boris.id, anna.id, anna.id])
+        .await
+        .unwrap();
     assert_eq!(s.members, vec![anna.id, boris.id]);
-    store.set_group_members(admins.id, &[anna.id]).await.unwrap();
-    assert_eq!(store.grants_of(anna.id).await.unwrap(), grants(false, true, true));
-    assert_eq!(store.grants_of(boris.id).await.unwrap(), grants(false, true, false));
+    store
+        .set_group_members(admins.id, &[anna.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grants_of(anna.id).await.unwrap(),
+        grants(false, true, true)
+    );
+    assert_eq!(
+        store.grants_of(boris.id).await.unwrap(),
+        grants(false, true, false)
+    );
 
     // A member that does not exist refuses the whole change.
-    let r = store.set_group_members(seniors.id, &[boris.id, ManagerId(999_999)]).await;
+    let r = store
+        .set_group_members(seniors.id, &[boris.id, ManagerId(999_999)])
+        .await;
     assert_code(r, "invalid_value");
     let groups = store.list_groups().await.unwrap();
-    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Admins", "Seniors"]);
-    assert_eq!(groups[1].members, vec![anna.id, boris.id], "nothing changed on refusal");
-    assert_code(store.set_group_members(GroupId(999_999), &[anna.id]).await, "not_found");
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["Admins", "Seniors"]
+    );
+    assert_eq!(
+        groups[1].members,
+        vec![anna.id, boris.id],
+        "nothing changed on refusal"
+    );
+    assert_code(
+        store.set_group_members(GroupId(999_999), &[anna.id]).await,
+        "not_found",
+    );
 
-    let u = store.update_group(seniors.id, Some("Leads"), Some(grants(true, false, false))).await.unwrap();
-    assert_eq!((u.name.as_str(), u.grants, u.members.len()), ("Leads", grants(true, false, false), 2));
+    let u = store
+        .update_group(seniors.id, Some("Leads"), Some(grants(true, false, false)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.name.as_str(), u.grants, u.members.len()),
+        ("Leads", grants(true, false, false), 2)
+    );
     let u = store.update_group(seniors.id, None, None).await.unwrap();
     assert_eq!(u.name, "Leads");
-    assert_code(store.update_group(seniors.id, Some("Admins"), None).await, "group_name_taken");
-    assert_code(store.update_group(GroupId(999_999), None, None).await, "not_found");
+    assert_code(
+        store.update_group(seniors.id, Some("Admins"), None).await,
+        "group_name_taken",
+    );
+    assert_code(
+        store.update_group(GroupId(999_999), None, None).await,
+        "not_found",
+    );
 
     store.delete_group(admins.id).await.unwrap();
-    assert_eq!(store.grants_of(anna.id).await.unwrap(), grants(true, false, false));
+    assert_eq!(
+        store.grants_of(anna.id).await.unwrap(),
+        grants(true, false, false)
+    );
     assert_code(store.delete_group(admins.id).await, "not_found");
 }
 
 async fn channel(store: &dyn Store, kind: ChannelKind, name: &str) -> ChannelId {
     store
-        .create_channel(&NewChannel { kind, name: name.into(), capabilities: kind.default_capabilities(), created_at: Timestamp(1) })
+        .create_channel(&NewChannel {
+            kind,
+            name: name.into(),
+            capabilities: kind.default_capabilities(),
+            created_at: Timestamp(1),
+        })
         .await
         .unwrap()
 }
 
 pub async fn company_data_is_counted(store: &dyn Store) {
     let empty = store.data_counts().await.unwrap();
-    assert_eq!((empty.channels, empty.clients, empty.dialogs, empty.messages), (0, 0, 0, 0));
+    assert_eq!(
+        (empty.channels, empty.clients, empty.dialogs, empty.messages),
+        (0, 0, 0, 0)
+    );
     assert!(!empty.has_company_data());
     let tg = channel(store, ChannelKind::Telegram, "Shop bot").await;
-    let vip = store.create_tag(&NewTag { name: "VIP".into(), color: TagColor::Red, created_at: Timestamp(1) }).await.unwrap();
-    assert_code(store.create_tag(&NewTag { name: "VIP".into(), color: TagColor::Blue, created_at: Timestamp(1) }).await, "tag_name_taken");
-    let b2b = store.create_tag(&NewTag { name: "B2B".into(), color: TagColor::LightGrayBlue, created_at: Timestamp(1) }).await.unwrap();
+    let vip = store
+        .create_tag(&NewTag {
+            name: "VIP".into(),
+            color: TagColor::Red,
+            created_at: Timestamp(1),
+        })
+        .await
+        .unwrap();
+    assert_code(
+        store
+            .create_tag(&NewTag {
+                name: "VIP".into(),
+                color: TagColor::Blue,
+                created_at: Timestamp(1),
+            })
+            .await,
+        "tag_name_taken",
+    );
+    let b2b = store
+        .create_tag(&NewTag {
+            name: "B2B".into(),
+            color: TagColor::LightGrayBlue,
+            created_at: Timestamp(1),
+        })
+        .await
+        .unwrap();
     let tags = store.list_tags().await.unwrap();
-    assert_eq!(tags.iter().map(|t| (t.id, t.name.as_str(), t.color)).collect::<Vec<_>>(), [(b2b, "B2B", TagColor::LightGrayBlue), (vip, "VIP", TagColor::Red)]);
+    assert_eq!(
+        tags.iter()
+            .map(|t| (t.id, t.name.as_str(), t.color))
+            .collect::<Vec<_>>(),
+        [
+            (b2b, "B2B", TagColor::LightGrayBlue),
+            (vip, "VIP", TagColor::Red)
+        ]
+    );
     let client = store
         .create_client(&NewClient {
             name: "Мария Иванова".into(),
@@ -229,14 +578,27 @@ pub async fn company_data_is_counted(store: &dyn Store) {
         })
         .await
         .unwrap();
-    let dup = NewOrder { number: "A-1".into(), client_id: client, manager_id: None, status: "new".into(), total_minor: 1, currency: "RUB".into(), created_at: Timestamp(7) };
+    let dup = NewOrder {
+        number: "A-1".into(),
+        client_id: client,
+        manager_id: None,
+        status: "new".into(),
+        total_minor: 1,
+        currency: "RUB".into(),
+        created_at: Timestamp(7),
+    };
     assert_code(store.create_order(&dup).await, "order_number_taken");
     let c = store.data_counts().await.unwrap();
     assert_eq!((c.channels, c.clients), (1, 1));
     assert!(c.has_company_data());
 }
 
-fn import(channel: ChannelId, client: Option<ClientId>, external: &str, messages: Vec<ImportMessage>) -> ImportDialog {
+fn import(
+    channel: ChannelId,
+    client: Option<ClientId>,
+    external: &str,
+    messages: Vec<ImportMessage>,
+) -> ImportDialog {
     ImportDialog {
         channel_id: channel,
         client_id: client,
@@ -249,26 +611,44 @@ fn import(channel: ChannelId, client: Option<ClientId>, external: &str, messages
 }
 
 fn msg(author: Author, body: &str, at: i64) -> ImportMessage {
-    ImportMessage { author, body: body.into(), external_id: None, created_at: Timestamp(at) }
+    ImportMessage {
+        author,
+        body: body.into(),
+        external_id: None,
+        created_at: Timestamp(at),
+    }
 }
 
 pub async fn a_dialog_is_imported_with_its_keys(store: &dyn Store) {
-    let m = store.create_manager(&new_manager("anna@example.com", "Anna")).await.unwrap();
+    let m = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
     let wa = channel(store, ChannelKind::WhatsappBusiness, "Support").await;
     let mut d = import(
         wa,
         None,
         "+7900",
-        vec![msg(Author::Client, "Здравствуйте", 100), msg(Author::Manager(m.id), "Добрый день!", 200), msg(Author::Client, "Где мой заказ?", 300)],
+        vec![
+            msg(Author::Client, "Здравствуйте", 100),
+            msg(Author::Manager(m.id), "Добрый день!", 200),
+            msg(Author::Client, "Где мой заказ?", 300),
+        ],
     );
     d.responsible = Some(m.id);
     let id = store.import_dialog(&d).await.unwrap();
     let s = store.dialog_summary(id).await.unwrap().expect("summary");
-    assert_eq!((s.id, s.channel_id, s.client_id, s.open, s.responsible), (id, wa, None, true, Some(m.id)));
+    assert_eq!(
+        (s.id, s.channel_id, s.client_id, s.open, s.responsible),
+        (id, wa, None, true, Some(m.id))
+    );
     assert_eq!((s.last_seq, s.last_client_seq), (3, 3));
     assert_eq!(s.last_message_author.as_deref(), Some("client"));
     assert_eq!(s.last_message_preview.as_deref(), Some("Где мой заказ?"));
-    assert_eq!((s.last_activity_at, s.waiting_since, s.opened_at), (Timestamp(300), Some(Timestamp(300)), Timestamp(100)));
+    assert_eq!(
+        (s.last_activity_at, s.waiting_since, s.opened_at),
+        (Timestamp(300), Some(Timestamp(300)), Timestamp(100))
+    );
     assert_eq!(store.dialog_summary(DialogId(999_999)).await.unwrap(), None);
     let c = store.data_counts().await.unwrap();
     assert_eq!((c.dialogs, c.messages), (1, 3));
@@ -276,15 +656,34 @@ pub async fn a_dialog_is_imported_with_its_keys(store: &dyn Store) {
 
 pub async fn a_repeated_import_changes_nothing(store: &dyn Store) {
     let tg = channel(store, ChannelKind::Telegram, "Bot").await;
-    store.import_dialog(&import(tg, None, "42", vec![msg(Author::Client, "hi", 1)])).await.unwrap();
-    let again = import(tg, None, "42", vec![msg(Author::Client, "hi", 1), msg(Author::Client, "again", 2)]);
+    store
+        .import_dialog(&import(tg, None, "42", vec![msg(Author::Client, "hi", 1)]))
+        .await
+        .unwrap();
+    let again = import(
+        tg,
+        None,
+        "42",
+        vec![
+            msg(Author::Client, "hi", 1),
+            msg(Author::Client, "again", 2),
+        ],
+    );
     assert_code(store.import_dialog(&again).await, "contact_exists");
     // An external message id seen before refuses the whole dialog, not just the message.
-    let mut dup = import(tg, None, "43", vec![msg(Author::Client, "a", 1), msg(Author::Client, "b", 2)]);
+    let mut dup = import(
+        tg,
+        None,
+        "43",
+        vec![msg(Author::Client, "a", 1), msg(Author::Client, "b", 2)],
+    );
     dup.messages[0].external_id = Some("m1".into());
     dup.messages[1].external_id = Some("m1".into());
     assert_code(store.import_dialog(&dup).await, "message_exists");
-    assert_code(store.import_dialog(&import(tg, None, "44", vec![])).await, "invalid_value");
+    assert_code(
+        store.import_dialog(&import(tg, None, "44", vec![])).await,
+        "invalid_value",
+    );
     let c = store.data_counts().await.unwrap();
     assert_eq!((c.dialogs, c.messages), (1, 1));
 }

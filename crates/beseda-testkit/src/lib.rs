@@ -4,4 +4,4 @@
 pub mod conformance;
 pub mod databases;
 
-pub use databases::{TestDb, TestBackend};
+pub use databases::{TestBackend, TestDb};

@@ -45,18 +45,29 @@ on_both_backends!(
 #[tokio::test]
 async fn migrations_rerun_on_restart_without_change() {
     for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
-        let Some(db) = TestDb::new(backend).await else { continue };
+        let Some(db) = TestDb::new(backend).await else {
+            continue;
+        };
         let first = db.open_store().await;
         conformance::a_taken_email_is_a_conflict(&*first).await;
         drop(first);
         let second = db.open_store().await;
         use beseda_core::store::ManagerStore;
-        assert_eq!(second.list_managers().await.unwrap().len(), 1, "{backend:?}");
+        assert_eq!(
+            second.list_managers().await.unwrap().len(),
+            1,
+            "{backend:?}"
+        );
     }
 }
 
 #[test]
 fn both_backends_have_the_same_migration_versions() {
-    let names = |m: &[beseda_store_sql::EmbeddedMigration]| m.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>();
-    assert_eq!(names(beseda_store_sqlite::MIGRATIONS), names(beseda_store_postgres::MIGRATIONS));
+    let names = |m: &[beseda_store_sql::EmbeddedMigration]| {
+        m.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(beseda_store_sqlite::MIGRATIONS),
+        names(beseda_store_postgres::MIGRATIONS)
+    );
 }

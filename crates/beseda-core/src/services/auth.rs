@@ -55,7 +55,12 @@ pub struct AuthService {
 impl AuthService {
     pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: TokenHasher, limits: LoginLimits) -> CoreResult<Self> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: TokenHasher,
+        limits: LoginLimits,
+    ) -> CoreResult<Self> {
         Ok(AuthService {
             store,
             clock,
@@ -69,7 +74,12 @@ impl AuthService {
 
     /// Checks the email and password and opens a session. Every failure looks the same to the
     /// caller (`invalid_credentials`), whichever part was wrong.
-    pub async fn login(&self, email: &str, password: &str, origin: LoginOrigin) -> CoreResult<(Token, Actor)> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        origin: LoginOrigin,
+    ) -> CoreResult<(Token, Actor)> {
         if let Some(ip) = origin.ip {
             self.check_limit(&self.by_address, &ip)?;
         }
@@ -77,7 +87,9 @@ impl AuthService {
         self.check_limit(&self.by_account, &email.as_str().to_owned())?;
 
         let creds = self.store.manager_credentials(&email).await?;
-        let hash = creds.as_ref().map_or_else(|| self.decoy_hash.clone(), |c| c.password_hash.clone());
+        let hash = creds
+            .as_ref()
+            .map_or_else(|| self.decoy_hash.clone(), |c| c.password_hash.clone());
         let password = password.to_owned();
         let matches = blocking(move || secret::verify_password(&password, &hash)).await?;
         let creds = match creds {
@@ -106,10 +118,16 @@ impl AuthService {
         Ok(token)
     }
 
-    fn check_limit<K: Clone + std::hash::Hash + Eq>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> CoreResult<()> {
-        limiter.check_key(key).map_err(|not_until| CoreError::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+    fn check_limit<K: Clone + std::hash::Hash + Eq>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> CoreResult<()> {
+        limiter
+            .check_key(key)
+            .map_err(|not_until| CoreError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 
     /// The manager behind a session cookie.
@@ -142,12 +160,21 @@ impl AuthService {
     }
 
     /// Creates a personal API token; the secret is shown this once.
-    pub async fn create_api_token(&self, actor: &Actor, name: &str) -> CoreResult<(Token, ApiToken)> {
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> CoreResult<(Token, ApiToken)> {
         let name = DisplayName::parse("name", name)?;
         let token = Token::generate(API_TOKEN_PREFIX);
         let record = self
             .store
-            .create_api_token(actor.id(), name.as_str(), &self.hash(&token), self.clock.now())
+            .create_api_token(
+                actor.id(),
+                name.as_str(),
+                &self.hash(&token),
+                self.clock.now(),
+            )
             .await?;
         Ok((token, record))
     }
@@ -170,13 +197,20 @@ impl AuthService {
 
     /// A manager with their permissions; a disabled or deleted manager is signed out.
     pub async fn actor(&self, id: ManagerId) -> CoreResult<Actor> {
-        let manager = self.store.manager(id).await?.ok_or(CoreError::Unauthenticated)?;
+        let manager = self
+            .store
+            .manager(id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         if manager.disabled {
             return Err(CoreError::Unauthenticated);
         }
         let grants = self.store.grants_of(id).await?;
         let permissions = Permissions::new(manager.is_system_admin, grants);
-        Ok(Actor { manager, permissions })
+        Ok(Actor {
+            manager,
+            permissions,
+        })
     }
 
     /// One round of housekeeping: forget expired sessions and idle rate-limit keys.

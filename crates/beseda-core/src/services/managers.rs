@@ -40,7 +40,11 @@ impl ManagerService {
 
     /// On an empty database, creates the system administrator: with the given email and
     /// password, or `admin@beseda.local` and a random password.
-    pub async fn ensure_first_admin(&self, email: Option<&str>, password: Option<&str>) -> CoreResult<Option<FirstAdmin>> {
+    pub async fn ensure_first_admin(
+        &self,
+        email: Option<&str>,
+        password: Option<&str>,
+    ) -> CoreResult<Option<FirstAdmin>> {
         if !self.store.list_managers().await?.is_empty() {
             return Ok(None);
         }
@@ -61,7 +65,10 @@ impl ManagerService {
                 is_system_admin: true,
             })
             .await?;
-        Ok(Some(FirstAdmin { manager, generated_password }))
+        Ok(Some(FirstAdmin {
+            manager,
+            generated_password,
+        }))
     }
 
     /// Creates a manager without a permission check: for the operator's command line.
@@ -95,24 +102,41 @@ impl ManagerService {
     }
 
     /// Changes another manager (or oneself, as an administrator).
-    pub async fn update(&self, actor: &Actor, id: ManagerId, update: ManagerUpdate) -> CoreResult<Manager> {
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: ManagerId,
+        update: ManagerUpdate,
+    ) -> CoreResult<Manager> {
         require_settings(actor)?;
         let target = self.get(id).await?;
         let touches_admin = target.is_system_admin || update.is_system_admin.is_some();
         if touches_admin && !actor.permissions.system_admin {
             return Err(CoreError::Forbidden("system administrator"));
         }
-        if id == actor.id() && (update.is_system_admin == Some(false) || update.disabled == Some(true)) {
-            return Err(CoreError::invalid("is_system_admin", "you cannot remove your own administrator rights or disable yourself"));
+        if id == actor.id()
+            && (update.is_system_admin == Some(false) || update.disabled == Some(true))
+        {
+            return Err(CoreError::invalid(
+                "is_system_admin",
+                "you cannot remove your own administrator rights or disable yourself",
+            ));
         }
         if let Some(name) = &update.name {
             DisplayName::parse("name", name)?;
         }
-        self.store.update_manager(id, &update, self.clock.now()).await
+        self.store
+            .update_manager(id, &update, self.clock.now())
+            .await
     }
 
     /// Sets another manager's password and ends all their sessions.
-    pub async fn reset_password(&self, actor: &Actor, id: ManagerId, password: Password) -> CoreResult<()> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        id: ManagerId,
+        password: Password,
+    ) -> CoreResult<()> {
         require_settings(actor)?;
         let target = self.get(id).await?;
         if target.is_system_admin && !actor.permissions.system_admin {
@@ -128,7 +152,12 @@ impl ManagerService {
     }
 
     /// Changes one's own password after checking the current one; every session ends.
-    pub async fn change_own_password(&self, actor: &Actor, current: &str, new: Password) -> CoreResult<()> {
+    pub async fn change_own_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: Password,
+    ) -> CoreResult<()> {
         let creds = self
             .store
             .manager_credentials(&actor.manager.email)
@@ -150,18 +179,33 @@ impl ManagerService {
     }
 
     /// One's own availability: online, and free / busy / lunch / break.
-    pub async fn set_availability(&self, actor: &Actor, online: bool, status: ManagerStatus) -> CoreResult<Manager> {
-        self.store.set_availability(actor.id(), online, status, self.clock.now()).await
+    pub async fn set_availability(
+        &self,
+        actor: &Actor,
+        online: bool,
+        status: ManagerStatus,
+    ) -> CoreResult<Manager> {
+        self.store
+            .set_availability(actor.id(), online, status, self.clock.now())
+            .await
     }
 
     /// One's own interface language; `None` follows the browser.
     pub async fn set_locale(&self, actor: &Actor, locale: Option<Locale>) -> CoreResult<Manager> {
-        let update = ManagerUpdate { locale: Some(locale), ..ManagerUpdate::default() };
-        self.store.update_manager(actor.id(), &update, self.clock.now()).await
+        let update = ManagerUpdate {
+            locale: Some(locale),
+            ..ManagerUpdate::default()
+        };
+        self.store
+            .update_manager(actor.id(), &update, self.clock.now())
+            .await
     }
 
     async fn get(&self, id: ManagerId) -> CoreResult<Manager> {
-        self.store.manager(id).await?.ok_or(CoreError::NotFound("manager"))
+        self.store
+            .manager(id)
+            .await?
+            .ok_or(CoreError::NotFound("manager"))
     }
 
     pub async fn list_groups(&self, actor: &Actor) -> CoreResult<Vec<Group>> {
@@ -169,18 +213,35 @@ impl ManagerService {
         self.store.list_groups().await
     }
 
-    pub async fn create_group(&self, actor: &Actor, name: &str, grants: Grants) -> CoreResult<Group> {
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        name: &str,
+        grants: Grants,
+    ) -> CoreResult<Group> {
         require_settings(actor)?;
         let name = DisplayName::parse("name", name)?;
         self.store
-            .create_group(&NewGroup { name: name.as_str().to_owned(), grants, created_at: self.clock.now() })
+            .create_group(&NewGroup {
+                name: name.as_str().to_owned(),
+                grants,
+                created_at: self.clock.now(),
+            })
             .await
     }
 
-    pub async fn update_group(&self, actor: &Actor, id: GroupId, name: Option<&str>, grants: Option<Grants>) -> CoreResult<Group> {
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        name: Option<&str>,
+        grants: Option<Grants>,
+    ) -> CoreResult<Group> {
         require_settings(actor)?;
         let name = name.map(|n| DisplayName::parse("name", n)).transpose()?;
-        self.store.update_group(id, name.as_ref().map(DisplayName::as_str), grants).await
+        self.store
+            .update_group(id, name.as_ref().map(DisplayName::as_str), grants)
+            .await
     }
 
     pub async fn delete_group(&self, actor: &Actor, id: GroupId) -> CoreResult<()> {
@@ -188,7 +249,12 @@ impl ManagerService {
         self.store.delete_group(id).await
     }
 
-    pub async fn set_group_members(&self, actor: &Actor, id: GroupId, members: &[ManagerId]) -> CoreResult<Group> {
+    pub async fn set_group_members(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        members: &[ManagerId],
+    ) -> CoreResult<Group> {
         require_settings(actor)?;
         self.store.set_group_members(id, members).await
     }

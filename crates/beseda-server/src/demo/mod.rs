@@ -5,7 +5,10 @@
 mod texts;
 
 use beseda_core::channel::ChannelKind;
-use beseda_core::company::{Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag, TagColor};
+use beseda_core::company::{
+    Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag,
+    TagColor,
+};
 use beseda_core::ids::{ChannelId, ManagerId, TagId};
 use beseda_core::manager::Grants;
 use beseda_core::services::managers::{CreateManager, ManagerService};
@@ -29,7 +32,10 @@ pub struct DemoSize {
 
 impl Default for DemoSize {
     fn default() -> Self {
-        DemoSize { clients: 300, orders: 40 }
+        DemoSize {
+            clients: 300,
+            orders: 40,
+        }
     }
 }
 
@@ -46,9 +52,17 @@ pub struct DemoReport {
 
 /// Fills the database with the demo company. Refuses a database that holds company data
 /// unless `force`; managers and tags that exist already are reused.
-pub async fn load(store: Arc<dyn Store>, size: DemoSize, force: bool, progress: bool) -> CoreResult<DemoReport> {
+pub async fn load(
+    store: Arc<dyn Store>,
+    size: DemoSize,
+    force: bool,
+    progress: bool,
+) -> CoreResult<DemoReport> {
     if !force && store.data_counts().await?.has_company_data() {
-        return Err(CoreError::Conflict { code: "database_not_empty", what: "company data in this database (use --force to add the demo anyway)".into() });
+        return Err(CoreError::Conflict {
+            code: "database_not_empty",
+            what: "company data in this database (use --force to add the demo anyway)".into(),
+        });
     }
     let mut rng = StdRng::from_rng(&mut rand::rng());
     let now = SystemClock.now();
@@ -56,7 +70,11 @@ pub async fn load(store: Arc<dyn Store>, size: DemoSize, force: bool, progress: 
     let channels = demo_channels(&*store, now).await?;
     let tags = demo_tags(&*store, now).await?;
 
-    let bar = if progress { ProgressBar::new(size.clients as u64) } else { ProgressBar::hidden() };
+    let bar = if progress {
+        ProgressBar::new(size.clients as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}").expect("template"));
     bar.set_message("demo dialogs");
     let run = format!("{:04x}", rng.random::<u16>());
@@ -69,26 +87,45 @@ pub async fn load(store: Arc<dyn Store>, size: DemoSize, force: bool, progress: 
         let first_contact = now.minus(Duration::from_secs(rng.random_range(3_600..42 * 86_400)));
         let tag_count = rng.random_range(0..=3);
         let chosen: Vec<TagId> = tags.choose_multiple(&mut rng, tag_count).copied().collect();
-        let client_tags: Vec<(TagId, bool)> = chosen.into_iter().map(|t| (t, rng.random_bool(0.4))).collect();
+        let client_tags: Vec<(TagId, bool)> = chosen
+            .into_iter()
+            .map(|t| (t, rng.random_bool(0.4)))
+            .collect();
         let client = store
             .create_client(&NewClient {
                 name: name.clone(),
-                phone: rng.random_bool(0.8).then(|| format!("+7 9{:02} {:03}-{:02}-{:02}", rng.random_range(0..100), rng.random_range(0..1000), rng.random_range(0..100), rng.random_range(0..100))),
-                email: rng.random_bool(0.5).then(|| format!("client{run}{n}@example.com")),
+                phone: rng.random_bool(0.8).then(|| {
+                    format!(
+                        "+7 9{:02} {:03}-{:02}-{:02}",
+                        rng.random_range(0..100),
+                        rng.random_range(0..1000),
+                        rng.random_range(0..100),
+                        rng.random_range(0..100)
+                    )
+                }),
+                email: rng
+                    .random_bool(0.5)
+                    .then(|| format!("client{run}{n}@example.com")),
                 source: Some(ClientSource {
                     channel_id,
                     channel_kind: kind,
                     channel_name,
                     first_contact_at: first_contact,
-                    page: (kind == ChannelKind::Widget).then(|| "https://shop.example.com/catalog".to_owned()),
-                    utm: (kind == ChannelKind::Widget).then(|| r#"{"utm_source":"yandex","utm_medium":"cpc"}"#.to_owned()),
+                    page: (kind == ChannelKind::Widget)
+                        .then(|| "https://shop.example.com/catalog".to_owned()),
+                    utm: (kind == ChannelKind::Widget)
+                        .then(|| r#"{"utm_source":"yandex","utm_medium":"cpc"}"#.to_owned()),
                 }),
                 tags: client_tags,
                 created_at: first_contact,
             })
             .await?;
         client_ids.push(client);
-        let responsible = if rng.random_bool(0.85) { managers.choose(&mut rng).copied() } else { None };
+        let responsible = if rng.random_bool(0.85) {
+            managers.choose(&mut rng).copied()
+        } else {
+            None
+        };
         let history = conversation(&mut rng, russian, first_contact, now, responsible);
         messages += history.len();
         store
@@ -107,7 +144,9 @@ pub async fn load(store: Arc<dyn Store>, size: DemoSize, force: bool, progress: 
     bar.finish_and_clear();
     for n in 0..size.orders.min(client_ids.len()) {
         let client_id = *client_ids.choose(&mut rng).expect("clients");
-        let status = *["new", "in_progress", "completed", "completed"].choose(&mut rng).expect("statuses");
+        let status = *["new", "in_progress", "completed", "completed"]
+            .choose(&mut rng)
+            .expect("statuses");
         let order = NewOrder {
             number: format!("{run}-{:04}", n + 1),
             client_id,
@@ -120,27 +159,59 @@ pub async fn load(store: Arc<dyn Store>, size: DemoSize, force: bool, progress: 
         store.create_order(&order).await?;
     }
     let everyone = store.list_managers().await?;
-    let managers = managers.iter().filter_map(|id| everyone.iter().find(|m| m.id == *id)).map(|m| m.email.to_string()).collect();
-    Ok(DemoReport { managers, manager_password, channels: channels.len(), clients: size.clients, messages })
+    let managers = managers
+        .iter()
+        .filter_map(|id| everyone.iter().find(|m| m.id == *id))
+        .map(|m| m.email.to_string())
+        .collect();
+    Ok(DemoReport {
+        managers,
+        manager_password,
+        channels: channels.len(),
+        clients: size.clients,
+        messages,
+    })
 }
 
 fn person(rng: &mut StdRng, russian: bool) -> String {
-    let (first, last) = if russian { (texts::FIRST_RU, texts::LAST_RU) } else { (texts::FIRST_EN, texts::LAST_EN) };
+    let (first, last) = if russian {
+        (texts::FIRST_RU, texts::LAST_RU)
+    } else {
+        (texts::FIRST_EN, texts::LAST_EN)
+    };
     let f = first.choose(rng).expect("names");
     let mut l = (*last.choose(rng).expect("names")).to_owned();
     // Russian surnames agree with the first name: feminine names end in а or я.
     if russian && (f.ends_with('а') || f.ends_with('я')) {
-        l = if let Some(stem) = l.strip_suffix("ий") { format!("{stem}ая") } else { format!("{l}а") };
+        l = if let Some(stem) = l.strip_suffix("ий") {
+            format!("{stem}ая")
+        } else {
+            format!("{l}а")
+        };
     }
     format!("{f} {l}")
 }
 
 /// A conversation between `start` and `end`, oldest first; about a third end with the client
 /// waiting for an answer.
-fn conversation(rng: &mut StdRng, russian: bool, start: Timestamp, end: Timestamp, manager: Option<ManagerId>) -> Vec<ImportMessage> {
-    let (client_lines, manager_lines) = if russian { (texts::CLIENT_RU, texts::MANAGER_RU) } else { (texts::CLIENT_EN, texts::MANAGER_EN) };
+fn conversation(
+    rng: &mut StdRng,
+    russian: bool,
+    start: Timestamp,
+    end: Timestamp,
+    manager: Option<ManagerId>,
+) -> Vec<ImportMessage> {
+    let (client_lines, manager_lines) = if russian {
+        (texts::CLIENT_RU, texts::MANAGER_RU)
+    } else {
+        (texts::CLIENT_EN, texts::MANAGER_EN)
+    };
     // Most dialogs are short; a few are long.
-    let len = if rng.random_bool(0.1) { rng.random_range(20..60) } else { rng.random_range(1..8) };
+    let len = if rng.random_bool(0.1) {
+        rng.random_range(20..60)
+    } else {
+        rng.random_range(1..8)
+    };
     let span = (end.0 - start.0).max(1);
     let step = span / (len as i64 + 1);
     let mut at = start;
@@ -151,7 +222,12 @@ fn conversation(rng: &mut StdRng, russian: bool, start: Timestamp, end: Timestam
             (false, Some(m)) => (Author::Manager(m), manager_lines),
             _ => (Author::Client, client_lines),
         };
-        out.push(ImportMessage { author, body: (*lines.choose(rng).expect("lines")).to_owned(), external_id: None, created_at: at });
+        out.push(ImportMessage {
+            author,
+            body: (*lines.choose(rng).expect("lines")).to_owned(),
+            external_id: None,
+            created_at: at,
+        });
         at = Timestamp(at.0 + rng.random_range(step / 2..=step.max(1)));
     }
     out
@@ -168,7 +244,13 @@ async fn demo_managers(store: Arc<dyn Store>) -> CoreResult<(Vec<ManagerId>, Opt
             Ok(m) => m.id,
             Err(CoreError::NotFound(_)) => {
                 created_any = true;
-                let new = CreateManager { email, name: DisplayName::parse("name", name)?, password: Password::parse(&password)?, locale: None, is_system_admin: false };
+                let new = CreateManager {
+                    email,
+                    name: DisplayName::parse("name", name)?,
+                    password: Password::parse(&password)?,
+                    locale: None,
+                    is_system_admin: false,
+                };
                 service.register(new).await?.id
             }
             Err(e) => return Err(e),
@@ -176,24 +258,58 @@ async fn demo_managers(store: Arc<dyn Store>) -> CoreResult<(Vec<ManagerId>, Opt
         ids.push(id);
     }
     let groups = [
-        ("Администраторы чатов", Grants { chats_admin: true, ..Grants::default() }, &ids[..1]),
-        ("Старшие менеджеры", Grants { delete_dialogs: true, view_all_dialogs: true, ..Grants::default() }, &ids[1..3]),
-        ("Настройки", Grants { manage_settings: true, ..Grants::default() }, &ids[..1]),
+        (
+            "Администраторы чатов",
+            Grants {
+                chats_admin: true,
+                ..Grants::default()
+            },
+            &ids[..1],
+        ),
+        (
+            "Старшие менеджеры",
+            Grants {
+                delete_dialogs: true,
+                view_all_dialogs: true,
+                ..Grants::default()
+            },
+            &ids[1..3],
+        ),
+        (
+            "Настройки",
+            Grants {
+                manage_settings: true,
+                ..Grants::default()
+            },
+            &ids[..1],
+        ),
     ];
-    let existing: Vec<String> = store.list_groups().await?.into_iter().map(|g| g.name).collect();
+    let existing: Vec<String> = store
+        .list_groups()
+        .await?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
     for (name, grants, members) in groups {
         if existing.iter().any(|g| g == name) {
             continue;
         }
         let group = store
-            .create_group(&beseda_core::manager::NewGroup { name: name.into(), grants, created_at: SystemClock.now() })
+            .create_group(&beseda_core::manager::NewGroup {
+                name: name.into(),
+                grants,
+                created_at: SystemClock.now(),
+            })
             .await?;
         store.set_group_members(group.id, members).await?;
     }
     Ok((ids, created_any.then_some(password)))
 }
 
-async fn demo_channels(store: &dyn Store, now: Timestamp) -> CoreResult<Vec<(ChannelId, ChannelKind, String)>> {
+async fn demo_channels(
+    store: &dyn Store,
+    now: Timestamp,
+) -> CoreResult<Vec<(ChannelId, ChannelKind, String)>> {
     let list = [
         (ChannelKind::Telegram, "Магазин в Telegram"),
         (ChannelKind::WhatsappQr, "WhatsApp продажи"),
@@ -206,7 +322,12 @@ async fn demo_channels(store: &dyn Store, now: Timestamp) -> CoreResult<Vec<(Cha
     let mut out = Vec::new();
     for (kind, name) in list {
         let id = store
-            .create_channel(&NewChannel { kind, name: name.into(), capabilities: kind.default_capabilities(), created_at: now })
+            .create_channel(&NewChannel {
+                kind,
+                name: name.into(),
+                capabilities: kind.default_capabilities(),
+                created_at: now,
+            })
             .await?;
         out.push((id, kind, name.to_owned()));
     }
@@ -219,7 +340,15 @@ async fn demo_tags(store: &dyn Store, now: Timestamp) -> CoreResult<Vec<TagId>> 
     for (name, color) in texts::TAGS.iter().zip(TagColor::ALL) {
         let id = match existing.iter().find(|t| t.name == *name) {
             Some(t) => t.id,
-            None => store.create_tag(&NewTag { name: (*name).into(), color, created_at: now }).await?,
+            None => {
+                store
+                    .create_tag(&NewTag {
+                        name: (*name).into(),
+                        color,
+                        created_at: now,
+                    })
+                    .await?
+            }
         };
         out.push(id);
     }

@@ -33,7 +33,10 @@ pub struct Me {
 
 impl From<Actor> for Me {
     fn from(a: Actor) -> Self {
-        Me { manager: a.manager, permissions: a.permissions }
+        Me {
+            manager: a.manager,
+            permissions: a.permissions,
+        }
     }
 }
 
@@ -42,14 +45,26 @@ impl From<Actor> for Me {
     responses((status = 200, body = Me, description = "Signed in; the session cookie is set"),
         (status = 401, body = ErrorBody, description = "`invalid_credentials`, whichever part was wrong"),
         (status = 429, body = ErrorBody, description = "`rate_limited`, with Retry-After")))]
-pub async fn login(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, jar: CookieJar, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<impl IntoResponse> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    jar: CookieJar,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<impl IntoResponse> {
     let (token, actor) = state.auth.login(&req.email, &req.password, origin).await?;
-    Ok((jar.add(session_cookie(&token, state.secure_cookies)), Json(Me::from(actor))))
+    Ok((
+        jar.add(session_cookie(&token, state.secure_cookies)),
+        Json(Me::from(actor)),
+    ))
 }
 
 /// POST /api/v1/auth/logout: ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, caller: ApiActor, jar: CookieJar) -> ApiResult<impl IntoResponse> {
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    jar: CookieJar,
+) -> ApiResult<impl IntoResponse> {
     if let Credential::Session(token) = &caller.credential {
         state.auth.logout(token).await?;
     }
@@ -72,8 +87,17 @@ pub struct AvailabilityRequest {
 /// PUT /api/v1/me/availability: online or not, and free / busy / lunch / break.
 #[utoipa::path(put, path = "/api/v1/me/availability", tag = "me", request_body = AvailabilityRequest,
     responses((status = 200, body = Manager), (status = 422, body = ErrorBody)))]
-pub async fn set_availability(State(state): State<AppState>, caller: ApiActor, ApiJson(req): ApiJson<AvailabilityRequest>) -> ApiResult<Json<Manager>> {
-    Ok(Json(state.managers.set_availability(&caller.actor, req.online, req.status).await?))
+pub async fn set_availability(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiJson(req): ApiJson<AvailabilityRequest>,
+) -> ApiResult<Json<Manager>> {
+    Ok(Json(
+        state
+            .managers
+            .set_availability(&caller.actor, req.online, req.status)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -86,8 +110,14 @@ pub struct LocaleRequest {
 /// PUT /api/v1/me/locale: the interface language.
 #[utoipa::path(put, path = "/api/v1/me/locale", tag = "me", request_body = LocaleRequest,
     responses((status = 200, body = Manager), (status = 422, body = ErrorBody)))]
-pub async fn set_locale(State(state): State<AppState>, caller: ApiActor, ApiJson(req): ApiJson<LocaleRequest>) -> ApiResult<Json<Manager>> {
-    Ok(Json(state.managers.set_locale(&caller.actor, req.locale).await?))
+pub async fn set_locale(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiJson(req): ApiJson<LocaleRequest>,
+) -> ApiResult<Json<Manager>> {
+    Ok(Json(
+        state.managers.set_locale(&caller.actor, req.locale).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -101,11 +131,32 @@ pub struct PasswordChange {
 /// session cookie at once.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange,
     responses((status = 204), (status = 422, body = ErrorBody, description = "The current password is wrong or the new one too short")))]
-pub async fn change_password(State(state): State<AppState>, caller: ApiActor, ClientOrigin(origin): ClientOrigin, jar: CookieJar, ApiJson(req): ApiJson<PasswordChange>) -> ApiResult<impl IntoResponse> {
-    let new = Password::parse(&req.new_password).map_err(|_| beseda_core::CoreError::invalid("new_password", format!("must have {} to {} characters", Password::MIN_CHARS, Password::MAX_CHARS)))?;
-    state.managers.change_own_password(&caller.actor, &req.current_password, new).await?;
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ClientOrigin(origin): ClientOrigin,
+    jar: CookieJar,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<impl IntoResponse> {
+    let new = Password::parse(&req.new_password).map_err(|_| {
+        beseda_core::CoreError::invalid(
+            "new_password",
+            format!(
+                "must have {} to {} characters",
+                Password::MIN_CHARS,
+                Password::MAX_CHARS
+            ),
+        )
+    })?;
+    state
+        .managers
+        .change_own_password(&caller.actor, &req.current_password, new)
+        .await?;
     let jar = match caller.credential {
-        Credential::Session(_) => jar.add(session_cookie(&state.auth.renew_session(&caller.actor, origin).await?, state.secure_cookies)),
+        Credential::Session(_) => jar.add(session_cookie(
+            &state.auth.renew_session(&caller.actor, origin).await?,
+            state.secure_cookies,
+        )),
         Credential::Bearer(_) => jar,
     };
     Ok((jar, StatusCode::NO_CONTENT))
@@ -128,22 +179,45 @@ pub struct NewToken {
 
 /// GET /api/v1/me/tokens: one's personal API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me", responses((status = 200, body = Vec<ApiToken>)))]
-pub async fn list_tokens(State(state): State<AppState>, caller: ApiActor) -> ApiResult<Json<Vec<ApiToken>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: ApiActor,
+) -> ApiResult<Json<Vec<ApiToken>>> {
     Ok(Json(state.auth.list_api_tokens(&caller.actor).await?))
 }
 
 /// POST /api/v1/me/tokens: creates a personal API token.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me", request_body = NewTokenRequest,
     responses((status = 201, body = NewToken), (status = 422, body = ErrorBody)))]
-pub async fn create_token(State(state): State<AppState>, caller: ApiActor, ApiJson(req): ApiJson<NewTokenRequest>) -> ApiResult<impl IntoResponse> {
-    let (secret, token) = state.auth.create_api_token(&caller.actor, &req.name).await?;
-    Ok((StatusCode::CREATED, Json(NewToken { token, secret: secret.expose().to_owned() })))
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiJson(req): ApiJson<NewTokenRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let (secret, token) = state
+        .auth
+        .create_api_token(&caller.actor, &req.name)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewToken {
+            token,
+            secret: secret.expose().to_owned(),
+        }),
+    ))
 }
 
 /// DELETE /api/v1/me/tokens/{id}: revokes one of one's tokens.
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "me", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_token(State(state): State<AppState>, caller: ApiActor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    state.auth.delete_api_token(&caller.actor, ApiTokenId(id)).await?;
+pub async fn delete_token(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .auth
+        .delete_api_token(&caller.actor, ApiTokenId(id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

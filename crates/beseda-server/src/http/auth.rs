@@ -36,8 +36,14 @@ pub struct PageActor {
 }
 
 fn credential(parts: &Parts) -> Option<Credential> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return value.strip_prefix("Bearer ").map(|t| Credential::Bearer(Token::from_client(t.trim())));
+    if let Some(value) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return value
+            .strip_prefix("Bearer ")
+            .map(|t| Credential::Bearer(Token::from_client(t.trim())));
     }
     CookieJar::from_headers(&parts.headers)
         .get(SESSION_COOKIE)
@@ -56,7 +62,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> CoreResult<(Actor, Cre
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (actor, credential) = authenticate(parts, state).await?;
         Ok(ApiActor { actor, credential })
     }
@@ -65,10 +74,15 @@ impl FromRequestParts<AppState> for ApiActor {
 impl FromRequestParts<AppState> for PageActor {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, state).await {
             Ok((actor, Credential::Session(session))) => Ok(PageActor { actor, session }),
-            Ok((_, Credential::Bearer(_))) | Err(CoreError::Unauthenticated) => Err(Redirect::to("/login").into_response()),
+            Ok((_, Credential::Bearer(_))) | Err(CoreError::Unauthenticated) => {
+                Err(Redirect::to("/login").into_response())
+            }
             Err(e) => Err(ApiError::from(e).into_response()),
         }
     }
@@ -81,8 +95,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(ClientOrigin(LoginOrigin { ip, user_agent }))
     }
 }
@@ -94,7 +115,9 @@ pub fn session_cookie(token: &Token, secure: bool) -> Cookie<'static> {
         .same_site(SameSite::Lax)
         .secure(secure)
         .path("/")
-        .max_age(time_of(beseda_core::services::auth::AuthService::SESSION_TTL))
+        .max_age(time_of(
+            beseda_core::services::auth::AuthService::SESSION_TTL,
+        ))
         .build()
 }
 

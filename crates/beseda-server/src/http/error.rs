@@ -11,7 +11,10 @@ use serde::Serialize;
 pub enum ApiError {
     Core(CoreError),
     /// The request itself could not be read (malformed JSON, a bad cookie...).
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// The body of every error response.
@@ -47,7 +50,15 @@ pub fn status_of(e: &CoreError) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body, retry_after) = match self {
-            ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, ErrorBody { error: code.into(), message, field: None }, None),
+            ApiError::BadRequest { code, message } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    error: code.into(),
+                    message,
+                    field: None,
+                },
+                None,
+            ),
             ApiError::Core(e) => {
                 let status = status_of(&e);
                 let field = match &e {
@@ -64,12 +75,22 @@ impl IntoResponse for ApiError {
                 } else {
                     e.to_string()
                 };
-                (status, ErrorBody { error: e.code().into(), message, field }, retry_after)
+                (
+                    status,
+                    ErrorBody {
+                        error: e.code().into(),
+                        message,
+                        field,
+                    },
+                    retry_after,
+                )
             }
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -16,7 +16,10 @@ pub struct Health {
 /// GET /healthz: the process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", database: None })
+    Json(Health {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// GET /readyz: the database answers; 503 when it does not.
@@ -24,10 +27,22 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let backend = state.store.backend();
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(Health { status: "ok", database: Some(backend) })),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                database: Some(backend),
+            }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", database: Some(backend) }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    database: Some(backend),
+                }),
+            )
         }
     }
 }

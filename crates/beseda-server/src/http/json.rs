@@ -13,10 +13,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::BadRequest {
-            code: "unreadable_body",
-            message: e.body_text(),
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                code: "unreadable_body",
+                message: e.body_text(),
+            })?;
         parse(&bytes).map(ApiJson)
     }
 }
@@ -42,7 +44,11 @@ fn refusal(path: &str, e: serde_json::Error) -> ApiError {
     } else {
         ApiError::BadRequest {
             code: "malformed_json",
-            message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+            message: format!(
+                "malformed JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
         }
     }
 }
@@ -69,7 +75,9 @@ mod tests {
     fn err(body: &str) -> (String, Option<String>) {
         match parse::<Body>(body.as_bytes()).unwrap_err() {
             ApiError::BadRequest { code, message } => (code.into(), Some(message)),
-            ApiError::Core(CoreError::Invalid { field, .. }) => ("invalid_value".into(), Some(field)),
+            ApiError::Core(CoreError::Invalid { field, .. }) => {
+                ("invalid_value".into(), Some(field))
+            }
             ApiError::Core(e) => (e.code().into(), None),
         }
     }
@@ -84,7 +92,10 @@ mod tests {
     #[test]
     fn wrong_fields_are_named() {
         assert_eq!(err(r#"{"name":"a","age":300}"#).1.as_deref(), Some("age"));
-        assert_eq!(err(r#"{"name":"a","age":3,"admin":true}"#).1.as_deref(), Some("admin"));
+        assert_eq!(
+            err(r#"{"name":"a","age":3,"admin":true}"#).1.as_deref(),
+            Some("admin")
+        );
         assert_eq!(err(r#"{"name":"a"}"#).1.as_deref(), Some("age"));
     }
 }

@@ -20,7 +20,9 @@ use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -32,9 +34,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Beseda API", description = "The omnichannel chat inbox. Authenticate with the session cookie from \
+    info(
+        title = "Beseda API",
+        description = "The omnichannel chat inbox. Authenticate with the session cookie from \
         `POST /api/v1/auth/login`, or with a personal API token as `Authorization: Bearer <token>`. \
-        Errors are JSON: `{\"error\": \"<stable_code>\", \"message\": \"...\", \"field\": \"...\"}`."),
+        Errors are JSON: `{\"error\": \"<stable_code>\", \"message\": \"...\", \"field\": \"...\"}`."
+    ),
     components(schemas(ErrorBody))
 )]
 struct ApiDoc;
@@ -56,11 +61,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_auth::change_password))
         .routes(routes!(api_auth::list_tokens, api_auth::create_token))
         .routes(routes!(api_auth::delete_token))
-        .routes(routes!(api_managers::list_managers, api_managers::create_manager))
+        .routes(routes!(
+            api_managers::list_managers,
+            api_managers::create_manager
+        ))
         .routes(routes!(api_managers::update_manager))
         .routes(routes!(api_managers::reset_password))
-        .routes(routes!(api_managers::list_groups, api_managers::create_group))
-        .routes(routes!(api_managers::update_group, api_managers::delete_group))
+        .routes(routes!(
+            api_managers::list_groups,
+            api_managers::create_group
+        ))
+        .routes(routes!(
+            api_managers::update_group,
+            api_managers::delete_group
+        ))
         .routes(routes!(api_managers::set_members))
         .split_for_parts()
 }
@@ -73,7 +87,10 @@ fn pages() -> Router<AppState> {
         .route("/me/availability", post(pages::availability_submit))
         .route("/me/locale", post(pages::locale_submit))
         .route("/assets/{*path}", get(pages::asset))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
 }
 
 /// The whole application.
@@ -102,7 +119,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> Response {
-    let body = ErrorBody { error: "not_found".into(), message: "no such page or endpoint".into(), field: None };
+    let body = ErrorBody {
+        error: "not_found".into(),
+        message: "no such page or endpoint".into(),
+        field: None,
+    };
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
@@ -116,6 +137,10 @@ fn csrf_rejected() -> Response {
 }
 
 fn internal_error() -> Response {
-    let body = ErrorBody { error: "internal".into(), message: "internal error; the server log has the details".into(), field: None };
+    let body = ErrorBody {
+        error: "internal".into(),
+        message: "internal error; the server log has the details".into(),
+        field: None,
+    };
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }

@@ -41,12 +41,21 @@ pub struct LangQuery {
 
 fn browser_locale(headers: &HeaderMap, asked: Option<&str>) -> Locale {
     let asked = asked.and_then(|l| Locale::parse(l).ok());
-    negotiate(asked, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    negotiate(
+        asked,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// GET /login: the sign-in form, in the browser's language or the one picked (`?lang=`).
 pub async fn login_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> impl IntoResponse {
-    LoginPage { tr: Tr(browser_locale(&headers, q.lang.as_deref())), email: String::new(), error: None }
+    LoginPage {
+        tr: Tr(browser_locale(&headers, q.lang.as_deref())),
+        email: String::new(),
+        error: None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -57,27 +66,53 @@ pub struct LoginForm {
 }
 
 /// POST /login: signs in from the form; on failure shows the form again with the reason.
-pub async fn login_submit(State(state): State<AppState>, ClientOrigin(origin): ClientOrigin, headers: HeaderMap, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
     match state.auth.login(&form.email, &form.password, origin).await {
-        Ok((token, _)) => (jar.add(session_cookie(&token, state.secure_cookies)), Redirect::to("/")).into_response(),
+        Ok((token, _)) => (
+            jar.add(session_cookie(&token, state.secure_cookies)),
+            Redirect::to("/"),
+        )
+            .into_response(),
         Err(e) => {
             let tr = Tr(browser_locale(&headers, form.lang.as_deref()));
             let error = match &e {
-                CoreError::RateLimited { retry_after } => tr.t1("login-rate-limited", "seconds", &retry_after.as_secs().max(1).to_string()),
+                CoreError::RateLimited { retry_after } => tr.t1(
+                    "login-rate-limited",
+                    "seconds",
+                    &retry_after.as_secs().max(1).to_string(),
+                ),
                 CoreError::InvalidCredentials => tr.t("login-failed"),
                 _ => return super::error::ApiError::from(e).into_response(),
             };
-            (status_of(&e), LoginPage { tr, email: form.email, error: Some(error) }).into_response()
+            (
+                status_of(&e),
+                LoginPage {
+                    tr,
+                    email: form.email,
+                    error: Some(error),
+                },
+            )
+                .into_response()
         }
     }
 }
 
 /// POST /logout: ends the session and returns to the login page.
-pub async fn logout(State(state): State<AppState>, page: Result<PageActor, Response>, jar: CookieJar) -> Response {
-    if let Ok(page) = page {
-        if let Err(e) = state.auth.logout(&page.session).await {
-            return super::error::ApiError::from(e).into_response();
-        }
+pub async fn logout(
+    State(state): State<AppState>,
+    page: Result<PageActor, Response>,
+    jar: CookieJar,
+) -> Response {
+    if let Ok(page) = page
+        && let Err(e) = state.auth.logout(&page.session).await
+    {
+        return super::error::ApiError::from(e).into_response();
     }
     (jar.add(removal_cookie()), Redirect::to("/login")).into_response()
 }
@@ -86,7 +121,12 @@ pub async fn logout(State(state): State<AppState>, page: Result<PageActor, Respo
 pub async fn inbox(page: PageActor, headers: HeaderMap) -> impl IntoResponse {
     let m = page.actor.manager;
     let p = page.actor.permissions;
-    let tr = Tr(negotiate(m.locale, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())));
+    let tr = Tr(negotiate(
+        m.locale,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    ));
     let role = tr.t(if p.system_admin {
         "role-system-admin"
     } else if p.chats_admin {
@@ -94,13 +134,36 @@ pub async fn inbox(page: PageActor, headers: HeaderMap) -> impl IntoResponse {
     } else {
         "role-manager"
     });
-    let statuses = [ManagerStatus::Free, ManagerStatus::Busy, ManagerStatus::Lunch, ManagerStatus::Break]
-        .into_iter()
-        .map(|s| (s.as_str(), tr.t(&format!("status-{}", s.as_str())), s == m.status))
-        .collect();
+    let statuses = [
+        ManagerStatus::Free,
+        ManagerStatus::Busy,
+        ManagerStatus::Lunch,
+        ManagerStatus::Break,
+    ]
+    .into_iter()
+    .map(|s| {
+        (
+            s.as_str(),
+            tr.t(&format!("status-{}", s.as_str())),
+            s == m.status,
+        )
+    })
+    .collect();
     let mut locales = vec![("", tr.t("language-auto"), m.locale.is_none())];
-    locales.extend(Locale::ALL.into_iter().map(|l| (l.as_str(), tr.t(&format!("language-{}", l.as_str())), m.locale == Some(l))));
-    InboxPage { tr, manager: m, role, statuses, locales }
+    locales.extend(Locale::ALL.into_iter().map(|l| {
+        (
+            l.as_str(),
+            tr.t(&format!("language-{}", l.as_str())),
+            m.locale == Some(l),
+        )
+    }));
+    InboxPage {
+        tr,
+        manager: m,
+        role,
+        statuses,
+        locales,
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,9 +173,18 @@ pub struct AvailabilityForm {
 }
 
 /// POST /me/availability: the header's availability form.
-pub async fn availability_submit(State(state): State<AppState>, page: PageActor, Form(form): Form<AvailabilityForm>) -> Response {
+pub async fn availability_submit(
+    State(state): State<AppState>,
+    page: PageActor,
+    Form(form): Form<AvailabilityForm>,
+) -> Response {
     let result = match ManagerStatus::parse(&form.status) {
-        Ok(status) => state.managers.set_availability(&page.actor, form.online.is_some(), status).await,
+        Ok(status) => {
+            state
+                .managers
+                .set_availability(&page.actor, form.online.is_some(), status)
+                .await
+        }
         Err(e) => Err(e),
     };
     back_home(result.map(|_| ()))
@@ -124,13 +196,21 @@ pub struct LocaleForm {
 }
 
 /// POST /me/locale: the header's language form; empty means "follow the browser".
-pub async fn locale_submit(State(state): State<AppState>, page: PageActor, Form(form): Form<LocaleForm>) -> Response {
+pub async fn locale_submit(
+    State(state): State<AppState>,
+    page: PageActor,
+    Form(form): Form<LocaleForm>,
+) -> Response {
     let result = match form.locale.as_str() {
         "" => Ok(None),
         l => Locale::parse(l).map(Some),
     };
     let result = match result {
-        Ok(locale) => state.managers.set_locale(&page.actor, locale).await.map(|_| ()),
+        Ok(locale) => state
+            .managers
+            .set_locale(&page.actor, locale)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     back_home(result)
@@ -154,7 +234,14 @@ pub async fn asset(axum::extract::Path(path): axum::extract::Path<String>) -> Re
             } else {
                 "application/octet-stream"
             };
-            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], file.data).into_response()
+            (
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                ],
+                file.data,
+            )
+                .into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }

@@ -1,6 +1,9 @@
 //! Starts the real application on port 0 with a fresh database, and talks to it over HTTP.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the helpers"
+)]
 
 use beseda_core::manager::Manager;
 use beseda_core::services::managers::{CreateManager, ManagerService};
@@ -45,13 +48,27 @@ impl TestApp {
             .expect("first administrator")
             .expect("an empty database")
             .manager;
-        let state = AppState::new(store.clone(), b"a test secret of at least thirty-two bytes", false).expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let state = AppState::new(
+            store.clone(),
+            b"a test secret of at least thirty-two bytes",
+            false,
+        )
+        .expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let server = Server { state, listener };
         let base = format!("http://{}", server.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
         tokio::spawn(server.run(shutdown.clone()));
-        Some(TestApp { base, store, managers, admin, shutdown, _db: db })
+        Some(TestApp {
+            base,
+            store,
+            managers,
+            admin,
+            shutdown,
+            _db: db,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -75,22 +92,39 @@ impl TestApp {
     /// A client with its own cookie jar, signed in as `email`.
     pub async fn login(&self, email: &str) -> reqwest::Client {
         let client = browser();
-        let r = client.post(self.url("/api/v1/auth/login")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
-        assert_eq!(r.status(), 200, "login as {email}: {}", r.text().await.unwrap());
+        let r = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "login as {email}: {}",
+            r.text().await.unwrap()
+        );
         client
     }
 }
 
 /// An HTTP client that keeps cookies and does not follow redirects, like a browser tab.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// The response's status and JSON body.
 pub async fn json_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Runs each named async test function `fn(TestApp)` on SQLite and on PostgreSQL.

@@ -30,24 +30,45 @@ impl AuthStore for SqlStore {
         Ok(())
     }
 
-    async fn session_manager(&self, token_hash: &TokenHash, now: Timestamp) -> CoreResult<Option<ManagerId>> {
+    async fn session_manager(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<Option<ManagerId>> {
         let row = self
             .db
-            .fetch_optional("SELECT manager_id FROM sessions WHERE token_hash = $1 AND expires_at > $2", params![token_hash.0.as_str(), now])
+            .fetch_optional(
+                "SELECT manager_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+                params![token_hash.0.as_str(), now],
+            )
             .await?;
         Ok(row.map(|r| r.i64("manager_id")).transpose()?.map(ManagerId))
     }
 
     async fn delete_session(&self, token_hash: &TokenHash) -> CoreResult<()> {
-        self.db.execute("DELETE FROM sessions WHERE token_hash = $1", params![token_hash.0.as_str()]).await?;
+        self.db
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = $1",
+                params![token_hash.0.as_str()],
+            )
+            .await?;
         Ok(())
     }
 
     async fn delete_expired_sessions(&self, now: Timestamp) -> CoreResult<u64> {
-        Ok(self.db.execute("DELETE FROM sessions WHERE expires_at <= $1", params![now]).await?)
+        Ok(self
+            .db
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", params![now])
+            .await?)
     }
 
-    async fn create_api_token(&self, manager: ManagerId, name: &str, token_hash: &TokenHash, now: Timestamp) -> CoreResult<ApiToken> {
+    async fn create_api_token(
+        &self,
+        manager: ManagerId,
+        name: &str,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<ApiToken> {
         let row = self
             .db
             .fetch_one(
@@ -59,7 +80,11 @@ impl AuthStore for SqlStore {
         api_token_from(&row)
     }
 
-    async fn api_token_manager(&self, token_hash: &TokenHash, now: Timestamp) -> CoreResult<Option<ManagerId>> {
+    async fn api_token_manager(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> CoreResult<Option<ManagerId>> {
         let row = self
             .db
             .fetch_optional(
@@ -81,7 +106,10 @@ impl AuthStore for SqlStore {
     async fn delete_api_token(&self, manager: ManagerId, id: ApiTokenId) -> CoreResult<bool> {
         let n = self
             .db
-            .execute("DELETE FROM api_tokens WHERE id = $1 AND manager_id = $2", params![id, manager])
+            .execute(
+                "DELETE FROM api_tokens WHERE id = $1 AND manager_id = $2",
+                params![id, manager],
+            )
             .await?;
         Ok(n > 0)
     }

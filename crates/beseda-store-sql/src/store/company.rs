@@ -2,7 +2,10 @@
 
 use super::{SqlStore, conflict_on_unique, params};
 use async_trait::async_trait;
-use beseda_core::company::{Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag, TagColor};
+use beseda_core::company::{
+    Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
+    TagColor,
+};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, OrderId, TagId};
 use beseda_core::store::CompanyStore;
 use beseda_core::{CoreError, CoreResult};
@@ -36,7 +39,8 @@ impl CompanyStore for SqlStore {
     }
 
     async fn create_channel(&self, new: &NewChannel) -> CoreResult<ChannelId> {
-        let caps = serde_json::to_string(&new.capabilities).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let caps = serde_json::to_string(&new.capabilities)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
         let row = self
             .db
             .fetch_one(
@@ -60,14 +64,18 @@ impl CompanyStore for SqlStore {
     }
 
     async fn list_tags(&self) -> CoreResult<Vec<Tag>> {
-        let rows = self.db.fetch_all("SELECT id, name, color FROM tags ORDER BY name, id", &[]).await?;
+        let rows = self
+            .db
+            .fetch_all("SELECT id, name, color FROM tags ORDER BY name, id", &[])
+            .await?;
         rows.iter()
             .map(|r| {
                 let color = r.text("color")?;
                 Ok(Tag {
                     id: TagId(r.i64("id")?),
                     name: r.text("name")?,
-                    color: TagColor::parse(&color).ok_or_else(|| CoreError::Storage(format!("unknown tag colour {color}")))?,
+                    color: TagColor::parse(&color)
+                        .ok_or_else(|| CoreError::Storage(format!("unknown tag colour {color}")))?,
                 })
             })
             .collect()
@@ -146,7 +154,11 @@ impl CompanyStore for SqlStore {
         for (seq, m) in (1_i64..).zip(&d.messages) {
             // Imported company messages were delivered long ago; client messages have no status.
             let status = matches!(m.author, Author::Manager(_)).then_some("delivered");
-            let kind = if m.author == Author::System { "event" } else { "text" };
+            let kind = if m.author == Author::System {
+                "event"
+            } else {
+                "text"
+            };
             let row = tx
                 .fetch_one(
                     "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, external_id, status, created_at) \
@@ -157,7 +169,11 @@ impl CompanyStore for SqlStore {
                 .map_err(conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
             last_id = Some(row.i64("id")?);
         }
-        tx.execute("UPDATE dialogs SET last_message_id = $2 WHERE id = $1", params![dialog, last_id]).await?;
+        tx.execute(
+            "UPDATE dialogs SET last_message_id = $2 WHERE id = $1",
+            params![dialog, last_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(dialog)
     }

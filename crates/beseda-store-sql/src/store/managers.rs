@@ -10,15 +10,21 @@ use beseda_core::time::Timestamp;
 use beseda_core::values::{Email, Locale, ManagerStatus};
 use beseda_core::{CoreError, CoreResult};
 
-const MANAGER_COLUMNS: &str = "id, email, name, locale, is_system_admin, online, status, disabled_at, created_at";
-const GROUP_COLUMNS: &str = "id, name, chats_admin, view_all_dialogs, delete_dialogs, manage_settings";
+const MANAGER_COLUMNS: &str =
+    "id, email, name, locale, is_system_admin, online, status, disabled_at, created_at";
+const GROUP_COLUMNS: &str =
+    "id, name, chats_admin, view_all_dialogs, delete_dialogs, manage_settings";
 
 fn manager_from(r: &SqlRow) -> CoreResult<Manager> {
     Ok(Manager {
         id: ManagerId(r.i64("id")?),
         email: Email::parse(&r.text("email")?)?,
         name: r.text("name")?,
-        locale: r.opt_text("locale")?.as_deref().map(Locale::parse).transpose()?,
+        locale: r
+            .opt_text("locale")?
+            .as_deref()
+            .map(Locale::parse)
+            .transpose()?,
         is_system_admin: r.bool("is_system_admin")?,
         online: r.bool("online")?,
         status: ManagerStatus::parse(&r.text("status")?)?,
@@ -37,19 +43,30 @@ fn grants_from(r: &SqlRow) -> CoreResult<Grants> {
 }
 
 fn group_from(r: &SqlRow, members: Vec<ManagerId>) -> CoreResult<Group> {
-    Ok(Group { id: GroupId(r.i64("id")?), name: r.text("name")?, grants: grants_from(r)?, members })
+    Ok(Group {
+        id: GroupId(r.i64("id")?),
+        name: r.text("name")?,
+        grants: grants_from(r)?,
+        members,
+    })
 }
 
 impl SqlStore {
     async fn group(&self, id: GroupId) -> CoreResult<Group> {
         let row = self
             .db
-            .fetch_optional(&format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE id = $1"), params![id])
+            .fetch_optional(
+                &format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE id = $1"),
+                params![id],
+            )
             .await?
             .ok_or(CoreError::NotFound("group"))?;
         let members = self
             .db
-            .fetch_all("SELECT manager_id FROM group_members WHERE group_id = $1 ORDER BY manager_id", params![id])
+            .fetch_all(
+                "SELECT manager_id FROM group_members WHERE group_id = $1 ORDER BY manager_id",
+                params![id],
+            )
             .await?
             .iter()
             .map(|r| r.i64("manager_id").map(ManagerId))
@@ -58,7 +75,9 @@ impl SqlStore {
     }
 
     async fn required_manager(&self, id: ManagerId) -> CoreResult<Manager> {
-        self.manager(id).await?.ok_or(CoreError::NotFound("manager"))
+        self.manager(id)
+            .await?
+            .ok_or(CoreError::NotFound("manager"))
     }
 }
 
@@ -79,23 +98,45 @@ impl ManagerStore for SqlStore {
 
     async fn manager(&self, id: ManagerId) -> CoreResult<Option<Manager>> {
         let sql = format!("SELECT {MANAGER_COLUMNS} FROM managers WHERE id = $1");
-        self.db.fetch_optional(&sql, params![id]).await?.as_ref().map(manager_from).transpose()
+        self.db
+            .fetch_optional(&sql, params![id])
+            .await?
+            .as_ref()
+            .map(manager_from)
+            .transpose()
     }
 
     async fn manager_credentials(&self, email: &Email) -> CoreResult<Option<ManagerCredentials>> {
         let sql = format!("SELECT {MANAGER_COLUMNS}, password_hash FROM managers WHERE email = $1");
-        let Some(row) = self.db.fetch_optional(&sql, params![email.as_str()]).await? else {
+        let Some(row) = self
+            .db
+            .fetch_optional(&sql, params![email.as_str()])
+            .await?
+        else {
             return Ok(None);
         };
-        Ok(Some(ManagerCredentials { manager: manager_from(&row)?, password_hash: row.text("password_hash")? }))
+        Ok(Some(ManagerCredentials {
+            manager: manager_from(&row)?,
+            password_hash: row.text("password_hash")?,
+        }))
     }
 
     async fn list_managers(&self) -> CoreResult<Vec<Manager>> {
         let sql = format!("SELECT {MANAGER_COLUMNS} FROM managers ORDER BY name, id");
-        self.db.fetch_all(&sql, &[]).await?.iter().map(manager_from).collect()
+        self.db
+            .fetch_all(&sql, &[])
+            .await?
+            .iter()
+            .map(manager_from)
+            .collect()
     }
 
-    async fn update_manager(&self, id: ManagerId, u: &ManagerUpdate, now: Timestamp) -> CoreResult<Manager> {
+    async fn update_manager(
+        &self,
+        id: ManagerId,
+        u: &ManagerUpdate,
+        now: Timestamp,
+    ) -> CoreResult<Manager> {
         let locale = u.locale.map(|l| l.map(Locale::as_str));
         let changed = self
             .db
@@ -116,7 +157,13 @@ impl ManagerStore for SqlStore {
         self.required_manager(id).await
     }
 
-    async fn set_availability(&self, id: ManagerId, online: bool, status: ManagerStatus, now: Timestamp) -> CoreResult<Manager> {
+    async fn set_availability(
+        &self,
+        id: ManagerId,
+        online: bool,
+        status: ManagerStatus,
+        now: Timestamp,
+    ) -> CoreResult<Manager> {
         let changed = self
             .db
             .execute(
@@ -130,15 +177,24 @@ impl ManagerStore for SqlStore {
         self.required_manager(id).await
     }
 
-    async fn set_password(&self, id: ManagerId, password_hash: &str, now: Timestamp) -> CoreResult<()> {
+    async fn set_password(
+        &self,
+        id: ManagerId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> CoreResult<()> {
         let mut tx = self.db.begin().await?;
         let changed = tx
-            .execute("UPDATE managers SET password_hash = $2, updated_at = $3 WHERE id = $1", params![id, password_hash, now])
+            .execute(
+                "UPDATE managers SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                params![id, password_hash, now],
+            )
             .await?;
         if changed == 0 {
             return Err(CoreError::NotFound("manager"));
         }
-        tx.execute("DELETE FROM sessions WHERE manager_id = $1", params![id]).await?;
+        tx.execute("DELETE FROM sessions WHERE manager_id = $1", params![id])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -157,7 +213,12 @@ impl ManagerStore for SqlStore {
         self.group(GroupId(row.i64("id")?)).await
     }
 
-    async fn update_group(&self, id: GroupId, name: Option<&str>, grants: Option<Grants>) -> CoreResult<Group> {
+    async fn update_group(
+        &self,
+        id: GroupId,
+        name: Option<&str>,
+        grants: Option<Grants>,
+    ) -> CoreResult<Group> {
         let changed = self
             .db
             .execute(
@@ -184,8 +245,13 @@ impl ManagerStore for SqlStore {
 
     async fn delete_group(&self, id: GroupId) -> CoreResult<()> {
         let mut tx = self.db.begin().await?;
-        tx.execute("DELETE FROM group_members WHERE group_id = $1", params![id]).await?;
-        if tx.execute("DELETE FROM user_groups WHERE id = $1", params![id]).await? == 0 {
+        tx.execute("DELETE FROM group_members WHERE group_id = $1", params![id])
+            .await?;
+        if tx
+            .execute("DELETE FROM user_groups WHERE id = $1", params![id])
+            .await?
+            == 0
+        {
             return Err(CoreError::NotFound("group"));
         }
         tx.commit().await?;
@@ -197,25 +263,47 @@ impl ManagerStore for SqlStore {
         members.sort();
         members.dedup();
         let mut tx = self.db.begin().await?;
-        if tx.fetch_optional("SELECT id FROM user_groups WHERE id = $1", params![id]).await?.is_none() {
+        if tx
+            .fetch_optional("SELECT id FROM user_groups WHERE id = $1", params![id])
+            .await?
+            .is_none()
+        {
             return Err(CoreError::NotFound("group"));
         }
-        tx.execute("DELETE FROM group_members WHERE group_id = $1", params![id]).await?;
+        tx.execute("DELETE FROM group_members WHERE group_id = $1", params![id])
+            .await?;
         for m in &members {
-            tx.execute("INSERT INTO group_members (group_id, manager_id) VALUES ($1, $2)", params![id, *m])
-                .await
-                .map_err(|e| match e.kind {
-                    SqlErrorKind::ForeignKeyViolation => CoreError::invalid("members", format!("no manager has id {m}")),
-                    _ => e.into(),
-                })?;
+            tx.execute(
+                "INSERT INTO group_members (group_id, manager_id) VALUES ($1, $2)",
+                params![id, *m],
+            )
+            .await
+            .map_err(|e| match e.kind {
+                SqlErrorKind::ForeignKeyViolation => {
+                    CoreError::invalid("members", format!("no manager has id {m}"))
+                }
+                _ => e.into(),
+            })?;
         }
         tx.commit().await?;
         self.group(id).await
     }
 
     async fn list_groups(&self) -> CoreResult<Vec<Group>> {
-        let groups = self.db.fetch_all(&format!("SELECT {GROUP_COLUMNS} FROM user_groups ORDER BY name, id"), &[]).await?;
-        let links = self.db.fetch_all("SELECT group_id, manager_id FROM group_members ORDER BY manager_id", &[]).await?;
+        let groups = self
+            .db
+            .fetch_all(
+                &format!("SELECT {GROUP_COLUMNS} FROM user_groups ORDER BY name, id"),
+                &[],
+            )
+            .await?;
+        let links = self
+            .db
+            .fetch_all(
+                "SELECT group_id, manager_id FROM group_members ORDER BY manager_id",
+                &[],
+            )
+            .await?;
         groups
             .iter()
             .map(|g| {
@@ -240,6 +328,7 @@ impl ManagerStore for SqlStore {
                 params![manager],
             )
             .await?;
-        rows.iter().try_fold(Grants::default(), |acc, r| Ok(acc.union(grants_from(r)?)))
+        rows.iter()
+            .try_fold(Grants::default(), |acc, r| Ok(acc.union(grants_from(r)?)))
     }
 }

@@ -29,7 +29,10 @@ macro_rules! params {
 pub(crate) use params;
 
 /// Maps a unique-constraint failure to a domain conflict with a stable code.
-fn conflict_on_unique(code: &'static str, what: impl Into<String>) -> impl FnOnce(SqlError) -> CoreError {
+fn conflict_on_unique(
+    code: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(SqlError) -> CoreError {
     let what = what.into();
     move |e| match e.kind {
         SqlErrorKind::UniqueViolation => CoreError::Conflict { code, what },

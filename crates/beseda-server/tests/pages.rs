@@ -1,0 +1,245 @@
+//! The pages, health and the API documents, through HTTP: what a browser receives.
+
+mod common;
+
+use common::{ADMIN_EMAIL, PASSWORD, TestApp, browser};
+use serde_json::json;
+
+on_both_backends!(
+    the_login_page_speaks_the_browsers_language,
+    the_login_form_signs_in_and_shows_the_inbox_shell,
+    a_wrong_form_login_shows_the_reason_in_the_page,
+    the_managers_language_setting_wins_over_the_browser,
+    names_are_shown_as_text_whatever_they_contain,
+    health_and_api_documents_are_served,
+);
+
+async fn the_login_page_speaks_the_browsers_language(app: TestApp) {
+    let en = browser()
+        .get(app.url("/login"))
+        .header("accept-language", "de-DE, en;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    let csp = en.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let en = en.text().await.unwrap();
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("Sign in"),
+        "{en}"
+    );
+    let ru = browser()
+        .get(app.url("/login"))
+        .header("accept-language", "ru-RU,ru;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ru.contains("<html lang=\"ru\">") && ru.contains("Войти") && ru.contains("Пароль"));
+    let picked = browser()
+        .get(app.url("/login?lang=ru"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(picked.contains("Войти"));
+}
+
+async fn the_login_form_signs_in_and_shows_the_inbox_shell(app: TestApp) {
+    let tab = browser();
+    let r = tab
+        .post(app.url("/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/")
+    );
+    let page = tab
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Administrator")
+            && page.contains("Sign out")
+            && page.contains("System administrator"),
+        "{page}"
+    );
+    let r = tab.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(r.headers()["location"].to_str().unwrap(), "/login");
+    assert_eq!(tab.get(app.url("/")).send().await.unwrap().status(), 303);
+}
+
+async fn a_wrong_form_login_shows_the_reason_in_the_page(app: TestApp) {
+    let r = browser()
+        .post(app.url("/login"))
+        .header("accept-language", "ru")
+        .form(&[("email", ADMIN_EMAIL), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Неверная почта или пароль")
+            && page.contains(&format!("value=\"{ADMIN_EMAIL}\"")),
+        "{page}"
+    );
+}
+
+async fn the_managers_language_setting_wins_over_the_browser(app: TestApp) {
+    let tab = app.login(ADMIN_EMAIL).await;
+    let english = tab
+        .get(app.url("/"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("Sign out"));
+    let r = tab
+        .post(app.url("/me/locale"))
+        .form(&[("locale", "ru")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let russian = tab
+        .get(app.url("/"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        russian.contains("<html lang=\"ru\">")
+            && russian.contains("Выйти")
+            && russian.contains("Системный администратор"),
+        "{russian}"
+    );
+    tab.post(app.url("/me/availability"))
+        .form(&[("online", "true"), ("status", "busy")])
+        .send()
+        .await
+        .unwrap();
+    let (_, me) = common::json_of(tab.get(app.url("/api/v1/me")).send().await.unwrap()).await;
+    assert_eq!(
+        (
+            me["manager"]["online"].clone(),
+            me["manager"]["status"].clone()
+        ),
+        (json!(true), json!("busy"))
+    );
+}
+
+async fn names_are_shown_as_text_whatever_they_contain(app: TestApp) {
+    let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    app.managers
+        .update(
+            &beseda_core::manager::Actor {
+                manager: app.admin.clone(),
+                permissions: beseda_core::manager::Permissions::new(true, Default::default()),
+            },
+            app.admin.id,
+            beseda_core::store::ManagerUpdate {
+                name: Some(hostile.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let tab = app.login(ADMIN_EMAIL).await;
+    let page = tab
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("<script>alert") && !page.contains("<img src=x"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.contains("&lt;script&gt;"),
+        "{page}"
+    );
+}
+
+async fn health_and_api_documents_are_served(app: TestApp) {
+    let client = browser();
+    assert_eq!(
+        client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (status, ready) =
+        common::json_of(client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(["sqlite", "postgres"].contains(&ready["database"].as_str().unwrap()));
+    let r = client.get(app.url("/healthz")).send().await.unwrap();
+    assert!(
+        r.headers().contains_key("x-request-id"),
+        "every answer carries its request id"
+    );
+    let (status, doc) = common::json_of(
+        client
+            .get(app.url("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/managers",
+        "/api/v1/groups/{id}/members",
+        "/api/v1/me/tokens/{id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+    let docs = client.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("swagger")
+    );
+    let (status, body) =
+        common::json_of(client.get(app.url("/no/such/page")).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
