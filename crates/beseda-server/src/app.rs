@@ -22,13 +22,14 @@ impl AppState {
         store: Arc<dyn Store>,
         session_secret: &[u8],
         secure_cookies: bool,
+        limits: LoginLimits,
     ) -> CoreResult<AppState> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let auth = AuthService::new(
             store.clone(),
             clock.clone(),
             TokenHasher::new(session_secret),
-            LoginLimits::default(),
+            limits,
         )?;
         Ok(AppState {
             managers: Arc::new(ManagerService::new(store.clone(), clock)),

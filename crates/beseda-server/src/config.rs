@@ -189,12 +189,12 @@ impl Config {
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let setting = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| bad(&setting, e.to_string()))?;
-    // toml's messages span several lines; the first names the key and the position.
     toml::from_str(&text).map_err(|e| {
-        bad(
-            &setting,
-            e.to_string().lines().next().unwrap_or_default().to_owned(),
-        )
+        // toml's own message spans several lines; keep it to one, with the line number.
+        let line = e
+            .span()
+            .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+        bad(&setting, format!("line {line}: {}", e.message()))
     })
 }
 

@@ -102,8 +102,10 @@ mod tests {
         assert!(en.len() > 10);
         for key in &en {
             for lang in [&EN, &RU] {
+                let args =
+                    HashMap::from([("seconds".into(), 5.into()), ("name".into(), "Anna".into())]);
                 let text = LOCALES
-                    .try_lookup(lang, key)
+                    .try_lookup_with_args(lang, key, &args)
                     .unwrap_or_else(|| panic!("{key} is missing in {lang}"));
                 assert!(
                     !text.is_empty() && !text.contains("Unknown"),

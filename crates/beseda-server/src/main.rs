@@ -1,6 +1,7 @@
 //! `beseda`: the omnichannel chat inbox. `beseda serve` runs everything.
 
 use anyhow::Context;
+use beseda_core::services::auth::LoginLimits;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::time::SystemClock;
 use beseda_core::values::{DisplayName, Email, Password};
@@ -151,7 +152,12 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             setting: "BESEDA_LISTEN".into(),
             message: format!("cannot listen on {}: {e}", config.listen),
         })?;
-    let state = AppState::new(store.clone(), &secret, config.secure_cookies())?;
+    let state = AppState::new(
+        store.clone(),
+        &secret,
+        config.secure_cookies(),
+        LoginLimits::default(),
+    )?;
     let server = Server { state, listener };
     // With port 0 the system picks the port: show the address actually bound.
     let url = if config.listen.port() == 0 {
@@ -195,7 +201,9 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
         .map_err(setting_error)?;
     let service = ManagerService::new(store, Arc::new(SystemClock));
     let given = match &cmd {
-        UserCommand::Create { password, .. } | UserCommand::ResetPassword { password, .. } => password.clone(),
+        UserCommand::Create { password, .. } | UserCommand::ResetPassword { password, .. } => {
+            password.clone()
+        }
     };
     let generated = given.is_none();
     let password = given.unwrap_or_else(secret::random_password);

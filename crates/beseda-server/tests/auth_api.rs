@@ -126,6 +126,31 @@ async fn too_many_logins_are_refused_with_retry_after(app: TestApp) {
     assert_eq!(right.status(), 429);
 }
 
+/// Many accounts tried from one address: the address is limited too.
+#[tokio::test]
+async fn sign_ins_from_one_address_are_limited_across_accounts() {
+    use beseda_core::services::auth::LoginLimits;
+    use std::num::NonZeroU32;
+    let limits = LoginLimits {
+        per_address_per_minute: NonZeroU32::new(3).unwrap(),
+        per_account_per_minute: NonZeroU32::new(100).unwrap(),
+    };
+    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, limits)
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let r = browser()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": format!("guess{n}@example.com"), "password": "whatever it is"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+}
+
 async fn a_request_without_a_session_is_401(app: TestApp) {
     for path in ["/api/v1/me", "/api/v1/managers", "/api/v1/me/tokens"] {
         let (status, body) = json_of(browser().get(app.url(path)).send().await.unwrap()).await;

@@ -28,14 +28,27 @@ impl Drop for Browser {
 
 impl Browser {
     async fn start(accept_language: &str) -> Option<Browser> {
-        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists()
+        {
             let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!required, "browser tests need chromium and chromium-driver in CI");
+            assert!(
+                !required,
+                "browser tests need chromium and chromium-driver in CI"
+            );
             eprintln!("SKIPPED: install chromium chromium-driver for the browser tests");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(CHROMEDRIVER).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let profile = tempfile::tempdir().unwrap();
         let caps = serde_json::json!({
             "goog:chromeOptions": {
@@ -53,8 +66,18 @@ impl Browser {
         let mut last = None;
         for _ in 0..100 {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Some(Browser { client, driver, _profile: profile }),
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    });
+                }
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -63,7 +86,13 @@ impl Browser {
     }
 
     async fn text_of(&self, css: &str) -> String {
-        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
         el.text().await.unwrap()
     }
 
@@ -76,57 +105,184 @@ impl Browser {
 
     async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
-        self.client.find(Locator::Css("#email")).await.unwrap().send_keys(email).await.unwrap();
-        self.client.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
-        self.client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        self.client
+            .find(Locator::Css("#email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 }
 
 #[tokio::test]
 async fn a_manager_signs_in_sees_the_shell_and_switches_to_russian() {
-    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite).await.unwrap();
-    let Some(browser) = Browser::start("en-US").await else { return };
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start("en-US").await else {
+        return;
+    };
     let base = app.base.clone();
 
     // A wrong password: the form says so, in the browser's language, and keeps the email.
-    browser.sign_in(&base, ADMIN_EMAIL, "not the password").await;
-    assert_eq!(browser.text_of("#login-error").await, "The email or the password is wrong.");
-    let kept = browser.client.find(Locator::Css("#email")).await.unwrap().prop("value").await.unwrap();
+    browser
+        .sign_in(&base, ADMIN_EMAIL, "not the password")
+        .await;
+    assert_eq!(
+        browser.text_of("#login-error").await,
+        "The email or the password is wrong."
+    );
+    let kept = browser
+        .client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
     assert_eq!(kept.as_deref(), Some(ADMIN_EMAIL));
     browser.screenshot("login-error").await;
 
     browser.sign_in(&base, ADMIN_EMAIL, PASSWORD).await;
     let who = browser.text_of("#current-manager").await;
-    assert!(who.contains("Administrator") && who.contains("System administrator"), "{who}");
+    assert!(
+        who.contains("Administrator") && who.contains("System administrator"),
+        "{who}"
+    );
     assert_eq!(browser.text_of("#logout").await, "Sign out");
     browser.screenshot("inbox-shell-en").await;
 
     // The manager's own language setting: Russian, kept on the server.
-    browser.client.find(Locator::Css("#locale")).await.unwrap().select_by_value("ru").await.unwrap();
-    browser.client.find(Locator::Css("#locale-form button")).await.unwrap().click().await.unwrap();
-    browser.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath("//button[@id='logout' and text()='Выйти']")).await.unwrap();
-    assert!(browser.text_of("#current-manager").await.contains("Системный администратор"));
-    let lang = browser.client.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("#locale"))
+        .await
+        .unwrap()
+        .select_by_value("ru")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("#locale-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//button[@id='logout' and text()='Выйти']"))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .text_of("#current-manager")
+            .await
+            .contains("Системный администратор")
+    );
+    let lang = browser
+        .client
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .attr("lang")
+        .await
+        .unwrap();
     assert_eq!(lang.as_deref(), Some("ru"));
 
     // Availability from the header.
-    browser.client.find(Locator::Css("#status")).await.unwrap().select_by_value("lunch").await.unwrap();
-    browser.client.find(Locator::Css("#availability-form button")).await.unwrap().click().await.unwrap();
-    browser.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#status option[value=lunch][selected]")).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("#status"))
+        .await
+        .unwrap()
+        .select_by_value("lunch")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("#availability-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#status option[value=lunch][selected]"))
+        .await
+        .unwrap();
     browser.screenshot("inbox-shell-ru").await;
-    assert_eq!(app.store.manager(app.admin.id).await.unwrap().unwrap().status, beseda_core::values::ManagerStatus::Lunch);
+    assert_eq!(
+        app.store
+            .manager(app.admin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        beseda_core::values::ManagerStatus::Lunch
+    );
 
-    browser.client.find(Locator::Css("#logout")).await.unwrap().click().await.unwrap();
-    browser.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#email")).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap();
     browser.client.goto(&format!("{base}/")).await.unwrap();
-    assert!(browser.client.current_url().await.unwrap().path().ends_with("/login"), "signed out for good");
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login"),
+        "signed out for good"
+    );
 }
 
 #[tokio::test]
 async fn the_login_page_follows_a_russian_browser() {
-    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite).await.unwrap();
-    let Some(browser) = Browser::start("ru-RU").await else { return };
-    browser.client.goto(&format!("{}/login", app.base)).await.unwrap();
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start("ru-RU").await else {
+        return;
+    };
+    browser
+        .client
+        .goto(&format!("{}/login", app.base))
+        .await
+        .unwrap();
     assert_eq!(browser.text_of("button[type=submit]").await, "Войти");
     browser.screenshot("login-ru").await;
 }

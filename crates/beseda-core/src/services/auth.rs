@@ -28,7 +28,8 @@ pub struct LoginLimits {
 impl Default for LoginLimits {
     fn default() -> Self {
         LoginLimits {
-            per_address_per_minute: NonZeroU32::new(20).expect("non-zero"),
+            // Generous: a whole office may sign in from one address at the start of a shift.
+            per_address_per_minute: NonZeroU32::new(120).expect("non-zero"),
             per_account_per_minute: NonZeroU32::new(10).expect("non-zero"),
         }
     }

@@ -106,7 +106,7 @@ impl ManagerService {
         &self,
         actor: &Actor,
         id: ManagerId,
-        update: ManagerUpdate,
+        mut update: ManagerUpdate,
     ) -> CoreResult<Manager> {
         require_settings(actor)?;
         let target = self.get(id).await?;
@@ -122,9 +122,10 @@ impl ManagerService {
                 "you cannot remove your own administrator rights or disable yourself",
             ));
         }
-        if let Some(name) = &update.name {
-            DisplayName::parse("name", name)?;
-        }
+        update.name = update
+            .name
+            .map(|n| DisplayName::parse("name", &n).map(|n| n.as_str().to_owned()))
+            .transpose()?;
         self.store
             .update_manager(id, &update, self.clock.now())
             .await

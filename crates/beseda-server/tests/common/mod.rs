@@ -6,6 +6,7 @@
 )]
 
 use beseda_core::manager::Manager;
+use beseda_core::services::auth::LoginLimits;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
 use beseda_core::time::SystemClock;
@@ -39,6 +40,11 @@ impl TestApp {
     /// The app on a fresh database of `backend`, with one system administrator; `None` when
     /// the PostgreSQL half is skipped (outside CI).
     pub async fn spawn(backend: TestBackend) -> Option<TestApp> {
+        Self::spawn_with(backend, LoginLimits::default()).await
+    }
+
+    /// The same, with other sign-in limits.
+    pub async fn spawn_with(backend: TestBackend, limits: LoginLimits) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
         let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
@@ -52,6 +58,7 @@ impl TestApp {
             store.clone(),
             b"a test secret of at least thirty-two bytes",
             false,
+            limits,
         )
         .expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
