@@ -129,6 +129,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    // Bind first: a taken port stops start-up before anything is written.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ConfigError {
+            setting: "BESEDA_LISTEN".into(),
+            message: format!("cannot listen on {}: {e}", config.listen),
+        })?;
     let secret = startup::session_secret(&config)?;
     let store = startup::open_store(&config.database_url)
         .await
@@ -146,12 +153,6 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     if with_demo && !store.data_counts().await?.has_company_data() {
         load_demo(store.clone(), false, DemoSize::default().clients).await?;
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| ConfigError {
-            setting: "BESEDA_LISTEN".into(),
-            message: format!("cannot listen on {}: {e}", config.listen),
-        })?;
     let state = AppState::new(
         store.clone(),
         &secret,

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{ADMIN_EMAIL, PASSWORD, TestApp};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -85,15 +86,36 @@ impl Browser {
         panic!("chromedriver did not start: {last:?}");
     }
 
-    async fn text_of(&self, css: &str) -> String {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
+    async fn wait_for(&self, locator: Locator<'_>) -> Element {
+        let wait = self.client.wait().at_most(Duration::from_secs(10));
+        wait.for_element(locator)
             .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
-        el.text().await.unwrap()
+            .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.wait_for(Locator::Css(css)).await.text().await.unwrap()
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(Locator::Css(css))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        let el = self.wait_for(Locator::Css(css)).await;
+        el.select_by_value(value).await.unwrap();
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for(Locator::Css(css))
+            .await
+            .send_keys(text)
+            .await
+            .unwrap();
     }
 
     async fn screenshot(&self, name: &str) {
@@ -105,27 +127,9 @@ impl Browser {
 
     async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
-        self.client
-            .find(Locator::Css("#email"))
-            .await
-            .unwrap()
-            .send_keys(email)
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click("button[type=submit]").await;
     }
 }
 
@@ -168,29 +172,11 @@ async fn a_manager_signs_in_sees_the_shell_and_switches_to_russian() {
     browser.screenshot("inbox-shell-en").await;
 
     // The manager's own language setting: Russian, kept on the server.
+    browser.select("#locale", "ru").await;
+    browser.click("#locale-form button").await;
     browser
-        .client
-        .find(Locator::Css("#locale"))
-        .await
-        .unwrap()
-        .select_by_value("ru")
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Css("#locale-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//button[@id='logout' and text()='Выйти']"))
-        .await
-        .unwrap();
+        .wait_for(Locator::XPath("//button[@id='logout' and text()='Выйти']"))
+        .await;
     assert!(
         browser
             .text_of("#current-manager")
@@ -208,29 +194,11 @@ async fn a_manager_signs_in_sees_the_shell_and_switches_to_russian() {
     assert_eq!(lang.as_deref(), Some("ru"));
 
     // Availability from the header.
+    browser.select("#status", "lunch").await;
+    browser.click("#availability-form button").await;
     browser
-        .client
-        .find(Locator::Css("#status"))
-        .await
-        .unwrap()
-        .select_by_value("lunch")
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Css("#availability-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#status option[value=lunch][selected]"))
-        .await
-        .unwrap();
+        .wait_for(Locator::Css("#status option[value=lunch][selected]"))
+        .await;
     browser.screenshot("inbox-shell-ru").await;
     assert_eq!(
         app.store
@@ -242,21 +210,8 @@ async fn a_manager_signs_in_sees_the_shell_and_switches_to_russian() {
         beseda_core::values::ManagerStatus::Lunch
     );
 
-    browser
-        .client
-        .find(Locator::Css("#logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#email"))
-        .await
-        .unwrap();
+    browser.click("#logout").await;
+    browser.wait_for(Locator::Css("#email")).await;
     browser.client.goto(&format!("{base}/")).await.unwrap();
     assert!(
         browser

@@ -29,6 +29,16 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// An error response with no field, for the router's own refusals.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: code.into(),
+        message: message.into(),
+        field: None,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         ApiError::Core(e)

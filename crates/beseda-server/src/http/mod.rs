@@ -13,9 +13,9 @@ mod pages;
 use crate::app::AppState;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use error::ErrorBody;
+use error::{ErrorBody, error_response};
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -119,28 +119,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> Response {
-    let body = ErrorBody {
-        error: "not_found".into(),
-        message: "no such page or endpoint".into(),
-        field: None,
-    };
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+    error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page or endpoint",
+    )
 }
 
 fn csrf_rejected() -> Response {
-    let body = ErrorBody {
-        error: "csrf_rejected".into(),
-        message: "a cross-site request may not change anything here".into(),
-        field: None,
-    };
-    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+    let message = "a cross-site request may not change anything here";
+    error_response(StatusCode::FORBIDDEN, "csrf_rejected", message)
 }
 
 fn internal_error() -> Response {
-    let body = ErrorBody {
-        error: "internal".into(),
-        message: "internal error; the server log has the details".into(),
-        field: None,
-    };
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+    let message = "internal error; the server log has the details";
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 }
