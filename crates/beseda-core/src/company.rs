@@ -203,6 +203,8 @@ pub struct DialogSummary {
 pub struct HistoryKeys {
     pub last_seq: i64,
     pub last_client_seq: i64,
+    /// How many of the messages are the client's.
+    pub client_count: i64,
     pub last_author: Author,
     pub preview: String,
     pub last_activity_at: Timestamp,
@@ -223,10 +225,12 @@ impl ImportDialog {
         })?;
         let mut waiting_since = None;
         let mut last_client_seq = 0;
+        let mut client_count = 0;
         for (seq, m) in (1..).zip(&self.messages) {
             match m.author {
                 Author::Client => {
                     last_client_seq = seq;
+                    client_count += 1;
                     waiting_since = waiting_since.or(Some(m.created_at));
                 }
                 Author::Manager(_) => waiting_since = None,
@@ -236,6 +240,7 @@ impl ImportDialog {
         Ok(HistoryKeys {
             last_seq: i64::try_from(self.messages.len()).unwrap_or(i64::MAX),
             last_client_seq,
+            client_count,
             last_author: last.author,
             preview: last.body.chars().take(PREVIEW_CHARS).collect(),
             last_activity_at: last.created_at,
@@ -284,7 +289,7 @@ mod tests {
         );
         let k = d.history_keys().unwrap();
         assert_eq!(k.waiting_since, Some(Timestamp(3)));
-        assert_eq!((k.last_seq, k.last_client_seq), (4, 4));
+        assert_eq!((k.last_seq, k.last_client_seq, k.client_count), (4, 4, 3));
         assert_eq!(k.last_activity_at, Timestamp(4));
         assert_eq!(k.preview, "m4");
     }

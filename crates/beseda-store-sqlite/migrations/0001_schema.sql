@@ -140,6 +140,10 @@ CREATE TABLE dialogs (
     responsible_bot_id  INTEGER REFERENCES bots (id) ON DELETE SET NULL,
     last_seq            INTEGER NOT NULL DEFAULT 0,
     last_client_seq     INTEGER NOT NULL DEFAULT 0,
+    client_count        INTEGER NOT NULL DEFAULT 0,     -- client messages in the dialog
+    -- Everything up to here counts as read by everyone (imported history): unread is measured
+    -- from max(a manager's read state, this baseline).
+    read_baseline_client_count INTEGER NOT NULL DEFAULT 0,
     last_message_id     INTEGER,
     last_message_author TEXT    CHECK (last_message_author IN ('client', 'manager', 'bot', 'system')),
     last_message_preview TEXT,
@@ -209,11 +213,28 @@ CREATE INDEX attachments_dialog_kind ON attachments (dialog_id, kind, id DESC);
 CREATE TABLE read_states (
     manager_id          INTEGER NOT NULL REFERENCES managers (id) ON DELETE CASCADE,
     dialog_id           INTEGER NOT NULL REFERENCES dialogs (id),
-    last_read_seq       INTEGER NOT NULL DEFAULT 0,
+    read_client_count   INTEGER NOT NULL DEFAULT 0,     -- client messages this manager has read
     marked_unread       INTEGER NOT NULL DEFAULT 0,
+    -- Whether this row is counted in manager_counters.caught_up (the dialog has unread client
+    -- messages for a manager without a read state, and this manager has read them all).
+    counted             INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (manager_id, dialog_id)
 );
-CREATE INDEX read_states_dialog ON read_states (dialog_id);
+CREATE INDEX read_states_dialog ON read_states (dialog_id) WHERE counted = 1;
+CREATE INDEX read_states_marked ON read_states (manager_id) WHERE marked_unread = 1;
+
+-- Unread counters for administrators (DESIGN.md §4a): dialogs unread by default, and per
+-- manager how many of those they have caught up on.
+CREATE TABLE counters (
+    name                TEXT    PRIMARY KEY,
+    value               INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('dialogs_unread_by_default', 0);
+
+CREATE TABLE manager_counters (
+    manager_id          INTEGER PRIMARY KEY REFERENCES managers (id) ON DELETE CASCADE,
+    caught_up           INTEGER NOT NULL DEFAULT 0
+);
 
 CREATE TABLE drafts (
     manager_id          INTEGER NOT NULL REFERENCES managers (id) ON DELETE CASCADE,
@@ -277,7 +298,11 @@ CREATE TABLE events (
     id                  INTEGER PRIMARY KEY,
     kind                TEXT    NOT NULL,
     dialog_id           INTEGER,
-    manager_id          INTEGER,
+    -- A personal event (read state, draft, counters, "dialog gone") is for this manager only.
+    audience_manager_id INTEGER,
+    -- For dialog events: the dialog's responsible when it happened (visibility, F33).
+    responsible_manager_id INTEGER,
+    responsible_bot_id  INTEGER,
     payload             TEXT    NOT NULL,
     created_at          INTEGER NOT NULL
 );

@@ -129,8 +129,9 @@ impl CompanyStore for SqlStore {
         let dialog = DialogId(
             tx.fetch_one(
                 "INSERT INTO dialogs (channel_id, contact_id, client_id, status, responsible_manager_id, last_seq, last_client_seq, \
-                   last_message_author, last_message_preview, last_activity_at, waiting_since, opened_at, closed_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) RETURNING id",
+                   last_message_author, last_message_preview, last_activity_at, waiting_since, opened_at, closed_at, created_at, \
+                   client_count, read_baseline_client_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $14) RETURNING id",
                 params![
                     d.channel_id,
                     contact,
@@ -144,7 +145,9 @@ impl CompanyStore for SqlStore {
                     keys.last_activity_at,
                     keys.waiting_since,
                     keys.opened_at,
-                    d.closed.then_some(keys.last_activity_at)
+                    d.closed.then_some(keys.last_activity_at),
+                    // Imported history is read by everyone: the baseline covers it.
+                    keys.client_count
                 ],
             )
             .await?
