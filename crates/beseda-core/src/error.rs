@@ -19,6 +19,19 @@ pub enum CoreError {
     Conflict { code: &'static str, what: String },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// A well-formed request that the rules refuse (422), with its own code.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error(
+        "the message has {count} characters (whitespace not counted); at most {limit} are allowed"
+    )]
+    MessageTooLong { count: usize, limit: usize },
+    #[error(
+        "this dialog is not yours: only its responsible manager or an administrator may do this"
+    )]
+    DialogNotYours,
+    #[error("the client is blocked: no message goes to or comes from them")]
+    ClientBlocked,
     #[error("too many attempts; try again in {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
     #[error("storage failed: {0}")]
@@ -37,6 +50,10 @@ impl CoreError {
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict { code, .. } => code,
             CoreError::Invalid { .. } => "invalid_value",
+            CoreError::Unprocessable { code, .. } => code,
+            CoreError::MessageTooLong { .. } => "message_too_long",
+            CoreError::DialogNotYours => "dialog_not_yours",
+            CoreError::ClientBlocked => "client_blocked",
             CoreError::RateLimited { .. } => "rate_limited",
             CoreError::Storage(_) | CoreError::Internal(_) => "internal",
         }

@@ -4,7 +4,9 @@
 
 pub mod channel;
 pub mod company;
+pub mod dialog;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod manager;
 pub mod secret;

@@ -1,11 +1,19 @@
 //! The storage port. Each method is one use case, atomic inside its backend; transactions never
 //! cross this trait. Both backends pass the same conformance suite (beseda-testkit).
 
+use crate::channel::Capabilities;
 use crate::company::{
     DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
 };
+use crate::dialog::{
+    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
+    Responsible, Viewer,
+};
 use crate::error::CoreResult;
-use crate::ids::{ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, OrderId, TagId};
+use crate::event::{Event, EventId};
+use crate::ids::{
+    ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, MessageId, OrderId, TagId,
+};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
@@ -14,8 +22,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 /// Everything the services need from storage.
-pub trait Store: HealthStore + ManagerStore + AuthStore + CompanyStore {}
-impl<T: HealthStore + ManagerStore + AuthStore + CompanyStore> Store for T {}
+pub trait Store: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore {}
+impl<T: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore> Store for T {}
 
 #[async_trait]
 pub trait HealthStore: Send + Sync + 'static {
@@ -146,4 +154,120 @@ pub trait CompanyStore: Send + Sync + 'static {
     async fn dialog_summary(&self, id: DialogId) -> CoreResult<Option<DialogSummary>>;
     /// Fails with `order_number_taken` when the number is in use.
     async fn create_order(&self, new: &NewOrder) -> CoreResult<OrderId>;
+}
+
+/// A write's answer and the events it appended, to publish once it is committed.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub value: T,
+    pub events: Vec<Event>,
+}
+
+/// What the rules need to know of a dialog before acting on it.
+#[derive(Clone, Debug)]
+pub struct DialogAccess {
+    pub id: DialogId,
+    pub responsible: Option<Responsible>,
+    pub open: bool,
+    pub client_id: Option<ClientId>,
+    pub client_blocked: bool,
+    pub capabilities: Capabilities,
+}
+
+/// A right the service checked, checked again inside the write's transaction, so that a
+/// reassignment racing with the write cannot slip between the check and the write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// The actor may act on any dialog (an administrator).
+    Any,
+    /// The dialog must still be this manager's.
+    ResponsibleIs(ManagerId),
+    /// The dialog must still have nobody responsible (a manager takes it).
+    Unassigned,
+}
+
+#[async_trait]
+pub trait DialogStore: Send + Sync + 'static {
+    /// A client message: dedupe on (channel, external id), find or create the contact, its
+    /// client card and the dialog, reopen a closed dialog (F08), refuse a blocked client (F10),
+    /// move the sort keys, the waiting time and the unread counters, append the events.
+    async fn ingest_client_message(
+        &self,
+        m: &InboundMessage,
+        now: Timestamp,
+    ) -> CoreResult<Written<Ingested>>;
+    /// A dialog that is not deleted, for the rules.
+    async fn dialog_access(&self, id: DialogId) -> CoreResult<Option<DialogAccess>>;
+    /// A dialog as `viewer` sees it, or `None` when they may not see it (F33).
+    async fn dialog_view(&self, id: DialogId, viewer: Viewer) -> CoreResult<Option<DialogView>>;
+    /// A page of the feed, oldest first.
+    async fn feed(&self, id: DialogId, page: FeedPage, limit: u32) -> CoreResult<Vec<MessageView>>;
+    /// The dialog a message belongs to.
+    async fn message_dialog(&self, id: MessageId) -> CoreResult<Option<DialogId>>;
+    /// A manager's message, `queued` with its delivery job; reopens a closed dialog (F08, F29),
+    /// clears the author's draft, ends the wait, marks the dialog read for the author.
+    async fn append_company_message(
+        &self,
+        m: &OutgoingMessage,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<MessageView>>;
+    /// Hands the dialog to a manager, a bot or nobody; it stays open or closed (F07).
+    async fn reassign(
+        &self,
+        id: DialogId,
+        to: Option<Responsible>,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    async fn close_dialog(
+        &self,
+        id: DialogId,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// The manager has read every message of the dialog.
+    async fn mark_read(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// F09: unread for this manager only.
+    async fn mark_unread(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// F10: blocks or unblocks a client, with an event in the feed of each of their dialogs.
+    async fn set_client_blocked(
+        &self,
+        client: ClientId,
+        blocked: bool,
+        by: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// F14: the dialog forgets its client card; the card stays.
+    async fn detach_client(
+        &self,
+        id: DialogId,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// F18: saves (or with `None` clears) the manager's draft.
+    async fn save_draft(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        body: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+    /// F02: the header's counters.
+    async fn counters(&self, viewer: Viewer) -> CoreResult<Counters>;
+    /// Events after `after`, oldest first, at most `limit`.
+    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Vec<Event>>;
 }

@@ -1,18 +1,27 @@
 //! The application's state: the core services over one store, shared by every request.
 
+use crate::realtime::hub::Hub;
 use beseda_core::CoreResult;
+use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::TokenHasher;
 use beseda_core::services::auth::{AuthService, LoginLimits};
+use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::managers::ManagerService;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, SystemClock};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<AuthService>,
     pub managers: Arc<ManagerService>,
+    pub dialogs: Arc<DialogService>,
+    pub bus: Arc<dyn EventBus>,
+    pub hub: Hub,
+    /// Cancelled when the server shuts down: long-lived connections end with it.
+    pub shutdown: CancellationToken,
     /// Cookies carry the Secure flag (the public URL is https).
     pub secure_cookies: bool,
 }
@@ -31,7 +40,16 @@ impl AppState {
             TokenHasher::new(session_secret),
             limits,
         )?;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         Ok(AppState {
+            dialogs: Arc::new(DialogService::new(
+                store.clone(),
+                clock.clone(),
+                bus.clone(),
+            )),
+            bus,
+            hub: Hub::default(),
+            shutdown: CancellationToken::new(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),
             store,

@@ -7,4 +7,5 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod realtime;
 pub mod startup;

@@ -99,12 +99,26 @@ impl Server {
             Duration::from_secs(600),
             shutdown.clone(),
         ));
+        // The application's own token follows the server's, so open WebSockets close with it.
+        let app_shutdown = self.state.shutdown.clone();
+        let server_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            server_shutdown.cancelled().await;
+            app_shutdown.cancel();
+        });
+        let hub = tokio::spawn(
+            self.state
+                .hub
+                .clone()
+                .run(self.state.bus.clone(), shutdown.clone()),
+        );
         let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
         shutdown.cancel();
         let _ = jobs.await;
+        let _ = hub.await;
         result
     }
 }

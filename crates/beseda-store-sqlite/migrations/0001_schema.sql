@@ -220,8 +220,8 @@ CREATE TABLE read_states (
     counted             INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (manager_id, dialog_id)
 );
-CREATE INDEX read_states_dialog ON read_states (dialog_id) WHERE counted = 1;
-CREATE INDEX read_states_marked ON read_states (manager_id) WHERE marked_unread = 1;
+CREATE INDEX read_states_dialog ON read_states (dialog_id) WHERE counted;
+CREATE INDEX read_states_marked ON read_states (manager_id) WHERE marked_unread;
 
 -- Unread counters for administrators (DESIGN.md §4a): dialogs unread by default, and per
 -- manager how many of those they have caught up on.
@@ -298,11 +298,17 @@ CREATE TABLE events (
     id                  INTEGER PRIMARY KEY,
     kind                TEXT    NOT NULL,
     dialog_id           INTEGER,
-    -- A personal event (read state, draft, counters, "dialog gone") is for this manager only.
+    -- Who may receive it: 'manager' (audience_manager_id only: read state, draft, "dialog gone"),
+    -- 'dialog' (whoever may see the dialog), 'left' (whoever saw it before and no longer does),
+    -- 'everyone', or 'audit' (recorded, never sent).
+    audience            TEXT    NOT NULL CHECK (audience IN ('manager', 'dialog', 'left', 'everyone', 'audit')),
     audience_manager_id INTEGER,
     -- For dialog events: the dialog's responsible when it happened (visibility, F33).
     responsible_manager_id INTEGER,
     responsible_bot_id  INTEGER,
+    -- For 'left' events (a dialog taken from those who saw it): the responsible before.
+    previous_manager_id INTEGER,
+    previous_bot_id     INTEGER,
     payload             TEXT    NOT NULL,
     created_at          INTEGER NOT NULL
 );

@@ -1,6 +1,7 @@
 //! The core services: each applies the rules of one area and calls the store.
 
 pub mod auth;
+pub mod dialogs;
 pub mod managers;
 
 use crate::error::{CoreError, CoreResult};

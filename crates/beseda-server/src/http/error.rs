@@ -27,6 +27,10 @@ pub struct ErrorBody {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Numbers behind the refusal, e.g. `{"count": 2100, "limit": 2000}` for `message_too_long`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// An error response with no field, for the router's own refusals.
@@ -35,6 +39,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         error: code.into(),
         message: message.into(),
         field: None,
+        details: None,
     };
     (status, axum::Json(body)).into_response()
 }
@@ -48,10 +53,12 @@ impl From<CoreError> for ApiError {
 pub fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::InvalidCredentials | CoreError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+        CoreError::Forbidden(_) | CoreError::DialogNotYours => StatusCode::FORBIDDEN,
         CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-        CoreError::Conflict { .. } => StatusCode::CONFLICT,
-        CoreError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CoreError::Conflict { .. } | CoreError::ClientBlocked => StatusCode::CONFLICT,
+        CoreError::Invalid { .. }
+        | CoreError::Unprocessable { .. }
+        | CoreError::MessageTooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -66,6 +73,7 @@ impl IntoResponse for ApiError {
                     error: code.into(),
                     message,
                     field: None,
+                    details: None,
                 },
                 None,
             ),
@@ -73,6 +81,12 @@ impl IntoResponse for ApiError {
                 let status = status_of(&e);
                 let field = match &e {
                     CoreError::Invalid { field, .. } => Some(field.clone()),
+                    _ => None,
+                };
+                let details = match &e {
+                    CoreError::MessageTooLong { count, limit } => {
+                        Some(serde_json::json!({"count": count, "limit": limit}))
+                    }
                     _ => None,
                 };
                 let retry_after = match &e {
@@ -91,6 +105,7 @@ impl IntoResponse for ApiError {
                         error: e.code().into(),
                         message,
                         field,
+                        details,
                     },
                     retry_after,
                 )

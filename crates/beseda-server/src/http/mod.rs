@@ -3,6 +3,7 @@
 //! state changes, and a Content-Security-Policy on pages.
 
 mod api_auth;
+mod api_dialogs;
 mod api_managers;
 pub mod auth;
 pub mod error;
@@ -76,6 +77,23 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_managers::delete_group
         ))
         .routes(routes!(api_managers::set_members))
+        .routes(routes!(api_dialogs::get_dialog))
+        .routes(routes!(
+            api_dialogs::get_messages,
+            api_dialogs::post_message
+        ))
+        .routes(routes!(api_dialogs::assign))
+        .routes(routes!(api_dialogs::close))
+        .routes(routes!(api_dialogs::read))
+        .routes(routes!(api_dialogs::unread))
+        .routes(routes!(api_dialogs::put_draft))
+        .routes(routes!(
+            api_dialogs::block_client,
+            api_dialogs::unblock_client
+        ))
+        .routes(routes!(api_dialogs::detach_client))
+        .routes(routes!(api_dialogs::counters))
+        .route("/api/v1/ws", get(crate::realtime::ws))
         .split_for_parts()
 }
 

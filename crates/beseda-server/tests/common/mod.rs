@@ -5,11 +5,16 @@
     reason = "each test binary uses a different part of the helpers"
 )]
 
+use beseda_core::channel::ChannelKind;
+use beseda_core::company::NewChannel;
+use beseda_core::dialog::{InboundMessage, Ingested};
+use beseda_core::ids::ChannelId;
 use beseda_core::manager::Manager;
 use beseda_core::services::auth::LoginLimits;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
 use beseda_core::time::SystemClock;
+use beseda_core::time::Timestamp;
 use beseda_core::values::{DisplayName, Email, Password};
 use beseda_server::app::AppState;
 use beseda_server::startup::Server;
@@ -26,6 +31,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub managers: ManagerService,
     pub admin: Manager,
+    pub state: AppState,
     shutdown: CancellationToken,
     _db: TestDb,
 }
@@ -64,7 +70,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let server = Server { state, listener };
+        let server = Server {
+            state: state.clone(),
+            listener,
+        };
         let base = format!("http://{}", server.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
         tokio::spawn(server.run(shutdown.clone()));
@@ -73,6 +82,7 @@ impl TestApp {
             store,
             managers,
             admin,
+            state,
             shutdown,
             _db: db,
         })
@@ -94,6 +104,56 @@ impl TestApp {
             })
             .await
             .expect("manager")
+    }
+
+    /// A connected channel of `kind`.
+    pub async fn channel(&self, kind: ChannelKind) -> ChannelId {
+        let new = NewChannel {
+            kind,
+            name: format!("{kind:?} channel"),
+            capabilities: kind.default_capabilities(),
+            created_at: Timestamp(1),
+        };
+        self.store.create_channel(&new).await.expect("channel")
+    }
+
+    /// A client writes through the inbound entry point that transports and connectors use.
+    pub async fn client_writes(
+        &self,
+        channel: ChannelId,
+        contact: &str,
+        external_id: &str,
+        body: &str,
+    ) -> Ingested {
+        let m = InboundMessage {
+            channel_id: channel,
+            contact_external_id: contact.into(),
+            contact_name: format!("Client {contact}"),
+            external_id: external_id.into(),
+            body: body.into(),
+            sent_at: Timestamp(1_000),
+        };
+        self.state
+            .dialogs
+            .receive(m)
+            .await
+            .expect("inbound message")
+    }
+
+    /// The dialog a new client message opened.
+    pub async fn new_dialog(&self, channel: ChannelId, contact: &str) -> i64 {
+        match self
+            .client_writes(
+                channel,
+                contact,
+                &format!("{contact}-first"),
+                "Здравствуйте!",
+            )
+            .await
+        {
+            Ingested::Accepted { dialog_id, .. } => dialog_id.0,
+            other => panic!("{other:?}"),
+        }
     }
 
     /// A client with its own cookie jar, signed in as `email`.

@@ -2,6 +2,10 @@
 
 mod auth;
 mod company;
+mod dialog_tx;
+mod dialogs;
+mod events;
+mod feed;
 mod managers;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};

@@ -1,0 +1,253 @@
+//! Dialogs and messages as the services and the API see them (F07–F18, F29–F31, F33).
+
+use crate::channel::ChannelKind;
+use crate::ids::{BotId, ChannelId, ClientId, DialogId, ManagerId, MessageId};
+use crate::manager::Actor;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who answers for a dialog: a manager, a bot, or nobody yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Responsible {
+    Manager(ManagerId),
+    Bot(BotId),
+}
+
+/// Who looks: a manager, and whether they see every dialog (administrators, F33).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub manager: ManagerId,
+    pub sees_all: bool,
+}
+
+impl Viewer {
+    pub fn of(actor: &Actor) -> Viewer {
+        Viewer {
+            manager: actor.id(),
+            sees_all: actor.permissions.view_all_dialogs,
+        }
+    }
+
+    /// F33: a manager sees the dialogs assigned to them and the unassigned ones;
+    /// administrators see all. A dialog held by a bot is not "unassigned".
+    pub fn may_see(&self, responsible: Option<Responsible>) -> bool {
+        self.sees_all
+            || responsible.is_none()
+            || responsible == Some(Responsible::Manager(self.manager))
+    }
+}
+
+/// The waiting mark of F13/F34.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingLevel {
+    None,
+    Warning,
+    Danger,
+}
+
+/// One dialog as one manager sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DialogView {
+    pub id: DialogId,
+    pub channel: ChannelRef,
+    /// The client card, unless detached (F14).
+    pub client: Option<ClientRef>,
+    pub contact_name: String,
+    pub open: bool,
+    pub responsible: Option<Responsible>,
+    pub last_activity_at: Timestamp,
+    pub last_message_preview: Option<String>,
+    pub last_message_author: Option<String>,
+    /// Since when the client waits for an answer (F20, F34).
+    pub waiting_since: Option<Timestamp>,
+    /// Client messages this manager has not read (F03).
+    pub unread_messages: i64,
+    /// Marked unread by this manager (F09).
+    pub marked_unread: bool,
+    /// This manager's unsent reply (F18).
+    pub draft: Option<String>,
+    /// No message goes to or comes from a blocked client (F10).
+    pub client_blocked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChannelRef {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClientRef {
+    pub id: ClientId,
+    pub name: String,
+}
+
+/// Who wrote a message, with names for the feed (F17).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageAuthor {
+    Client,
+    Manager { id: ManagerId, name: String },
+    Bot { id: BotId },
+    System,
+}
+
+/// The delivery status of a company message (F31); it only moves forward.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<DeliveryStatus> {
+        [
+            Self::Queued,
+            Self::Sent,
+            Self::Delivered,
+            Self::Read,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+/// A message in the feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub dialog_id: DialogId,
+    pub seq: i64,
+    pub author: MessageAuthor,
+    /// `text`, or `event` for the feed's system events.
+    pub kind: String,
+    pub body: String,
+    /// For system events: what happened (F17), e.g. `{"event":"reassigned","from":…,"to":…,"by":…}`.
+    #[schema(value_type = Option<Object>)]
+    pub event: Option<serde_json::Value>,
+    pub quote: Option<QuoteRef>,
+    pub status: Option<DeliveryStatus>,
+    pub failure_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QuoteRef {
+    pub id: MessageId,
+    pub body: String,
+}
+
+/// A client message coming in through a channel.
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    pub channel_id: ChannelId,
+    pub contact_external_id: String,
+    pub contact_name: String,
+    /// The channel's id of the message: a repeat with the same id changes nothing.
+    pub external_id: String,
+    pub body: String,
+    pub sent_at: Timestamp,
+}
+
+/// What became of an inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    Accepted {
+        dialog_id: DialogId,
+        message_id: MessageId,
+    },
+    /// The same external id was seen before: the first result, nothing changed.
+    Duplicate {
+        dialog_id: DialogId,
+        message_id: MessageId,
+    },
+    /// The client is blocked (F10): recorded, kept out of the inbox.
+    Refused { dialog_id: DialogId },
+}
+
+/// A manager's message to write.
+#[derive(Clone, Debug)]
+pub struct OutgoingMessage {
+    pub dialog_id: DialogId,
+    pub author: ManagerId,
+    pub body: String,
+    pub quote: Option<MessageId>,
+}
+
+/// Where to read a dialog's feed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedPage {
+    /// The newest messages.
+    Latest,
+    Before(MessageId),
+    After(MessageId),
+    /// Messages on both sides of one (a search hit, F06).
+    Around(MessageId),
+    /// From a moment on (the date filter, F23).
+    Since(Timestamp),
+}
+
+/// The header's counters for one manager (F02).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Counters {
+    pub unread_dialogs: i64,
+}
+
+/// At most this many characters, not counting whitespace (F30).
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Counts a message's length as F30 does: Unicode scalar values, whitespace not counted.
+pub fn counted_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f30_whitespace_does_not_count() {
+        assert_eq!(counted_chars("a b\n\tc"), 3);
+        assert_eq!(counted_chars("привет 👋"), 7);
+        assert_eq!(counted_chars(&" ".repeat(5000)), 0);
+    }
+
+    #[test]
+    fn f33_managers_see_their_own_and_unassigned_dialogs() {
+        let me = Viewer {
+            manager: ManagerId(1),
+            sees_all: false,
+        };
+        assert!(me.may_see(None));
+        assert!(me.may_see(Some(Responsible::Manager(ManagerId(1)))));
+        assert!(!me.may_see(Some(Responsible::Manager(ManagerId(2)))));
+        assert!(!me.may_see(Some(Responsible::Bot(BotId(1)))));
+        let admin = Viewer {
+            manager: ManagerId(1),
+            sees_all: true,
+        };
+        assert!(admin.may_see(Some(Responsible::Manager(ManagerId(2)))));
+    }
+}

@@ -1,0 +1,287 @@
+//! The chat rules (F07–F10, F14, F18, F29–F31, F33): who may see and do what in a dialog.
+//! Every write re-checks its right inside the store's transaction ([`Guard`]) and publishes
+//! its events once committed.
+
+use crate::dialog::{
+    Counters, DialogView, FeedPage, InboundMessage, Ingested, MAX_MESSAGE_CHARS, MessageView,
+    OutgoingMessage, Responsible, Viewer, counted_chars,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::event::EventBus;
+use crate::ids::{DialogId, MessageId};
+use crate::manager::Actor;
+use crate::store::{DialogAccess, Guard, Store, Written};
+use crate::time::Clock;
+use std::sync::Arc;
+
+/// How much of the feed one request may read.
+pub const MAX_FEED_PAGE: u32 = 200;
+
+pub struct DialogService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    bus: Arc<dyn EventBus>,
+}
+
+impl DialogService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, bus: Arc<dyn EventBus>) -> Self {
+        DialogService { store, clock, bus }
+    }
+
+    fn publish<T>(&self, written: Written<T>) -> CoreResult<T> {
+        self.bus.publish(&written.events);
+        Ok(written.value)
+    }
+
+    /// The entry point for every client message: transports, connectors and the widget.
+    pub async fn receive(&self, m: InboundMessage) -> CoreResult<Ingested> {
+        if m.external_id.is_empty() || m.external_id.len() > 255 {
+            return Err(CoreError::invalid(
+                "external_id",
+                "must have 1 to 255 bytes",
+            ));
+        }
+        let written = self
+            .store
+            .ingest_client_message(&m, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// The dialog, if the actor may see it; otherwise "not found", never "forbidden", so that
+    /// its existence is not revealed.
+    async fn visible(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogAccess> {
+        match self.store.dialog_access(id).await? {
+            Some(d) if Viewer::of(actor).may_see(d.responsible) => Ok(d),
+            _ => Err(CoreError::NotFound("dialog")),
+        }
+    }
+
+    /// The guard for acting on a dialog: administrators anywhere, others only on their own.
+    fn guard(actor: &Actor, d: &DialogAccess) -> CoreResult<Guard> {
+        if actor.permissions.chats_admin {
+            Ok(Guard::Any)
+        } else if d.responsible == Some(Responsible::Manager(actor.id())) {
+            Ok(Guard::ResponsibleIs(actor.id()))
+        } else {
+            Err(CoreError::DialogNotYours)
+        }
+    }
+
+    pub async fn view(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogView> {
+        self.store
+            .dialog_view(id, Viewer::of(actor))
+            .await?
+            .ok_or(CoreError::NotFound("dialog"))
+    }
+
+    pub async fn feed(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        page: FeedPage,
+        limit: u32,
+    ) -> CoreResult<Vec<MessageView>> {
+        self.visible(actor, id).await?;
+        if let FeedPage::Before(m) | FeedPage::After(m) | FeedPage::Around(m) = page
+            && self.store.message_dialog(m).await? != Some(id)
+        {
+            return Err(CoreError::NotFound("message"));
+        }
+        self.store
+            .feed(id, page, limit.clamp(1, MAX_FEED_PAGE))
+            .await
+    }
+
+    /// F29, F30, F15/F16: writes a message. An unassigned dialog is taken by the manager who
+    /// answers it.
+    pub async fn send(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        body: &str,
+        quote: Option<MessageId>,
+    ) -> CoreResult<MessageView> {
+        let d = self.visible(actor, id).await?;
+        let count = counted_chars(body);
+        let limit = MAX_MESSAGE_CHARS
+            .min(usize::try_from(d.capabilities.text.max_chars).unwrap_or(usize::MAX));
+        if count == 0 {
+            return Err(CoreError::invalid("body", "must not be empty"));
+        }
+        if count > limit {
+            return Err(CoreError::MessageTooLong { count, limit });
+        }
+        if !d.capabilities.text.create {
+            return Err(CoreError::Unprocessable {
+                code: "not_supported_by_channel",
+                message: "this channel cannot send text".into(),
+            });
+        }
+        if let Some(q) = quote {
+            if !d.capabilities.text.quote {
+                return Err(CoreError::Unprocessable {
+                    code: "quote_not_supported",
+                    message: "this channel cannot quote messages".into(),
+                });
+            }
+            if self.store.message_dialog(q).await? != Some(id) {
+                return Err(CoreError::Unprocessable {
+                    code: "invalid_quote",
+                    message: "the quoted message is not in this dialog".into(),
+                });
+            }
+        }
+        if d.client_blocked {
+            return Err(CoreError::ClientBlocked);
+        }
+        let guard = if d.responsible.is_none() && !actor.permissions.chats_admin {
+            self.take(actor, id).await?
+        } else {
+            Self::guard(actor, &d)?
+        };
+        let message = OutgoingMessage {
+            dialog_id: id,
+            author: actor.id(),
+            body: body.to_owned(),
+            quote,
+        };
+        let written = self
+            .store
+            .append_company_message(&message, guard, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// Assigns an unassigned dialog to the actor; fails if someone took it first.
+    async fn take(&self, actor: &Actor, id: DialogId) -> CoreResult<Guard> {
+        let me = Responsible::Manager(actor.id());
+        let written = self
+            .store
+            .reassign(
+                id,
+                Some(me),
+                actor.id(),
+                Guard::Unassigned,
+                self.clock.now(),
+            )
+            .await?;
+        self.publish(written)?;
+        Ok(Guard::ResponsibleIs(actor.id()))
+    }
+
+    /// F07: only an administrator or the responsible manager reassigns; a plain manager may
+    /// take an unassigned dialog for themselves. The dialog stays open or closed.
+    pub async fn assign(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        to: Option<Responsible>,
+    ) -> CoreResult<()> {
+        let d = self.visible(actor, id).await?;
+        let guard = if d.responsible.is_none()
+            && !actor.permissions.chats_admin
+            && to == Some(Responsible::Manager(actor.id()))
+        {
+            Guard::Unassigned
+        } else {
+            Self::guard(actor, &d)?
+        };
+        if let Some(Responsible::Manager(m)) = to {
+            match self.store.manager(m).await? {
+                Some(target) if !target.disabled => {}
+                _ => return Err(CoreError::invalid("to", "no active manager has this id")),
+            }
+        }
+        let written = self
+            .store
+            .reassign(id, to, actor.id(), guard, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// F08: closes the dialog by hand; a new message reopens it.
+    pub async fn close(&self, actor: &Actor, id: DialogId) -> CoreResult<()> {
+        let d = self.visible(actor, id).await?;
+        let guard = Self::guard(actor, &d)?;
+        let written = self
+            .store
+            .close_dialog(id, actor.id(), guard, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    pub async fn read(&self, actor: &Actor, id: DialogId) -> CoreResult<()> {
+        self.visible(actor, id).await?;
+        let written = self
+            .store
+            .mark_read(id, actor.id(), self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// F09: for the calling manager only.
+    pub async fn mark_unread(&self, actor: &Actor, id: DialogId) -> CoreResult<()> {
+        self.visible(actor, id).await?;
+        let written = self
+            .store
+            .mark_unread(id, actor.id(), self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// F10: blocks or unblocks the dialog's client, in all of their dialogs.
+    pub async fn set_client_blocked(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        blocked: bool,
+    ) -> CoreResult<()> {
+        let d = self.visible(actor, id).await?;
+        Self::guard(actor, &d)?;
+        let client = d.client_id.ok_or(CoreError::Unprocessable {
+            code: "no_client",
+            message: "the dialog has no client card".into(),
+        })?;
+        let written = self
+            .store
+            .set_client_blocked(client, blocked, actor.id(), self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// F14: unlinks the client card from the dialog; the client stays.
+    pub async fn detach_client(&self, actor: &Actor, id: DialogId) -> CoreResult<()> {
+        let d = self.visible(actor, id).await?;
+        let guard = Self::guard(actor, &d)?;
+        if d.client_id.is_none() {
+            return Err(CoreError::Unprocessable {
+                code: "no_client",
+                message: "the dialog has no client card".into(),
+            });
+        }
+        let written = self
+            .store
+            .detach_client(id, actor.id(), guard, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    /// F18: the draft lives on the server, per manager per dialog; an empty one is removed.
+    pub async fn save_draft(&self, actor: &Actor, id: DialogId, body: &str) -> CoreResult<()> {
+        self.visible(actor, id).await?;
+        if counted_chars(body) > MAX_MESSAGE_CHARS * 2 {
+            return Err(CoreError::invalid("body", "the draft is too long"));
+        }
+        let body = (!body.trim().is_empty()).then_some(body);
+        let written = self
+            .store
+            .save_draft(id, actor.id(), body, self.clock.now())
+            .await?;
+        self.publish(written)
+    }
+
+    pub async fn counters(&self, actor: &Actor) -> CoreResult<Counters> {
+        self.store.counters(Viewer::of(actor)).await
+    }
+}

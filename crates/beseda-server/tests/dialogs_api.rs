@@ -1,0 +1,755 @@
+//! The chat rules through the public HTTP API, on both stores (F07–F10, F14, F15, F17, F18,
+//! F29, F30, F33).
+
+mod common;
+
+use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::Ingested;
+use common::{ADMIN_EMAIL, TestApp, json_of};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one,
+    f38_a_repeated_external_id_makes_one_message,
+    f33_a_manager_sees_own_and_unassigned_dialogs_only,
+    f29_only_the_responsible_manager_or_an_administrator_writes,
+    f29_answering_an_unassigned_dialog_takes_it,
+    f30_a_message_over_2000_characters_is_refused_with_the_count,
+    f15_quotes_must_be_of_the_same_dialog_and_supported_by_the_channel,
+    f07_reassignment_takes_the_history_from_the_previous_manager,
+    f07_a_closed_dialog_stays_closed_when_reassigned,
+    f09_mark_unread_is_for_the_caller_only,
+    f02_f03_unread_counts_follow_reading_and_new_messages,
+    f10_a_blocked_client_cannot_write_or_be_written_to,
+    f14_detaching_keeps_the_client_and_drops_the_link,
+    f18_drafts_are_kept_per_manager_and_cleared_on_send,
+    f17_the_feed_pages_and_records_who_did_what,
+);
+
+async fn manager_client(app: &TestApp, email: &str, name: &str) -> (i64, reqwest::Client) {
+    let m = app.manager(email, name).await;
+    (m.id.0, app.login(email).await)
+}
+
+async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Value) {
+    json_of(client.get(app.url(path)).send().await.unwrap()).await
+}
+
+async fn post(client: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    json_of(client.post(app.url(path)).json(&body).send().await.unwrap()).await
+}
+
+async fn assign(client: &reqwest::Client, app: &TestApp, dialog: i64, manager: i64) -> u16 {
+    post(
+        client,
+        app,
+        &format!("/api/v1/dialogs/{dialog}/assign"),
+        json!({"to": {"type": "manager", "id": manager}}),
+    )
+    .await
+    .0
+}
+
+async fn f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "42").await;
+    let (status, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            view["open"].clone(),
+            view["unread_messages"].clone(),
+            view["channel"]["kind"].clone()
+        ),
+        (json!(true), json!(1), json!("telegram"))
+    );
+    assert!(view["waiting_since"].is_i64());
+    assert_eq!(
+        view["client"]["name"], "Client 42",
+        "F04: a client card is made for a new contact"
+    );
+
+    assert_eq!(
+        admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(
+        (view["open"].clone(), view["waiting_since"].clone()),
+        (json!(false), Value::Null)
+    );
+    app.client_writes(tg, "42", "m2", "Ещё вопрос").await;
+    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(view["open"], true, "a client message reopens the dialog");
+    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    let events: Vec<_> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["event"]["event"].as_str())
+        .collect();
+    assert_eq!(events, ["closed", "opened"]);
+
+    // A manager's message reopens it too (F08, F29).
+    admin
+        .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d}/messages"),
+        json!({"body": "Мы снова здесь"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(view["open"], true);
+}
+
+async fn f38_a_repeated_external_id_makes_one_message(app: TestApp) {
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let first = app.client_writes(tg, "7", "same", "Привет").await;
+    let again = app.client_writes(tg, "7", "same", "Привет").await;
+    let (
+        Ingested::Accepted {
+            dialog_id,
+            message_id,
+        },
+        Ingested::Duplicate {
+            dialog_id: d2,
+            message_id: m2,
+        },
+    ) = (first, again)
+    else {
+        panic!("unexpected results");
+    };
+    assert_eq!((dialog_id, message_id), (d2, m2));
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, feed) = get(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{}/messages", dialog_id.0),
+    )
+    .await;
+    assert_eq!(feed.as_array().unwrap().len(), 1);
+}
+
+async fn f33_a_manager_sees_own_and_unassigned_dialogs_only(app: TestApp) {
+    let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let (_, boris) = manager_client(&app, "boris@example.com", "Boris").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    assert_eq!(
+        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        200,
+        "unassigned: everyone sees it"
+    );
+    assert_eq!(assign(&admin, &app, d, anna_id).await, 204);
+    assert_eq!(
+        get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        200
+    );
+    let (status, body) = get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_found")),
+        "not 403: its existence is not revealed"
+    );
+    assert_eq!(
+        get(&boris, &app, &format!("/api/v1/dialogs/{d}/messages"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(get(&admin, &app, "/api/v1/dialogs/424242").await.0, 404);
+}
+
+async fn f29_only_the_responsible_manager_or_an_administrator_writes(app: TestApp) {
+    let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let (_, olga) = manager_client(&app, "olga@example.com", "Olga").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, group) = post(
+        &admin,
+        &app,
+        "/api/v1/groups",
+        json!({"name": "Viewers", "grants": {"view_all_dialogs": true}}),
+    )
+    .await;
+    let olga_id = app
+        .store
+        .manager_credentials(&beseda_core::values::Email::parse("olga@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .manager
+        .id;
+    admin
+        .put(app.url(&format!("/api/v1/groups/{}/members", group["id"])))
+        .json(&json!({"members": [olga_id]}))
+        .send()
+        .await
+        .unwrap();
+
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    assign(&admin, &app, d, anna_id).await;
+    let path = format!("/api/v1/dialogs/{d}/messages");
+    assert_eq!(
+        post(&anna, &app, &path, json!({"body": "Добрый день!"}))
+            .await
+            .0,
+        201
+    );
+    let (status, body) = post(
+        &olga,
+        &app,
+        &path,
+        json!({"body": "I can see it, not write"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("dialog_not_yours"))
+    );
+    assert_eq!(
+        post(&admin, &app, &path, json!({"body": "An administrator may"}))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        post(
+            &olga,
+            &app,
+            &format!("/api/v1/dialogs/{d}/close"),
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+    let (_, feed) = get(&anna, &app, &path).await;
+    let bodies: Vec<_> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !bodies.iter().any(|b| b.contains("not write")),
+        "a refusal changes nothing"
+    );
+}
+
+async fn f29_answering_an_unassigned_dialog_takes_it(app: TestApp) {
+    let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let (_, boris) = manager_client(&app, "boris@example.com", "Boris").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let (status, m) = post(
+        &anna,
+        &app,
+        &format!("/api/v1/dialogs/{d}/messages"),
+        json!({"body": "Я помогу"}),
+    )
+    .await;
+    assert_eq!(
+        (status, m["status"].as_str(), m["author"]["name"].as_str()),
+        (201, Some("queued"), Some("Anna"))
+    );
+    let (_, view) = get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(
+        view["responsible"],
+        json!({"type": "manager", "id": anna_id})
+    );
+    assert_eq!(
+        view["waiting_since"],
+        Value::Null,
+        "the answer ends the wait"
+    );
+    assert_eq!(
+        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        404,
+        "the others lose it"
+    );
+}
+
+async fn f30_a_message_over_2000_characters_is_refused_with_the_count(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let path = format!("/api/v1/dialogs/{d}/messages");
+    let long = "я".repeat(2001);
+    let (status, body) = post(&admin, &app, &path, json!({"body": long})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("message_too_long"))
+    );
+    assert_eq!(body["details"], json!({"count": 2001, "limit": 2000}));
+    let spaced = format!("{} {}", "a".repeat(1000), "b".repeat(1000)) + &" \n".repeat(500);
+    assert_eq!(
+        post(&admin, &app, &path, json!({"body": spaced})).await.0,
+        201,
+        "whitespace is not counted"
+    );
+    assert_eq!(
+        post(&admin, &app, &path, json!({"body": "   "})).await.0,
+        422
+    );
+    let (_, feed) = get(&admin, &app, &path).await;
+    assert_eq!(
+        feed.as_array().unwrap().len(),
+        2,
+        "the refused messages left no trace"
+    );
+}
+
+async fn f15_quotes_must_be_of_the_same_dialog_and_supported_by_the_channel(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d1 = app.new_dialog(tg, "1").await;
+    let d2 = app.new_dialog(tg, "2").await;
+    let (_, feed1) = get(&admin, &app, &format!("/api/v1/dialogs/{d1}/messages")).await;
+    let (_, feed2) = get(&admin, &app, &format!("/api/v1/dialogs/{d2}/messages")).await;
+    let (q1, q2) = (
+        feed1[0]["id"].as_i64().unwrap(),
+        feed2[0]["id"].as_i64().unwrap(),
+    );
+    let (status, m) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d1}/messages"),
+        json!({"body": "Отвечаю", "quote_id": q1}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            m["quote"]["id"].as_i64(),
+            m["quote"]["body"].as_str()
+        ),
+        (201, Some(q1), Some("Здравствуйте!"))
+    );
+    let (status, body) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d1}/messages"),
+        json!({"body": "x", "quote_id": q2}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("invalid_quote"))
+    );
+
+    // A channel that cannot quote.
+    let mut caps = ChannelKind::Custom.default_capabilities();
+    caps.text.quote = false;
+    let plain = app
+        .store
+        .create_channel(&beseda_core::company::NewChannel {
+            kind: ChannelKind::Custom,
+            name: "No quotes".into(),
+            capabilities: caps,
+            created_at: beseda_core::time::Timestamp(1),
+        })
+        .await
+        .unwrap();
+    let d3 = app.new_dialog(plain, "3").await;
+    let (_, feed3) = get(&admin, &app, &format!("/api/v1/dialogs/{d3}/messages")).await;
+    let q3 = feed3[0]["id"].as_i64().unwrap();
+    let (status, body) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d3}/messages"),
+        json!({"body": "x", "quote_id": q3}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("quote_not_supported"))
+    );
+}
+
+async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestApp) {
+    let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let (boris_id, boris) = manager_client(&app, "boris@example.com", "Boris").await;
+    let (_, carl) = manager_client(&app, "carl@example.com", "Carl").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    assign(&admin, &app, d, anna_id).await;
+    assert_eq!(
+        assign(&carl, &app, d, boris_id).await,
+        404,
+        "Carl does not even see it"
+    );
+    assert_eq!(
+        assign(&anna, &app, d, boris_id).await,
+        204,
+        "the responsible manager reassigns"
+    );
+    for path in [
+        format!("/api/v1/dialogs/{d}"),
+        format!("/api/v1/dialogs/{d}/messages"),
+    ] {
+        assert_eq!(get(&anna, &app, &path).await.0, 404, "{path}");
+    }
+    assert_eq!(
+        post(
+            &anna,
+            &app,
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "still mine?"})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        200
+    );
+    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    let last = feed.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["event"],
+        json!({"event": "reassigned", "from": {"type": "manager", "id": anna_id}, "to": {"type": "manager", "id": boris_id}, "by": anna_id})
+    );
+    let (status, body) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d}/assign"),
+        json!({"to": {"type": "manager", "id": 424242}}),
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("to")));
+}
+
+async fn f07_a_closed_dialog_stays_closed_when_reassigned(app: TestApp) {
+    let (anna_id, _) = manager_client(&app, "anna@example.com", "Anna").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    admin
+        .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assign(&admin, &app, d, anna_id).await, 204);
+    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(
+        (view["open"].clone(), view["responsible"]["id"].clone()),
+        (json!(false), json!(anna_id))
+    );
+}
+
+async fn f09_mark_unread_is_for_the_caller_only(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    for c in [&admin, &anna] {
+        assert_eq!(
+            c.post(app.url(&format!("/api/v1/dialogs/{d}/read")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            204
+        );
+    }
+    assert_eq!(
+        anna.post(app.url(&format!("/api/v1/dialogs/{d}/unread")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (_, annas) = get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, admins) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(
+        (
+            annas["marked_unread"].clone(),
+            admins["marked_unread"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        get(&anna, &app, "/api/v1/me/counters").await.1["unread_dialogs"],
+        1
+    );
+    assert_eq!(
+        get(&admin, &app, "/api/v1/me/counters").await.1["unread_dialogs"],
+        0
+    );
+}
+
+async fn unread_dialogs(client: &reqwest::Client, app: &TestApp) -> i64 {
+    get(client, app, "/api/v1/me/counters").await.1["unread_dialogs"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn f02_f03_unread_counts_follow_reading_and_new_messages(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d1 = app.new_dialog(tg, "1").await;
+    let d2 = app.new_dialog(tg, "2").await;
+    app.client_writes(tg, "1", "1-b", "И ещё").await;
+    assert_eq!(unread_dialogs(&admin, &app).await, 2);
+    assert_eq!(
+        unread_dialogs(&anna, &app).await,
+        2,
+        "both dialogs are unassigned"
+    );
+    assert_eq!(
+        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        2
+    );
+
+    admin
+        .post(app.url(&format!("/api/v1/dialogs/{d1}/read")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unread_dialogs(&admin, &app).await, 1);
+    assert_eq!(
+        unread_dialogs(&anna, &app).await,
+        2,
+        "never shared between managers"
+    );
+    assert_eq!(
+        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        0
+    );
+    app.client_writes(tg, "1", "1-c", "Алло?").await;
+    assert_eq!(
+        unread_dialogs(&admin, &app).await,
+        2,
+        "a new client message makes it unread again"
+    );
+    assert_eq!(
+        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        1
+    );
+
+    assign(&admin, &app, d2, anna_id).await;
+    anna.post(app.url(&format!("/api/v1/dialogs/{d2}/read")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unread_dialogs(&anna, &app).await, 1);
+    // The manager's own message counts as reading.
+    post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d1}/messages"),
+        json!({"body": "Отвечаю"}),
+    )
+    .await;
+    assert_eq!(unread_dialogs(&admin, &app).await, 1);
+}
+
+async fn f10_a_blocked_client_cannot_write_or_be_written_to(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    assert_eq!(
+        admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/client/block")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(view["client_blocked"], true);
+    let (status, body) = post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d}/messages"),
+        json!({"body": "hello?"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("client_blocked"))
+    );
+    let refused = app
+        .client_writes(tg, "1", "while-blocked", "let me in")
+        .await;
+    assert!(matches!(refused, Ingested::Refused { .. }), "{refused:?}");
+    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    assert!(
+        !feed.to_string().contains("let me in"),
+        "kept out of the inbox"
+    );
+    assert_eq!(
+        feed.as_array().unwrap().last().unwrap()["event"]["event"],
+        "client_blocked"
+    );
+
+    assert_eq!(
+        admin
+            .delete(app.url(&format!("/api/v1/dialogs/{d}/client/block")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        post(
+            &admin,
+            &app,
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Снова на связи"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert!(matches!(
+        app.client_writes(tg, "1", "after", "спасибо").await,
+        Ingested::Accepted { .. }
+    ));
+}
+
+async fn f14_detaching_keeps_the_client_and_drops_the_link(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let (_, before) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert!(before["client"]["id"].is_i64());
+    assert_eq!(
+        admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/client/detach")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (_, after) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(after["client"], Value::Null);
+    assert_eq!(
+        app.store.data_counts().await.unwrap().clients,
+        1,
+        "the client stays"
+    );
+    assert_eq!(
+        post(
+            &admin,
+            &app,
+            &format!("/api/v1/dialogs/{d}/client/detach"),
+            json!({})
+        )
+        .await
+        .0,
+        422
+    );
+}
+
+async fn f18_drafts_are_kept_per_manager_and_cleared_on_send(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, anna) = manager_client(&app, "anna@example.com", "Anna").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let r = admin
+        .put(app.url(&format!("/api/v1/dialogs/{d}/draft")))
+        .json(&json!({"body": "Черновик ответа"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        "Черновик ответа"
+    );
+    assert_eq!(
+        get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        Value::Null,
+        "only its author sees it"
+    );
+    post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d}/messages"),
+        json!({"body": "Черновик ответа"}),
+    )
+    .await;
+    assert_eq!(
+        get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        Value::Null,
+        "sending clears it"
+    );
+}
+
+async fn f17_the_feed_pages_and_records_who_did_what(app: TestApp) {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    for n in 0..9 {
+        app.client_writes(tg, "1", &format!("m{n}"), &format!("сообщение {n}"))
+            .await;
+    }
+    let path = format!("/api/v1/dialogs/{d}/messages");
+    let (_, latest) = get(&admin, &app, &format!("{path}?limit=4")).await;
+    let seqs = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(&latest), [7, 8, 9, 10]);
+    let (_, older) = get(
+        &admin,
+        &app,
+        &format!("{path}?limit=4&before={}", latest[0]["id"]),
+    )
+    .await;
+    assert_eq!(seqs(&older), [3, 4, 5, 6]);
+    let (_, around) = get(
+        &admin,
+        &app,
+        &format!("{path}?limit=4&around={}", older[2]["id"]),
+    )
+    .await;
+    assert_eq!(seqs(&around), [3, 4, 5, 6]);
+    let (_, after) = get(
+        &admin,
+        &app,
+        &format!("{path}?limit=3&after={}", older[3]["id"]),
+    )
+    .await;
+    assert_eq!(seqs(&after), [7, 8, 9]);
+    let (status, body) = get(&admin, &app, &format!("{path}?before=1&after=2")).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("before")));
+    assert_eq!(get(&admin, &app, &format!("{path}?limit=500")).await.0, 422);
+    post(
+        &admin,
+        &app,
+        &format!("/api/v1/dialogs/{d}/messages"),
+        json!({"body": "Ответ"}),
+    )
+    .await;
+    let (_, latest) = get(&admin, &app, &format!("{path}?limit=1")).await;
+    assert_eq!(
+        latest[0]["author"],
+        json!({"type": "manager", "id": app.admin.id.0, "name": "Administrator"})
+    );
+}

@@ -1,0 +1,529 @@
+//! The dialog engine's writes (DialogStore), each one transaction that also appends its events.
+
+use super::dialog_tx::{self as dtx, Locked, NewMessage};
+use super::{SqlStore, events, params};
+use crate::driver::SqlTx;
+use async_trait::async_trait;
+use beseda_core::dialog::{
+    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageAuthor, MessageView,
+    OutgoingMessage, Responsible, Viewer,
+};
+use beseda_core::event::{Audience, Event, EventId, NewEvent};
+use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::store::{DialogAccess, DialogStore, Guard, Written};
+use beseda_core::time::Timestamp;
+use beseda_core::{CoreError, CoreResult};
+use serde_json::json;
+
+fn event(kind: &'static str, d: &Locked, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        kind,
+        dialog_id: Some(d.id),
+        audience: Audience::Dialog(d.responsible),
+        payload,
+    }
+}
+
+fn personal(
+    kind: &'static str,
+    d: DialogId,
+    manager: ManagerId,
+    payload: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        kind,
+        dialog_id: Some(d),
+        audience: Audience::Manager(manager),
+        payload,
+    }
+}
+
+/// `message_new` with the dialog's keys after the change.
+async fn message_event(
+    tx: &mut Box<dyn SqlTx>,
+    d: &Locked,
+    m: &MessageView,
+) -> CoreResult<NewEvent> {
+    let dialog = dtx::dialog_json(tx, d.id).await?;
+    Ok(event(
+        "message_new",
+        d,
+        json!({ "message": m, "dialog": dialog }),
+    ))
+}
+
+async fn commit<T>(tx: Box<dyn SqlTx>, value: T, events: Vec<Event>) -> CoreResult<Written<T>> {
+    tx.commit().await?;
+    Ok(Written { value, events })
+}
+
+impl SqlStore {
+    /// Finds the contact and its dialog, creating them (with a client card) for a new client.
+    async fn contact_dialog(
+        &self,
+        tx: &mut Box<dyn SqlTx>,
+        m: &InboundMessage,
+        now: Timestamp,
+    ) -> CoreResult<DialogId> {
+        let channel = tx
+            .fetch_optional(
+                "SELECT kind, name FROM channels WHERE id = $1 AND active",
+                params![m.channel_id],
+            )
+            .await?
+            .ok_or(CoreError::NotFound("channel"))?;
+        let contact = tx
+            .fetch_optional(
+                "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
+                params![m.channel_id, m.contact_external_id.as_str()],
+            )
+            .await?;
+        let contact = match contact {
+            Some(r) => r.i64("id")?,
+            None => {
+                // F04: the client card remembers where the client first came from.
+                let client = tx
+                    .fetch_one(
+                        "INSERT INTO clients (name, source_channel_kind, source_channel_id, source_channel_name, source_first_contact_at, \
+                           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id",
+                        params![m.contact_name.as_str(), channel.text("kind")?, m.channel_id, channel.text("name")?, now],
+                    )
+                    .await?
+                    .i64("id")?;
+                tx.fetch_one(
+                    "INSERT INTO contacts (channel_id, external_id, client_id, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    params![m.channel_id, m.contact_external_id.as_str(), client, m.contact_name.as_str(), now],
+                )
+                .await?
+                .i64("id")?
+            }
+        };
+        if let Some(r) = tx
+            .fetch_optional(
+                "SELECT id, deleted_at FROM dialogs WHERE contact_id = $1",
+                params![contact],
+            )
+            .await?
+        {
+            let id = DialogId(r.i64("id")?);
+            if r.opt_i64("deleted_at")?.is_some() {
+                // A deleted dialog comes back with its next message; what was before counts as read.
+                tx.execute(
+                    "UPDATE dialogs SET deleted_at = NULL, deleted_by = NULL, read_baseline_client_count = client_count WHERE id = $1",
+                    params![id],
+                )
+                .await?;
+            }
+            return Ok(id);
+        }
+        let client = tx
+            .fetch_one(
+                "SELECT client_id FROM contacts WHERE id = $1",
+                params![contact],
+            )
+            .await?
+            .opt_i64("client_id")?;
+        let row = tx
+            .fetch_one(
+                "INSERT INTO dialogs (channel_id, contact_id, client_id, status, last_activity_at, opened_at, created_at) \
+                 VALUES ($1, $2, $3, 'open', $4, $4, $4) RETURNING id",
+                params![m.channel_id, contact, client, now],
+            )
+            .await?;
+        Ok(DialogId(row.i64("id")?))
+    }
+
+    /// Reopens a closed dialog with an event in the feed (F08).
+    async fn reopen(
+        &self,
+        tx: &mut Box<dyn SqlTx>,
+        d: &mut Locked,
+        by: Option<ManagerId>,
+        now: Timestamp,
+    ) -> CoreResult<Vec<NewEvent>> {
+        if d.open {
+            return Ok(Vec::new());
+        }
+        tx.execute(
+            "UPDATE dialogs SET status = 'open', opened_at = $2, closed_at = NULL WHERE id = $1",
+            params![d.id, now],
+        )
+        .await?;
+        d.open = true;
+        let m = dtx::add_system_message(tx, d, json!({ "event": "opened", "by": by }), now).await?;
+        Ok(vec![message_event(tx, d, &m).await?])
+    }
+}
+
+#[async_trait]
+impl DialogStore for SqlStore {
+    async fn ingest_client_message(
+        &self,
+        m: &InboundMessage,
+        now: Timestamp,
+    ) -> CoreResult<Written<Ingested>> {
+        let mut tx = self.db.begin().await?;
+        let seen = tx
+            .fetch_optional(
+                "SELECT id, dialog_id FROM messages WHERE channel_id = $1 AND external_id = $2",
+                params![m.channel_id, m.external_id.as_str()],
+            )
+            .await?;
+        if let Some(r) = seen {
+            let value = Ingested::Duplicate {
+                dialog_id: DialogId(r.i64("dialog_id")?),
+                message_id: MessageId(r.i64("id")?),
+            };
+            return Ok(Written {
+                value,
+                events: Vec::new(),
+            });
+        }
+        let id = self.contact_dialog(&mut tx, m, now).await?;
+        let mut d = dtx::lock(&mut tx, id).await?;
+        if dtx::client_blocked(&mut tx, &d).await? {
+            let audit = NewEvent {
+                kind: "inbound_refused",
+                dialog_id: Some(id),
+                audience: Audience::Audit,
+                payload: json!({ "external_id": m.external_id, "body": m.body, "reason": "client_blocked" }),
+            };
+            events::append(&mut tx, vec![audit], now).await?;
+            return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
+        }
+        let mut new_events = self.reopen(&mut tx, &mut d, None, now).await?;
+        let msg = NewMessage {
+            author: MessageAuthor::Client,
+            kind: "text",
+            body: &m.body,
+            event: None,
+            quote: None,
+            external_id: Some(&m.external_id),
+            status: None,
+            created_at: m.sent_at,
+        };
+        let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
+        if !d.unread_by_default() {
+            tx.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'dialogs_unread_by_default'",
+                &[],
+            )
+            .await?;
+        }
+        d.client_count += 1;
+        tx.execute(
+            "UPDATE dialogs SET last_client_seq = $2, client_count = $3, waiting_since = COALESCE(waiting_since, $4) WHERE id = $1",
+            params![id, d.last_seq, d.client_count, now],
+        )
+        .await?;
+        dtx::nobody_caught_up(&mut tx, &d).await?;
+        new_events.push(message_event(&mut tx, &d, &view).await?);
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(
+            tx,
+            Ingested::Accepted {
+                dialog_id: id,
+                message_id: view.id,
+            },
+            events,
+        )
+        .await
+    }
+
+    async fn append_company_message(
+        &self,
+        m: &OutgoingMessage,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<MessageView>> {
+        let mut tx = self.db.begin().await?;
+        let mut d = dtx::lock(&mut tx, m.dialog_id).await?;
+        dtx::check(&d, guard)?;
+        if dtx::client_blocked(&mut tx, &d).await? {
+            return Err(CoreError::ClientBlocked);
+        }
+        let mut new_events = self.reopen(&mut tx, &mut d, Some(m.author), now).await?;
+        let author = dtx::manager_author(&mut tx, m.author).await?;
+        let msg = NewMessage {
+            author,
+            kind: "text",
+            body: &m.body,
+            event: None,
+            quote: m.quote,
+            external_id: None,
+            status: Some("queued"),
+            created_at: now,
+        };
+        let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
+        tx.execute(
+            "INSERT INTO delivery_jobs (message_id, dialog_id, channel_id, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)",
+            params![view.id, d.id, d.channel_id, now],
+        )
+        .await?;
+        // The company answered: the client no longer waits (F34).
+        tx.execute(
+            "UPDATE dialogs SET waiting_since = NULL WHERE id = $1",
+            params![d.id],
+        )
+        .await?;
+        if tx
+            .execute(
+                "DELETE FROM drafts WHERE manager_id = $1 AND dialog_id = $2",
+                params![m.author, d.id],
+            )
+            .await?
+            > 0
+        {
+            new_events.push(personal(
+                "draft_saved",
+                d.id,
+                m.author,
+                json!({ "draft": null }),
+            ));
+        }
+        dtx::set_read_state(&mut tx, &d, m.author, true).await?;
+        new_events.push(message_event(&mut tx, &d, &view).await?);
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, view, events).await
+    }
+
+    async fn reassign(
+        &self,
+        id: DialogId,
+        to: Option<Responsible>,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let mut d = dtx::lock(&mut tx, id).await?;
+        dtx::check(&d, guard)?;
+        let before = d.responsible;
+        if before == to {
+            return commit(tx, (), Vec::new()).await;
+        }
+        let (manager, bot) = match to {
+            Some(Responsible::Manager(m)) => (Some(m.0), None),
+            Some(Responsible::Bot(b)) => (None, Some(b.0)),
+            None => (None, None),
+        };
+        tx.execute(
+            "UPDATE dialogs SET responsible_manager_id = $2, responsible_bot_id = $3 WHERE id = $1",
+            params![id, manager, bot],
+        )
+        .await
+        .map_err(|e| match e.kind {
+            crate::driver::SqlErrorKind::ForeignKeyViolation => {
+                CoreError::invalid("to", "no such manager or bot")
+            }
+            _ => e.into(),
+        })?;
+        d.responsible = to;
+        let m = dtx::add_system_message(
+            &mut tx,
+            &mut d,
+            json!({ "event": "reassigned", "from": before, "to": to, "by": by }),
+            now,
+        )
+        .await?;
+        let gone = NewEvent {
+            kind: "dialog_gone",
+            dialog_id: Some(id),
+            audience: Audience::Left { before, after: to },
+            payload: json!({}),
+        };
+        let new_events = vec![message_event(&mut tx, &d, &m).await?, gone];
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn close_dialog(
+        &self,
+        id: DialogId,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let mut d = dtx::lock(&mut tx, id).await?;
+        dtx::check(&d, guard)?;
+        if !d.open {
+            return commit(tx, (), Vec::new()).await;
+        }
+        tx.execute("UPDATE dialogs SET status = 'closed', closed_at = $2, waiting_since = NULL WHERE id = $1", params![id, now]).await?;
+        d.open = false;
+        let m =
+            dtx::add_system_message(&mut tx, &mut d, json!({ "event": "closed", "by": by }), now)
+                .await?;
+        let new_events = vec![message_event(&mut tx, &d, &m).await?];
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn mark_read(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let d = dtx::lock(&mut tx, id).await?;
+        dtx::set_read_state(&mut tx, &d, manager, true).await?;
+        let e = personal(
+            "read_state",
+            id,
+            manager,
+            json!({ "unread_messages": 0, "marked_unread": false }),
+        );
+        let events = events::append(&mut tx, vec![e], now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn mark_unread(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let d = dtx::lock(&mut tx, id).await?;
+        dtx::set_read_state(&mut tx, &d, manager, false).await?;
+        let e = personal("read_state", id, manager, json!({ "marked_unread": true }));
+        let events = events::append(&mut tx, vec![e], now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn set_client_blocked(
+        &self,
+        client: ClientId,
+        blocked: bool,
+        by: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let changed = tx
+            .execute(
+                "UPDATE clients SET blocked_at = $2, blocked_by = $3, updated_at = $4 WHERE id = $1 AND (blocked_at IS NULL) = $5",
+                params![client, blocked.then_some(now), blocked.then_some(by), now, blocked],
+            )
+            .await?;
+        if changed == 0 {
+            // Unknown, or already in that state: nothing to record.
+            tx.fetch_optional("SELECT id FROM clients WHERE id = $1", params![client])
+                .await?
+                .ok_or(CoreError::NotFound("client"))?;
+            return commit(tx, (), Vec::new()).await;
+        }
+        let dialogs = tx
+            .fetch_all(
+                "SELECT id FROM dialogs WHERE client_id = $1 AND deleted_at IS NULL ORDER BY id",
+                params![client],
+            )
+            .await?;
+        let mut new_events = Vec::new();
+        for r in dialogs {
+            let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
+            let what = if blocked {
+                "client_blocked"
+            } else {
+                "client_unblocked"
+            };
+            let m =
+                dtx::add_system_message(&mut tx, &mut d, json!({ "event": what, "by": by }), now)
+                    .await?;
+            new_events.push(message_event(&mut tx, &d, &m).await?);
+        }
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn detach_client(
+        &self,
+        id: DialogId,
+        by: ManagerId,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let mut d = dtx::lock(&mut tx, id).await?;
+        dtx::check(&d, guard)?;
+        let Some(client) = d.client_id else {
+            return commit(tx, (), Vec::new()).await;
+        };
+        tx.execute(
+            "UPDATE dialogs SET client_id = NULL WHERE id = $1",
+            params![id],
+        )
+        .await?;
+        d.client_id = None;
+        let m = dtx::add_system_message(
+            &mut tx,
+            &mut d,
+            json!({ "event": "client_detached", "client_id": client, "by": by }),
+            now,
+        )
+        .await?;
+        let new_events = vec![message_event(&mut tx, &d, &m).await?];
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn save_draft(
+        &self,
+        id: DialogId,
+        manager: ManagerId,
+        body: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        dtx::lock(&mut tx, id).await?;
+        match body {
+            Some(text) => {
+                tx.execute(
+                    "INSERT INTO drafts (manager_id, dialog_id, body, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (manager_id, dialog_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                    params![manager, id, text, now],
+                )
+                .await?;
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM drafts WHERE manager_id = $1 AND dialog_id = $2",
+                    params![manager, id],
+                )
+                .await?;
+            }
+        }
+        let e = personal("draft_saved", id, manager, json!({ "draft": body }));
+        let events = events::append(&mut tx, vec![e], now).await?;
+        commit(tx, (), events).await
+    }
+
+    async fn dialog_access(&self, id: DialogId) -> CoreResult<Option<DialogAccess>> {
+        self.read_dialog_access(id).await
+    }
+
+    async fn dialog_view(&self, id: DialogId, viewer: Viewer) -> CoreResult<Option<DialogView>> {
+        self.read_dialog_view(id, viewer).await
+    }
+
+    async fn feed(&self, id: DialogId, page: FeedPage, limit: u32) -> CoreResult<Vec<MessageView>> {
+        self.read_feed(id, page, limit).await
+    }
+
+    async fn message_dialog(&self, id: MessageId) -> CoreResult<Option<DialogId>> {
+        let r = self
+            .db
+            .fetch_optional("SELECT dialog_id FROM messages WHERE id = $1", params![id])
+            .await?;
+        Ok(r.map(|r| r.i64("dialog_id")).transpose()?.map(DialogId))
+    }
+
+    async fn counters(&self, viewer: Viewer) -> CoreResult<Counters> {
+        self.read_counters(viewer).await
+    }
+
+    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Vec<Event>> {
+        events::after(&*self.db, after, limit).await
+    }
+}

@@ -1,0 +1,111 @@
+//! The event log: appended inside the writing transaction, read back for reconnecting clients.
+
+use super::params;
+use crate::driver::{SqlDb, SqlRow, SqlTx};
+use beseda_core::dialog::Responsible;
+use beseda_core::event::{Audience, Event, EventId, NewEvent};
+use beseda_core::ids::{BotId, DialogId, ManagerId};
+use beseda_core::time::Timestamp;
+use beseda_core::{CoreError, CoreResult};
+
+fn split(r: Option<Responsible>) -> (Option<ManagerId>, Option<BotId>) {
+    match r {
+        Some(Responsible::Manager(m)) => (Some(m), None),
+        Some(Responsible::Bot(b)) => (None, Some(b)),
+        None => (None, None),
+    }
+}
+
+pub(crate) fn join(manager: Option<i64>, bot: Option<i64>) -> Option<Responsible> {
+    match (manager, bot) {
+        (Some(m), _) => Some(Responsible::Manager(ManagerId(m))),
+        (None, Some(b)) => Some(Responsible::Bot(BotId(b))),
+        (None, None) => None,
+    }
+}
+
+/// Appends events in the caller's transaction; they are published after its commit.
+pub(crate) async fn append(
+    tx: &mut Box<dyn SqlTx>,
+    events: Vec<NewEvent>,
+    now: Timestamp,
+) -> CoreResult<Vec<Event>> {
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let (audience, person, after, before) = match e.audience {
+            Audience::Manager(m) => ("manager", Some(m), None, None),
+            Audience::Dialog(r) => ("dialog", None, r, None),
+            Audience::Left { before, after } => ("left", None, after, before),
+            Audience::Everyone => ("everyone", None, None, None),
+            Audience::Audit => ("audit", None, None, None),
+        };
+        let ((rm, rb), (pm, pb)) = (split(after), split(before));
+        let payload = e.payload.to_string();
+        let row = tx
+            .fetch_one(
+                "INSERT INTO events (kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
+                   previous_manager_id, previous_bot_id, payload, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                params![e.kind, e.dialog_id, audience, person, rm, rb, pm, pb, payload.as_str(), now],
+            )
+            .await?;
+        let id = EventId(row.i64("id")?);
+        out.push(Event {
+            id,
+            kind: e.kind.to_owned(),
+            dialog_id: e.dialog_id,
+            audience: e.audience,
+            created_at: now,
+            json: Event::encode(id, e.kind, e.dialog_id, &payload),
+        });
+    }
+    Ok(out)
+}
+
+fn event_from(r: &SqlRow) -> CoreResult<Event> {
+    let id = EventId(r.i64("id")?);
+    let kind = r.text("kind")?;
+    let dialog_id = r.opt_i64("dialog_id")?.map(DialogId);
+    let after = join(
+        r.opt_i64("responsible_manager_id")?,
+        r.opt_i64("responsible_bot_id")?,
+    );
+    let audience = match r.text("audience")?.as_str() {
+        "manager" => Audience::Manager(ManagerId(r.i64("audience_manager_id")?)),
+        "dialog" => Audience::Dialog(after),
+        "left" => Audience::Left {
+            before: join(
+                r.opt_i64("previous_manager_id")?,
+                r.opt_i64("previous_bot_id")?,
+            ),
+            after,
+        },
+        "everyone" => Audience::Everyone,
+        "audit" => Audience::Audit,
+        other => {
+            return Err(CoreError::Storage(format!(
+                "unknown event audience {other}"
+            )));
+        }
+    };
+    let payload = r.text("payload")?;
+    Ok(Event {
+        id,
+        json: Event::encode(id, &kind, dialog_id, &payload),
+        kind,
+        dialog_id,
+        audience,
+        created_at: r.ts("created_at")?,
+    })
+}
+
+pub(crate) async fn after(db: &dyn SqlDb, after: EventId, limit: u32) -> CoreResult<Vec<Event>> {
+    let rows = db
+        .fetch_all(
+            "SELECT id, kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
+               previous_manager_id, previous_bot_id, payload, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            params![after.0, i64::from(limit)],
+        )
+        .await?;
+    rows.iter().map(event_from).collect()
+}

@@ -1,0 +1,265 @@
+//! The dialog engine's reads: one dialog for the rules and for a manager, the feed, counters.
+//! Who may see a dialog is decided in one place, `Viewer::may_see` (F33).
+
+use super::events::join;
+use super::{SqlStore, params};
+use crate::driver::SqlRow;
+use beseda_core::channel::Capabilities;
+use beseda_core::dialog::{
+    ChannelRef, ClientRef, Counters, DeliveryStatus, DialogView, FeedPage, MessageAuthor,
+    MessageView, QuoteRef, Viewer,
+};
+use beseda_core::ids::{BotId, ChannelId, ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::store::DialogAccess;
+use beseda_core::{CoreError, CoreResult};
+
+const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, mg.name AS author_name, \
+    m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at \
+    FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN messages q ON q.id = m.quote_message_id";
+
+fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
+    let author = match r.text("author_kind")?.as_str() {
+        "client" => MessageAuthor::Client,
+        "manager" => MessageAuthor::Manager {
+            id: ManagerId(r.opt_i64("author_manager_id")?.unwrap_or(0)),
+            name: r.opt_text("author_name")?.unwrap_or_default(),
+        },
+        "bot" => MessageAuthor::Bot {
+            id: BotId(r.opt_i64("author_bot_id")?.unwrap_or(0)),
+        },
+        _ => MessageAuthor::System,
+    };
+    let event = r
+        .opt_text("event")?
+        .map(|e| serde_json::from_str(&e))
+        .transpose()
+        .map_err(|e| CoreError::Storage(e.to_string()))?;
+    let quote = match r.opt_i64("quote_message_id")? {
+        Some(q) => Some(QuoteRef {
+            id: MessageId(q),
+            body: r.opt_text("quote_body")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(MessageView {
+        id: MessageId(r.i64("id")?),
+        dialog_id: DialogId(r.i64("dialog_id")?),
+        seq: r.i64("seq")?,
+        author,
+        kind: r.text("kind")?,
+        body: r.text("body")?,
+        event,
+        quote,
+        status: r
+            .opt_text("status")?
+            .as_deref()
+            .and_then(DeliveryStatus::parse),
+        failure_reason: r.opt_text("failure_reason")?,
+        created_at: r.ts("created_at")?,
+    })
+}
+
+fn capabilities(raw: &str) -> CoreResult<Capabilities> {
+    serde_json::from_str(raw).map_err(|e| CoreError::Storage(format!("channel capabilities: {e}")))
+}
+
+impl SqlStore {
+    pub(super) async fn read_dialog_access(
+        &self,
+        id: DialogId,
+    ) -> CoreResult<Option<DialogAccess>> {
+        let Some(r) = self
+            .db
+            .fetch_optional(
+                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.client_id, cl.blocked_at, c.capabilities \
+                 FROM dialogs d JOIN channels c ON c.id = d.channel_id LEFT JOIN clients cl ON cl.id = d.client_id \
+                 WHERE d.id = $1 AND d.deleted_at IS NULL",
+                params![id],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(DialogAccess {
+            id,
+            responsible: join(
+                r.opt_i64("responsible_manager_id")?,
+                r.opt_i64("responsible_bot_id")?,
+            ),
+            open: r.text("status")? == "open",
+            client_id: r.opt_i64("client_id")?.map(ClientId),
+            client_blocked: r.opt_i64("blocked_at")?.is_some(),
+            capabilities: capabilities(&r.text("capabilities")?)?,
+        }))
+    }
+
+    pub(super) async fn read_dialog_view(
+        &self,
+        id: DialogId,
+        viewer: Viewer,
+    ) -> CoreResult<Option<DialogView>> {
+        let Some(r) = self
+            .db
+            .fetch_optional(
+                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, d.last_message_preview, \
+                   d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
+                   c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
+                   cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft \
+                 FROM dialogs d JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
+                   LEFT JOIN clients cl ON cl.id = d.client_id \
+                   LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $2 \
+                   LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $2 \
+                 WHERE d.id = $1 AND d.deleted_at IS NULL",
+                params![id, viewer.manager],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let responsible = join(
+            r.opt_i64("responsible_manager_id")?,
+            r.opt_i64("responsible_bot_id")?,
+        );
+        if !viewer.may_see(responsible) {
+            return Ok(None);
+        }
+        let read = r
+            .opt_i64("read_client_count")?
+            .unwrap_or(0)
+            .max(r.i64("read_baseline_client_count")?);
+        let kind = r.text("channel_kind")?;
+        let client = match r.opt_i64("client_id")? {
+            Some(c) => Some(ClientRef {
+                id: ClientId(c),
+                name: r.opt_text("client_name")?.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(Some(DialogView {
+            id,
+            channel: ChannelRef {
+                id: ChannelId(r.i64("channel_id")?),
+                kind: beseda_core::channel::ChannelKind::parse(&kind)
+                    .ok_or_else(|| CoreError::Storage(format!("channel kind {kind}")))?,
+                name: r.text("channel_name")?,
+            },
+            client_blocked: client.is_some() && r.opt_i64("blocked_at")?.is_some(),
+            client,
+            contact_name: r
+                .opt_text("contact_name")?
+                .or(r.opt_text("nickname")?)
+                .unwrap_or_default(),
+            open: r.text("status")? == "open",
+            responsible,
+            last_activity_at: r.ts("last_activity_at")?,
+            last_message_preview: r.opt_text("last_message_preview")?,
+            last_message_author: r.opt_text("last_message_author")?,
+            waiting_since: r.opt_ts("waiting_since")?,
+            unread_messages: (r.i64("client_count")? - read).max(0),
+            marked_unread: r.opt_i64("marked_unread")?.is_some_and(|m| m != 0),
+            draft: r.opt_text("draft")?,
+        }))
+    }
+
+    pub(super) async fn read_feed(
+        &self,
+        id: DialogId,
+        page: FeedPage,
+        limit: u32,
+    ) -> CoreResult<Vec<MessageView>> {
+        let limit = i64::from(limit);
+        let seq_of = "(SELECT seq FROM messages WHERE id = $2)";
+        let (sql, newest_first, params) = match page {
+            FeedPage::Latest => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 ORDER BY m.seq DESC LIMIT $2"
+                ),
+                true,
+                params![id, limit].to_vec(),
+            ),
+            FeedPage::Before(m) => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 AND m.seq < {seq_of} ORDER BY m.seq DESC LIMIT $3"
+                ),
+                true,
+                params![id, m, limit].to_vec(),
+            ),
+            FeedPage::After(m) => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 AND m.seq > {seq_of} ORDER BY m.seq LIMIT $3"
+                ),
+                false,
+                params![id, m, limit].to_vec(),
+            ),
+            FeedPage::Around(m) => {
+                // Half the page before the message; the message and the rest after it.
+                let before = format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 AND m.seq < {seq_of} ORDER BY m.seq DESC LIMIT $3"
+                );
+                let from = format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 AND m.seq >= {seq_of} ORDER BY m.seq LIMIT $3"
+                );
+                let mut rows = self
+                    .db
+                    .fetch_all(&before, params![id, m, limit / 2])
+                    .await?;
+                rows.reverse();
+                rows.extend(
+                    self.db
+                        .fetch_all(&from, params![id, m, limit - limit / 2])
+                        .await?,
+                );
+                return rows.iter().map(message_from).collect();
+            }
+            FeedPage::Since(t) => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} WHERE m.dialog_id = $1 AND m.created_at >= $2 ORDER BY m.seq LIMIT $3"
+                ),
+                false,
+                params![id, t, limit].to_vec(),
+            ),
+        };
+        let rows = self.db.fetch_all(&sql, &params).await?;
+        let mut out = rows
+            .iter()
+            .map(message_from)
+            .collect::<CoreResult<Vec<_>>>()?;
+        if newest_first {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// F02. Administrators (who see every dialog) count what they have *read*: dialogs unread
+    /// by default, minus those they caught up on, plus those they marked unread that are read
+    /// by default (DESIGN.md §4a). Others count their own and the unassigned dialogs.
+    pub(super) async fn read_counters(&self, viewer: Viewer) -> CoreResult<Counters> {
+        let row = if viewer.sees_all {
+            self.db
+                .fetch_one(
+                    "SELECT (SELECT value FROM counters WHERE name = 'dialogs_unread_by_default') \
+                       - COALESCE((SELECT caught_up FROM manager_counters WHERE manager_id = $1), 0) \
+                       + (SELECT COUNT(*) FROM read_states r JOIN dialogs d ON d.id = r.dialog_id \
+                          WHERE r.manager_id = $1 AND r.marked_unread AND d.deleted_at IS NULL \
+                            AND d.client_count <= d.read_baseline_client_count) AS unread",
+                    params![viewer.manager],
+                )
+                .await?
+        } else {
+            self.db
+                .fetch_one(
+                    "SELECT COUNT(*) AS unread FROM dialogs d \
+                       LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
+                     WHERE d.deleted_at IS NULL \
+                       AND (d.responsible_manager_id = $1 OR (d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL)) \
+                       AND (COALESCE(r.marked_unread, $2) \
+                            OR (d.client_count > COALESCE(r.read_client_count, 0) AND d.client_count > d.read_baseline_client_count))",
+                    params![viewer.manager, false],
+                )
+                .await?
+        };
+        Ok(Counters {
+            unread_dialogs: row.i64("unread")?,
+        })
+    }
+}
