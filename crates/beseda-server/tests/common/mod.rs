@@ -106,6 +106,14 @@ impl TestApp {
             .expect("manager")
     }
 
+    /// A manager as the services see them, with their permissions.
+    pub async fn managers_actor(
+        &self,
+        id: beseda_core::ids::ManagerId,
+    ) -> beseda_core::manager::Actor {
+        self.state.auth.actor(id).await.expect("actor")
+    }
+
     /// A connected channel of `kind`.
     pub async fn channel(&self, kind: ChannelKind) -> ChannelId {
         let new = NewChannel {

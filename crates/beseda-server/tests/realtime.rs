@@ -1,0 +1,227 @@
+//! Live events over the WebSocket: each reaches exactly the managers who may see it, a
+//! reassignment stops the stream for the previous manager, a reconnect loses nothing.
+
+mod common;
+
+use beseda_core::channel::ChannelKind;
+use common::{ADMIN_EMAIL, PASSWORD, TestApp};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Signs in and returns the session cookie.
+async fn session(app: &TestApp, email: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn connect(app: &TestApp, cookie: &str, after: Option<i64>) -> Ws {
+    let url = format!(
+        "{}/api/v1/ws{}",
+        app.base.replace("http://", "ws://"),
+        after.map(|a| format!("?after={a}")).unwrap_or_default()
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket");
+    // The hub registers the connection as it upgrades; give it a moment.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    ws
+}
+
+/// The next event, or `None` when none comes within `wait`.
+async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(_))) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Every event that arrives within `wait`.
+async fn drain(ws: &mut Ws, wait: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Some(e) = next(ws, wait).await {
+        out.push(e);
+    }
+    out
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+on_both_backends!(
+    f01_a_client_message_reaches_exactly_who_may_see_it,
+    f07_after_reassignment_the_previous_manager_hears_nothing_more,
+    a_reconnect_with_the_last_event_id_loses_nothing,
+    a_websocket_from_another_site_is_refused,
+);
+
+async fn f01_a_client_message_reaches_exactly_who_may_see_it(app: TestApp) {
+    let anna = app.manager("anna@example.com", "Anna").await;
+    app.manager("boris@example.com", "Boris").await;
+    let mut admin_ws = connect(&app, &session(&app, ADMIN_EMAIL).await, None).await;
+    let mut anna_ws = connect(&app, &session(&app, "anna@example.com").await, None).await;
+    let mut boris_ws = connect(&app, &session(&app, "boris@example.com").await, None).await;
+    assert_eq!(app.state.hub.connections(), 3);
+
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let short = Duration::from_millis(300);
+    for ws in [&mut admin_ws, &mut anna_ws, &mut boris_ws] {
+        let e = next(ws, Duration::from_secs(5))
+            .await
+            .expect("everyone hears of an unassigned dialog");
+        assert_eq!(
+            (e["kind"].as_str(), e["dialog_id"].as_i64()),
+            (Some("message_new"), Some(d))
+        );
+        assert_eq!(
+            e["data"]["message"]["body"], "Здравствуйте!",
+            "F01: the text is in the event"
+        );
+    }
+    app.state
+        .dialogs
+        .assign(
+            &app.managers_actor(app.admin.id).await,
+            beseda_core::ids::DialogId(d),
+            Some(beseda_core::dialog::Responsible::Manager(anna.id)),
+        )
+        .await
+        .unwrap();
+    drain(&mut admin_ws, short).await;
+    drain(&mut anna_ws, short).await;
+    assert_eq!(
+        kinds(&drain(&mut boris_ws, short).await),
+        ["dialog_gone"],
+        "Boris learns it is gone"
+    );
+
+    app.client_writes(tg, "1", "second", "Вы тут?").await;
+    assert_eq!(kinds(&drain(&mut anna_ws, short).await), ["message_new"]);
+    assert_eq!(kinds(&drain(&mut admin_ws, short).await), ["message_new"]);
+    assert!(
+        drain(&mut boris_ws, short).await.is_empty(),
+        "Boris may not see Anna's dialog"
+    );
+}
+
+async fn f07_after_reassignment_the_previous_manager_hears_nothing_more(app: TestApp) {
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let admin = app.managers_actor(app.admin.id).await;
+    let to =
+        |m: &beseda_core::manager::Manager| Some(beseda_core::dialog::Responsible::Manager(m.id));
+    app.state
+        .dialogs
+        .assign(&admin, beseda_core::ids::DialogId(d), to(&anna))
+        .await
+        .unwrap();
+    let mut anna_ws = connect(&app, &session(&app, "anna@example.com").await, None).await;
+    let short = Duration::from_millis(300);
+
+    app.state
+        .dialogs
+        .assign(&admin, beseda_core::ids::DialogId(d), to(&boris))
+        .await
+        .unwrap();
+    let events = drain(&mut anna_ws, short).await;
+    assert_eq!(
+        kinds(&events),
+        ["dialog_gone"],
+        "one event telling her the dialog is gone: {events:?}"
+    );
+    assert_eq!(events[0]["dialog_id"], d);
+    app.client_writes(tg, "1", "x", "Кто-нибудь?").await;
+    let annas = app.login("anna@example.com").await;
+    annas
+        .put(app.url(&format!("/api/v1/dialogs/{d}/draft")))
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        drain(&mut anna_ws, short).await.is_empty(),
+        "nothing more about that dialog"
+    );
+}
+
+async fn a_reconnect_with_the_last_event_id_loses_nothing(app: TestApp) {
+    let cookie = session(&app, ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let mut ws = connect(&app, &cookie, None).await;
+    app.new_dialog(tg, "1").await;
+    let first = next(&mut ws, Duration::from_secs(5)).await.unwrap();
+    let last_seen = first["id"].as_i64().unwrap();
+    drop(ws);
+
+    // While away: three messages in two dialogs.
+    app.client_writes(tg, "1", "a", "раз").await;
+    app.new_dialog(tg, "2").await;
+    app.client_writes(tg, "2", "b", "два").await;
+    let mut ws = connect(&app, &cookie, Some(last_seen)).await;
+    let missed = drain(&mut ws, Duration::from_millis(500)).await;
+    let bodies: Vec<_> = missed
+        .iter()
+        .map(|e| {
+            e["data"]["message"]["body"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(bodies, ["раз", "Здравствуйте!", "два"]);
+    let ids: Vec<i64> = missed.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > last_seen,
+        "in order, after the last seen: {ids:?}"
+    );
+    // And it is live again.
+    app.client_writes(tg, "2", "c", "три").await;
+    assert_eq!(
+        next(&mut ws, Duration::from_secs(5)).await.unwrap()["data"]["message"]["body"],
+        "три"
+    );
+}
+
+async fn a_websocket_from_another_site_is_refused(app: TestApp) {
+    let cookie = session(&app, ADMIN_EMAIL).await;
+    let url = format!("{}/api/v1/ws", app.base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    let mut anonymous = format!("{}/api/v1/ws", app.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    anonymous
+        .headers_mut()
+        .insert("origin", app.base.parse().unwrap());
+    assert!(
+        tokio_tungstenite::connect_async(anonymous).await.is_err(),
+        "no session, no stream"
+    );
+}
