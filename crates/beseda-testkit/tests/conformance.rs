@@ -39,6 +39,10 @@ on_both_backends!(
     company_data_is_counted,
     a_dialog_is_imported_with_its_keys,
     a_repeated_import_changes_nothing,
+    inbound_messages_are_deduplicated_and_reopen_dialogs,
+    rights_are_checked_again_under_the_dialog_lock,
+    events_are_logged_in_order_with_their_audience,
+    unread_counters_count_what_each_manager_read,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.
