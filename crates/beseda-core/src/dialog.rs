@@ -64,6 +64,13 @@ pub struct DialogView {
     pub last_message_author: Option<String>,
     /// Since when the client waits for an answer (F20, F34).
     pub waiting_since: Option<Timestamp>,
+    /// The answer-time limits that apply to this dialog's channel (F34).
+    pub time_limits: crate::library::TimeLimits,
+    /// The waiting mark now (F13) and when it changes next.
+    pub waiting_level: WaitingLevel,
+    pub waiting_level_changes_at: Option<Timestamp>,
+    /// The client's tags, pinned ones first (F12, F35).
+    pub client_tags: Vec<crate::library::ClientTag>,
     /// Client messages this manager has not read (F03).
     pub unread_messages: i64,
     /// Marked unread by this manager (F09).

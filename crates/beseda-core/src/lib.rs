@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod library;
 pub mod manager;
 pub mod secret;
 pub mod services;

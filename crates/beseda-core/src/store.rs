@@ -2,6 +2,7 @@
 //! cross this trait. Both backends pass the same conformance suite (beseda-testkit).
 
 use crate::channel::Capabilities;
+use crate::company::TagColor;
 use crate::company::{
     DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
 };
@@ -14,6 +15,7 @@ use crate::event::{Event, EventId};
 use crate::ids::{
     ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, MessageId, OrderId, TagId,
 };
+use crate::library::{ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
@@ -22,8 +24,14 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 /// Everything the services need from storage.
-pub trait Store: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore {}
-impl<T: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore> Store for T {}
+pub trait Store:
+    HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore
+{
+}
+impl<T: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore> Store
+    for T
+{
+}
 
 #[async_trait]
 pub trait HealthStore: Send + Sync + 'static {
@@ -198,8 +206,13 @@ pub trait DialogStore: Send + Sync + 'static {
     ) -> CoreResult<Written<Ingested>>;
     /// A dialog that is not deleted, for the rules.
     async fn dialog_access(&self, id: DialogId) -> CoreResult<Option<DialogAccess>>;
-    /// A dialog as `viewer` sees it, or `None` when they may not see it (F33).
-    async fn dialog_view(&self, id: DialogId, viewer: Viewer) -> CoreResult<Option<DialogView>>;
+    /// A dialog as `viewer` sees it at `now`, or `None` when they may not see it (F33).
+    async fn dialog_view(
+        &self,
+        id: DialogId,
+        viewer: Viewer,
+        now: Timestamp,
+    ) -> CoreResult<Option<DialogView>>;
     /// A page of the feed, oldest first.
     async fn feed(&self, id: DialogId, page: FeedPage, limit: u32) -> CoreResult<Vec<MessageView>>;
     /// The dialog a message belongs to.
@@ -270,4 +283,68 @@ pub trait DialogStore: Send + Sync + 'static {
     async fn counters(&self, viewer: Viewer) -> CoreResult<Counters>;
     /// Events after `after`, oldest first, at most `limit`.
     async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Vec<Event>>;
+}
+
+/// Tags, quick replies and time limits.
+#[async_trait]
+pub trait LibraryStore: Send + Sync + 'static {
+    /// Renames or recolours a tag; `tag_name_taken` when the name is in use.
+    async fn update_tag(
+        &self,
+        id: TagId,
+        name: Option<&str>,
+        color: Option<TagColor>,
+    ) -> CoreResult<Tag>;
+    /// Deletes a tag and takes it off every client.
+    async fn delete_tag(&self, id: TagId) -> CoreResult<()>;
+    /// Puts a tag on a client, or changes whether it is pinned.
+    async fn set_client_tag(
+        &self,
+        client: ClientId,
+        tag: TagId,
+        pinned: bool,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>>;
+    async fn remove_client_tag(
+        &self,
+        client: ClientId,
+        tag: TagId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>>;
+    async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>>;
+    /// Who answers for each of the client's dialogs: whoever may see one may tag the client.
+    async fn client_dialog_responsibles(
+        &self,
+        client: ClientId,
+    ) -> CoreResult<Vec<Option<Responsible>>>;
+
+    /// Shared replies and the manager's own, by title.
+    async fn quick_replies(&self, manager: ManagerId) -> CoreResult<Vec<QuickReply>>;
+    async fn quick_reply(&self, id: i64) -> CoreResult<Option<QuickReply>>;
+    async fn create_quick_reply(
+        &self,
+        owner: Option<ManagerId>,
+        title: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> CoreResult<QuickReply>;
+    async fn update_quick_reply(
+        &self,
+        id: i64,
+        title: Option<&str>,
+        body: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<QuickReply>;
+    async fn delete_quick_reply(&self, id: i64) -> CoreResult<()>;
+    /// A message's text, for a quick reply made from it.
+    async fn message_body(&self, id: MessageId) -> CoreResult<Option<String>>;
+
+    async fn time_limits(&self) -> CoreResult<TimeLimitSettings>;
+    async fn set_default_time_limits(&self, limits: TimeLimits) -> CoreResult<()>;
+    /// Overrides a channel's limits; unset values fall back to the defaults.
+    async fn set_channel_time_limits(
+        &self,
+        channel: ChannelId,
+        limits: TimeLimits,
+    ) -> CoreResult<()>;
 }

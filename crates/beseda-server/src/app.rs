@@ -6,6 +6,7 @@ use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::TokenHasher;
 use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
+use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, SystemClock};
@@ -18,6 +19,7 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub managers: Arc<ManagerService>,
     pub dialogs: Arc<DialogService>,
+    pub library: Arc<LibraryService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
     /// Cancelled when the server shuts down: long-lived connections end with it.
@@ -43,6 +45,11 @@ impl AppState {
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         Ok(AppState {
             dialogs: Arc::new(DialogService::new(
+                store.clone(),
+                clock.clone(),
+                bus.clone(),
+            )),
+            library: Arc::new(LibraryService::new(
                 store.clone(),
                 clock.clone(),
                 bus.clone(),

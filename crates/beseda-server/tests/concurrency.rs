@@ -15,7 +15,11 @@ on_both_backends!(f02_fifty_messages_and_fifty_reads_racing_leave_exact_unread_c
 async fn truth(app: &TestApp, viewer: Viewer, dialogs: &[DialogId]) -> i64 {
     let mut n = 0;
     for d in dialogs {
-        if let Some(v) = app.store.dialog_view(*d, viewer).await.unwrap()
+        if let Some(v) = app
+            .store
+            .dialog_view(*d, viewer, beseda_core::time::Timestamp(0))
+            .await
+            .unwrap()
             && (v.unread_messages > 0 || v.marked_unread)
         {
             n += 1;

@@ -43,6 +43,7 @@ on_both_backends!(
     rights_are_checked_again_under_the_dialog_lock,
     events_are_logged_in_order_with_their_audience,
     unread_counters_count_what_each_manager_read,
+    tags_quick_replies_and_time_limits_are_kept,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

@@ -70,7 +70,7 @@ impl DialogService {
 
     pub async fn view(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogView> {
         self.store
-            .dialog_view(id, Viewer::of(actor))
+            .dialog_view(id, Viewer::of(actor), self.clock.now())
             .await?
             .ok_or(CoreError::NotFound("dialog"))
     }

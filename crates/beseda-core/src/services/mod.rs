@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dialogs;
+pub mod library;
 pub mod managers;
 
 use crate::error::{CoreError, CoreResult};

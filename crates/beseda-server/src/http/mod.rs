@@ -4,6 +4,7 @@
 
 mod api_auth;
 mod api_dialogs;
+mod api_library;
 mod api_managers;
 pub mod auth;
 pub mod error;
@@ -93,6 +94,26 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api_dialogs::detach_client))
         .routes(routes!(api_dialogs::counters))
+        .routes(routes!(api_library::list_tags, api_library::create_tag))
+        .routes(routes!(api_library::update_tag, api_library::delete_tag))
+        .routes(routes!(api_library::client_tags))
+        .routes(routes!(
+            api_library::put_client_tag,
+            api_library::delete_client_tag
+        ))
+        .routes(routes!(
+            api_library::list_quick_replies,
+            api_library::create_quick_reply
+        ))
+        .routes(routes!(
+            api_library::update_quick_reply,
+            api_library::delete_quick_reply
+        ))
+        .routes(routes!(
+            api_library::get_time_limits,
+            api_library::put_time_limits
+        ))
+        .routes(routes!(api_library::put_channel_time_limits))
         .route("/api/v1/ws", get(crate::realtime::ws))
         .split_for_parts()
 }

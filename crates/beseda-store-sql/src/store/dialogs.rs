@@ -503,8 +503,13 @@ impl DialogStore for SqlStore {
         self.read_dialog_access(id).await
     }
 
-    async fn dialog_view(&self, id: DialogId, viewer: Viewer) -> CoreResult<Option<DialogView>> {
-        self.read_dialog_view(id, viewer).await
+    async fn dialog_view(
+        &self,
+        id: DialogId,
+        viewer: Viewer,
+        now: Timestamp,
+    ) -> CoreResult<Option<DialogView>> {
+        self.read_dialog_view(id, viewer, now).await
     }
 
     async fn feed(&self, id: DialogId, page: FeedPage, limit: u32) -> CoreResult<Vec<MessageView>> {

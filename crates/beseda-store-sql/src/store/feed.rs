@@ -10,7 +10,9 @@ use beseda_core::dialog::{
     MessageView, QuoteRef, Viewer,
 };
 use beseda_core::ids::{BotId, ChannelId, ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::library::TimeLimits;
 use beseda_core::store::DialogAccess;
+use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
 const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, mg.name AS author_name, \
@@ -97,6 +99,7 @@ impl SqlStore {
         &self,
         id: DialogId,
         viewer: Viewer,
+        now: Timestamp,
     ) -> CoreResult<Option<DialogView>> {
         let Some(r) = self
             .db
@@ -104,8 +107,10 @@ impl SqlStore {
                 "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, d.last_message_preview, \
                    d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
                    c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
-                   cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft \
+                   cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft, \
+                   c.warning_secs AS channel_warning, c.danger_secs AS channel_danger, s.warning_secs, s.danger_secs \
                  FROM dialogs d JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
+                   CROSS JOIN chat_settings s \
                    LEFT JOIN clients cl ON cl.id = d.client_id \
                    LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $2 \
                    LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $2 \
@@ -123,6 +128,20 @@ impl SqlStore {
         if !viewer.may_see(responsible) {
             return Ok(None);
         }
+        let time_limits = TimeLimits {
+            warning_secs: r.opt_i64("channel_warning")?,
+            danger_secs: r.opt_i64("channel_danger")?,
+        }
+        .over(TimeLimits {
+            warning_secs: r.opt_i64("warning_secs")?,
+            danger_secs: r.opt_i64("danger_secs")?,
+        });
+        let waiting_since = r.opt_ts("waiting_since")?;
+        let (waiting_level, waiting_level_changes_at) = time_limits.waiting(waiting_since, now);
+        let client_tags = match r.opt_i64("client_id")? {
+            Some(c) => self.read_client_tags(ClientId(c)).await?,
+            None => Vec::new(),
+        };
         let read = r
             .opt_i64("read_client_count")?
             .unwrap_or(0)
@@ -154,7 +173,11 @@ impl SqlStore {
             last_activity_at: r.ts("last_activity_at")?,
             last_message_preview: r.opt_text("last_message_preview")?,
             last_message_author: r.opt_text("last_message_author")?,
-            waiting_since: r.opt_ts("waiting_since")?,
+            waiting_since,
+            time_limits,
+            waiting_level,
+            waiting_level_changes_at,
+            client_tags,
             unread_messages: (r.i64("client_count")? - read).max(0),
             marked_unread: r.opt_i64("marked_unread")?.is_some_and(|m| m != 0),
             draft: r.opt_text("draft")?,

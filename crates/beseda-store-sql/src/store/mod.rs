@@ -6,6 +6,7 @@ mod dialog_tx;
 mod dialogs;
 mod events;
 mod feed;
+mod library;
 mod managers;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};

@@ -1,0 +1,332 @@
+//! Tags on clients, quick replies and time limits (LibraryStore).
+
+use super::events::join;
+use super::{SqlStore, conflict_on_unique, events, params};
+use crate::driver::SqlRow;
+use async_trait::async_trait;
+use beseda_core::company::{Tag, TagColor};
+use beseda_core::dialog::Responsible;
+use beseda_core::event::{Audience, NewEvent};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
+use beseda_core::library::{
+    ChannelTimeLimits, ClientTag, QuickReply, TimeLimitSettings, TimeLimits,
+};
+use beseda_core::store::{LibraryStore, Written};
+use beseda_core::time::Timestamp;
+use beseda_core::{CoreError, CoreResult};
+use serde_json::json;
+
+fn tag_from(r: &SqlRow) -> CoreResult<Tag> {
+    let color = r.text("color")?;
+    Ok(Tag {
+        id: TagId(r.i64("id")?),
+        name: r.text("name")?,
+        color: TagColor::parse(&color)
+            .ok_or_else(|| CoreError::Storage(format!("unknown tag colour {color}")))?,
+    })
+}
+
+fn quick_reply_from(r: &SqlRow) -> CoreResult<QuickReply> {
+    Ok(QuickReply {
+        id: r.i64("id")?,
+        owner: r.opt_i64("owner_manager_id")?.map(ManagerId),
+        title: r.text("title")?,
+        body: r.text("body")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+const QUICK_REPLY_COLUMNS: &str = "id, owner_manager_id, title, body, updated_at";
+
+impl SqlStore {
+    /// A client's tags, pinned first, then by name.
+    pub(super) async fn read_client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>> {
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
+                 WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name",
+                params![client],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClientTag {
+                    tag: tag_from(r)?,
+                    pinned: r.bool("pinned")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `client_updated` for every dialog of the client, so the rows showing its tags refresh.
+    async fn client_tags_changed(
+        &self,
+        mut tx: Box<dyn crate::driver::SqlTx>,
+        client: ClientId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>> {
+        let dialogs = tx
+            .fetch_all("SELECT id, responsible_manager_id, responsible_bot_id FROM dialogs WHERE client_id = $1 AND deleted_at IS NULL", params![client])
+            .await?;
+        let tags = tx
+            .fetch_all(
+                "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
+                 WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name",
+                params![client],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(ClientTag { tag: tag_from(r)?, pinned: r.bool("pinned")? }))
+            .collect::<CoreResult<Vec<_>>>()?;
+        let mut new_events = Vec::new();
+        for d in &dialogs {
+            new_events.push(NewEvent {
+                kind: "client_updated",
+                dialog_id: Some(DialogId(d.i64("id")?)),
+                audience: Audience::Dialog(join(
+                    d.opt_i64("responsible_manager_id")?,
+                    d.opt_i64("responsible_bot_id")?,
+                )),
+                payload: json!({ "client_id": client, "tags": tags }),
+            });
+        }
+        let events = events::append(&mut tx, new_events, now).await?;
+        tx.commit().await?;
+        Ok(Written {
+            value: tags,
+            events,
+        })
+    }
+}
+
+#[async_trait]
+impl LibraryStore for SqlStore {
+    async fn update_tag(
+        &self,
+        id: TagId,
+        name: Option<&str>,
+        color: Option<TagColor>,
+    ) -> CoreResult<Tag> {
+        let row = self
+            .db
+            .fetch_optional(
+                "UPDATE tags SET name = COALESCE($2, name), color = COALESCE($3, color) WHERE id = $1 RETURNING id, name, color",
+                params![id, name, color.map(TagColor::as_str)],
+            )
+            .await
+            .map_err(conflict_on_unique("tag_name_taken", "a tag with this name"))?
+            .ok_or(CoreError::NotFound("tag"))?;
+        tag_from(&row)
+    }
+
+    async fn delete_tag(&self, id: TagId) -> CoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute("DELETE FROM client_tags WHERE tag_id = $1", params![id])
+            .await?;
+        if tx
+            .execute("DELETE FROM tags WHERE id = $1", params![id])
+            .await?
+            == 0
+        {
+            return Err(CoreError::NotFound("tag"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_client_tag(
+        &self,
+        client: ClientId,
+        tag: TagId,
+        pinned: bool,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO client_tags (client_id, tag_id, pinned, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (client_id, tag_id) DO UPDATE SET pinned = excluded.pinned",
+            params![client, tag, pinned, now],
+        )
+        .await
+        .map_err(|e| match e.kind {
+            crate::driver::SqlErrorKind::ForeignKeyViolation => CoreError::NotFound("tag"),
+            _ => e.into(),
+        })?;
+        self.client_tags_changed(tx, client, now).await
+    }
+
+    async fn remove_client_tag(
+        &self,
+        client: ClientId,
+        tag: TagId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "DELETE FROM client_tags WHERE client_id = $1 AND tag_id = $2",
+            params![client, tag],
+        )
+        .await?;
+        self.client_tags_changed(tx, client, now).await
+    }
+
+    async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>> {
+        self.read_client_tags(client).await
+    }
+
+    async fn client_dialog_responsibles(
+        &self,
+        client: ClientId,
+    ) -> CoreResult<Vec<Option<Responsible>>> {
+        let rows = self
+            .db
+            .fetch_all("SELECT responsible_manager_id, responsible_bot_id FROM dialogs WHERE client_id = $1 AND deleted_at IS NULL", params![client])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(join(
+                    r.opt_i64("responsible_manager_id")?,
+                    r.opt_i64("responsible_bot_id")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn quick_replies(&self, manager: ManagerId) -> CoreResult<Vec<QuickReply>> {
+        let sql = format!(
+            "SELECT {QUICK_REPLY_COLUMNS} FROM quick_replies WHERE owner_manager_id IS NULL OR owner_manager_id = $1 ORDER BY title, id"
+        );
+        self.db
+            .fetch_all(&sql, params![manager])
+            .await?
+            .iter()
+            .map(quick_reply_from)
+            .collect()
+    }
+
+    async fn quick_reply(&self, id: i64) -> CoreResult<Option<QuickReply>> {
+        let sql = format!("SELECT {QUICK_REPLY_COLUMNS} FROM quick_replies WHERE id = $1");
+        self.db
+            .fetch_optional(&sql, params![id])
+            .await?
+            .as_ref()
+            .map(quick_reply_from)
+            .transpose()
+    }
+
+    async fn create_quick_reply(
+        &self,
+        owner: Option<ManagerId>,
+        title: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> CoreResult<QuickReply> {
+        let sql = format!(
+            "INSERT INTO quick_replies (owner_manager_id, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {QUICK_REPLY_COLUMNS}"
+        );
+        quick_reply_from(
+            &self
+                .db
+                .fetch_one(&sql, params![owner, title, body, now])
+                .await?,
+        )
+    }
+
+    async fn update_quick_reply(
+        &self,
+        id: i64,
+        title: Option<&str>,
+        body: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<QuickReply> {
+        let sql = format!(
+            "UPDATE quick_replies SET title = COALESCE($2, title), body = COALESCE($3, body), updated_at = $4 WHERE id = $1 RETURNING {QUICK_REPLY_COLUMNS}"
+        );
+        let row = self
+            .db
+            .fetch_optional(&sql, params![id, title, body, now])
+            .await?
+            .ok_or(CoreError::NotFound("quick reply"))?;
+        quick_reply_from(&row)
+    }
+
+    async fn delete_quick_reply(&self, id: i64) -> CoreResult<()> {
+        if self
+            .db
+            .execute("DELETE FROM quick_replies WHERE id = $1", params![id])
+            .await?
+            == 0
+        {
+            return Err(CoreError::NotFound("quick reply"));
+        }
+        Ok(())
+    }
+
+    async fn message_body(&self, id: MessageId) -> CoreResult<Option<String>> {
+        let r = self
+            .db
+            .fetch_optional("SELECT body FROM messages WHERE id = $1", params![id])
+            .await?;
+        Ok(r.map(|r| r.text("body")).transpose()?)
+    }
+
+    async fn time_limits(&self) -> CoreResult<TimeLimitSettings> {
+        let d = self
+            .db
+            .fetch_one(
+                "SELECT warning_secs, danger_secs FROM chat_settings WHERE id = 1",
+                &[],
+            )
+            .await?;
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT id, warning_secs, danger_secs FROM channels WHERE warning_secs IS NOT NULL OR danger_secs IS NOT NULL ORDER BY id",
+                &[],
+            )
+            .await?;
+        let limits = |r: &SqlRow| -> CoreResult<TimeLimits> {
+            Ok(TimeLimits {
+                warning_secs: r.opt_i64("warning_secs")?,
+                danger_secs: r.opt_i64("danger_secs")?,
+            })
+        };
+        Ok(TimeLimitSettings {
+            default: limits(&d)?,
+            channels: rows
+                .iter()
+                .map(|r| {
+                    Ok(ChannelTimeLimits {
+                        channel_id: ChannelId(r.i64("id")?),
+                        limits: limits(r)?,
+                    })
+                })
+                .collect::<CoreResult<_>>()?,
+        })
+    }
+
+    async fn set_default_time_limits(&self, l: TimeLimits) -> CoreResult<()> {
+        self.db
+            .execute(
+                "UPDATE chat_settings SET warning_secs = $1, danger_secs = $2 WHERE id = 1",
+                params![l.warning_secs, l.danger_secs],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn set_channel_time_limits(&self, channel: ChannelId, l: TimeLimits) -> CoreResult<()> {
+        let n = self
+            .db
+            .execute(
+                "UPDATE channels SET warning_secs = $2, danger_secs = $3 WHERE id = $1",
+                params![channel, l.warning_secs, l.danger_secs],
+            )
+            .await?;
+        if n == 0 {
+            return Err(CoreError::NotFound("channel"));
+        }
+        Ok(())
+    }
+}
