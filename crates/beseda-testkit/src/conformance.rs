@@ -1102,7 +1102,7 @@ pub async fn tags_quick_replies_and_time_limits_are_kept(store: &dyn Store) {
     assert_eq!(store.quick_replies(anna.id).await.unwrap().len(), 2);
     assert_eq!(
         store.quick_replies(other.id).await.unwrap(),
-        [shared.clone()]
+        std::slice::from_ref(&shared)
     );
     let e = store
         .update_quick_reply(own.id, None, Some("Добрый день"), Timestamp(6))
