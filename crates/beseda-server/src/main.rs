@@ -52,6 +52,32 @@ enum Command {
     /// Manages user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Measures the server under load (figures for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// One event to many connected managers: latency to the last socket, memory per connection.
+    Ws {
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value_t = 30)]
+        events: usize,
+        /// A PostgreSQL URL of an empty database; SQLite in a temporary directory by default.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Managers writing messages over HTTP: messages per second and latency.
+    Writes {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,6 +151,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             load_demo(store, force, clients).await
         }
         Command::User(cmd) => user(cmd, config).await,
+        Command::Bench(BenchCommand::Ws {
+            connections,
+            events,
+            database_url,
+        }) => beseda_server::bench::fan_out(connections, events, database_url.as_deref()).await,
+        Command::Bench(BenchCommand::Writes {
+            concurrency,
+            messages,
+            database_url,
+        }) => beseda_server::bench::writes(concurrency, messages, database_url.as_deref()).await,
     }
 }
 

@@ -9,7 +9,9 @@ use beseda_core::company::{
     Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag,
     TagColor,
 };
+use beseda_core::dialog::InboundMessage;
 use beseda_core::ids::{ChannelId, ManagerId, TagId};
+use beseda_core::library::TimeLimits;
 use beseda_core::manager::Grants;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
@@ -69,6 +71,13 @@ pub async fn load(
     let (managers, manager_password) = demo_managers(store.clone()).await?;
     let channels = demo_channels(&*store, now).await?;
     let tags = demo_tags(&*store, now).await?;
+    // Answer within 5 minutes, at the latest within 30: waiting dialogs turn yellow, then red.
+    store
+        .set_default_time_limits(TimeLimits {
+            warning_secs: Some(300),
+            danger_secs: Some(1_800),
+        })
+        .await?;
 
     let bar = if progress {
         ProgressBar::new(size.clients as u64)
@@ -128,17 +137,37 @@ pub async fn load(
         };
         let history = conversation(&mut rng, russian, first_contact, now, responsible);
         messages += history.len();
+        let contact_external_id = format!("demo-{run}-{n}");
         store
             .import_dialog(&ImportDialog {
                 channel_id,
                 client_id: Some(client),
-                contact_external_id: format!("demo-{run}-{n}"),
-                contact_name: name,
+                contact_external_id: contact_external_id.clone(),
+                contact_name: name.clone(),
                 responsible,
                 closed: rng.random_bool(0.2),
                 messages: history,
             })
             .await?;
+        // A third of the clients have just written again: unread, waiting, some reopened.
+        if rng.random_bool(0.33) {
+            let lines = if russian {
+                texts::CLIENT_RU
+            } else {
+                texts::CLIENT_EN
+            };
+            let fresh = InboundMessage {
+                channel_id,
+                contact_external_id,
+                contact_name: name,
+                external_id: format!("demo-{run}-{n}-live"),
+                body: (*lines.choose(&mut rng).expect("lines")).to_owned(),
+                sent_at: now,
+            };
+            let at = now.minus(Duration::from_secs(rng.random_range(0..7_200)));
+            store.ingest_client_message(&fresh, at).await?;
+            messages += 1;
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
