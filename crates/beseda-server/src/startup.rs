@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::http;
+use axum::serve::ListenerExt;
 use base64::Engine;
 use beseda_core::CoreResult;
 use beseda_core::services::managers::FirstAdmin;
@@ -113,7 +114,13 @@ impl Server {
                 .run(self.state.bus.clone(), shutdown.clone()),
         );
         let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app)
+        // Events are small frames that must leave at once: no Nagle delay.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        });
+        let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
         shutdown.cancel();

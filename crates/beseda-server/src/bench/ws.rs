@@ -30,7 +30,9 @@ pub async fn fan_out(
         for (_, cookie) in batch {
             let mut req = ws_url.as_str().into_client_request()?;
             req.headers_mut().insert("cookie", cookie.parse()?);
-            joins.push(tokio::spawn(tokio_tungstenite::connect_async(req)));
+            joins.push(tokio::spawn(tokio_tungstenite::connect_async_with_config(
+                req, None, true,
+            )));
         }
         for j in joins {
             let (mut ws, _) = j.await??;
