@@ -5,8 +5,8 @@ use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
 use async_trait::async_trait;
 use beseda_core::dialog::{
-    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageAuthor, MessageView,
-    OutgoingMessage, Responsible, Viewer,
+    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
+    Responsible, Viewer,
 };
 use beseda_core::event::{Audience, Event, EventId, NewEvent};
 use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
@@ -15,7 +15,7 @@ use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 use serde_json::json;
 
-fn event(kind: &'static str, d: &Locked, payload: serde_json::Value) -> NewEvent {
+pub(super) fn event(kind: &'static str, d: &Locked, payload: serde_json::Value) -> NewEvent {
     NewEvent {
         kind,
         dialog_id: Some(d.id),
@@ -24,7 +24,7 @@ fn event(kind: &'static str, d: &Locked, payload: serde_json::Value) -> NewEvent
     }
 }
 
-fn personal(
+pub(super) fn personal(
     kind: &'static str,
     d: DialogId,
     manager: ManagerId,
@@ -39,7 +39,7 @@ fn personal(
 }
 
 /// `message_new` with the dialog's keys after the change.
-async fn message_event(
+pub(super) async fn message_event(
     tx: &mut Box<dyn SqlTx>,
     d: &Locked,
     m: &MessageView,
@@ -52,107 +52,13 @@ async fn message_event(
     ))
 }
 
-async fn commit<T>(tx: Box<dyn SqlTx>, value: T, events: Vec<Event>) -> CoreResult<Written<T>> {
+pub(super) async fn commit<T>(
+    tx: Box<dyn SqlTx>,
+    value: T,
+    events: Vec<Event>,
+) -> CoreResult<Written<T>> {
     tx.commit().await?;
     Ok(Written { value, events })
-}
-
-impl SqlStore {
-    /// Finds the contact and its dialog, creating them (with a client card) for a new client.
-    async fn contact_dialog(
-        &self,
-        tx: &mut Box<dyn SqlTx>,
-        m: &InboundMessage,
-        now: Timestamp,
-    ) -> CoreResult<DialogId> {
-        let channel = tx
-            .fetch_optional(
-                "SELECT kind, name FROM channels WHERE id = $1 AND active",
-                params![m.channel_id],
-            )
-            .await?
-            .ok_or(CoreError::NotFound("channel"))?;
-        let contact = tx
-            .fetch_optional(
-                "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
-                params![m.channel_id, m.contact_external_id.as_str()],
-            )
-            .await?;
-        let contact = match contact {
-            Some(r) => r.i64("id")?,
-            None => {
-                // F04: the client card remembers where the client first came from.
-                let client = tx
-                    .fetch_one(
-                        "INSERT INTO clients (name, source_channel_kind, source_channel_id, source_channel_name, source_first_contact_at, \
-                           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id",
-                        params![m.contact_name.as_str(), channel.text("kind")?, m.channel_id, channel.text("name")?, now],
-                    )
-                    .await?
-                    .i64("id")?;
-                tx.fetch_one(
-                    "INSERT INTO contacts (channel_id, external_id, client_id, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    params![m.channel_id, m.contact_external_id.as_str(), client, m.contact_name.as_str(), now],
-                )
-                .await?
-                .i64("id")?
-            }
-        };
-        if let Some(r) = tx
-            .fetch_optional(
-                "SELECT id, deleted_at FROM dialogs WHERE contact_id = $1",
-                params![contact],
-            )
-            .await?
-        {
-            let id = DialogId(r.i64("id")?);
-            if r.opt_i64("deleted_at")?.is_some() {
-                // A deleted dialog comes back with its next message; what was before counts as read.
-                tx.execute(
-                    "UPDATE dialogs SET deleted_at = NULL, deleted_by = NULL, read_baseline_client_count = client_count WHERE id = $1",
-                    params![id],
-                )
-                .await?;
-            }
-            return Ok(id);
-        }
-        let client = tx
-            .fetch_one(
-                "SELECT client_id FROM contacts WHERE id = $1",
-                params![contact],
-            )
-            .await?
-            .opt_i64("client_id")?;
-        let row = tx
-            .fetch_one(
-                "INSERT INTO dialogs (channel_id, contact_id, client_id, status, last_activity_at, opened_at, created_at) \
-                 VALUES ($1, $2, $3, 'open', $4, $4, $4) RETURNING id",
-                params![m.channel_id, contact, client, now],
-            )
-            .await?;
-        Ok(DialogId(row.i64("id")?))
-    }
-
-    /// Reopens a closed dialog with an event in the feed (F08).
-    async fn reopen(
-        &self,
-        tx: &mut Box<dyn SqlTx>,
-        d: &mut Locked,
-        by: Option<ManagerId>,
-        now: Timestamp,
-    ) -> CoreResult<Vec<NewEvent>> {
-        if d.open {
-            return Ok(Vec::new());
-        }
-        tx.execute(
-            "UPDATE dialogs SET status = 'open', opened_at = $2, closed_at = NULL WHERE id = $1",
-            params![d.id, now],
-        )
-        .await?;
-        d.open = true;
-        let m = dtx::add_system_message(tx, d, json!({ "event": "opened", "by": by }), now).await?;
-        Ok(vec![message_event(tx, d, &m).await?])
-    }
 }
 
 #[async_trait]
@@ -162,72 +68,7 @@ impl DialogStore for SqlStore {
         m: &InboundMessage,
         now: Timestamp,
     ) -> CoreResult<Written<Ingested>> {
-        let mut tx = self.db.begin().await?;
-        let seen = tx
-            .fetch_optional(
-                "SELECT id, dialog_id FROM messages WHERE channel_id = $1 AND external_id = $2",
-                params![m.channel_id, m.external_id.as_str()],
-            )
-            .await?;
-        if let Some(r) = seen {
-            let value = Ingested::Duplicate {
-                dialog_id: DialogId(r.i64("dialog_id")?),
-                message_id: MessageId(r.i64("id")?),
-            };
-            return Ok(Written {
-                value,
-                events: Vec::new(),
-            });
-        }
-        let id = self.contact_dialog(&mut tx, m, now).await?;
-        let mut d = dtx::lock(&mut tx, id).await?;
-        if dtx::client_blocked(&mut tx, &d).await? {
-            let audit = NewEvent {
-                kind: "inbound_refused",
-                dialog_id: Some(id),
-                audience: Audience::Audit,
-                payload: json!({ "external_id": m.external_id, "body": m.body, "reason": "client_blocked" }),
-            };
-            events::append(&mut tx, vec![audit], now).await?;
-            return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
-        }
-        let mut new_events = self.reopen(&mut tx, &mut d, None, now).await?;
-        let msg = NewMessage {
-            author: MessageAuthor::Client,
-            kind: "text",
-            body: &m.body,
-            event: None,
-            quote: None,
-            external_id: Some(&m.external_id),
-            status: None,
-            created_at: m.sent_at,
-        };
-        let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
-        if !d.unread_by_default() {
-            tx.execute(
-                "UPDATE counters SET value = value + 1 WHERE name = 'dialogs_unread_by_default'",
-                &[],
-            )
-            .await?;
-        }
-        d.client_count += 1;
-        tx.execute(
-            "UPDATE dialogs SET last_client_seq = $2, client_count = $3, waiting_since = COALESCE(waiting_since, $4) WHERE id = $1",
-            params![id, d.last_seq, d.client_count, now],
-        )
-        .await?;
-        dtx::nobody_caught_up(&mut tx, &d).await?;
-        new_events.push(message_event(&mut tx, &d, &view).await?);
-        let events = events::append(&mut tx, new_events, now).await?;
-        commit(
-            tx,
-            Ingested::Accepted {
-                dialog_id: id,
-                message_id: view.id,
-            },
-            events,
-        )
-        .await
+        self.ingest(m, now).await
     }
 
     async fn append_company_message(

@@ -6,6 +6,7 @@ mod dialog_tx;
 mod dialogs;
 mod events;
 mod feed;
+mod inbound;
 mod library;
 mod managers;
 

@@ -1,0 +1,324 @@
+//! The dialog engine: inbound messages, guards, the event log, unread counters.
+
+use super::company::{channel, import, msg};
+use super::{assert_code, new_manager};
+use beseda_core::channel::ChannelKind;
+use beseda_core::company::Author;
+use beseda_core::dialog::{
+    DeliveryStatus, FeedPage, InboundMessage, Ingested, OutgoingMessage, Responsible, Viewer,
+};
+use beseda_core::event::{Audience, Event, EventId};
+use beseda_core::ids::{ChannelId, DialogId};
+use beseda_core::store::{Guard, Store, Written};
+use beseda_core::time::Timestamp;
+
+pub(crate) fn inbound(
+    channel: ChannelId,
+    contact: &str,
+    external: &str,
+    body: &str,
+) -> InboundMessage {
+    InboundMessage {
+        channel_id: channel,
+        contact_external_id: contact.into(),
+        contact_name: format!("Client {contact}"),
+        external_id: external.into(),
+        body: body.into(),
+        sent_at: Timestamp(500),
+    }
+}
+
+pub(crate) fn accepted(w: Written<Ingested>) -> (DialogId, Vec<Event>) {
+    match w.value {
+        Ingested::Accepted { dialog_id, .. } => (dialog_id, w.events),
+        other => panic!("{other:?}"),
+    }
+}
+
+pub async fn inbound_messages_are_deduplicated_and_reopen_dialogs(store: &dyn Store) {
+    let tg = channel(store, ChannelKind::Telegram, "Bot").await;
+    let (d, events) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "c", "e1", "Привет"), Timestamp(1_000))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["message_new"]
+    );
+    assert_eq!(events[0].audience, Audience::Dialog(None));
+    let again = store
+        .ingest_client_message(&inbound(tg, "c", "e1", "Привет"), Timestamp(1_001))
+        .await
+        .unwrap();
+    assert!(
+        matches!(again.value, Ingested::Duplicate { dialog_id, .. } if dialog_id == d)
+            && again.events.is_empty()
+    );
+
+    let m = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    store
+        .close_dialog(d, m.id, Guard::Any, Timestamp(2_000))
+        .await
+        .unwrap();
+    assert!(!store.dialog_access(d).await.unwrap().unwrap().open);
+    let (d2, events) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "c", "e2", "Снова я"), Timestamp(3_000))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(d2, d, "one dialog per contact");
+    assert!(store.dialog_access(d).await.unwrap().unwrap().open);
+    assert_eq!(events.len(), 2, "the reopening and the message");
+    let feed = store.feed(d, FeedPage::Latest, 10).await.unwrap();
+    assert_eq!(feed.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(feed[3].body, "Снова я");
+    let s = store.dialog_summary(d).await.unwrap().unwrap();
+    assert_eq!(
+        (s.last_seq, s.last_client_seq, s.waiting_since),
+        (4, 4, Some(Timestamp(3_000)))
+    );
+}
+
+pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
+    let tg = channel(store, ChannelKind::Telegram, "Bot").await;
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let boris = store
+        .create_manager(&new_manager("boris@example.com", "Boris"))
+        .await
+        .unwrap();
+    let (d, _) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "c", "e1", "hi"), Timestamp(1))
+            .await
+            .unwrap(),
+    );
+    let to_anna = Some(Responsible::Manager(anna.id));
+    store
+        .reassign(d, to_anna, anna.id, Guard::Unassigned, Timestamp(2))
+        .await
+        .unwrap();
+    // Boris checked the dialog before Anna took it; his writes fail now.
+    assert_code(
+        store
+            .reassign(
+                d,
+                Some(Responsible::Manager(boris.id)),
+                boris.id,
+                Guard::Unassigned,
+                Timestamp(3),
+            )
+            .await,
+        "dialog_not_yours",
+    );
+    let reply = OutgoingMessage {
+        dialog_id: d,
+        author: boris.id,
+        body: "mine".into(),
+        quote: None,
+    };
+    assert_code(
+        store
+            .append_company_message(&reply, Guard::ResponsibleIs(boris.id), Timestamp(3))
+            .await,
+        "dialog_not_yours",
+    );
+    assert_code(
+        store
+            .close_dialog(d, boris.id, Guard::ResponsibleIs(boris.id), Timestamp(3))
+            .await,
+        "dialog_not_yours",
+    );
+    let ok = OutgoingMessage {
+        dialog_id: d,
+        author: anna.id,
+        body: "Добрый день".into(),
+        quote: None,
+    };
+    let w = store
+        .append_company_message(&ok, Guard::ResponsibleIs(anna.id), Timestamp(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        (w.value.status, w.value.seq),
+        (Some(DeliveryStatus::Queued), 3)
+    );
+    assert_eq!(
+        store.feed(d, FeedPage::Latest, 10).await.unwrap().len(),
+        3,
+        "refused writes left nothing"
+    );
+}
+
+pub async fn events_are_logged_in_order_with_their_audience(store: &dyn Store) {
+    let tg = channel(store, ChannelKind::Telegram, "Bot").await;
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let (d, first) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "c", "e1", "hi"), Timestamp(1))
+            .await
+            .unwrap(),
+    );
+    let w = store
+        .reassign(
+            d,
+            Some(Responsible::Manager(anna.id)),
+            anna.id,
+            Guard::Any,
+            Timestamp(2),
+        )
+        .await
+        .unwrap();
+    store
+        .save_draft(d, anna.id, Some("черновик"), Timestamp(3))
+        .await
+        .unwrap();
+    store
+        .set_client_blocked(
+            store
+                .dialog_access(d)
+                .await
+                .unwrap()
+                .unwrap()
+                .client_id
+                .unwrap(),
+            true,
+            anna.id,
+            Timestamp(4),
+        )
+        .await
+        .unwrap();
+    store
+        .ingest_client_message(&inbound(tg, "c", "e2", "blocked"), Timestamp(5))
+        .await
+        .unwrap();
+
+    let log = store.events_after(EventId(0), 100).await.unwrap();
+    let summary: Vec<(&str, Audience)> =
+        log.iter().map(|e| (e.kind.as_str(), e.audience)).collect();
+    let annas = Audience::Dialog(Some(Responsible::Manager(anna.id)));
+    assert_eq!(
+        summary,
+        [
+            ("message_new", Audience::Dialog(None)),
+            ("message_new", annas),
+            (
+                "dialog_gone",
+                Audience::Left {
+                    before: None,
+                    after: Some(Responsible::Manager(anna.id))
+                }
+            ),
+            ("draft_saved", Audience::Manager(anna.id)),
+            ("message_new", annas),
+            ("inbound_refused", Audience::Audit),
+        ]
+    );
+    assert_eq!(
+        log[0].json, first[0].json,
+        "the stored wire form is the published one"
+    );
+    assert_eq!(log[1].id, w.events[0].id);
+    assert!(log.windows(2).all(|p| p[0].id < p[1].id));
+    assert_eq!(store.events_after(log[3].id, 100).await.unwrap().len(), 2);
+    assert_eq!(store.events_after(EventId(0), 2).await.unwrap().len(), 2);
+}
+
+pub async fn unread_counters_count_what_each_manager_read(store: &dyn Store) {
+    let tg = channel(store, ChannelKind::Telegram, "Bot").await;
+    let anna = store
+        .create_manager(&new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let admin = Viewer {
+        manager: store
+            .create_manager(&new_manager("root@example.com", "Root"))
+            .await
+            .unwrap()
+            .id,
+        sees_all: true,
+    };
+    let annas = Viewer {
+        manager: anna.id,
+        sees_all: false,
+    };
+    let (d1, _) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "1", "a", "x"), Timestamp(1))
+            .await
+            .unwrap(),
+    );
+    let (d2, _) = accepted(
+        store
+            .ingest_client_message(&inbound(tg, "2", "b", "y"), Timestamp(2))
+            .await
+            .unwrap(),
+    );
+    // Imported history counts as read by everyone.
+    store
+        .import_dialog(&import(tg, None, "3", vec![msg(Author::Client, "old", 1)]))
+        .await
+        .unwrap();
+    let unread = |v: Viewer| async move { store.counters(v).await.unwrap().unread_dialogs };
+    assert_eq!((unread(admin).await, unread(annas).await), (2, 2));
+    store
+        .mark_read(d1, admin.manager, Timestamp(3))
+        .await
+        .unwrap();
+    assert_eq!((unread(admin).await, unread(annas).await), (1, 2));
+    store
+        .reassign(
+            d2,
+            Some(Responsible::Manager(admin.manager)),
+            admin.manager,
+            Guard::Any,
+            Timestamp(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unread(annas).await, 1, "Anna no longer sees d2");
+    store
+        .mark_unread(d1, admin.manager, Timestamp(5))
+        .await
+        .unwrap();
+    assert_eq!(unread(admin).await, 2);
+    store
+        .mark_read(d1, admin.manager, Timestamp(6))
+        .await
+        .unwrap();
+    store
+        .mark_read(d2, admin.manager, Timestamp(6))
+        .await
+        .unwrap();
+    assert_eq!(unread(admin).await, 0);
+    store
+        .ingest_client_message(&inbound(tg, "1", "c", "z"), Timestamp(7))
+        .await
+        .unwrap();
+    assert_eq!(unread(admin).await, 1);
+    let view = store
+        .dialog_view(d1, admin, Timestamp(8))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((view.unread_messages, view.marked_unread), (1, false));
+    assert!(
+        store
+            .dialog_view(d2, annas, Timestamp(8))
+            .await
+            .unwrap()
+            .is_none(),
+        "not hers to see"
+    );
+}

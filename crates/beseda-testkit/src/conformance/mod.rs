@@ -1,0 +1,37 @@
+//! The storage conformance suite: every store method, as each backend must behave. Each
+//! function takes a fresh, migrated store; `tests/conformance.rs` runs each on both backends.
+
+mod auth;
+mod company;
+mod dialogs;
+mod library;
+mod managers;
+
+pub use auth::*;
+pub use company::*;
+pub use dialogs::*;
+pub use library::*;
+pub use managers::*;
+
+use beseda_core::CoreError;
+use beseda_core::manager::NewManager;
+use beseda_core::time::Timestamp;
+use beseda_core::values::Email;
+
+pub(crate) fn new_manager(email: &str, name: &str) -> NewManager {
+    NewManager {
+        email: Email::parse(email).expect("email"),
+        name: name.into(),
+        password_hash: format!("hash-of-{email}"),
+        locale: None,
+        is_system_admin: false,
+        created_at: Timestamp(1_000),
+    }
+}
+
+pub(crate) fn assert_code<T: std::fmt::Debug>(r: Result<T, CoreError>, code: &str) {
+    match r {
+        Err(e) => assert_eq!(e.code(), code, "{e}"),
+        Ok(v) => panic!("expected {code}, got {v:?}"),
+    }
+}
