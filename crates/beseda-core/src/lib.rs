@@ -14,6 +14,7 @@ pub mod secret;
 pub mod services;
 pub mod store;
 pub mod time;
+pub mod transport;
 pub mod values;
 
 pub use error::{CoreError, CoreResult};

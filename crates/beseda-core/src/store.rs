@@ -19,17 +19,26 @@ use crate::library::{ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
+use crate::transport::{
+    Channel, ChannelRegistration, ReportOutcome, StatusReport, TransportModule,
+};
 use crate::values::{Email, Locale, ManagerStatus};
 use async_trait::async_trait;
 use serde::Serialize;
 
 /// Everything the services need from storage.
 pub trait Store:
-    HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore
+    HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore + TransportStore
 {
 }
-impl<T: HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore> Store
-    for T
+impl<T> Store for T where
+    T: HealthStore
+        + ManagerStore
+        + AuthStore
+        + CompanyStore
+        + DialogStore
+        + LibraryStore
+        + TransportStore
 {
 }
 
@@ -347,4 +356,50 @@ pub trait LibraryStore: Send + Sync + 'static {
         channel: ChannelId,
         limits: TimeLimits,
     ) -> CoreResult<()>;
+}
+
+/// Integration modules, their channels and their delivery reports (F38, F31).
+#[async_trait]
+pub trait TransportStore: Send + Sync + 'static {
+    async fn create_module(
+        &self,
+        name: &str,
+        token_hash: &TokenHash,
+        webhook_url: &str,
+        webhook_secret: &str,
+        now: Timestamp,
+    ) -> CoreResult<TransportModule>;
+    async fn list_modules(&self) -> CoreResult<Vec<TransportModule>>;
+    /// The active module holding this token.
+    async fn module_by_token(&self, token_hash: &TokenHash) -> CoreResult<Option<TransportModule>>;
+    async fn register_channel(
+        &self,
+        module: i64,
+        reg: &ChannelRegistration,
+        now: Timestamp,
+    ) -> CoreResult<Channel>;
+    /// Changes one of the module's channels; `not_found` for another module's.
+    async fn update_channel(
+        &self,
+        module: i64,
+        id: ChannelId,
+        reg: &ChannelRegistration,
+        now: Timestamp,
+    ) -> CoreResult<Channel>;
+    async fn set_channel_active(
+        &self,
+        module: i64,
+        id: ChannelId,
+        active: bool,
+        now: Timestamp,
+    ) -> CoreResult<Channel>;
+    /// One of the module's channels, active or not.
+    async fn module_channel(&self, module: i64, id: ChannelId) -> CoreResult<Option<Channel>>;
+    async fn module_channels(&self, module: i64) -> CoreResult<Vec<Channel>>;
+    /// Moves an outgoing message's status forward; late and repeated reports change nothing.
+    async fn report_status(
+        &self,
+        report: &StatusReport,
+        now: Timestamp,
+    ) -> CoreResult<Written<ReportOutcome>>;
 }

@@ -8,6 +8,7 @@ use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
+use beseda_core::services::transport::TransportService;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, SystemClock};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub managers: Arc<ManagerService>,
     pub dialogs: Arc<DialogService>,
     pub library: Arc<LibraryService>,
+    pub transport: Arc<TransportService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
     /// Cancelled when the server shuts down: long-lived connections end with it.
@@ -43,12 +45,21 @@ impl AppState {
             limits,
         )?;
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
+        let dialogs = Arc::new(DialogService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+        ));
+        let transport = TransportService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+            TokenHasher::new(session_secret),
+            dialogs.clone(),
+        );
         Ok(AppState {
-            dialogs: Arc::new(DialogService::new(
-                store.clone(),
-                clock.clone(),
-                bus.clone(),
-            )),
+            dialogs,
+            transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(
                 store.clone(),
                 clock.clone(),

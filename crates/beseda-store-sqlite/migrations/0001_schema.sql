@@ -62,6 +62,17 @@ CREATE TABLE chat_settings (
 );
 INSERT INTO chat_settings (id) VALUES (1);
 
+-- An integration module ("transport") that connects messengers through the transport API (F38).
+CREATE TABLE transport_modules (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT    NOT NULL,
+    token_hash          TEXT    NOT NULL UNIQUE,
+    webhook_url         TEXT    NOT NULL,
+    webhook_secret      TEXT    NOT NULL,
+    active              INTEGER NOT NULL DEFAULT 1,
+    created_at          INTEGER NOT NULL
+);
+
 CREATE TABLE channels (
     id                  INTEGER PRIMARY KEY,
     kind                TEXT    NOT NULL CHECK (kind IN ('telegram', 'whatsapp_qr', 'whatsapp_business', 'vk', 'fb_instagram', 'widget', 'custom')),
@@ -72,12 +83,16 @@ CREATE TABLE channels (
     webhook_url         TEXT,
     webhook_secret      TEXT,
     credentials         TEXT,                      -- JSON, connector-specific
+    module_id           INTEGER REFERENCES transport_modules (id),
+    external_id         TEXT,                      -- the module's own id of the channel
     warning_secs        INTEGER,                   -- per-channel overrides of chat_settings (F34)
     danger_secs         INTEGER,
     active              INTEGER NOT NULL DEFAULT 1,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
+
+CREATE INDEX channels_module ON channels (module_id);
 
 CREATE TABLE clients (
     id                  INTEGER PRIMARY KEY,
@@ -179,6 +194,7 @@ CREATE TABLE messages (
     event               TEXT,                      -- JSON for system events (F17)
     quote_message_id    INTEGER REFERENCES messages (id),
     external_id         TEXT,
+    transport_id        TEXT,                      -- the module's id of an outgoing message
     status              TEXT    CHECK (status IN ('queued', 'sent', 'delivered', 'read', 'failed')),
     failure_code        TEXT,
     failure_reason      TEXT,

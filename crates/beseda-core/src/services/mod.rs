@@ -4,6 +4,7 @@ pub mod auth;
 pub mod dialogs;
 pub mod library;
 pub mod managers;
+pub mod transport;
 
 use crate::error::{CoreError, CoreResult};
 

@@ -6,6 +6,7 @@ mod api_auth;
 mod api_dialogs;
 mod api_library;
 mod api_managers;
+mod api_transport;
 pub mod auth;
 pub mod error;
 mod health;
@@ -114,6 +115,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_library::put_time_limits
         ))
         .routes(routes!(api_library::put_channel_time_limits))
+        .routes(routes!(
+            api_transport::create_module,
+            api_transport::list_modules
+        ))
+        .routes(routes!(
+            api_transport::register_channel,
+            api_transport::list_channels
+        ))
+        .routes(routes!(
+            api_transport::update_channel,
+            api_transport::deactivate_channel
+        ))
+        .routes(routes!(api_transport::push_message))
+        .routes(routes!(api_transport::report_status))
         .route("/api/v1/ws", get(crate::realtime::ws))
         .split_for_parts()
 }
@@ -153,7 +168,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| internal_error()))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-                .layer(CsrfLayer::new().with_rejection_response(|_| csrf_rejected())),
+                .layer(
+                    CsrfLayer::new()
+                        // Modules call from their own servers with a token, never with a cookie.
+                        .with_insecure_bypass(|_, uri| uri.path().starts_with("/api/transport/"))
+                        .with_rejection_response(|_| csrf_rejected()),
+                ),
         )
 }
 

@@ -286,3 +286,15 @@ impl SqlStore {
         })
     }
 }
+
+impl SqlStore {
+    /// One message as the feed shows it, read inside a writing transaction.
+    pub(super) async fn message_in_tx(
+        &self,
+        tx: &mut Box<dyn crate::driver::SqlTx>,
+        id: MessageId,
+    ) -> CoreResult<MessageView> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} WHERE m.id = $1");
+        message_from(&tx.fetch_one(&sql, params![id]).await?)
+    }
+}

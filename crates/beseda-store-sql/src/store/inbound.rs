@@ -13,6 +13,23 @@ use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 use serde_json::json;
 
+/// The first result for a message pushed before (dedupe on the channel and its external id).
+async fn seen_before(tx: &mut Box<dyn SqlTx>, m: &InboundMessage) -> CoreResult<Option<Ingested>> {
+    let r = tx
+        .fetch_optional(
+            "SELECT id, dialog_id FROM messages WHERE channel_id = $1 AND external_id = $2",
+            params![m.channel_id, m.external_id.as_str()],
+        )
+        .await?;
+    r.map(|r| {
+        Ok(Ingested::Duplicate {
+            dialog_id: DialogId(r.i64("dialog_id")?),
+            message_id: MessageId(r.i64("id")?),
+        })
+    })
+    .transpose()
+}
+
 impl SqlStore {
     /// Finds the contact and its dialog, creating them (with a client card) for a new client.
     async fn contact_dialog(
@@ -28,15 +45,18 @@ impl SqlStore {
             )
             .await?
             .ok_or(CoreError::NotFound("channel"))?;
-        let contact = tx
+        // Concurrent first messages of one new client race here: the unique keys decide, and
+        // whoever loses finds the winner's rows once it has committed.
+        let inserted = tx
             .fetch_optional(
-                "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
-                params![m.channel_id, m.contact_external_id.as_str()],
+                "INSERT INTO contacts (channel_id, external_id, name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
+                params![m.channel_id, m.contact_external_id.as_str(), m.contact_name.as_str(), now],
             )
             .await?;
-        let contact = match contact {
-            Some(r) => r.i64("id")?,
-            None => {
+        let contact = match inserted {
+            Some(r) => {
+                let contact = r.i64("id")?;
                 // F04: the client card remembers where the client first came from.
                 let client = tx
                     .fetch_one(
@@ -46,13 +66,20 @@ impl SqlStore {
                     )
                     .await?
                     .i64("id")?;
-                tx.fetch_one(
-                    "INSERT INTO contacts (channel_id, external_id, client_id, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    params![m.channel_id, m.contact_external_id.as_str(), client, m.contact_name.as_str(), now],
+                tx.execute(
+                    "UPDATE contacts SET client_id = $2 WHERE id = $1",
+                    params![contact, client],
+                )
+                .await?;
+                contact
+            }
+            None => tx
+                .fetch_one(
+                    "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
+                    params![m.channel_id, m.contact_external_id.as_str()],
                 )
                 .await?
-                .i64("id")?
-            }
+                .i64("id")?,
         };
         if let Some(r) = tx
             .fetch_optional(
@@ -80,12 +107,22 @@ impl SqlStore {
             .await?
             .opt_i64("client_id")?;
         let row = tx
-            .fetch_one(
+            .fetch_optional(
                 "INSERT INTO dialogs (channel_id, contact_id, client_id, status, last_activity_at, opened_at, created_at) \
-                 VALUES ($1, $2, $3, 'open', $4, $4, $4) RETURNING id",
+                 VALUES ($1, $2, $3, 'open', $4, $4, $4) ON CONFLICT (contact_id) DO NOTHING RETURNING id",
                 params![m.channel_id, contact, client, now],
             )
             .await?;
+        let row = match row {
+            Some(r) => r,
+            None => {
+                tx.fetch_one(
+                    "SELECT id FROM dialogs WHERE contact_id = $1",
+                    params![contact],
+                )
+                .await?
+            }
+        };
         Ok(DialogId(row.i64("id")?))
     }
 
@@ -116,24 +153,22 @@ impl SqlStore {
         now: Timestamp,
     ) -> CoreResult<Written<Ingested>> {
         let mut tx = self.db.begin().await?;
-        let seen = tx
-            .fetch_optional(
-                "SELECT id, dialog_id FROM messages WHERE channel_id = $1 AND external_id = $2",
-                params![m.channel_id, m.external_id.as_str()],
-            )
-            .await?;
-        if let Some(r) = seen {
-            let value = Ingested::Duplicate {
-                dialog_id: DialogId(r.i64("dialog_id")?),
-                message_id: MessageId(r.i64("id")?),
-            };
+        if let Some(first) = seen_before(&mut tx, m).await? {
             return Ok(Written {
-                value,
+                value: first,
                 events: Vec::new(),
             });
         }
         let id = self.contact_dialog(&mut tx, m, now).await?;
         let mut d = dtx::lock(&mut tx, id).await?;
+        // A concurrent push of the same message committed while this one waited for the lock.
+        if let Some(first) = seen_before(&mut tx, m).await? {
+            tx.commit().await?;
+            return Ok(Written {
+                value: first,
+                events: Vec::new(),
+            });
+        }
         if dtx::client_blocked(&mut tx, &d).await? {
             let audit = NewEvent {
                 kind: "inbound_refused",

@@ -9,6 +9,7 @@ mod feed;
 mod inbound;
 mod library;
 mod managers;
+mod transport;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};
 use async_trait::async_trait;

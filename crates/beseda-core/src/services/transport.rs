@@ -1,0 +1,231 @@
+//! The transport API's rules (F38): modules authenticate with their token, act only on their
+//! own channels, push client messages through the one inbound entry point, and report delivery.
+
+use super::dialogs::DialogService;
+use crate::channel::{Capabilities, ChannelKind};
+use crate::dialog::{InboundMessage, Ingested};
+use crate::error::{CoreError, CoreResult};
+use crate::event::EventBus;
+use crate::ids::ChannelId;
+use crate::manager::Actor;
+use crate::secret::{Token, TokenHasher};
+use crate::store::Store;
+use crate::time::Clock;
+use crate::transport::{
+    Channel, ChannelRegistration, ReportOutcome, StatusReport, TransportModule,
+};
+use crate::values::DisplayName;
+use std::sync::Arc;
+
+const MODULE_TOKEN_PREFIX: &str = "bm_";
+
+/// A new module's secrets, shown once.
+pub struct NewModule {
+    pub module: TransportModule,
+    /// Sent by the module as `X-Transport-Token`.
+    pub token: Token,
+    /// Signs our webhooks to the module (HMAC-SHA256 over `timestamp.body`).
+    pub webhook_secret: String,
+}
+
+/// A channel as a module describes it.
+pub struct ChannelSpec {
+    pub kind: ChannelKind,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub external_id: Option<String>,
+    /// Only for `custom` channels: the five messenger types have their limits built in (F26).
+    pub capabilities: Option<Capabilities>,
+}
+
+pub struct TransportService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    bus: Arc<dyn EventBus>,
+    hasher: TokenHasher,
+    dialogs: Arc<DialogService>,
+}
+
+fn url(field: &str, raw: &str) -> CoreResult<String> {
+    let ok = (raw.starts_with("http://") || raw.starts_with("https://"))
+        && raw.len() <= 2000
+        && !raw.chars().any(char::is_whitespace);
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(CoreError::invalid(
+            field,
+            "must be an http:// or https:// address",
+        ))
+    }
+}
+
+impl TransportService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        bus: Arc<dyn EventBus>,
+        hasher: TokenHasher,
+        dialogs: Arc<DialogService>,
+    ) -> Self {
+        TransportService {
+            store,
+            clock,
+            bus,
+            hasher,
+            dialogs,
+        }
+    }
+
+    /// Connects an integration module (needs "manage settings").
+    pub async fn create_module(
+        &self,
+        actor: &Actor,
+        name: &str,
+        webhook_url: &str,
+    ) -> CoreResult<NewModule> {
+        if !actor.permissions.manage_settings {
+            return Err(CoreError::Forbidden("manage settings"));
+        }
+        let name = DisplayName::parse("name", name)?;
+        let webhook_url = url("webhook_url", webhook_url)?;
+        let token = Token::generate(MODULE_TOKEN_PREFIX);
+        let webhook_secret = crate::secret::random_password() + &crate::secret::random_password();
+        let module = self
+            .store
+            .create_module(
+                name.as_str(),
+                &self.hasher.hash(&token),
+                &webhook_url,
+                &webhook_secret,
+                self.clock.now(),
+            )
+            .await?;
+        Ok(NewModule {
+            module,
+            token,
+            webhook_secret,
+        })
+    }
+
+    pub async fn list_modules(&self, actor: &Actor) -> CoreResult<Vec<TransportModule>> {
+        if !actor.permissions.manage_settings {
+            return Err(CoreError::Forbidden("manage settings"));
+        }
+        self.store.list_modules().await
+    }
+
+    /// The module behind an `X-Transport-Token`.
+    pub async fn authenticate(&self, token: &Token) -> CoreResult<TransportModule> {
+        self.store
+            .module_by_token(&self.hasher.hash(token))
+            .await?
+            .ok_or(CoreError::Unauthenticated)
+    }
+
+    fn registration(spec: ChannelSpec) -> CoreResult<ChannelRegistration> {
+        let name = DisplayName::parse("name", &spec.name)?.as_str().to_owned();
+        let capabilities = match (spec.kind, spec.capabilities) {
+            (ChannelKind::Custom, Some(c)) => c,
+            (ChannelKind::Custom, None) => {
+                return Err(CoreError::invalid(
+                    "capabilities",
+                    "a custom channel declares what it can do",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(CoreError::invalid(
+                    "capabilities",
+                    "this channel type has its capabilities built in",
+                ));
+            }
+            (kind, None) => kind.default_capabilities(),
+        };
+        if capabilities.text.max_chars == 0 {
+            return Err(CoreError::invalid(
+                "capabilities",
+                "text.max_chars must be at least 1",
+            ));
+        }
+        let avatar_url = spec.avatar_url.map(|u| url("avatar_url", &u)).transpose()?;
+        Ok(ChannelRegistration {
+            kind: spec.kind,
+            name,
+            avatar_url,
+            external_id: spec.external_id,
+            capabilities,
+        })
+    }
+
+    pub async fn register_channel(
+        &self,
+        module: &TransportModule,
+        spec: ChannelSpec,
+    ) -> CoreResult<Channel> {
+        self.store
+            .register_channel(module.id, &Self::registration(spec)?, self.clock.now())
+            .await
+    }
+
+    pub async fn update_channel(
+        &self,
+        module: &TransportModule,
+        id: ChannelId,
+        spec: ChannelSpec,
+    ) -> CoreResult<Channel> {
+        let current = self.channel(module, id).await?;
+        if current.kind != spec.kind {
+            return Err(CoreError::invalid("type", "a channel keeps its type"));
+        }
+        self.store
+            .update_channel(module.id, id, &Self::registration(spec)?, self.clock.now())
+            .await
+    }
+
+    pub async fn set_channel_active(
+        &self,
+        module: &TransportModule,
+        id: ChannelId,
+        active: bool,
+    ) -> CoreResult<Channel> {
+        self.store
+            .set_channel_active(module.id, id, active, self.clock.now())
+            .await
+    }
+
+    pub async fn channels(&self, module: &TransportModule) -> CoreResult<Vec<Channel>> {
+        self.store.module_channels(module.id).await
+    }
+
+    /// One of the module's channels; another module's is "not found".
+    pub async fn channel(&self, module: &TransportModule, id: ChannelId) -> CoreResult<Channel> {
+        self.store
+            .module_channel(module.id, id)
+            .await?
+            .ok_or(CoreError::NotFound("channel"))
+    }
+
+    /// A client message from the module: idempotent by its external id.
+    pub async fn push(&self, module: &TransportModule, m: InboundMessage) -> CoreResult<Ingested> {
+        let channel = self.channel(module, m.channel_id).await?;
+        if !channel.active {
+            return Err(CoreError::Unprocessable {
+                code: "channel_inactive",
+                message: "the channel is deactivated".into(),
+            });
+        }
+        self.dialogs.receive(m).await
+    }
+
+    /// A delivery report: statuses only move forward (F31).
+    pub async fn report(
+        &self,
+        module: &TransportModule,
+        report: StatusReport,
+    ) -> CoreResult<ReportOutcome> {
+        self.channel(module, report.channel_id).await?;
+        let written = self.store.report_status(&report, self.clock.now()).await?;
+        self.bus.publish(&written.events);
+        Ok(written.value)
+    }
+}

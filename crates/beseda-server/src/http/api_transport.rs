@@ -1,0 +1,320 @@
+//! The transport API for integration modules (F38), under `/api/transport/v1`, authenticated by
+//! the module's `X-Transport-Token`; and the settings endpoints that connect a module.
+
+use super::auth::ApiActor;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::json::ApiJson;
+use crate::app::AppState;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use beseda_core::CoreError;
+use beseda_core::channel::{Capabilities, ChannelKind};
+use beseda_core::dialog::{DeliveryStatus, InboundMessage, Ingested};
+use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::secret::Token;
+use beseda_core::services::transport::ChannelSpec;
+use beseda_core::time::{Clock, SystemClock, Timestamp};
+use beseda_core::transport::{
+    Channel, Failure, MessageRef, ReportOutcome, StatusReport, TransportModule,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The module calling, proved by `X-Transport-Token`.
+pub struct ModuleCaller(pub TransportModule);
+
+impl FromRequestParts<AppState> for ModuleCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get("x-transport-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok(ModuleCaller(
+            state
+                .transport
+                .authenticate(&Token::from_client(token))
+                .await?,
+        ))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewModuleRequest {
+    name: String,
+    /// Where outgoing messages are POSTed.
+    webhook_url: String,
+}
+
+/// A connected module with its secrets, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct NewModuleResponse {
+    module: TransportModule,
+    /// The module sends it as `X-Transport-Token`.
+    token: String,
+    /// Verifies our webhooks: `X-Beseda-Signature: sha256=HMAC-SHA256(secret, "<X-Beseda-Timestamp>.<body>")`.
+    webhook_secret: String,
+}
+
+/// POST /api/v1/transport-modules: connects an integration module (needs "manage settings").
+#[utoipa::path(post, path = "/api/v1/transport-modules", tag = "settings", request_body = NewModuleRequest,
+    responses((status = 201, body = NewModuleResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_module(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiJson(req): ApiJson<NewModuleRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let new = state
+        .transport
+        .create_module(&caller.actor, &req.name, &req.webhook_url)
+        .await?;
+    let body = NewModuleResponse {
+        module: new.module,
+        token: new.token.expose().to_owned(),
+        webhook_secret: new.webhook_secret,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// GET /api/v1/transport-modules: the connected modules.
+#[utoipa::path(get, path = "/api/v1/transport-modules", tag = "settings", responses((status = 200, body = Vec<TransportModule>), (status = 403, body = ErrorBody)))]
+pub async fn list_modules(
+    State(state): State<AppState>,
+    caller: ApiActor,
+) -> ApiResult<Json<Vec<TransportModule>>> {
+    Ok(Json(state.transport.list_modules(&caller.actor).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    #[serde(rename = "type")]
+    kind: ChannelKind,
+    name: String,
+    avatar_url: Option<String>,
+    /// The module's own id for the channel.
+    external_id: Option<String>,
+    /// Required for `custom` channels; the messenger types have theirs built in (F26).
+    capabilities: Option<Capabilities>,
+}
+
+impl From<ChannelRequest> for ChannelSpec {
+    fn from(r: ChannelRequest) -> Self {
+        ChannelSpec {
+            kind: r.kind,
+            name: r.name,
+            avatar_url: r.avatar_url,
+            external_id: r.external_id,
+            capabilities: r.capabilities,
+        }
+    }
+}
+
+/// POST /api/transport/v1/channels: registers a channel with its capabilities.
+#[utoipa::path(post, path = "/api/transport/v1/channels", tag = "transport", request_body = ChannelRequest,
+    responses((status = 201, body = Channel), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    params(("X-Transport-Token" = String, Header)))]
+pub async fn register_channel(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<ChannelRequest>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .transport
+                .register_channel(&module, req.into())
+                .await?,
+        ),
+    ))
+}
+
+/// GET /api/transport/v1/channels: the module's channels.
+#[utoipa::path(get, path = "/api/transport/v1/channels", tag = "transport", responses((status = 200, body = Vec<Channel>), (status = 401, body = ErrorBody)),
+    params(("X-Transport-Token" = String, Header)))]
+pub async fn list_channels(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+) -> ApiResult<Json<Vec<Channel>>> {
+    Ok(Json(state.transport.channels(&module).await?))
+}
+
+/// PUT /api/transport/v1/channels/{id}: changes a channel's name, avatar or capabilities.
+#[utoipa::path(put, path = "/api/transport/v1/channels/{id}", tag = "transport", request_body = ChannelRequest,
+    params(("id" = i64, Path), ("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = Channel), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_channel(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<ChannelRequest>,
+) -> ApiResult<Json<Channel>> {
+    Ok(Json(
+        state
+            .transport
+            .update_channel(&module, ChannelId(id), req.into())
+            .await?,
+    ))
+}
+
+/// DELETE /api/transport/v1/channels/{id}: deactivates a channel; its dialogs stay.
+#[utoipa::path(delete, path = "/api/transport/v1/channels/{id}", tag = "transport", params(("id" = i64, Path), ("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = Channel), (status = 404, body = ErrorBody)))]
+pub async fn deactivate_channel(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Channel>> {
+    Ok(Json(
+        state
+            .transport
+            .set_channel_active(&module, ChannelId(id), false)
+            .await?,
+    ))
+}
+
+/// The client who wrote, as the messenger knows them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// The client's id on the channel (1 to 255 bytes).
+    external_id: String,
+    nickname: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushMessage {
+    channel_id: ChannelId,
+    customer: Customer,
+    /// The module's id of the message: a repeat with the same id changes nothing and gets the
+    /// first answer.
+    external_id: String,
+    text: String,
+    /// When the client wrote it, epoch milliseconds; now when absent.
+    sent_at: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PushResult {
+    message_id: MessageId,
+    dialog_id: DialogId,
+    /// The same external id was pushed before; nothing changed.
+    duplicate: bool,
+}
+
+/// POST /api/transport/v1/messages: a client message comes in (F38). A blocked client's message
+/// is refused with 409 `client_blocked` and recorded, not shown (F10).
+#[utoipa::path(post, path = "/api/transport/v1/messages", tag = "transport", request_body = PushMessage, params(("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = PushResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn push_message(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<PushMessage>,
+) -> ApiResult<Json<PushResult>> {
+    let c = req.customer;
+    if c.external_id.is_empty() || c.external_id.len() > 255 {
+        return Err(CoreError::invalid("customer.external_id", "must have 1 to 255 bytes").into());
+    }
+    let full = [c.first_name.as_deref(), c.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let contact_name = if full.trim().is_empty() {
+        c.nickname.clone().unwrap_or_else(|| c.external_id.clone())
+    } else {
+        full
+    };
+    let m = InboundMessage {
+        channel_id: req.channel_id,
+        contact_external_id: c.external_id,
+        contact_name,
+        external_id: req.external_id,
+        body: req.text,
+        sent_at: req.sent_at.map_or_else(|| SystemClock.now(), Timestamp),
+    };
+    match state.transport.push(&module, m).await? {
+        Ingested::Accepted {
+            dialog_id,
+            message_id,
+        } => Ok(Json(PushResult {
+            message_id,
+            dialog_id,
+            duplicate: false,
+        })),
+        Ingested::Duplicate {
+            dialog_id,
+            message_id,
+        } => Ok(Json(PushResult {
+            message_id,
+            dialog_id,
+            duplicate: true,
+        })),
+        Ingested::Refused { .. } => Err(CoreError::ClientBlocked.into()),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    channel_id: ChannelId,
+    /// Our id of the message (sent in the webhook), or
+    message_id: Option<MessageId>,
+    /// the module's id of it (given when it was sent).
+    transport_message_id: Option<String>,
+    /// `sent`, `delivered`, `read` or `failed`.
+    status: DeliveryStatus,
+    /// With `sent`: the module's id of the message.
+    transport_id: Option<String>,
+    /// With `failed`: why, as the manager will read it.
+    error: Option<Failure>,
+}
+
+/// POST /api/transport/v1/messages/status: a delivery report (F31). Statuses only move forward;
+/// a late or repeated report answers `changed: false`.
+#[utoipa::path(post, path = "/api/transport/v1/messages/status", tag = "transport", request_body = StatusRequest, params(("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = ReportOutcome), (status = 404, body = ErrorBody, description = "unknown channel or message; nothing changes"), (status = 422, body = ErrorBody)))]
+pub async fn report_status(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<StatusRequest>,
+) -> ApiResult<Json<ReportOutcome>> {
+    let message = match (req.message_id, req.transport_message_id) {
+        (Some(id), None) => MessageRef::Ours(id),
+        (None, Some(t)) => MessageRef::Transport(t),
+        _ => {
+            return Err(
+                CoreError::invalid("message_id", "give message_id or transport_message_id").into(),
+            );
+        }
+    };
+    if req.status == DeliveryStatus::Queued {
+        return Err(
+            CoreError::invalid("status", "a report is sent, delivered, read or failed").into(),
+        );
+    }
+    if req.status == DeliveryStatus::Failed && req.error.is_none() {
+        return Err(CoreError::invalid("error", "a failure says why").into());
+    }
+    let report = StatusReport {
+        channel_id: req.channel_id,
+        message,
+        status: req.status,
+        failure: req.error,
+        transport_id: req.transport_id,
+    };
+    Ok(Json(state.transport.report(&module, report).await?))
+}

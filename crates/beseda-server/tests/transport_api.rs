@@ -1,0 +1,441 @@
+//! The transport API as an integration module uses it (F38, F31), on both stores.
+
+mod common;
+
+use common::{ADMIN_EMAIL, TestApp, json_of};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+on_both_backends!(
+    f38_a_module_registers_channels_and_pushes_client_messages,
+    f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
+    f31_delivery_reports_only_move_statuses_forward,
+);
+
+/// Connects a module through the settings API; returns its token.
+async fn module(app: &TestApp, name: &str) -> String {
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (status, body) = json_of(
+        admin
+            .post(app.url("/api/v1/transport-modules"))
+            .json(&json!({"name": name, "webhook_url": "http://127.0.0.1:9/hook"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["webhook_secret"].as_str().unwrap().len() >= 32);
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header("x-transport-token", token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    json_of(req.send().await.unwrap()).await
+}
+
+fn push(channel: i64, customer: &str, external_id: &str, text: &str) -> Value {
+    json!({"channel_id": channel, "customer": {"external_id": customer, "first_name": "Мария", "last_name": "Иванова"}, "external_id": external_id, "text": text})
+}
+
+use reqwest::Method;
+
+async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp) {
+    let token = module(&app, "Telegram module").await;
+    assert_eq!(
+        call(
+            &app,
+            "bm_wrong",
+            Method::GET,
+            "/api/transport/v1/channels",
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    let (status, ch) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "telegram", "name": "Shop bot"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{ch}");
+    assert_eq!(
+        ch["capabilities"]["attachments"]["image"],
+        10 * 1024 * 1024,
+        "F26: built in"
+    );
+    let channel = ch["id"].as_i64().unwrap();
+    let own_caps = json!({"type": "telegram", "name": "x", "capabilities": ch["capabilities"]});
+    assert_eq!(
+        call(
+            &app,
+            &token,
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(own_caps)
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        call(
+            &app,
+            &token,
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "custom", "name": "Avito"}))
+        )
+        .await
+        .0,
+        422
+    );
+    let mut caps = ch["capabilities"].clone();
+    caps["text"]["quote"] = json!(false);
+    let (status, custom) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "custom", "name": "Avito", "capabilities": caps})),
+    )
+    .await;
+    assert_eq!(
+        (status, custom["capabilities"]["text"]["quote"].clone()),
+        (201, json!(false))
+    );
+    let (_, list) = call(
+        &app,
+        &token,
+        Method::GET,
+        "/api/transport/v1/channels",
+        None,
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let (status, pushed) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(channel, "u1", "m1", "Здравствуйте!")),
+    )
+    .await;
+    assert_eq!(
+        (status, pushed["duplicate"].clone()),
+        (200, json!(false)),
+        "{pushed}"
+    );
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, view) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{}", pushed["dialog_id"])))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (
+            view["contact_name"].as_str(),
+            view["channel"]["name"].as_str()
+        ),
+        (Some("Мария Иванова"), Some("Shop bot"))
+    );
+    let (_, again) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(channel, "u1", "m1", "Здравствуйте!")),
+    )
+    .await;
+    assert_eq!(
+        (again["duplicate"].clone(), again["message_id"].clone()),
+        (json!(true), pushed["message_id"].clone())
+    );
+
+    // Another module may not use this channel; a deactivated channel takes nothing.
+    let other = module(&app, "Other").await;
+    assert_eq!(
+        call(
+            &app,
+            &other,
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "u2", "x", "hi"))
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &app,
+            &other,
+            Method::DELETE,
+            &format!("/api/transport/v1/channels/{channel}"),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    let (status, off) = call(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/api/transport/v1/channels/{channel}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, off["active"].clone()), (200, json!(false)));
+    assert_eq!(
+        call(
+            &app,
+            &token,
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "u2", "m2", "hi"))
+        )
+        .await
+        .0,
+        422
+    );
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(json!({"channel_id": channel})),
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("customer")));
+}
+
+async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message(app: TestApp) {
+    let token = Arc::new(module(&app, "Module").await);
+    let (_, ch) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "vk", "name": "Group"})),
+    )
+    .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let app = Arc::new(app);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (app, token) = (app.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            call(
+                &app,
+                &token,
+                Method::POST,
+                "/api/transport/v1/messages",
+                Some(push(channel, "u", "same", "один раз")),
+            )
+            .await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut firsts = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        ids.insert(body["message_id"].as_i64().unwrap());
+        firsts += usize::from(body["duplicate"] == json!(false));
+    }
+    assert_eq!((ids.len(), firsts), (1, 1), "one message, one first answer");
+    let admin = app.login(ADMIN_EMAIL).await;
+    let counts = app.store.data_counts().await.unwrap();
+    assert_eq!((counts.dialogs, counts.messages), (1, 1));
+    drop(admin);
+}
+
+async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
+    let token = module(&app, "Module").await;
+    let (_, ch) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "whatsapp_business", "name": "Support"})),
+    )
+    .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let (_, pushed) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(channel, "u", "in-1", "Где заказ?")),
+    )
+    .await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let d = pushed["dialog_id"].as_i64().unwrap();
+    let (_, reply) = json_of(
+        admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+            .json(&json!({"body": "Уже в пути"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = reply["id"].as_i64().unwrap();
+    let report = |status: &str, extra: Value| {
+        let mut b = json!({"channel_id": channel, "message_id": id, "status": status});
+        if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        b
+    };
+    let path = "/api/transport/v1/messages/status";
+    let status_of = |app: &TestApp, admin: reqwest::Client| {
+        let url = app.url(&format!("/api/v1/dialogs/{d}/messages"));
+        async move {
+            let (_, feed) = json_of(admin.get(url).send().await.unwrap()).await;
+            feed.as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"].as_i64() == Some(id))
+                .unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (_, r) = call(
+        &app,
+        &token,
+        Method::POST,
+        path,
+        Some(report("delivered", json!({}))),
+    )
+    .await;
+    assert_eq!(
+        (r["changed"].clone(), r["status"].clone()),
+        (json!(true), json!("delivered"))
+    );
+    let (_, late) = call(
+        &app,
+        &token,
+        Method::POST,
+        path,
+        Some(report("sent", json!({"transport_id": "wamid.1"}))),
+    )
+    .await;
+    assert_eq!(
+        (late["changed"].clone(), late["status"].clone()),
+        (json!(false), json!("delivered")),
+        "a late report is a no-op"
+    );
+    assert_eq!(status_of(&app, admin.clone()).await, "delivered");
+    call(
+        &app,
+        &token,
+        Method::POST,
+        path,
+        Some(report("read", json!({}))),
+    )
+    .await;
+    let (_, after) = call(
+        &app,
+        &token,
+        Method::POST,
+        path,
+        Some(report(
+            "failed",
+            json!({"error": {"code": "general", "message": "boom"}}),
+        )),
+    )
+    .await;
+    assert_eq!(
+        after["changed"],
+        json!(false),
+        "nothing fails after it was read"
+    );
+    assert_eq!(status_of(&app, admin.clone()).await, "read");
+
+    // A failure on a message not yet delivered is shown with its reason.
+    let (_, second) = json_of(
+        admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+            .json(&json!({"body": "Ещё"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let failed = json!({"channel_id": channel, "message_id": second["id"], "status": "failed", "error": {"code": "reply_timed_out", "message": "The 24-hour window is over"}});
+    assert_eq!(
+        call(&app, &token, Method::POST, path, Some(failed)).await.1["changed"],
+        json!(true)
+    );
+    let (_, feed) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let m = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == second["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (m["status"].as_str(), m["failure_reason"].as_str()),
+        (Some("failed"), Some("The 24-hour window is over"))
+    );
+
+    let unknown = json!({"channel_id": channel, "message_id": 424242, "status": "read"});
+    assert_eq!(
+        call(&app, &token, Method::POST, path, Some(unknown))
+            .await
+            .0,
+        404
+    );
+    let client_message =
+        json!({"channel_id": channel, "message_id": pushed["message_id"], "status": "read"});
+    assert_eq!(
+        call(&app, &token, Method::POST, path, Some(client_message))
+            .await
+            .0,
+        404,
+        "client messages have no delivery status"
+    );
+    assert_eq!(
+        call(
+            &app,
+            &token,
+            Method::POST,
+            path,
+            Some(report("failed", json!({})))
+        )
+        .await
+        .0,
+        422
+    );
+}
