@@ -20,7 +20,8 @@ use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewMa
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
 use crate::transport::{
-    Channel, ChannelRegistration, ReportOutcome, StatusReport, TransportModule,
+    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, ReportOutcome, StatusReport,
+    TransportModule,
 };
 use crate::values::{Email, Locale, ManagerStatus};
 use async_trait::async_trait;
@@ -402,4 +403,22 @@ pub trait TransportStore: Send + Sync + 'static {
         report: &StatusReport,
         now: Timestamp,
     ) -> CoreResult<Written<ReportOutcome>>;
+    /// Leases up to `limit` due delivery jobs to `owner` until `lease_until`: within a dialog only
+    /// the oldest unfinished job, so messages leave in order; a job whose lease ran out (its
+    /// worker died) is due again.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<DeliveryJob>>;
+    /// Records an attempt's outcome, if `owner` still holds the lease.
+    async fn finish_delivery(
+        &self,
+        job: i64,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
 }

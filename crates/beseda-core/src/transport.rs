@@ -114,3 +114,112 @@ mod tests {
         );
     }
 }
+
+/// An outgoing message leased to one delivery worker.
+#[derive(Clone, Debug)]
+pub struct DeliveryJob {
+    pub id: i64,
+    pub attempts: i64,
+    pub message_id: MessageId,
+    pub dialog_id: crate::ids::DialogId,
+    pub channel_id: ChannelId,
+    pub channel_external_id: Option<String>,
+    /// The client's id on the channel: where the message goes.
+    pub contact_external_id: String,
+    pub text: String,
+    pub quote_transport_id: Option<String>,
+    pub author_name: Option<String>,
+    pub created_at: Timestamp,
+    pub webhook_url: String,
+    pub webhook_secret: String,
+}
+
+/// What became of one delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The module sent it; `sent` with the module's id.
+    Sent { transport_id: Option<String> },
+    /// The module took it and will report later (F38 "acknowledge later").
+    Accepted,
+    /// The module refused it: `failed` with the reason (F31).
+    Failed(Failure),
+    /// The module could not be reached: try again at `at`.
+    Retry { error: String, at: Timestamp },
+}
+
+/// The signature of a webhook: `sha256=` and the hex HMAC-SHA256 of `"{timestamp}.{body}"`.
+pub fn sign_webhook(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Checks a webhook signature in constant time.
+pub fn verify_webhook(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    sign_webhook(secret, timestamp, body)
+        .as_bytes()
+        .ct_eq(signature.as_bytes())
+        .into()
+}
+
+/// How a failed delivery is retried: waits doubling from `base`, at most `cap`, and after
+/// `max_attempts` the message fails visibly.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: i64,
+    pub base: std::time::Duration,
+    pub cap: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            base: std::time::Duration::from_secs(1),
+            cap: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after attempt number `attempts` (1 for the first).
+    pub fn backoff(&self, attempts: i64) -> std::time::Duration {
+        let factor = 1u32 << u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+#[cfg(test)]
+mod delivery_tests {
+    use super::*;
+
+    #[test]
+    fn signatures_cover_the_timestamp_and_the_body() {
+        let s = sign_webhook("secret", 1700000000, b"{\"a\":1}");
+        assert!(s.starts_with("sha256=") && s.len() == 7 + 64);
+        assert!(verify_webhook("secret", 1700000000, b"{\"a\":1}", &s));
+        assert!(!verify_webhook("secret", 1700000001, b"{\"a\":1}", &s));
+        assert!(!verify_webhook("secret", 1700000000, b"{\"a\":2}", &s));
+        assert!(!verify_webhook("other", 1700000000, b"{\"a\":1}", &s));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(1).as_secs(), 1);
+        assert_eq!(p.backoff(4).as_secs(), 8);
+        assert_eq!(p.backoff(50).as_secs(), 300);
+    }
+}

@@ -11,6 +11,7 @@ use beseda_core::services::managers::ManagerService;
 use beseda_core::services::transport::TransportService;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, SystemClock};
+use beseda_core::transport::RetryPolicy;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +25,9 @@ pub struct AppState {
     pub transport: Arc<TransportService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
+    /// How deliveries to integration modules are retried.
+    pub delivery_policy: RetryPolicy,
+    pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: long-lived connections end with it.
     pub shutdown: CancellationToken,
     /// Cookies carry the Secure flag (the public URL is https).
@@ -68,6 +72,8 @@ impl AppState {
             bus,
             hub: Hub::default(),
             shutdown: CancellationToken::new(),
+            delivery_policy: RetryPolicy::default(),
+            clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),
             store,

@@ -107,6 +107,15 @@ impl Server {
             server_shutdown.cancelled().await;
             app_shutdown.cancel();
         });
+        let worker = crate::jobs::delivery::DeliveryWorker::new(
+            self.state.store.clone(),
+            self.state.bus.clone(),
+            self.state.clock.clone(),
+            self.state.delivery_policy,
+        )
+        .map_err(std::io::Error::other)?;
+        let delivery =
+            tokio::spawn(Arc::new(worker).run(Duration::from_millis(100), shutdown.clone()));
         let hub = tokio::spawn(
             self.state
                 .hub
@@ -126,6 +135,7 @@ impl Server {
         shutdown.cancel();
         let _ = jobs.await;
         let _ = hub.await;
+        let _ = delivery.await;
         result
     }
 }

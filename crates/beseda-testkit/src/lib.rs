@@ -3,5 +3,6 @@
 
 pub mod conformance;
 pub mod databases;
+pub mod fake_module;
 
 pub use databases::{TestBackend, TestDb};

@@ -296,9 +296,11 @@ pub async fn report_status(
         (Some(id), None) => MessageRef::Ours(id),
         (None, Some(t)) => MessageRef::Transport(t),
         _ => {
-            return Err(
-                CoreError::invalid("message_id", "give message_id or transport_message_id").into(),
-            );
+            return Err(CoreError::invalid(
+                "message_id",
+                "give message_id or transport_message_id",
+            )
+            .into());
         }
     };
     if req.status == DeliveryStatus::Queued {

@@ -1,6 +1,8 @@
 //! Background work: each job is a loop around one testable step, stopped by one shutdown
 //! signal shared by the whole server.
 
+pub mod delivery;
+
 use beseda_core::services::auth::AuthService;
 use std::sync::Arc;
 use std::time::Duration;

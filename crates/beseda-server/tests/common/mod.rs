@@ -67,6 +67,13 @@ impl TestApp {
             limits,
         )
         .expect("state");
+        // Retries in milliseconds, so that tests of failing modules finish quickly.
+        let mut state = state;
+        state.delivery_policy = beseda_core::transport::RetryPolicy {
+            max_attempts: 5,
+            base: std::time::Duration::from_millis(20),
+            cap: std::time::Duration::from_millis(100),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

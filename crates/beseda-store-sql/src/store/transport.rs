@@ -12,8 +12,8 @@ use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{
-    Channel, ChannelRegistration, MessageRef, ReportOutcome, StatusReport, TransportModule,
-    advances,
+    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, Failure, MessageRef, ReportOutcome,
+    StatusReport, TransportModule, advances,
 };
 use beseda_core::{CoreError, CoreResult};
 
@@ -221,8 +221,185 @@ impl TransportStore for SqlStore {
             MessageId(found.i64("id")?),
             DialogId(found.i64("dialog_id")?),
         );
+        let (value, events) = self
+            .advance(
+                &mut tx,
+                id,
+                dialog,
+                report.status,
+                report.transport_id.as_deref(),
+                report.failure.as_ref(),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Written { value, events })
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<DeliveryJob>> {
+        let due = self
+            .db
+            .fetch_all(
+                "SELECT j.id FROM delivery_jobs j \
+                 WHERE j.state = 'pending' AND j.next_attempt_at <= $1 AND (j.lease_until IS NULL OR j.lease_until <= $1) \
+                   AND NOT EXISTS (SELECT 1 FROM delivery_jobs e WHERE e.dialog_id = j.dialog_id AND e.state = 'pending' AND e.id < j.id) \
+                 ORDER BY j.id LIMIT $2",
+                params![now, i64::from(limit)],
+            )
+            .await?;
+        let mut jobs = Vec::new();
+        for r in due {
+            let id = r.i64("id")?;
+            // Whoever updates the row first holds the lease; the others find it taken.
+            let claimed = self
+                .db
+                .execute(
+                    "UPDATE delivery_jobs SET lease_owner = $2, lease_until = $3, attempts = attempts + 1 \
+                     WHERE id = $1 AND state = 'pending' AND (lease_until IS NULL OR lease_until <= $4)",
+                    params![id, owner, lease_until, now],
+                )
+                .await?;
+            if claimed == 0 {
+                continue;
+            }
+            let j = self
+                .db
+                .fetch_optional(
+                    "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.external_id AS channel_external_id, \
+                       ct.external_id AS contact_external_id, m.body, q.transport_id AS quote_transport_id, mg.name AS author_name, \
+                       m.created_at, tm.webhook_url, tm.webhook_secret \
+                     FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
+                       JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
+                       JOIN transport_modules tm ON tm.id = c.module_id \
+                       LEFT JOIN messages q ON q.id = m.quote_message_id LEFT JOIN managers mg ON mg.id = m.author_manager_id \
+                     WHERE j.id = $1",
+                    params![id],
+                )
+                .await;
+            match j? {
+                Some(j) => jobs.push(DeliveryJob {
+                    id,
+                    attempts: j.i64("attempts")?,
+                    message_id: MessageId(j.i64("message_id")?),
+                    dialog_id: DialogId(j.i64("dialog_id")?),
+                    channel_id: ChannelId(j.i64("channel_id")?),
+                    channel_external_id: j.opt_text("channel_external_id")?,
+                    contact_external_id: j.text("contact_external_id")?,
+                    text: j.text("body")?,
+                    quote_transport_id: j.opt_text("quote_transport_id")?,
+                    author_name: j.opt_text("author_name")?,
+                    created_at: j.ts("created_at")?,
+                    webhook_url: j.text("webhook_url")?,
+                    webhook_secret: j.text("webhook_secret")?,
+                }),
+                // A channel without a module (the demo's, an old import) has nowhere to send.
+                None => {
+                    let failure = Failure {
+                        code: "no_transport".into(),
+                        message: "the channel has no integration module".into(),
+                    };
+                    let w = self
+                        .finish_delivery(id, owner, &DeliveryOutcome::Failed(failure), now)
+                        .await?;
+                    drop(w);
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn finish_delivery(
+        &self,
+        job: i64,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let Some(j) = tx
+            .fetch_optional(
+                "SELECT message_id, dialog_id FROM delivery_jobs WHERE id = $1 AND state = 'pending' AND lease_owner = $2",
+                params![job, owner],
+            )
+            .await?
+        else {
+            // The lease ran out and another worker took the job: its result counts.
+            return Ok(Written { value: (), events: Vec::new() });
+        };
+        let (message, dialog) = (
+            MessageId(j.i64("message_id")?),
+            DialogId(j.i64("dialog_id")?),
+        );
+        let (state, retry_at, error) = match outcome {
+            DeliveryOutcome::Sent { .. } | DeliveryOutcome::Accepted => ("done", None, None),
+            DeliveryOutcome::Failed(f) => ("failed", None, Some(f.message.clone())),
+            DeliveryOutcome::Retry { error, at } => ("pending", Some(*at), Some(error.clone())),
+        };
+        tx.execute(
+            "UPDATE delivery_jobs SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, \
+               lease_owner = NULL, lease_until = NULL WHERE id = $1",
+            params![job, state, retry_at, error],
+        )
+        .await?;
+        let events = match outcome {
+            DeliveryOutcome::Sent { transport_id } => {
+                self.advance(
+                    &mut tx,
+                    message,
+                    dialog,
+                    DeliveryStatus::Sent,
+                    transport_id.as_deref(),
+                    None,
+                    now,
+                )
+                .await?
+                .1
+            }
+            DeliveryOutcome::Failed(f) => {
+                self.advance(
+                    &mut tx,
+                    message,
+                    dialog,
+                    DeliveryStatus::Failed,
+                    None,
+                    Some(f),
+                    now,
+                )
+                .await?
+                .1
+            }
+            DeliveryOutcome::Accepted | DeliveryOutcome::Retry { .. } => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(Written { value: (), events })
+    }
+}
+
+impl SqlStore {
+    /// Moves a message's status forward under its dialog's lock, with a `message_status` event;
+    /// a status that does not advance changes nothing (F31).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one step shared by reports and deliveries"
+    )]
+    async fn advance(
+        &self,
+        tx: &mut Box<dyn crate::driver::SqlTx>,
+        id: MessageId,
+        dialog: DialogId,
+        status: DeliveryStatus,
+        transport_id: Option<&str>,
+        failure: Option<&Failure>,
+        now: Timestamp,
+    ) -> CoreResult<(ReportOutcome, Vec<beseda_core::event::Event>)> {
         // Lock the dialog first, as every dialog write does, then read the status under it.
-        let d = dtx::lock(&mut tx, dialog).await?;
+        let d = dtx::lock(tx, dialog).await?;
         let current = tx
             .fetch_one("SELECT status FROM messages WHERE id = $1", params![id])
             .await?
@@ -231,33 +408,30 @@ impl TransportStore for SqlStore {
             .as_deref()
             .and_then(DeliveryStatus::parse)
             .unwrap_or(DeliveryStatus::Queued);
-        if !advances(current, report.status) {
-            tx.commit().await?;
-            return Ok(Written {
-                value: ReportOutcome {
+        if !advances(current, status) {
+            return Ok((
+                ReportOutcome {
                     changed: false,
                     status: current,
                 },
-                events: Vec::new(),
-            });
+                Vec::new(),
+            ));
         }
-        let failure = report.failure.as_ref();
         tx.execute(
             "UPDATE messages SET status = $2, transport_id = COALESCE($3, transport_id), failure_code = $4, failure_reason = $5 WHERE id = $1",
-            params![id, report.status.as_str(), report.transport_id.clone(), failure.map(|f| f.code.clone()), failure.map(|f| f.message.clone())],
+            params![id, status.as_str(), transport_id, failure.map(|f| f.code.clone()), failure.map(|f| f.message.clone())],
         )
         .await?;
-        let view = self.message_in_tx(&mut tx, id).await?;
-        let mut e = message_event(&mut tx, &d, &view).await?;
+        let view = self.message_in_tx(tx, id).await?;
+        let mut e = message_event(tx, &d, &view).await?;
         e.kind = "message_status";
-        let events = events::append(&mut tx, vec![e], now).await?;
-        tx.commit().await?;
-        Ok(Written {
-            value: ReportOutcome {
+        let events = events::append(tx, vec![e], now).await?;
+        Ok((
+            ReportOutcome {
                 changed: true,
-                status: report.status,
+                status,
             },
             events,
-        })
+        ))
     }
 }

@@ -1,0 +1,185 @@
+//! The delivery worker: leases due jobs, POSTs each message to its module's webhook, signed,
+//! and records the outcome. Retries back off; after the last attempt the message fails visibly
+//! (F31), never silently. Leases make any number of workers, on any number of nodes, safe: a
+//! dead worker's jobs come due again when its lease runs out.
+
+use beseda_core::event::EventBus;
+use beseda_core::store::Store;
+use beseda_core::time::{Clock, Timestamp};
+use beseda_core::transport::{DeliveryJob, DeliveryOutcome, Failure, RetryPolicy, sign_webhook};
+use beseda_core::{CoreError, CoreResult};
+use rand::RngCore;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a worker holds a job: longer than one webhook call may take.
+const LEASE: Duration = Duration::from_secs(30);
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+const BATCH: u32 = 32;
+
+pub struct DeliveryWorker {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn EventBus>,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+    owner: String,
+    policy: RetryPolicy,
+}
+
+/// What a module answers to a webhook.
+#[derive(Deserialize, Default)]
+struct ModuleAnswer {
+    transport_message_id: Option<String>,
+    #[serde(rename = "async", default)]
+    is_async: bool,
+    error: Option<Failure>,
+}
+
+impl DeliveryWorker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+    ) -> CoreResult<DeliveryWorker> {
+        let http = reqwest::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .build()
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut id = [0u8; 8];
+        rand::rng().fill_bytes(&mut id);
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        Ok(DeliveryWorker {
+            store,
+            bus,
+            clock,
+            http,
+            owner,
+            policy,
+        })
+    }
+
+    /// One round: lease the due jobs, deliver them side by side, record each outcome. Returns
+    /// how many jobs it handled.
+    pub async fn run_once(self: &Arc<Self>) -> CoreResult<usize> {
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_deliveries(&self.owner, now, now.plus(LEASE), BATCH)
+            .await?;
+        let count = jobs.len();
+        let mut running = tokio::task::JoinSet::new();
+        for job in jobs {
+            let me = self.clone();
+            running.spawn(async move {
+                let outcome = me.attempt(&job).await;
+                let written = me
+                    .store
+                    .finish_delivery(job.id, &me.owner, &outcome, me.clock.now())
+                    .await?;
+                me.bus.publish(&written.events);
+                Ok::<_, CoreError>(())
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            done.map_err(|e| CoreError::Internal(e.to_string()))??;
+        }
+        Ok(count)
+    }
+
+    async fn attempt(&self, job: &DeliveryJob) -> DeliveryOutcome {
+        let body = serde_json::json!({
+            "type": "message_sent",
+            "message": {
+                "id": job.message_id,
+                "channel_id": job.channel_id,
+                "channel_external_id": job.channel_external_id,
+                "external_chat_id": job.contact_external_id,
+                "dialog_id": job.dialog_id,
+                "text": job.text,
+                "quote_transport_id": job.quote_transport_id,
+                "author": job.author_name,
+                "created_at": job.created_at,
+            }
+        })
+        .to_string();
+        let timestamp = self.clock.now().0 / 1000;
+        let signature = sign_webhook(&job.webhook_secret, timestamp, body.as_bytes());
+        let sent = self
+            .http
+            .post(&job.webhook_url)
+            .header("content-type", "application/json")
+            .header("x-beseda-timestamp", timestamp.to_string())
+            // Stable across retries: a module dedupes on it.
+            .header("x-beseda-event-id", job.message_id.0.to_string())
+            .header("x-beseda-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        let retry = |error: String| self.retry_or_fail(job, error);
+        match sent {
+            Err(e) => retry(format!("the module did not answer: {e}")),
+            Ok(resp) if resp.status().is_success() => {
+                let answer: ModuleAnswer = resp.json().await.unwrap_or_default();
+                match answer {
+                    ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(f),
+                    ModuleAnswer { is_async: true, .. } => DeliveryOutcome::Accepted,
+                    ModuleAnswer {
+                        transport_message_id,
+                        ..
+                    } => DeliveryOutcome::Sent {
+                        transport_id: transport_message_id,
+                    },
+                }
+            }
+            Ok(resp)
+                if resp.status().is_server_error()
+                    || matches!(resp.status().as_u16(), 408 | 429) =>
+            {
+                retry(format!("the module answered {}", resp.status()))
+            }
+            Ok(resp) => DeliveryOutcome::Failed(Failure {
+                code: "integration_error".into(),
+                message: format!(
+                    "the integration module refused the message ({})",
+                    resp.status()
+                ),
+            }),
+        }
+    }
+
+    fn retry_or_fail(&self, job: &DeliveryJob, error: String) -> DeliveryOutcome {
+        if job.attempts >= self.policy.max_attempts {
+            return DeliveryOutcome::Failed(Failure {
+                code: "integration_unreachable".into(),
+                message: error,
+            });
+        }
+        let at: Timestamp = self.clock.now().plus(self.policy.backoff(job.attempts));
+        DeliveryOutcome::Retry { error, at }
+    }
+
+    /// Delivers until shutdown; idles briefly when nothing is due.
+    pub async fn run(self: Arc<Self>, idle: Duration, shutdown: CancellationToken) {
+        loop {
+            let wait = match self.run_once().await {
+                Ok(0) => idle,
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery round failed");
+                    idle
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

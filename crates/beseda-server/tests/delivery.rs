@@ -1,0 +1,248 @@
+//! Outgoing messages reach the module's webhook signed, in order, retried, never lost or
+//! doubled, with statuses the manager sees (F31, F38), on both stores.
+
+mod common;
+
+use beseda_core::time::{Clock, SystemClock};
+use beseda_testkit::fake_module::{Answer, FakeModule};
+use common::{ADMIN_EMAIL, TestApp, json_of};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+on_both_backends!(
+    f31_a_reply_is_queued_then_sent_through_a_signed_webhook_then_read,
+    a_module_failing_three_times_gets_every_message_once_in_order,
+    a_refused_or_unreachable_delivery_ends_failed_with_its_reason,
+    a_dead_workers_job_is_delivered_once_after_its_lease,
+);
+
+struct Setup {
+    fake: FakeModule,
+    token: String,
+    channel: i64,
+    dialog: i64,
+    admin: reqwest::Client,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let fake = FakeModule::start().await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, m) = json_of(
+        admin
+            .post(app.url("/api/v1/transport-modules"))
+            .json(&json!({"name": "Fake", "webhook_url": fake.webhook_url}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    fake.set_secret(m["webhook_secret"].as_str().unwrap());
+    let token = m["token"].as_str().unwrap().to_owned();
+    let t = reqwest::Client::new();
+    let (_, ch) = json_of(
+        t.post(app.url("/api/transport/v1/channels"))
+            .header("x-transport-token", &token)
+            .json(&json!({"type": "telegram", "name": "Bot"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let push = json!({"channel_id": channel, "customer": {"external_id": "u1", "nickname": "masha"}, "external_id": "in-1", "text": "Привет"});
+    let (_, pushed) = json_of(
+        t.post(app.url("/api/transport/v1/messages"))
+            .header("x-transport-token", &token)
+            .json(&push)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    Setup {
+        fake,
+        token,
+        channel,
+        dialog: pushed["dialog_id"].as_i64().unwrap(),
+        admin,
+    }
+}
+
+async fn send(app: &TestApp, s: &Setup, text: &str) -> i64 {
+    let (status, m) = json_of(
+        s.admin
+            .post(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
+            .json(&json!({"body": text}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, m["status"].as_str()), (201, Some("queued")));
+    m["id"].as_i64().unwrap()
+}
+
+async fn message(app: &TestApp, s: &Setup, id: i64) -> Value {
+    let (_, feed) = json_of(
+        s.admin
+            .get(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    feed.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"].as_i64() == Some(id))
+        .cloned()
+        .unwrap()
+}
+
+/// Waits until the message has `status`, or fails after five seconds.
+async fn wait_status(app: &TestApp, s: &Setup, id: i64, status: &str) -> Value {
+    for _ in 0..100 {
+        let m = message(app, s, id).await;
+        if m["status"] == status {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "message {id} never became {status}: {}",
+        message(app, s, id).await
+    );
+}
+
+async fn f31_a_reply_is_queued_then_sent_through_a_signed_webhook_then_read(app: TestApp) {
+    let s = setup(&app).await;
+    let id = send(&app, &s, "Добрый день!").await;
+    wait_status(&app, &s, id, "sent").await;
+    assert_eq!(s.fake.delivered(), [(id, "Добрый день!".to_owned())]);
+    assert_eq!(s.fake.bad_signatures(), 0);
+    let report = json!({"channel_id": s.channel, "transport_message_id": format!("fake-{id}"), "status": "read"});
+    let r = reqwest::Client::new()
+        .post(app.url("/api/transport/v1/messages/status"))
+        .header("x-transport-token", &s.token)
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the module's own id finds the message");
+    wait_status(&app, &s, id, "read").await;
+
+    // An async module acknowledges later.
+    s.fake.answer(Answer::Async);
+    let later = send(&app, &s, "Ещё вопрос?").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        message(&app, &s, later).await["status"],
+        "queued",
+        "taken, not yet sent"
+    );
+    let ack = json!({"channel_id": s.channel, "message_id": later, "status": "sent", "transport_id": "late-1"});
+    reqwest::Client::new()
+        .post(app.url("/api/transport/v1/messages/status"))
+        .header("x-transport-token", &s.token)
+        .json(&ack)
+        .send()
+        .await
+        .unwrap();
+    wait_status(&app, &s, later, "sent").await;
+}
+
+async fn a_module_failing_three_times_gets_every_message_once_in_order(app: TestApp) {
+    let s = setup(&app).await;
+    s.fake.fail_next(3);
+    let ids = [
+        send(&app, &s, "один").await,
+        send(&app, &s, "два").await,
+        send(&app, &s, "три").await,
+    ];
+    for id in ids {
+        wait_status(&app, &s, id, "sent").await;
+    }
+    let delivered: Vec<i64> = s.fake.delivered().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(delivered, ids, "once each, in order");
+    let attempts: Vec<i64> = s.fake.attempts().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        attempts,
+        [ids[0], ids[0], ids[0], ids[0], ids[1], ids[2]],
+        "the first was retried; the others waited their turn"
+    );
+}
+
+async fn a_refused_or_unreachable_delivery_ends_failed_with_its_reason(app: TestApp) {
+    let s = setup(&app).await;
+    s.fake.answer(Answer::Refuse {
+        code: "reply_timed_out".into(),
+        message: "The 24-hour window is over".into(),
+    });
+    let refused = send(&app, &s, "Поздно").await;
+    let m = wait_status(&app, &s, refused, "failed").await;
+    assert_eq!(m["failure_reason"], "The 24-hour window is over");
+
+    s.fake.answer(Answer::Sent);
+    s.fake.fail_next(100);
+    let lost = send(&app, &s, "Никто не ответит").await;
+    let m = wait_status(&app, &s, lost, "failed").await;
+    assert!(m["failure_reason"].as_str().unwrap().contains("500"), "{m}");
+    assert_eq!(
+        s.fake
+            .attempts()
+            .iter()
+            .filter(|(id, _)| *id == lost)
+            .count(),
+        5,
+        "every allowed attempt, then a visible failure"
+    );
+}
+
+async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {
+    let s = setup(&app).await;
+    // A worker leases the job and dies before it answers.
+    let now = SystemClock.now();
+    let id = {
+        let (_, m) = json_of(
+            s.admin
+                .post(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
+                .json(&json!({"body": "пережить сбой"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        m["id"].as_i64().unwrap()
+    };
+    let stolen = app
+        .store
+        .claim_deliveries("dead-worker", now, now.plus(Duration::from_millis(600)), 10)
+        .await
+        .unwrap();
+    // The server's own worker may have taken it first; then the dead worker got nothing.
+    if let Some(job) = stolen.first() {
+        assert_eq!(job.message_id.0, id);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(s.fake.attempts().is_empty(), "nobody touches a leased job");
+    }
+    let m = wait_status(&app, &s, id, "sent").await;
+    assert_eq!(m["status"], "sent");
+    if let Some(job) = stolen.first() {
+        // The dead worker's late word changes nothing.
+        let late =
+            beseda_core::transport::DeliveryOutcome::Failed(beseda_core::transport::Failure {
+                code: "x".into(),
+                message: "late".into(),
+            });
+        app.store
+            .finish_delivery(job.id, "dead-worker", &late, SystemClock.now())
+            .await
+            .unwrap();
+        assert_eq!(message(&app, &s, id).await["status"], "sent");
+    }
+    assert_eq!(
+        s.fake.delivered(),
+        [(id, "пережить сбой".to_owned())],
+        "exactly once"
+    );
+}
