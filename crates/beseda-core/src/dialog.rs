@@ -176,6 +176,44 @@ pub struct InboundMessage {
     pub external_id: String,
     pub body: String,
     pub sent_at: Timestamp,
+    /// What the channel tells about the client; used for a new contact's client card (F04).
+    pub details: ContactDetails,
+}
+
+/// What a channel knows of a client besides their id and name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContactDetails {
+    pub nickname: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+    pub profile_url: Option<String>,
+    pub language: Option<String>,
+    /// For the website widget: the page the client wrote from.
+    pub page: Option<String>,
+    /// `utm_*` tags as a JSON object.
+    pub utm: Option<String>,
+}
+
+impl ContactDetails {
+    /// Phones compare by their digits (and a leading +), whatever the formatting.
+    pub fn normalized_phone(&self) -> Option<String> {
+        let p = self.phone.as_deref()?.trim();
+        let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+        (digits.len() >= 5).then(|| {
+            if p.starts_with('+') {
+                format!("+{digits}")
+            } else {
+                digits
+            }
+        })
+    }
+
+    pub fn normalized_email(&self) -> Option<String> {
+        crate::values::Email::parse(self.email.as_deref()?)
+            .ok()
+            .map(|e| e.as_str().to_owned())
+    }
 }
 
 /// What became of an inbound message.
@@ -233,6 +271,25 @@ pub fn counted_chars(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_and_emails_are_compared_normalised() {
+        let d = ContactDetails {
+            phone: Some(" +7 (900) 123-45-67 ".into()),
+            email: Some("Anna@Example.COM".into()),
+            ..Default::default()
+        };
+        assert_eq!(d.normalized_phone().as_deref(), Some("+79001234567"));
+        assert_eq!(d.normalized_email().as_deref(), Some("anna@example.com"));
+        assert_eq!(
+            ContactDetails {
+                phone: Some("12".into()),
+                ..Default::default()
+            }
+            .normalized_phone(),
+            None
+        );
+    }
 
     #[test]
     fn f30_whitespace_does_not_count() {

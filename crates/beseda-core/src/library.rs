@@ -171,3 +171,29 @@ mod tests {
         assert_eq!(limits(None, Some(600)).over(d), limits(Some(60), Some(600)));
     }
 }
+
+/// The client card (F14, F40): contacts, where the client came from (F04), tags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClientCard {
+    pub id: crate::ids::ClientId,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub photo_url: Option<String>,
+    pub source: Option<ClientSourceView>,
+    pub tags: Vec<ClientTag>,
+    pub blocked: bool,
+    pub created_at: Timestamp,
+}
+
+/// Where a client first came from (F04).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClientSourceView {
+    pub channel_type: Option<String>,
+    pub channel_id: Option<ChannelId>,
+    pub channel_name: Option<String>,
+    pub first_contact_at: Option<Timestamp>,
+    pub page: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub utm: Option<serde_json::Value>,
+}

@@ -15,7 +15,7 @@ use crate::event::{Event, EventId};
 use crate::ids::{
     ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, MessageId, OrderId, TagId,
 };
-use crate::library::{ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
+use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
@@ -322,6 +322,7 @@ pub trait LibraryStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> CoreResult<Written<Vec<ClientTag>>>;
     async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>>;
+    async fn client_card(&self, client: ClientId) -> CoreResult<Option<ClientCard>>;
     /// Who answers for each of the client's dialogs: whoever may see one may tag the client.
     async fn client_dialog_responsibles(
         &self,

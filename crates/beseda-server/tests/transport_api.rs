@@ -10,6 +10,7 @@ on_both_backends!(
     f38_a_module_registers_channels_and_pushes_client_messages,
     f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
     f31_delivery_reports_only_move_statuses_forward,
+    f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
 );
 
 /// Connects a module through the settings API; returns its token.
@@ -437,5 +438,125 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         .await
         .0,
         422
+    );
+}
+
+async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(app: TestApp) {
+    let token = module(&app, "Module").await;
+    let (_, widget) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "widget", "name": "Site chat"})),
+    )
+    .await;
+    let (_, wa) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "whatsapp_business", "name": "WA"})),
+    )
+    .await;
+    let first = json!({
+        "channel_id": widget["id"], "external_id": "w1", "text": "Хочу заказать", "page_link": "https://shop.example.com/sofa",
+        "customer": {"external_id": "visitor-1", "first_name": "Ольга", "phone": "+7 (900) 111-22-33", "utm": {"utm_source": "yandex", "utm_campaign": "sofas"}}
+    });
+    let (_, pushed) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(first),
+    )
+    .await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, view) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{}", pushed["dialog_id"])))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let client = view["client"]["id"].as_i64().unwrap();
+    let (status, card) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/clients/{client}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(
+        (card["name"].as_str(), card["phone"].as_str()),
+        (Some("Ольга"), Some("+79001112233"))
+    );
+    let src = &card["source"];
+    assert_eq!(
+        (
+            src["channel_type"].as_str(),
+            src["channel_name"].as_str(),
+            src["page"].as_str()
+        ),
+        (
+            Some("widget"),
+            Some("Site chat"),
+            Some("https://shop.example.com/sofa")
+        )
+    );
+    assert_eq!(
+        src["utm"],
+        json!({"utm_campaign": "sofas", "utm_source": "yandex"})
+    );
+    assert!(src["first_contact_at"].is_i64());
+
+    // The same phone on another channel: the same client card, its source unchanged.
+    let second = json!({"channel_id": wa["id"], "external_id": "a1", "text": "Это снова я", "customer": {"external_id": "79001112233", "phone": "79001112233", "first_name": "Оля"}});
+    let (_, pushed2) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(second),
+    )
+    .await;
+    let third = json!({"channel_id": wa["id"], "external_id": "a2", "text": "+", "customer": {"external_id": "other", "phone": "+7 900 111 22 33"}});
+    call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(third),
+    )
+    .await;
+    let (_, view2) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{}", pushed2["dialog_id"])))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(
+        view2["client"]["id"].as_i64(),
+        Some(client),
+        "79001112233 without a plus is another number"
+    );
+    let (_, card_again) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/clients/{client}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(card_again["source"]["channel_type"], "widget");
+    assert_eq!(
+        app.store.data_counts().await.unwrap().clients,
+        2,
+        "the third contact joined Ольга's card"
     );
 }

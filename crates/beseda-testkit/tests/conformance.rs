@@ -44,6 +44,7 @@ on_both_backends!(
     events_are_logged_in_order_with_their_audience,
     unread_counters_count_what_each_manager_read,
     tags_quick_replies_and_time_limits_are_kept,
+    modules_own_their_channels_and_deliveries_keep_dialog_order,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

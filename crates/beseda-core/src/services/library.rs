@@ -6,7 +6,7 @@ use crate::dialog::{MAX_MESSAGE_CHARS, Viewer, counted_chars};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
 use crate::ids::{ChannelId, ClientId, MessageId, TagId};
-use crate::library::{ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
+use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::Actor;
 use crate::store::Store;
 use crate::time::Clock;
@@ -89,6 +89,15 @@ impl LibraryService {
         } else {
             Err(CoreError::NotFound("client"))
         }
+    }
+
+    /// The client card, for whoever may see one of the client's dialogs (F14, F40).
+    pub async fn client_card(&self, actor: &Actor, client: ClientId) -> CoreResult<ClientCard> {
+        self.visible_client(actor, client).await?;
+        self.store
+            .client_card(client)
+            .await?
+            .ok_or(CoreError::NotFound("client"))
     }
 
     pub async fn client_tags(&self, actor: &Actor, client: ClientId) -> CoreResult<Vec<ClientTag>> {

@@ -163,6 +163,7 @@ pub async fn load(
                 external_id: format!("demo-{run}-{n}-live"),
                 body: (*lines.choose(&mut rng).expect("lines")).to_owned(),
                 sent_at: now,
+                details: Default::default(),
             };
             let at = now.minus(Duration::from_secs(rng.random_range(0..7_200)));
             store.ingest_client_message(&fresh, at).await?;

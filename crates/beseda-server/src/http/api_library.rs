@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::company::{Tag, TagColor};
 use beseda_core::ids::{ChannelId, ClientId, MessageId, TagId};
-use beseda_core::library::{ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
+use beseda_core::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -83,6 +83,22 @@ pub async fn delete_tag(
 ) -> ApiResult<StatusCode> {
     state.library.delete_tag(&caller.actor, TagId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// GET /api/v1/clients/{id}: the client card with its source and tags (F04, F14, F40).
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = ClientCard), (status = 404, body = ErrorBody)))]
+pub async fn client_card(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ClientCard>> {
+    Ok(Json(
+        state
+            .library
+            .client_card(&caller.actor, ClientId(id))
+            .await?,
+    ))
 }
 
 /// GET /api/v1/clients/{id}/tags: a client's tags, pinned first.

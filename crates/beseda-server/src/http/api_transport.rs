@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
 use beseda_core::channel::{Capabilities, ChannelKind};
-use beseda_core::dialog::{DeliveryStatus, InboundMessage, Ingested};
+use beseda_core::dialog::{ContactDetails, DeliveryStatus, InboundMessage, Ingested};
 use beseda_core::ids::{ChannelId, DialogId, MessageId};
 use beseda_core::secret::Token;
 use beseda_core::services::transport::ChannelSpec;
@@ -192,6 +192,15 @@ pub struct Customer {
     nickname: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// A phone or an email links the client to an existing client card (F04).
+    phone: Option<String>,
+    email: Option<String>,
+    avatar_url: Option<String>,
+    profile_url: Option<String>,
+    language: Option<String>,
+    /// `utm_source`, `utm_medium`, … as the client arrived with them.
+    #[schema(value_type = Option<Object>)]
+    utm: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -205,6 +214,8 @@ pub struct PushMessage {
     text: String,
     /// When the client wrote it, epoch milliseconds; now when absent.
     sent_at: Option<i64>,
+    /// For a website widget: the page the client wrote from.
+    page_link: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -245,6 +256,19 @@ pub async fn push_message(
         external_id: req.external_id,
         body: req.text,
         sent_at: req.sent_at.map_or_else(|| SystemClock.now(), Timestamp),
+        details: ContactDetails {
+            nickname: c.nickname,
+            phone: c.phone,
+            email: c.email,
+            avatar_url: c.avatar_url,
+            profile_url: c.profile_url,
+            language: c.language,
+            page: req.page_link,
+            utm: c
+                .utm
+                .filter(|u| !u.is_empty())
+                .map(|u| serde_json::to_string(&u).unwrap_or_default()),
+        },
     };
     match state.transport.push(&module, m).await? {
         Ingested::Accepted {

@@ -147,6 +147,7 @@ impl TestApp {
             external_id: external_id.into(),
             body: body.into(),
             sent_at: Timestamp(1_000),
+            details: Default::default(),
         };
         self.state
             .dialogs

@@ -30,6 +30,30 @@ async fn seen_before(tx: &mut Box<dyn SqlTx>, m: &InboundMessage) -> CoreResult<
     .transpose()
 }
 
+/// An existing client card with this phone or, failing that, this email (F04).
+async fn known_client(
+    tx: &mut Box<dyn SqlTx>,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> CoreResult<Option<i64>> {
+    for (sql, value) in [
+        (
+            "SELECT id FROM clients WHERE phone = $1 ORDER BY id LIMIT 1",
+            phone,
+        ),
+        (
+            "SELECT id FROM clients WHERE email = $1 ORDER BY id LIMIT 1",
+            email,
+        ),
+    ] {
+        let Some(value) = value else { continue };
+        if let Some(r) = tx.fetch_optional(sql, params![value]).await? {
+            return Ok(Some(r.i64("id")?));
+        }
+    }
+    Ok(None)
+}
+
 impl SqlStore {
     /// Finds the contact and its dialog, creating them (with a client card) for a new client.
     async fn contact_dialog(
@@ -47,25 +71,53 @@ impl SqlStore {
             .ok_or(CoreError::NotFound("channel"))?;
         // Concurrent first messages of one new client race here: the unique keys decide, and
         // whoever loses finds the winner's rows once it has committed.
+        let det = &m.details;
+        let (phone, email) = (det.normalized_phone(), det.normalized_email());
         let inserted = tx
             .fetch_optional(
-                "INSERT INTO contacts (channel_id, external_id, name, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
-                params![m.channel_id, m.contact_external_id.as_str(), m.contact_name.as_str(), now],
+                "INSERT INTO contacts (channel_id, external_id, name, nickname, phone, email, avatar_url, profile_url, language, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
+                params![
+                    m.channel_id,
+                    m.contact_external_id.as_str(),
+                    m.contact_name.as_str(),
+                    det.nickname.clone(),
+                    phone.clone(),
+                    email.clone(),
+                    det.avatar_url.clone(),
+                    det.profile_url.clone(),
+                    det.language.clone(),
+                    now
+                ],
             )
             .await?;
         let contact = match inserted {
             Some(r) => {
                 let contact = r.i64("id")?;
-                // F04: the client card remembers where the client first came from.
-                let client = tx
-                    .fetch_one(
-                        "INSERT INTO clients (name, source_channel_kind, source_channel_id, source_channel_name, source_first_contact_at, \
-                           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id",
-                        params![m.contact_name.as_str(), channel.text("kind")?, m.channel_id, channel.text("name")?, now],
-                    )
-                    .await?
-                    .i64("id")?;
+                let client = match known_client(tx, phone.as_deref(), email.as_deref()).await? {
+                    Some(existing) => existing,
+                    // F04: a new client card remembers where the client first came from.
+                    None => tx
+                        .fetch_one(
+                            "INSERT INTO clients (name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
+                               source_first_contact_at, source_page, source_utm, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $8) RETURNING id",
+                            params![
+                                m.contact_name.as_str(),
+                                phone,
+                                email,
+                                det.avatar_url.clone(),
+                                channel.text("kind")?,
+                                m.channel_id,
+                                channel.text("name")?,
+                                now,
+                                det.page.clone(),
+                                det.utm.clone()
+                            ],
+                        )
+                        .await?
+                        .i64("id")?,
+                };
                 tx.execute(
                     "UPDATE contacts SET client_id = $2 WHERE id = $1",
                     params![contact, client],

@@ -9,7 +9,8 @@ use beseda_core::dialog::Responsible;
 use beseda_core::event::{Audience, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::library::{
-    ChannelTimeLimits, ClientTag, QuickReply, TimeLimitSettings, TimeLimits,
+    ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, QuickReply, TimeLimitSettings,
+    TimeLimits,
 };
 use beseda_core::store::{LibraryStore, Written};
 use beseda_core::time::Timestamp;
@@ -173,6 +174,43 @@ impl LibraryStore for SqlStore {
 
     async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>> {
         self.read_client_tags(client).await
+    }
+
+    async fn client_card(&self, client: ClientId) -> CoreResult<Option<ClientCard>> {
+        let Some(r) = self
+            .db
+            .fetch_optional(
+                "SELECT id, name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
+                   source_first_contact_at, source_page, source_utm, blocked_at, created_at FROM clients WHERE id = $1",
+                params![client],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let utm = r
+            .opt_text("source_utm")?
+            .and_then(|u| serde_json::from_str(&u).ok());
+        let source = ClientSourceView {
+            channel_type: r.opt_text("source_channel_kind")?,
+            channel_id: r.opt_i64("source_channel_id")?.map(ChannelId),
+            channel_name: r.opt_text("source_channel_name")?,
+            first_contact_at: r.opt_ts("source_first_contact_at")?,
+            page: r.opt_text("source_page")?,
+            utm,
+        };
+        Ok(Some(ClientCard {
+            id: client,
+            name: r.text("name")?,
+            phone: r.opt_text("phone")?,
+            email: r.opt_text("email")?,
+            photo_url: r.opt_text("photo_url")?,
+            source: (source.channel_type.is_some() || source.first_contact_at.is_some())
+                .then_some(source),
+            tags: self.read_client_tags(client).await?,
+            blocked: r.opt_i64("blocked_at")?.is_some(),
+            created_at: r.ts("created_at")?,
+        }))
     }
 
     async fn client_dialog_responsibles(

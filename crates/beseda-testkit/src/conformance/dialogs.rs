@@ -25,6 +25,7 @@ pub(crate) fn inbound(
         external_id: external.into(),
         body: body.into(),
         sent_at: Timestamp(500),
+        details: Default::default(),
     }
 }
 

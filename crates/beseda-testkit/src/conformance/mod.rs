@@ -6,12 +6,14 @@ mod company;
 mod dialogs;
 mod library;
 mod managers;
+mod transport;
 
 pub use auth::*;
 pub use company::*;
 pub use dialogs::*;
 pub use library::*;
 pub use managers::*;
+pub use transport::*;
 
 use beseda_core::CoreError;
 use beseda_core::manager::NewManager;

@@ -1,0 +1,257 @@
+//! Integration modules, channels, delivery jobs and reports.
+
+use super::assert_code;
+use super::dialogs::{accepted, inbound};
+use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::{DeliveryStatus, OutgoingMessage};
+use beseda_core::secret::TokenHash;
+use beseda_core::store::{Guard, Store};
+use beseda_core::time::Timestamp;
+use beseda_core::transport::{
+    ChannelRegistration, DeliveryOutcome, Failure, MessageRef, StatusReport,
+};
+
+fn reg(name: &str) -> ChannelRegistration {
+    let kind = ChannelKind::Telegram;
+    ChannelRegistration {
+        kind,
+        name: name.into(),
+        avatar_url: None,
+        external_id: Some("tg-1".into()),
+        capabilities: kind.default_capabilities(),
+    }
+}
+
+pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: &dyn Store) {
+    let m = store
+        .create_module(
+            "Telegram",
+            &TokenHash("t1".into()),
+            "http://127.0.0.1:9/hook",
+            "secret",
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    let other = store
+        .create_module(
+            "Other",
+            &TokenHash("t2".into()),
+            "http://127.0.0.1:9/x",
+            "s2",
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .module_by_token(&TokenHash("t1".into()))
+            .await
+            .unwrap(),
+        Some(m.clone())
+    );
+    assert_eq!(
+        store
+            .module_by_token(&TokenHash("nope".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.list_modules().await.unwrap().len(), 2);
+
+    let ch = store
+        .register_channel(m.id, &reg("Bot"), Timestamp(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ch.name.as_str(), ch.active, ch.external_id.as_deref()),
+        ("Bot", true, Some("tg-1"))
+    );
+    let renamed = store
+        .update_channel(m.id, ch.id, &reg("Shop bot"), Timestamp(3))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Shop bot");
+    assert_code(
+        store
+            .update_channel(other.id, ch.id, &reg("x"), Timestamp(3))
+            .await,
+        "not_found",
+    );
+    assert_eq!(store.module_channel(other.id, ch.id).await.unwrap(), None);
+    assert_eq!(store.module_channels(m.id).await.unwrap().len(), 1);
+
+    let anna = store
+        .create_manager(&super::new_manager("anna@example.com", "Anna"))
+        .await
+        .unwrap();
+    let (d, _) = accepted(
+        store
+            .ingest_client_message(&inbound(ch.id, "c", "in-1", "hi"), Timestamp(4))
+            .await
+            .unwrap(),
+    );
+    let card = store
+        .client_card(
+            store
+                .dialog_access(d)
+                .await
+                .unwrap()
+                .unwrap()
+                .client_id
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        card.source.unwrap().channel_name.as_deref(),
+        Some("Shop bot")
+    );
+    let mut sent = Vec::new();
+    for text in ["one", "two"] {
+        let out = OutgoingMessage {
+            dialog_id: d,
+            author: anna.id,
+            body: text.into(),
+            quote: None,
+        };
+        sent.push(
+            store
+                .append_company_message(&out, Guard::Any, Timestamp(5))
+                .await
+                .unwrap()
+                .value
+                .id,
+        );
+    }
+    // Only the oldest job of a dialog is due; a leased job is nobody else's.
+    let jobs = store
+        .claim_deliveries("w1", Timestamp(10), Timestamp(100), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        [sent[0]]
+    );
+    assert_eq!(
+        (
+            jobs[0].attempts,
+            jobs[0].contact_external_id.as_str(),
+            jobs[0].webhook_secret.as_str()
+        ),
+        (1, "c", "secret")
+    );
+    assert!(
+        store
+            .claim_deliveries("w2", Timestamp(20), Timestamp(200), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retry = DeliveryOutcome::Retry {
+        error: "down".into(),
+        at: Timestamp(50),
+    };
+    store
+        .finish_delivery(jobs[0].id, "w1", &retry, Timestamp(20))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries("w2", Timestamp(30), Timestamp(200), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its retry time"
+    );
+    let again = store
+        .claim_deliveries("w2", Timestamp(60), Timestamp(70), 10)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    // The lease runs out: w3 takes over, and w2's late outcome is ignored.
+    let taken = store
+        .claim_deliveries("w3", Timestamp(80), Timestamp(300), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken[0].id, again[0].id);
+    let late = DeliveryOutcome::Failed(Failure {
+        code: "x".into(),
+        message: "late".into(),
+    });
+    assert!(
+        store
+            .finish_delivery(again[0].id, "w2", &late, Timestamp(81))
+            .await
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    let w = store
+        .finish_delivery(
+            taken[0].id,
+            "w3",
+            &DeliveryOutcome::Sent {
+                transport_id: Some("tg-9".into()),
+            },
+            Timestamp(82),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        w.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["message_status"]
+    );
+    let next = store
+        .claim_deliveries("w3", Timestamp(83), Timestamp(300), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        [sent[1]],
+        "the second leaves after the first"
+    );
+
+    let read = StatusReport {
+        channel_id: ch.id,
+        message: MessageRef::Transport("tg-9".into()),
+        status: DeliveryStatus::Read,
+        failure: None,
+        transport_id: None,
+    };
+    assert!(
+        store
+            .report_status(&read, Timestamp(90))
+            .await
+            .unwrap()
+            .value
+            .changed
+    );
+    let back = StatusReport {
+        status: DeliveryStatus::Delivered,
+        ..read.clone()
+    };
+    let outcome = store
+        .report_status(&back, Timestamp(91))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(
+        (outcome.changed, outcome.status),
+        (false, DeliveryStatus::Read)
+    );
+    let unknown = StatusReport {
+        message: MessageRef::Transport("nope".into()),
+        ..read
+    };
+    assert_code(
+        store.report_status(&unknown, Timestamp(92)).await,
+        "not_found",
+    );
+    let off = store
+        .set_channel_active(m.id, ch.id, false, Timestamp(93))
+        .await
+        .unwrap();
+    assert!(!off.active);
+}
