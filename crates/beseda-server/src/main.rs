@@ -69,6 +69,16 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Client messages pushed through the transport API: messages per second, latency, and
+    /// the database's own ceiling.
+    Ingest {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20000)]
+        messages: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Managers writing messages over HTTP: messages per second and latency.
     Writes {
         #[arg(long, default_value_t = 32)]
@@ -156,6 +166,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             events,
             database_url,
         }) => beseda_server::bench::fan_out(connections, events, database_url.as_deref()).await,
+        Command::Bench(BenchCommand::Ingest {
+            concurrency,
+            messages,
+            database_url,
+        }) => beseda_server::bench::ingest(concurrency, messages, database_url.as_deref()).await,
         Command::Bench(BenchCommand::Writes {
             concurrency,
             messages,

@@ -6,14 +6,21 @@ use beseda_store_sql::{
 };
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
+use std::sync::Arc;
 
 pub struct SqliteDb {
     pool: sqlx::SqlitePool,
+    /// SQLite has one writer. Writers queue here, in order and without sleeping, instead of in
+    /// SQLite's busy handler, which backs off in coarse sleeps and wastes the lock's idle time.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteDb {
     pub fn new(pool: sqlx::SqlitePool) -> Self {
-        SqliteDb { pool }
+        SqliteDb {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 }
 
@@ -51,6 +58,7 @@ impl SqlDb for SqliteDb {
     }
 
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
+        let _writer = self.writer.lock().await;
         Ok(query(sql, params)
             .execute(&self.pool)
             .await
@@ -69,24 +77,29 @@ impl SqlDb for SqliteDb {
     }
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, SqlError> {
-        // Every transaction of the store writes. Taking the write lock at BEGIN makes a second
-        // writer wait (busy timeout) instead of failing when it upgrades from a read.
+        // Every transaction of the store writes: it takes the writer's turn, then SQLite's write
+        // lock at BEGIN, so that it never fails upgrading from a read.
+        let writer = self.writer.clone().lock_owned().await;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)?;
-        Ok(Box::new(SqliteTx(tx)))
+        Ok(Box::new(SqliteTx { tx, _turn: writer }))
     }
 }
 
-struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
+/// A transaction and the writer's turn, given back when it ends.
+struct SqliteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
 
 #[async_trait]
 impl SqlTx for SqliteTx {
     async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
         Ok(query(sql, params)
-            .execute(&mut *self.0)
+            .execute(&mut *self.tx)
             .await
             .map_err(map_err)?
             .rows_affected())
@@ -95,7 +108,7 @@ impl SqlTx for SqliteTx {
     async fn fetch_all(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
         rows_from(
             &query(sql, params)
-                .fetch_all(&mut *self.0)
+                .fetch_all(&mut *self.tx)
                 .await
                 .map_err(map_err)?,
             cell,
@@ -103,6 +116,6 @@ impl SqlTx for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), SqlError> {
-        self.0.commit().await.map_err(map_err)
+        self.tx.commit().await.map_err(map_err)
     }
 }

@@ -2,6 +2,7 @@
 //! BENCHMARKS.md. The server runs as its own process so that its memory can be read apart from
 //! the load generator's; its data is prepared through the store beforehand.
 
+mod ingest;
 mod writes;
 mod ws;
 
@@ -17,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use ingest::ingest;
 pub use writes::writes;
 pub use ws::fan_out;
 
