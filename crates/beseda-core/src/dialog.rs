@@ -158,6 +158,10 @@ pub struct MessageView {
     pub status: Option<DeliveryStatus>,
     pub failure_reason: Option<String>,
     pub created_at: Timestamp,
+    /// When the client edited it on their side (F16).
+    pub edited_at: Option<Timestamp>,
+    /// When the client deleted it on their side; the text is then withheld.
+    pub deleted_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -20,8 +20,8 @@ use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewMa
 use crate::secret::TokenHash;
 use crate::time::Timestamp;
 use crate::transport::{
-    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, ReportOutcome, StatusReport,
-    TransportModule,
+    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, MessageRef, ReportOutcome,
+    StatusReport, TransportModule,
 };
 use crate::values::{Email, Locale, ManagerStatus};
 use async_trait::async_trait;
@@ -404,6 +404,21 @@ pub trait TransportStore: Send + Sync + 'static {
         report: &StatusReport,
         now: Timestamp,
     ) -> CoreResult<Written<ReportOutcome>>;
+    /// Edits (`Some(text)`) or deletes (`None`) a client message the channel pushed earlier.
+    async fn change_client_message(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+        text: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<Written<MessageView>>;
+    /// Marks every company message of the dialog up to `message` read (the client read them).
+    async fn read_up_to(
+        &self,
+        channel: ChannelId,
+        message: &MessageRef,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>>;
     /// Leases up to `limit` due delivery jobs to `owner` until `lease_until`: within a dialog only
     /// the oldest unfinished job, so messages leave in order; a job whose lease ran out (its
     /// worker died) is due again.

@@ -11,6 +11,7 @@ on_both_backends!(
     f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
     f31_delivery_reports_only_move_statuses_forward,
     f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
+    f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to,
 );
 
 /// Connects a module through the settings API; returns its token.
@@ -559,4 +560,141 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
         2,
         "the third contact joined Ольга's card"
     );
+}
+
+async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(app: TestApp) {
+    let token = module(&app, "Module").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, tg) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "telegram", "name": "Bot"})),
+    )
+    .await;
+    let (_, fb) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "fb_instagram", "name": "IG"})),
+    )
+    .await;
+    let (_, pushed) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка")),
+    )
+    .await;
+    let edit = json!({"channel_id": tg["id"], "external_id": "e1", "text": "Опечатка"});
+    let (status, m) = call(
+        &app,
+        &token,
+        Method::PUT,
+        "/api/transport/v1/messages",
+        Some(edit),
+    )
+    .await;
+    assert_eq!((status, m["body"].as_str()), (200, Some("Опечатка")));
+    assert!(m["edited_at"].is_i64());
+    let (status, m) = call(
+        &app,
+        &token,
+        Method::DELETE,
+        "/api/transport/v1/messages",
+        Some(json!({"channel_id": tg["id"], "external_id": "e1"})),
+    )
+    .await;
+    assert_eq!(
+        (status, m["body"].as_str()),
+        (200, Some("")),
+        "the text is withheld"
+    );
+    assert!(m["deleted_at"].is_i64());
+    call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(fb["id"].as_i64().unwrap(), "u", "f1", "hi")),
+    )
+    .await;
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::PUT,
+        "/api/transport/v1/messages",
+        Some(json!({"channel_id": fb["id"], "external_id": "f1", "text": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("not_supported_by_channel")),
+        "Instagram cannot edit"
+    );
+    assert_eq!(
+        call(
+            &app,
+            &token,
+            Method::PUT,
+            "/api/transport/v1/messages",
+            Some(json!({"channel_id": tg["id"], "external_id": "nope", "text": "x"}))
+        )
+        .await
+        .0,
+        404
+    );
+
+    // Read up to the second of three replies: the first two are read, the third is not.
+    let d = pushed["dialog_id"].as_i64().unwrap();
+    let mut ids = Vec::new();
+    for text in ["1", "2", "3"] {
+        let (_, m) = json_of(
+            admin
+                .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+                .json(&json!({"body": text}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        ids.push(m["id"].as_i64().unwrap());
+    }
+    let read =
+        json!({"channel_id": tg["id"], "message_id": ids[1], "status": "read", "up_to": true});
+    let (status, r) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages/status",
+        Some(read),
+    )
+    .await;
+    assert_eq!((status, r["changed"].clone()), (200, json!(true)));
+    let (_, feed) = json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let status_of = |id: i64| {
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"].as_i64() == Some(id))
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        (status_of(ids[0]), status_of(ids[1])),
+        ("read".to_owned(), "read".to_owned())
+    );
+    assert_ne!(status_of(ids[2]), "read");
 }

@@ -3,7 +3,7 @@
 
 use super::dialogs::DialogService;
 use crate::channel::{Capabilities, ChannelKind};
-use crate::dialog::{InboundMessage, Ingested};
+use crate::dialog::{InboundMessage, Ingested, MessageView, counted_chars};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
 use crate::ids::ChannelId;
@@ -12,7 +12,7 @@ use crate::secret::{Token, TokenHasher};
 use crate::store::Store;
 use crate::time::Clock;
 use crate::transport::{
-    Channel, ChannelRegistration, ReportOutcome, StatusReport, TransportModule,
+    Channel, ChannelRegistration, MessageRef, ReportOutcome, StatusReport, TransportModule,
 };
 use crate::values::DisplayName;
 use std::sync::Arc;
@@ -215,6 +215,56 @@ impl TransportService {
             });
         }
         self.dialogs.receive(m).await
+    }
+
+    /// The client edited (`Some(text)`) or deleted (`None`) a message on their side, where the
+    /// channel can (F16).
+    pub async fn change_client_message(
+        &self,
+        module: &TransportModule,
+        channel: ChannelId,
+        external_id: &str,
+        text: Option<&str>,
+    ) -> CoreResult<MessageView> {
+        let ch = self.channel(module, channel).await?;
+        let allowed = if text.is_some() {
+            ch.capabilities.text.edit
+        } else {
+            ch.capabilities.text.delete
+        };
+        if !allowed {
+            return Err(CoreError::Unprocessable {
+                code: "not_supported_by_channel",
+                message: "the channel's capabilities do not allow this".into(),
+            });
+        }
+        if let Some(t) = text
+            && counted_chars(t) == 0
+        {
+            return Err(CoreError::invalid("text", "must not be empty"));
+        }
+        let written = self
+            .store
+            .change_client_message(channel, external_id, text, self.clock.now())
+            .await?;
+        self.bus.publish(&written.events);
+        Ok(written.value)
+    }
+
+    /// The client read everything up to a message: each earlier company message becomes `read`.
+    pub async fn read_up_to(
+        &self,
+        module: &TransportModule,
+        channel: ChannelId,
+        message: MessageRef,
+    ) -> CoreResult<u64> {
+        self.channel(module, channel).await?;
+        let written = self
+            .store
+            .read_up_to(channel, &message, self.clock.now())
+            .await?;
+        self.bus.publish(&written.events);
+        Ok(written.value)
     }
 
     /// A delivery report: statuses only move forward (F31).

@@ -305,6 +305,9 @@ pub struct StatusRequest {
     transport_id: Option<String>,
     /// With `failed`: why, as the manager will read it.
     error: Option<Failure>,
+    /// With `read`: every company message of the dialog up to this one is read.
+    #[serde(default)]
+    up_to: bool,
 }
 
 /// POST /api/transport/v1/messages/status: a delivery report (F31). Statuses only move forward;
@@ -335,6 +338,21 @@ pub async fn report_status(
     if req.status == DeliveryStatus::Failed && req.error.is_none() {
         return Err(CoreError::invalid("error", "a failure says why").into());
     }
+    if req.up_to {
+        if req.status != DeliveryStatus::Read {
+            return Err(
+                CoreError::invalid("up_to", "only a read report covers earlier messages").into(),
+            );
+        }
+        let changed = state
+            .transport
+            .read_up_to(&module, req.channel_id, message)
+            .await?;
+        return Ok(Json(ReportOutcome {
+            changed: changed > 0,
+            status: DeliveryStatus::Read,
+        }));
+    }
     let report = StatusReport {
         channel_id: req.channel_id,
         message,
@@ -343,4 +361,51 @@ pub async fn report_status(
         transport_id: req.transport_id,
     };
     Ok(Json(state.transport.report(&module, report).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMessageChange {
+    channel_id: ChannelId,
+    /// The module's id of the client's message, as pushed.
+    external_id: String,
+    /// The new text; absent to delete the message.
+    text: Option<String>,
+}
+
+/// PUT /api/transport/v1/messages: the client edited a message on their side (where the channel
+/// can edit text).
+#[utoipa::path(put, path = "/api/transport/v1/messages", tag = "transport", request_body = ClientMessageChange, params(("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = beseda_core::dialog::MessageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<ClientMessageChange>,
+) -> ApiResult<Json<beseda_core::dialog::MessageView>> {
+    let text = req
+        .text
+        .ok_or_else(|| CoreError::invalid("text", "an edit has a text"))?;
+    Ok(Json(
+        state
+            .transport
+            .change_client_message(&module, req.channel_id, &req.external_id, Some(&text))
+            .await?,
+    ))
+}
+
+/// DELETE /api/transport/v1/messages: the client deleted a message on their side (where the
+/// channel can delete); its text is withheld from then on.
+#[utoipa::path(delete, path = "/api/transport/v1/messages", tag = "transport", request_body = ClientMessageChange, params(("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = beseda_core::dialog::MessageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<ClientMessageChange>,
+) -> ApiResult<Json<beseda_core::dialog::MessageView>> {
+    Ok(Json(
+        state
+            .transport
+            .change_client_message(&module, req.channel_id, &req.external_id, None)
+            .await?,
+    ))
 }

@@ -128,7 +128,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_transport::update_channel,
             api_transport::deactivate_channel
         ))
-        .routes(routes!(api_transport::push_message))
+        .routes(routes!(
+            api_transport::push_message,
+            api_transport::edit_message,
+            api_transport::delete_message
+        ))
         .routes(routes!(api_transport::report_status))
         .route("/api/v1/ws", get(crate::realtime::ws))
         .split_for_parts()

@@ -161,6 +161,8 @@ pub(crate) async fn add_message(
             .and_then(beseda_core::dialog::DeliveryStatus::parse),
         failure_reason: None,
         created_at: m.created_at,
+        edited_at: None,
+        deleted_at: None,
     })
 }
 

@@ -16,7 +16,8 @@ use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
 const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, mg.name AS author_name, \
-    m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at \
+    m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at, \
+    m.edited_at, m.deleted_at \
     FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN messages q ON q.id = m.quote_message_id";
 
 fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
@@ -49,7 +50,11 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         seq: r.i64("seq")?,
         author,
         kind: r.text("kind")?,
-        body: r.text("body")?,
+        body: if r.opt_i64("deleted_at")?.is_some() {
+            String::new()
+        } else {
+            r.text("body")?
+        },
         event,
         quote,
         status: r
@@ -58,6 +63,8 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
             .and_then(DeliveryStatus::parse),
         failure_reason: r.opt_text("failure_reason")?,
         created_at: r.ts("created_at")?,
+        edited_at: r.opt_ts("edited_at")?,
+        deleted_at: r.opt_ts("deleted_at")?,
     })
 }
 

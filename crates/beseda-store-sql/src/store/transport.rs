@@ -6,7 +6,7 @@ use super::{SqlStore, events, params};
 use crate::driver::SqlRow;
 use async_trait::async_trait;
 use beseda_core::channel::{Capabilities, ChannelKind};
-use beseda_core::dialog::DeliveryStatus;
+use beseda_core::dialog::{DeliveryStatus, MessageView};
 use beseda_core::ids::{ChannelId, DialogId, MessageId};
 use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
@@ -234,6 +234,100 @@ impl TransportStore for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(Written { value, events })
+    }
+
+    async fn change_client_message(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+        text: Option<&str>,
+        now: Timestamp,
+    ) -> CoreResult<Written<MessageView>> {
+        let mut tx = self.db.begin().await?;
+        let found = tx
+            .fetch_optional(
+                "SELECT id, dialog_id FROM messages WHERE channel_id = $1 AND external_id = $2 AND author_kind = 'client'",
+                params![channel, external_id],
+            )
+            .await?
+            .ok_or(CoreError::NotFound("message"))?;
+        let (id, dialog) = (
+            MessageId(found.i64("id")?),
+            DialogId(found.i64("dialog_id")?),
+        );
+        let d = dtx::lock(&mut tx, dialog).await?;
+        let kind = match text {
+            Some(t) => {
+                tx.execute(
+                    "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1",
+                    params![id, t, now],
+                )
+                .await?;
+                "message_edited"
+            }
+            None => {
+                tx.execute(
+                    "UPDATE messages SET deleted_at = $2 WHERE id = $1",
+                    params![id, now],
+                )
+                .await?;
+                "message_deleted"
+            }
+        };
+        let view = self.message_in_tx(&mut tx, id).await?;
+        let mut e = message_event(&mut tx, &d, &view).await?;
+        e.kind = kind;
+        let events = events::append(&mut tx, vec![e], now).await?;
+        tx.commit().await?;
+        Ok(Written {
+            value: view,
+            events,
+        })
+    }
+
+    async fn read_up_to(
+        &self,
+        channel: ChannelId,
+        message: &MessageRef,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>> {
+        let mut tx = self.db.begin().await?;
+        let found = match message {
+            MessageRef::Ours(id) => tx.fetch_optional("SELECT id, dialog_id, seq FROM messages WHERE id = $1 AND channel_id = $2 AND status IS NOT NULL", params![*id, channel]).await?,
+            MessageRef::Transport(t) => tx.fetch_optional("SELECT id, dialog_id, seq FROM messages WHERE transport_id = $1 AND channel_id = $2", params![t.as_str(), channel]).await?,
+        }
+        .ok_or(CoreError::NotFound("message"))?;
+        let dialog = DialogId(found.i64("dialog_id")?);
+        let seq = found.i64("seq")?;
+        dtx::lock(&mut tx, dialog).await?;
+        let ids = tx
+            .fetch_all(
+                "SELECT id FROM messages WHERE dialog_id = $1 AND seq <= $2 AND status IN ('queued', 'sent', 'delivered') ORDER BY seq",
+                params![dialog, seq],
+            )
+            .await?;
+        let mut all = Vec::new();
+        let mut changed = 0;
+        for r in ids {
+            let (outcome, events) = self
+                .advance(
+                    &mut tx,
+                    MessageId(r.i64("id")?),
+                    dialog,
+                    DeliveryStatus::Read,
+                    None,
+                    None,
+                    now,
+                )
+                .await?;
+            changed += u64::from(outcome.changed);
+            all.extend(events);
+        }
+        tx.commit().await?;
+        Ok(Written {
+            value: changed,
+            events: all,
+        })
     }
 
     async fn claim_deliveries(
