@@ -52,6 +52,21 @@ pub(super) async fn message_event(
     ))
 }
 
+/// Ends a change of a dialog: its event in the feed (F17), the events, the commit.
+async fn record_change(
+    mut tx: Box<dyn SqlTx>,
+    d: &mut Locked,
+    what: serde_json::Value,
+    more: Vec<NewEvent>,
+    now: Timestamp,
+) -> CoreResult<Written<()>> {
+    let m = dtx::add_system_message(&mut tx, d, what, now).await?;
+    let mut new_events = vec![message_event(&mut tx, d, &m).await?];
+    new_events.extend(more);
+    let events = events::append(&mut tx, new_events, now).await?;
+    commit(tx, (), events).await
+}
+
 pub(super) async fn commit<T>(
     tx: Box<dyn SqlTx>,
     value: T,
@@ -160,22 +175,14 @@ impl DialogStore for SqlStore {
             _ => e.into(),
         })?;
         d.responsible = to;
-        let m = dtx::add_system_message(
-            &mut tx,
-            &mut d,
-            json!({ "event": "reassigned", "from": before, "to": to, "by": by }),
-            now,
-        )
-        .await?;
         let gone = NewEvent {
             kind: "dialog_gone",
             dialog_id: Some(id),
             audience: Audience::Left { before, after: to },
             payload: json!({}),
         };
-        let new_events = vec![message_event(&mut tx, &d, &m).await?, gone];
-        let events = events::append(&mut tx, new_events, now).await?;
-        commit(tx, (), events).await
+        let what = json!({ "event": "reassigned", "from": before, "to": to, "by": by });
+        record_change(tx, &mut d, what, vec![gone], now).await
     }
 
     async fn close_dialog(
@@ -193,12 +200,14 @@ impl DialogStore for SqlStore {
         }
         tx.execute("UPDATE dialogs SET status = 'closed', closed_at = $2, waiting_since = NULL WHERE id = $1", params![id, now]).await?;
         d.open = false;
-        let m =
-            dtx::add_system_message(&mut tx, &mut d, json!({ "event": "closed", "by": by }), now)
-                .await?;
-        let new_events = vec![message_event(&mut tx, &d, &m).await?];
-        let events = events::append(&mut tx, new_events, now).await?;
-        commit(tx, (), events).await
+        record_change(
+            tx,
+            &mut d,
+            json!({ "event": "closed", "by": by }),
+            Vec::new(),
+            now,
+        )
+        .await
     }
 
     async fn mark_read(
@@ -297,16 +306,8 @@ impl DialogStore for SqlStore {
         )
         .await?;
         d.client_id = None;
-        let m = dtx::add_system_message(
-            &mut tx,
-            &mut d,
-            json!({ "event": "client_detached", "client_id": client, "by": by }),
-            now,
-        )
-        .await?;
-        let new_events = vec![message_event(&mut tx, &d, &m).await?];
-        let events = events::append(&mut tx, new_events, now).await?;
-        commit(tx, (), events).await
+        let what = json!({ "event": "client_detached", "client_id": client, "by": by });
+        record_change(tx, &mut d, what, Vec::new(), now).await
     }
 
     async fn save_draft(
