@@ -79,6 +79,15 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Queued replies delivered by the worker to a module's webhook: messages per second.
+    Deliver {
+        #[arg(long, default_value_t = 200)]
+        dialogs: usize,
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Managers writing messages over HTTP: messages per second and latency.
     Writes {
         #[arg(long, default_value_t = 32)]
@@ -171,6 +180,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             messages,
             database_url,
         }) => beseda_server::bench::ingest(concurrency, messages, database_url.as_deref()).await,
+        Command::Bench(BenchCommand::Deliver {
+            dialogs,
+            messages,
+            database_url,
+        }) => beseda_server::bench::deliver(dialogs, messages, database_url.as_deref()).await,
         Command::Bench(BenchCommand::Writes {
             concurrency,
             messages,

@@ -2,6 +2,7 @@
 //! BENCHMARKS.md. The server runs as its own process so that its memory can be read apart from
 //! the load generator's; its data is prepared through the store beforehand.
 
+mod deliver;
 mod ingest;
 mod writes;
 mod ws;
@@ -18,6 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use deliver::deliver;
 pub use ingest::ingest;
 pub use writes::writes;
 pub use ws::fan_out;
@@ -137,6 +139,15 @@ impl Prepared {
                 created_at: SystemClock.now(),
             })
             .await?;
+        self.dialogs_on(channel, n).await
+    }
+
+    /// `n` dialogs with one client message each, on the given channel.
+    pub async fn dialogs_on(
+        &self,
+        channel: beseda_core::ids::ChannelId,
+        n: usize,
+    ) -> anyhow::Result<Vec<DialogId>> {
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let d = ImportDialog {
