@@ -34,11 +34,17 @@ async fn connect(app: &TestApp, cookie: &str, after: Option<i64>) -> Ws {
     );
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let before = app.state.hub.connections();
     let (ws, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("websocket");
-    // The hub registers the connection as it upgrades; give it a moment.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The hub registers the connection once the upgrade completes on the server.
+    for _ in 0..200 {
+        if app.state.hub.connections() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     ws
 }
 
