@@ -129,12 +129,21 @@ pub(crate) async fn add_message(
     let id = MessageId(row.i64("id")?);
     d.last_seq = seq;
     let preview: String = m.body.chars().take(PREVIEW_CHARS).collect();
+    // A client message also moves the client's keys: one statement for both (the hot path).
+    let from_client = matches!(m.author, MessageAuthor::Client);
     tx.execute(
         "UPDATE dialogs SET last_seq = $2, last_message_id = $3, last_message_author = $4, last_message_preview = $5, \
-           last_activity_at = $6 WHERE id = $1",
-        params![d.id, seq, id, author_kind, preview, now],
+           last_activity_at = $6, \
+           last_client_seq = CASE WHEN $7 THEN $2 ELSE last_client_seq END, \
+           client_count = CASE WHEN $7 THEN client_count + 1 ELSE client_count END, \
+           waiting_since = CASE WHEN $7 THEN COALESCE(waiting_since, $6) ELSE waiting_since END \
+         WHERE id = $1",
+        params![d.id, seq, id, author_kind, preview, now, from_client],
     )
     .await?;
+    if from_client {
+        d.client_count += 1;
+    }
     let quote = match m.quote {
         Some(q) => {
             let r = tx

@@ -62,6 +62,19 @@ impl SqlStore {
         m: &InboundMessage,
         now: Timestamp,
     ) -> CoreResult<DialogId> {
+        // The usual case, a client who wrote before: one lookup.
+        let known = tx
+            .fetch_optional(
+                "SELECT d.id, d.deleted_at FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
+                 WHERE ct.channel_id = $1 AND ct.external_id = $2",
+                params![m.channel_id, m.contact_external_id.as_str()],
+            )
+            .await?;
+        if let Some(r) = known
+            && r.opt_i64("deleted_at")?.is_none()
+        {
+            return Ok(DialogId(r.i64("id")?));
+        }
         let channel = tx
             .fetch_optional(
                 "SELECT kind, name FROM channels WHERE id = $1 AND active",
@@ -242,20 +255,15 @@ impl SqlStore {
             status: None,
             created_at: m.sent_at,
         };
+        let unread_before = d.unread_by_default();
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
-        if !d.unread_by_default() {
+        if !unread_before {
             tx.execute(
                 "UPDATE counters SET value = value + 1 WHERE name = 'dialogs_unread_by_default'",
                 &[],
             )
             .await?;
         }
-        d.client_count += 1;
-        tx.execute(
-            "UPDATE dialogs SET last_client_seq = $2, client_count = $3, waiting_since = COALESCE(waiting_since, $4) WHERE id = $1",
-            params![id, d.last_seq, d.client_count, now],
-        )
-        .await?;
         dtx::nobody_caught_up(&mut tx, &d).await?;
         new_events.push(message_event(&mut tx, &d, &view).await?);
         let events = events::append(&mut tx, new_events, now).await?;
