@@ -42,12 +42,9 @@ impl AppState {
         limits: LoginLimits,
     ) -> CoreResult<AppState> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let auth = AuthService::new(
-            store.clone(),
-            clock.clone(),
-            TokenHasher::new(session_secret),
-            limits,
-        )?;
+        // One key hashes every bearer secret: sessions, API tokens and module tokens.
+        let hasher = TokenHasher::new(session_secret);
+        let auth = AuthService::new(store.clone(), clock.clone(), hasher.clone(), limits)?;
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         let dialogs = Arc::new(DialogService::new(
             store.clone(),
@@ -58,7 +55,7 @@ impl AppState {
             store.clone(),
             clock.clone(),
             bus.clone(),
-            TokenHasher::new(session_secret),
+            hasher,
             dialogs.clone(),
         );
         Ok(AppState {

@@ -4,7 +4,7 @@
 mod common;
 
 use beseda_core::channel::ChannelKind;
-use common::{ADMIN_EMAIL, TestApp, json_of};
+use common::{ADMIN_EMAIL, TestApp};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -20,11 +20,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = client.request(method, app.url(path));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    json_of(req.send().await.unwrap()).await
+    common::send(client.request(method, app.url(path)), body).await
 }
 
 use reqwest::Method;

@@ -38,13 +38,13 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, app.url(path))
-        .header("x-transport-token", token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    json_of(req.send().await.unwrap()).await
+    common::send(
+        reqwest::Client::new()
+            .request(method, app.url(path))
+            .header("x-transport-token", token),
+        body,
+    )
+    .await
 }
 
 fn push(channel: i64, customer: &str, external_id: &str, text: &str) -> Value {

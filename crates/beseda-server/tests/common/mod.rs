@@ -200,6 +200,15 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends a request, with a JSON body when given; returns the status and the JSON answer.
+pub async fn send(req: reqwest::RequestBuilder, body: Option<Value>) -> (u16, Value) {
+    let req = match body {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    json_of(req.send().await.unwrap()).await
+}
+
 /// The response's status and JSON body.
 pub async fn json_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();

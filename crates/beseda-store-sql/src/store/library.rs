@@ -39,25 +39,25 @@ fn quick_reply_from(r: &SqlRow) -> CoreResult<QuickReply> {
 
 const QUICK_REPLY_COLUMNS: &str = "id, owner_manager_id, title, body, updated_at";
 
+/// A client's tags, pinned first, then by name.
+const CLIENT_TAGS: &str = "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
+    WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name";
+
+fn client_tags_from(rows: &[SqlRow]) -> CoreResult<Vec<ClientTag>> {
+    rows.iter()
+        .map(|r| {
+            Ok(ClientTag {
+                tag: tag_from(r)?,
+                pinned: r.bool("pinned")?,
+            })
+        })
+        .collect()
+}
+
 impl SqlStore {
     /// A client's tags, pinned first, then by name.
     pub(super) async fn read_client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>> {
-        let rows = self
-            .db
-            .fetch_all(
-                "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
-                 WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name",
-                params![client],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClientTag {
-                    tag: tag_from(r)?,
-                    pinned: r.bool("pinned")?,
-                })
-            })
-            .collect()
+        client_tags_from(&self.db.fetch_all(CLIENT_TAGS, params![client]).await?)
     }
 
     /// `client_updated` for every dialog of the client, so the rows showing its tags refresh.
@@ -70,16 +70,7 @@ impl SqlStore {
         let dialogs = tx
             .fetch_all("SELECT id, responsible_manager_id, responsible_bot_id FROM dialogs WHERE client_id = $1 AND deleted_at IS NULL", params![client])
             .await?;
-        let tags = tx
-            .fetch_all(
-                "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
-                 WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name",
-                params![client],
-            )
-            .await?
-            .iter()
-            .map(|r| Ok(ClientTag { tag: tag_from(r)?, pinned: r.bool("pinned")? }))
-            .collect::<CoreResult<Vec<_>>>()?;
+        let tags = client_tags_from(&tx.fetch_all(CLIENT_TAGS, params![client]).await?)?;
         let mut new_events = Vec::new();
         for d in &dialogs {
             new_events.push(NewEvent {
