@@ -162,6 +162,8 @@ pub struct MessageView {
     pub edited_at: Option<Timestamp>,
     /// When the client deleted it on their side; the text is then withheld.
     pub deleted_at: Option<Timestamp>,
+    /// Its files, in the order they were sent (F11, F25).
+    pub attachments: Vec<crate::attachment::AttachmentView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -180,6 +182,10 @@ pub struct InboundMessage {
     pub external_id: String,
     pub body: String,
     pub sent_at: Timestamp,
+    /// Files the module uploaded for this message and not yet sent in another.
+    pub attachments: Vec<crate::ids::AttachmentId>,
+    /// The channel's id of the message it answers (F15), if the dialog has it.
+    pub quote_external_id: Option<String>,
     /// What the channel tells about the client; used for a new contact's client card (F04).
     pub details: ContactDetails,
 }
@@ -243,6 +249,8 @@ pub struct OutgoingMessage {
     pub author: ManagerId,
     pub body: String,
     pub quote: Option<MessageId>,
+    /// Files uploaded into this dialog by the author and not yet sent.
+    pub attachments: Vec<crate::ids::AttachmentId>,
 }
 
 /// Where to read a dialog's feed from.

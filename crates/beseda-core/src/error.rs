@@ -30,6 +30,11 @@ pub enum CoreError {
         "this dialog is not yours: only its responsible manager or an administrator may do this"
     )]
     DialogNotYours,
+    #[error("the {} is larger than this channel takes: at most {limit} bytes", kind.as_str())]
+    AttachmentTooLarge {
+        kind: crate::attachment::AttachmentKind,
+        limit: u64,
+    },
     #[error("the client is blocked: no message goes to or comes from them")]
     ClientBlocked,
     #[error("too many attempts; try again in {} s", retry_after.as_secs().max(1))]
@@ -54,6 +59,7 @@ impl CoreError {
             CoreError::MessageTooLong { .. } => "message_too_long",
             CoreError::DialogNotYours => "dialog_not_yours",
             CoreError::ClientBlocked => "client_blocked",
+            CoreError::AttachmentTooLarge { .. } => "attachment_too_large",
             CoreError::RateLimited { .. } => "rate_limited",
             CoreError::Storage(_) | CoreError::Internal(_) => "internal",
         }

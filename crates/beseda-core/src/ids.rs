@@ -38,6 +38,8 @@ typed_id!(
     TagId,
     /// A bot.
     BotId,
+    /// A file in a message.
+    AttachmentId,
     /// An order.
     OrderId,
 );

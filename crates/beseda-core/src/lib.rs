@@ -2,6 +2,7 @@
 //! ports (traits) through which they reach storage and the outside world. Nothing here knows
 //! about HTTP or SQL.
 
+pub mod attachment;
 pub mod channel;
 pub mod company;
 pub mod dialog;

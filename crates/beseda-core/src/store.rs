@@ -29,7 +29,14 @@ use serde::Serialize;
 
 /// Everything the services need from storage.
 pub trait Store:
-    HealthStore + ManagerStore + AuthStore + CompanyStore + DialogStore + LibraryStore + TransportStore
+    HealthStore
+    + ManagerStore
+    + AuthStore
+    + CompanyStore
+    + DialogStore
+    + LibraryStore
+    + TransportStore
+    + AttachmentStore
 {
 }
 impl<T> Store for T where
@@ -40,6 +47,7 @@ impl<T> Store for T where
         + DialogStore
         + LibraryStore
         + TransportStore
+        + AttachmentStore
 {
 }
 
@@ -437,4 +445,35 @@ pub trait TransportStore: Send + Sync + 'static {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> CoreResult<Written<()>>;
+}
+
+/// Stored files (F11, F25–F27). An upload waits, unsent, until a message takes it: binding it
+/// happens in the message's own transaction (see `OutgoingMessage::attachments`).
+#[async_trait]
+pub trait AttachmentStore: Send + Sync + 'static {
+    async fn add_attachment(
+        &self,
+        new: &crate::attachment::NewAttachment,
+        now: Timestamp,
+    ) -> CoreResult<crate::attachment::AttachmentView>;
+    async fn attachment(
+        &self,
+        id: crate::ids::AttachmentId,
+    ) -> CoreResult<Option<crate::attachment::StoredAttachment>>;
+    /// A dialog's sent images or other files, newest first, before `before` (keyset).
+    async fn dialog_attachments(
+        &self,
+        dialog: DialogId,
+        tab: crate::attachment::AttachmentTab,
+        before: Option<crate::ids::AttachmentId>,
+        limit: u32,
+    ) -> CoreResult<Vec<crate::attachment::AttachmentView>>;
+    /// Uploads no message took, made before `before`: for housekeeping.
+    async fn unsent_attachments(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<crate::attachment::StoredAttachment>>;
+    /// Forgets an upload no message took; false when a message took it meanwhile.
+    async fn delete_unsent_attachment(&self, id: crate::ids::AttachmentId) -> CoreResult<bool>;
 }

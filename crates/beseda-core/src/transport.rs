@@ -129,6 +129,7 @@ pub struct DeliveryJob {
     pub text: String,
     pub quote_transport_id: Option<String>,
     pub author_name: Option<String>,
+    pub attachments: Vec<crate::attachment::AttachmentView>,
     pub created_at: Timestamp,
     pub webhook_url: String,
     pub webhook_secret: String,

@@ -1,9 +1,11 @@
 //! The application's state: the core services over one store, shared by every request.
 
+use crate::files::Files;
 use crate::realtime::hub::Hub;
 use beseda_core::CoreResult;
 use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::TokenHasher;
+use beseda_core::services::attachments::AttachmentService;
 use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::library::LibraryService;
@@ -32,15 +34,33 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Cookies carry the Secure flag (the public URL is https).
     pub secure_cookies: bool,
+    pub attachments: Arc<AttachmentService>,
+    /// Attachment bytes.
+    pub files: Arc<Files>,
+    /// How modules reach this server: the address of the files in our webhooks.
+    pub public_url: String,
+    /// For fetching the files a module pushes by URL.
+    pub http: reqwest::Client,
+}
+
+/// What the state is built from besides the store.
+pub struct Settings<'a> {
+    pub session_secret: &'a [u8],
+    pub secure_cookies: bool,
+    pub limits: LoginLimits,
+    pub files: Files,
+    pub public_url: String,
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        session_secret: &[u8],
-        secure_cookies: bool,
-        limits: LoginLimits,
-    ) -> CoreResult<AppState> {
+    pub fn new(store: Arc<dyn Store>, settings: Settings<'_>) -> CoreResult<AppState> {
+        let Settings {
+            session_secret,
+            secure_cookies,
+            limits,
+            files,
+            public_url,
+        } = settings;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
@@ -58,7 +78,15 @@ impl AppState {
             hasher,
             dialogs.clone(),
         );
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| beseda_core::CoreError::Internal(e.to_string()))?;
         Ok(AppState {
+            attachments: Arc::new(AttachmentService::new(store.clone(), clock.clone())),
+            files: Arc::new(files),
+            public_url,
+            http,
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

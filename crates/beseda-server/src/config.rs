@@ -73,6 +73,10 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// A tracing filter, e.g. `info` or `beseda=debug,info`.
     pub log: String,
+    /// Where attachments live: a local directory (`file:///path`, by default the data
+    /// directory's `files/`) or S3-compatible storage (`s3://bucket`, built with `--features s3`;
+    /// credentials, region and endpoint from the usual `AWS_*` variables).
+    pub storage_url: String,
 }
 
 impl fmt::Debug for Config {
@@ -95,6 +99,7 @@ impl fmt::Debug for Config {
                 &self.admin_password.as_ref().map(|_| "***"),
             )
             .field("log", &self.log)
+            .field("storage_url", &self.storage_url)
             .finish()
     }
 }
@@ -111,6 +116,7 @@ struct FileConfig {
     admin_email: Option<String>,
     admin_password: Option<String>,
     log: Option<String>,
+    storage_url: Option<String>,
 }
 
 impl Config {
@@ -168,7 +174,18 @@ impl Config {
         let log = pick("BESEDA_LOG", file_cfg.log).unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log)
             .map_err(|e| bad("BESEDA_LOG", e.to_string()))?;
+        let storage_url = match pick("BESEDA_STORAGE_URL", file_cfg.storage_url) {
+            Some(url) if url.starts_with("file:///") || url.starts_with("s3://") => url,
+            Some(url) => {
+                return Err(bad(
+                    "BESEDA_STORAGE_URL",
+                    format!("{url:?} must be file:///a/directory or s3://bucket"),
+                ));
+            }
+            None => format!("file://{}", absolute(&data_dir.join("files")).display()),
+        };
         Ok(Config {
+            storage_url,
             database_url,
             listen,
             data_dir,
@@ -184,6 +201,11 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// The directory as an absolute path (a `file://` URL needs one), without touching the disk.
+fn absolute(dir: &Path) -> PathBuf {
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

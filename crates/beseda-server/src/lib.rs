@@ -5,6 +5,7 @@ pub mod assets;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod jobs;

@@ -6,9 +6,10 @@ use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::time::SystemClock;
 use beseda_core::values::{DisplayName, Email, Password};
 use beseda_core::{CoreError, secret};
-use beseda_server::app::AppState;
+use beseda_server::app::{AppState, Settings};
 use beseda_server::config::{Config, ConfigError};
 use beseda_server::demo::{self, DemoSize};
+use beseda_server::files::Files;
 use beseda_server::startup::{self, Server};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -218,19 +219,23 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     if with_demo && !store.data_counts().await?.has_company_data() {
         load_demo(store.clone(), false, DemoSize::default().clients).await?;
     }
-    let state = AppState::new(
-        store.clone(),
-        &secret,
-        config.secure_cookies(),
-        LoginLimits::default(),
-    )?;
-    let server = Server { state, listener };
     // With port 0 the system picks the port: show the address actually bound.
     let url = if config.listen.port() == 0 {
-        format!("http://{}", server.local_addr()?)
+        format!("http://{}", listener.local_addr()?)
     } else {
         config.public_url.clone()
     };
+    let files = Files::open(&config.storage_url)
+        .map_err(|message| anyhow::anyhow!("BESEDA_STORAGE_URL: {message}"))?;
+    let settings = Settings {
+        session_secret: &secret,
+        secure_cookies: config.secure_cookies(),
+        limits: LoginLimits::default(),
+        files,
+        public_url: url.clone(),
+    };
+    let state = AppState::new(store.clone(), settings)?;
+    let server = Server { state, listener };
     println!("Beseda is ready at {url}/ ({} database)", store.backend());
     let shutdown = CancellationToken::new();
     startup::cancel_on_signal(shutdown.clone());

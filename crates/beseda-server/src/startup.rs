@@ -96,7 +96,7 @@ impl Server {
     /// Serves until `shutdown` is cancelled, then lets running requests finish.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let jobs = tokio::spawn(crate::jobs::housekeeping(
-            self.state.auth.clone(),
+            self.state.clone(),
             Duration::from_secs(600),
             shutdown.clone(),
         ));
@@ -112,6 +112,7 @@ impl Server {
             self.state.bus.clone(),
             self.state.clock.clone(),
             self.state.delivery_policy,
+            self.state.public_url.clone(),
         )
         .map_err(std::io::Error::other)?;
         let delivery =

@@ -11,8 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations, embedded; the SQLite crate has the same version list.
-pub const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (
+        2,
+        "attachment channels",
+        include_str!("../migrations/0002_attachment_channels.sql"),
+    ),
+];
 
 /// Connects to and migrates the database at `url` (`postgres://user@host:port/db`).
 pub async fn open(url: &str) -> CoreResult<SqlStore> {

@@ -80,8 +80,18 @@ macro_rules! id_values {
     )*};
 }
 id_values!(
-    ManagerId, GroupId, ApiTokenId, ChannelId, ClientId, ContactId, DialogId, MessageId, TagId,
-    BotId, OrderId
+    ManagerId,
+    GroupId,
+    ApiTokenId,
+    ChannelId,
+    ClientId,
+    ContactId,
+    DialogId,
+    MessageId,
+    TagId,
+    BotId,
+    OrderId,
+    AttachmentId
 );
 
 /// A row read back: named columns of integers, booleans and text (`None` is SQL NULL).

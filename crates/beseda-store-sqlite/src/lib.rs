@@ -11,8 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations, embedded; the PostgreSQL crate has the same version list.
-pub const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (
+        2,
+        "attachment channels",
+        include_str!("../migrations/0002_attachment_channels.sql"),
+    ),
+];
 
 /// Opens (creating the file when missing) and migrates the database at `url`
 /// (`sqlite://path/to/file.db`).

@@ -33,6 +33,7 @@ struct Inner {
     /// Each message once, in the order first received.
     delivered: Vec<(i64, String)>,
     bad_signatures: usize,
+    payloads: Vec<serde_json::Value>,
 }
 
 #[derive(Clone)]
@@ -91,6 +92,11 @@ impl FakeModule {
     pub fn bad_signatures(&self) -> usize {
         self.lock().bad_signatures
     }
+
+    /// The `message` objects of the signed webhooks received, first to last.
+    pub fn payloads(&self) -> Vec<serde_json::Value> {
+        self.lock().payloads.clone()
+    }
 }
 
 async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -115,6 +121,7 @@ async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: 
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    m.payloads.push(v["message"].clone());
     let id = v["message"]["id"].as_i64().unwrap_or(0);
     let text = v["message"]["text"].as_str().unwrap_or_default().to_owned();
     m.attempts.push((id, text.clone()));

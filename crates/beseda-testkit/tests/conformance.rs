@@ -29,6 +29,8 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     health_answers,
+    attachments_bind_to_one_message_and_are_listed,
+    unsent_uploads_are_swept_and_sent_ones_stay,
     managers_are_created_found_and_listed,
     a_taken_email_is_a_conflict,
     managers_are_updated_field_by_field,

@@ -2,13 +2,15 @@
 //! Every write re-checks its right inside the store's transaction ([`Guard`]) and publishes
 //! its events once committed.
 
+use super::attachments::check_unsent;
+use crate::attachment::Uploader;
 use crate::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MAX_MESSAGE_CHARS, MessageView,
     OutgoingMessage, Responsible, Viewer, counted_chars,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
-use crate::ids::{DialogId, MessageId};
+use crate::ids::{AttachmentId, DialogId, MessageId};
 use crate::manager::Actor;
 use crate::store::{DialogAccess, Guard, Store, Written};
 use crate::time::Clock;
@@ -101,18 +103,19 @@ impl DialogService {
         id: DialogId,
         body: &str,
         quote: Option<MessageId>,
+        attachments: &[AttachmentId],
     ) -> CoreResult<MessageView> {
         let d = self.visible(actor, id).await?;
         let count = counted_chars(body);
         let limit = MAX_MESSAGE_CHARS
             .min(usize::try_from(d.capabilities.text.max_chars).unwrap_or(usize::MAX));
-        if count == 0 {
+        if count == 0 && attachments.is_empty() {
             return Err(CoreError::invalid("body", "must not be empty"));
         }
         if count > limit {
             return Err(CoreError::MessageTooLong { count, limit });
         }
-        if !d.capabilities.text.create {
+        if count > 0 && !d.capabilities.text.create {
             return Err(CoreError::Unprocessable {
                 code: "not_supported_by_channel",
                 message: "this channel cannot send text".into(),
@@ -135,6 +138,11 @@ impl DialogService {
         if d.client_blocked {
             return Err(CoreError::ClientBlocked);
         }
+        let uploader = Uploader::Manager {
+            manager: actor.id(),
+            dialog: id,
+        };
+        check_unsent(self.store.as_ref(), &d.capabilities, attachments, uploader).await?;
         let guard = if d.responsible.is_none() && !actor.permissions.chats_admin {
             self.take(actor, id).await?
         } else {
@@ -145,6 +153,7 @@ impl DialogService {
             author: actor.id(),
             body: body.to_owned(),
             quote,
+            attachments: attachments.to_vec(),
         };
         let written = self
             .store

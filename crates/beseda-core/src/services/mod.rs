@@ -1,5 +1,6 @@
 //! The core services: each applies the rules of one area and calls the store.
 
+pub mod attachments;
 pub mod auth;
 pub mod dialogs;
 pub mod library;

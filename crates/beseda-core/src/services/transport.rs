@@ -1,7 +1,9 @@
 //! The transport API's rules (F38): modules authenticate with their token, act only on their
 //! own channels, push client messages through the one inbound entry point, and report delivery.
 
+use super::attachments::check_unsent;
 use super::dialogs::DialogService;
+use crate::attachment::Uploader;
 use crate::channel::{Capabilities, ChannelKind};
 use crate::dialog::{InboundMessage, Ingested, MessageView, counted_chars};
 use crate::error::{CoreError, CoreResult};
@@ -214,6 +216,14 @@ impl TransportService {
                 message: "the channel is deactivated".into(),
             });
         }
+        let uploader = Uploader::Channel(channel.id);
+        check_unsent(
+            self.store.as_ref(),
+            &channel.capabilities,
+            &m.attachments,
+            uploader,
+        )
+        .await?;
         self.dialogs.receive(m).await
     }
 

@@ -64,6 +64,7 @@ pub async fn deliver(
     let ids = prepared.dialogs_on(channel.id, dialogs).await?;
     for n in 0..messages {
         let m = OutgoingMessage {
+            attachments: Vec::new(),
             dialog_id: ids[n % ids.len()],
             author,
             body: format!("Ответ {n}"),

@@ -157,6 +157,8 @@ pub async fn load(
                 texts::CLIENT_EN
             };
             let fresh = InboundMessage {
+                attachments: Vec::new(),
+                quote_external_id: None,
                 channel_id,
                 contact_external_id,
                 contact_name: name,

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
 use beseda_core::dialog::{Counters, DialogView, FeedPage, MessageView, Responsible};
-use beseda_core::ids::{DialogId, MessageId};
+use beseda_core::ids::{AttachmentId, DialogId, MessageId};
 use beseda_core::time::Timestamp;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -80,9 +80,14 @@ pub async fn get_messages(
 pub struct NewMessage {
     /// At most 2000 characters, whitespace not counted (Unicode scalar values), and not more
     /// than the channel allows.
+    #[serde(default)]
     body: String,
     /// Answers this message of the same dialog (F15), where the channel can quote.
     quote_id: Option<MessageId>,
+    /// Files uploaded into this dialog (`POST /api/v1/dialogs/{id}/attachments`) and not yet
+    /// sent: at most 10 images and 1 other file, 500 MB in all, within the channel's limits.
+    #[serde(default)]
+    attachment_ids: Vec<AttachmentId>,
 }
 
 /// POST /api/v1/dialogs/{id}/messages: writes to the client. The message is `queued` until the
@@ -90,7 +95,8 @@ pub struct NewMessage {
 #[utoipa::path(post, path = "/api/v1/dialogs/{id}/messages", tag = "dialogs", params(("id" = i64, Path)), request_body = NewMessage,
     responses((status = 201, body = MessageView), (status = 403, body = ErrorBody, description = "`dialog_not_yours`"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`client_blocked`"),
-        (status = 422, body = ErrorBody, description = "`message_too_long` (with `details.count` and `details.limit`), `invalid_quote`, `quote_not_supported`")))]
+        (status = 422, body = ErrorBody, description = "`message_too_long` (with `details.count` and `details.limit`), `invalid_quote`, `quote_not_supported`, `invalid_attachment`, `too_many_attachments`, `attachments_too_large`"),
+        (status = 413, body = ErrorBody, description = "`attachment_too_large`")))]
 pub async fn post_message(
     State(state): State<AppState>,
     caller: ApiActor,
@@ -99,7 +105,13 @@ pub async fn post_message(
 ) -> ApiResult<impl IntoResponse> {
     let m = state
         .dialogs
-        .send(&caller.actor, DialogId(id), &req.body, req.quote_id)
+        .send(
+            &caller.actor,
+            DialogId(id),
+            &req.body,
+            req.quote_id,
+            &req.attachment_ids,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(m)))
 }

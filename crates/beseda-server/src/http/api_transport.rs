@@ -11,9 +11,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
+use beseda_core::attachment::Uploader;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::dialog::{ContactDetails, DeliveryStatus, InboundMessage, Ingested};
-use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::ids::{AttachmentId, ChannelId, DialogId, MessageId};
 use beseda_core::secret::Token;
 use beseda_core::services::transport::ChannelSpec;
 use beseda_core::time::{Clock, SystemClock, Timestamp};
@@ -216,6 +217,73 @@ pub struct PushMessage {
     sent_at: Option<i64>,
     /// For a website widget: the page the client wrote from.
     page_link: Option<String>,
+    /// The client's files: uploaded first (`{"id": …}` from
+    /// `POST /api/transport/v1/channels/{id}/attachments`) or fetched by us from a URL
+    /// (`{"url": …, "file_name": …}`). The message is announced only once they are stored.
+    #[serde(default)]
+    attachments: Vec<PushAttachment>,
+    /// The channel's id of the message this one answers (F15).
+    quote_external_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushAttachment {
+    id: Option<AttachmentId>,
+    /// An http(s) address we download the file from, within the channel's limits.
+    url: Option<String>,
+    file_name: Option<String>,
+}
+
+/// The ids of a push's files, downloading those given by URL into storage first.
+async fn push_files(
+    state: &AppState,
+    module: &TransportModule,
+    channel: ChannelId,
+    files: Vec<PushAttachment>,
+) -> ApiResult<Vec<AttachmentId>> {
+    let mut ids = Vec::with_capacity(files.len());
+    for (i, f) in files.into_iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        match (f.id, f.url) {
+            (Some(id), None) => ids.push(id),
+            (None, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(CoreError::invalid(field, "url must be http:// or https://").into());
+                }
+                let caps = state.transport.channel(module, channel).await?.capabilities;
+                let fetch_failed = |e: &dyn std::fmt::Display| CoreError::Unprocessable {
+                    code: "attachment_unreachable",
+                    message: format!("{field}: could not download {url}: {e}"),
+                };
+                let resp = state
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| fetch_failed(&e))?;
+                let name = f.file_name.clone().or_else(|| {
+                    resp.url()
+                        .path_segments()
+                        .and_then(|mut s| s.next_back())
+                        .map(str::to_owned)
+                });
+                let new = state
+                    .files
+                    .receive(
+                        Box::pin(resp.bytes_stream()),
+                        name.as_deref(),
+                        &caps,
+                        Uploader::Channel(channel),
+                    )
+                    .await?;
+                ids.push(state.attachments.record(&new).await?.id);
+            }
+            _ => return Err(CoreError::invalid(field, "give either id or url").into()),
+        }
+    }
+    Ok(ids)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -249,7 +317,10 @@ pub async fn push_message(
     } else {
         full
     };
+    let attachments = push_files(&state, &module, req.channel_id, req.attachments).await?;
     let m = InboundMessage {
+        attachments,
+        quote_external_id: req.quote_external_id,
         channel_id: req.channel_id,
         contact_external_id: c.external_id,
         contact_name,

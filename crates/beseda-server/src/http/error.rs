@@ -60,6 +60,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         | CoreError::Unprocessable { .. }
         | CoreError::MessageTooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -86,6 +87,9 @@ impl IntoResponse for ApiError {
                 let details = match &e {
                     CoreError::MessageTooLong { count, limit } => {
                         Some(serde_json::json!({"count": count, "limit": limit}))
+                    }
+                    CoreError::AttachmentTooLarge { kind, limit } => {
+                        Some(serde_json::json!({"kind": kind, "limit_bytes": limit}))
                     }
                     _ => None,
                 };

@@ -2,6 +2,7 @@
 //! every request passes: request ids in traces, a timeout, panics as 500s, CSRF protection for
 //! state changes, and a Content-Security-Policy on pages.
 
+mod api_attachments;
 mod api_auth;
 mod api_dialogs;
 mod api_library;
@@ -15,9 +16,11 @@ mod pages;
 
 use crate::app::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use beseda_core::attachment::MAX_MESSAGE_BYTES;
 use error::{ErrorBody, error_response};
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -134,8 +137,32 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_transport::delete_message
         ))
         .routes(routes!(api_transport::report_status))
+        .routes(routes!(api_attachments::list))
+        .routes(routes!(api_attachments::copy))
+        .routes(routes!(api_attachments::download))
+        .routes(routes!(api_attachments::preview))
+        .routes(routes!(api_attachments::module_download))
         .route("/api/v1/ws", get(crate::realtime::ws))
+        .layer(timeout(REQUEST_TIMEOUT))
+        // Uploads stream up to a message's 500 MB: a larger body limit and more time; each
+        // file's own limit is enforced as it arrives.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(api_attachments::upload))
+                .routes(routes!(api_attachments::module_upload))
+                .layer(DefaultBodyLimit::max(
+                    usize::try_from(MAX_MESSAGE_BYTES).unwrap_or(usize::MAX) + 1024 * 1024,
+                ))
+                .layer(timeout(UPLOAD_TIMEOUT)),
+        )
         .split_for_parts()
+}
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn timeout(limit: Duration) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
 
 fn pages() -> Router<AppState> {
@@ -146,6 +173,7 @@ fn pages() -> Router<AppState> {
         .route("/me/availability", post(pages::availability_submit))
         .route("/me/locale", post(pages::locale_submit))
         .route("/assets/{*path}", get(pages::asset))
+        .layer(timeout(REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -172,7 +200,6 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| internal_error()))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
                 .layer(
                     CsrfLayer::new()
                         // Modules call from their own servers with a token, never with a cookie.

@@ -26,6 +26,8 @@ pub struct DeliveryWorker {
     http: reqwest::Client,
     owner: String,
     policy: RetryPolicy,
+    /// How the module reaches us, for the files' addresses.
+    public_url: String,
 }
 
 /// What a module answers to a webhook.
@@ -43,6 +45,7 @@ impl DeliveryWorker {
         bus: Arc<dyn EventBus>,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
+        public_url: String,
     ) -> CoreResult<DeliveryWorker> {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
@@ -62,6 +65,7 @@ impl DeliveryWorker {
             http,
             owner,
             policy,
+            public_url,
         })
     }
 
@@ -105,6 +109,15 @@ impl DeliveryWorker {
                 "text": job.text,
                 "quote_transport_id": job.quote_transport_id,
                 "author": job.author_name,
+                "attachments": job.attachments.iter().map(|a| serde_json::json!({
+                    "id": a.id,
+                    "kind": a.kind,
+                    "file_name": a.file_name,
+                    "mime": a.mime,
+                    "size_bytes": a.size_bytes,
+                    // The module fetches the bytes with its X-Transport-Token.
+                    "url": format!("{}/api/transport/v1/attachments/{}", self.public_url, a.id),
+                })).collect::<Vec<_>>(),
                 "created_at": job.created_at,
             }
         })

@@ -3,22 +3,51 @@
 
 pub mod delivery;
 
-use beseda_core::services::auth::AuthService;
-use std::sync::Arc;
+use crate::app::AppState;
+use beseda_core::CoreResult;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Forgets expired sessions and idle rate-limit keys, every `every`.
-pub async fn housekeeping(auth: Arc<AuthService>, every: Duration, shutdown: CancellationToken) {
+/// Uploads that no message took within a day are deleted.
+const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Every `every`: forgets expired sessions and idle rate-limit keys, and deletes uploads no
+/// message took.
+pub async fn housekeeping(state: AppState, every: Duration, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        match auth.run_housekeeping_once().await {
-            Ok(n) if n > 0 => tracing::info!(expired_sessions = n, "housekeeping"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        if let Err(e) = housekeeping_once(&state, UNSENT_UPLOAD_AGE).await {
+            tracing::warn!(error = %e, "housekeeping failed");
         }
     }
+}
+
+/// One round of housekeeping; uploads older than `unsent_age` that no message took go.
+pub async fn housekeeping_once(state: &AppState, unsent_age: Duration) -> CoreResult<()> {
+    let sessions = state.auth.run_housekeeping_once().await?;
+    let mut uploads = 0;
+    loop {
+        let gone = state.attachments.sweep_unsent(unsent_age, 200).await?;
+        for a in &gone {
+            state
+                .files
+                .delete(&a.object_key, a.preview_key.as_deref())
+                .await;
+        }
+        uploads += gone.len();
+        if gone.len() < 200 {
+            break;
+        }
+    }
+    if sessions > 0 || uploads > 0 {
+        tracing::info!(
+            expired_sessions = sessions,
+            unsent_uploads = uploads,
+            "housekeeping"
+        );
+    }
+    Ok(())
 }

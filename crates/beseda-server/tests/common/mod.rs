@@ -16,7 +16,8 @@ use beseda_core::store::Store;
 use beseda_core::time::SystemClock;
 use beseda_core::time::Timestamp;
 use beseda_core::values::{DisplayName, Email, Password};
-use beseda_server::app::AppState;
+use beseda_server::app::{AppState, Settings};
+use beseda_server::files::Files;
 use beseda_server::startup::Server;
 use beseda_testkit::{TestBackend, TestDb};
 use serde_json::{Value, json};
@@ -60,13 +61,20 @@ impl TestApp {
             .expect("first administrator")
             .expect("an empty database")
             .manager;
-        let state = AppState::new(
-            store.clone(),
-            b"a test secret of at least thirty-two bytes",
-            false,
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let files = Files::open(&format!("file://{}", db.dir.path().join("files").display()))
+            .expect("files");
+        let settings = Settings {
+            session_secret: b"a test secret of at least thirty-two bytes",
+            secure_cookies: false,
             limits,
-        )
-        .expect("state");
+            files,
+            public_url: base.clone(),
+        };
+        let state = AppState::new(store.clone(), settings).expect("state");
         // Retries in milliseconds, so that tests of failing modules finish quickly.
         let mut state = state;
         state.delivery_policy = beseda_core::transport::RetryPolicy {
@@ -74,14 +82,10 @@ impl TestApp {
             base: std::time::Duration::from_millis(20),
             cap: std::time::Duration::from_millis(100),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
         let server = Server {
             state: state.clone(),
             listener,
         };
-        let base = format!("http://{}", server.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
         tokio::spawn(server.run(shutdown.clone()));
         Some(TestApp {
@@ -93,6 +97,11 @@ impl TestApp {
             shutdown,
             _db: db,
         })
+    }
+
+    /// Where the server keeps attachment bytes.
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        self._db.dir.path().join("files")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -141,6 +150,8 @@ impl TestApp {
         body: &str,
     ) -> Ingested {
         let m = InboundMessage {
+            attachments: Vec::new(),
+            quote_external_id: None,
             channel_id: channel,
             contact_external_id: contact.into(),
             contact_name: format!("Client {contact}"),

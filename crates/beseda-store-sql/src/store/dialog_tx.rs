@@ -4,9 +4,10 @@
 use super::events::join;
 use super::params;
 use crate::driver::SqlTx;
+use beseda_core::attachment::{Uploader, preview_of};
 use beseda_core::company::PREVIEW_CHARS;
 use beseda_core::dialog::{MessageAuthor, MessageView, QuoteRef, Responsible};
-use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::ids::{AttachmentId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::store::Guard;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
@@ -101,6 +102,9 @@ pub(crate) struct NewMessage<'a> {
     pub external_id: Option<&'a str>,
     pub status: Option<&'a str>,
     pub created_at: Timestamp,
+    /// Unsent uploads the message takes, and whose they must be.
+    pub files: &'a [AttachmentId],
+    pub uploader: Option<Uploader>,
 }
 
 /// Adds a message with the next sequence number and moves the dialog's last-message keys.
@@ -128,7 +132,24 @@ pub(crate) async fn add_message(
         .map_err(super::conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
     let id = MessageId(row.i64("id")?);
     d.last_seq = seq;
-    let preview: String = m.body.chars().take(PREVIEW_CHARS).collect();
+    let attachments = match (m.files, m.uploader) {
+        ([], _) => Vec::new(),
+        (files, Some(uploader)) => super::attachments::bind(tx, files, id, d.id, uploader).await?,
+        (_, None) => return Err(CoreError::Internal("files without an uploader".into())),
+    };
+    let mut kind = m.kind;
+    let preview: String = if m.body.is_empty() && !attachments.is_empty() {
+        // A message of files only: the dialog row and the feed name its first file.
+        kind = attachments[0].kind.as_str();
+        tx.execute(
+            "UPDATE messages SET kind = $2 WHERE id = $1",
+            params![id, kind],
+        )
+        .await?;
+        preview_of(&attachments)
+    } else {
+        m.body.chars().take(PREVIEW_CHARS).collect()
+    };
     // A client message also moves the client's keys: one statement for both (the hot path).
     let from_client = matches!(m.author, MessageAuthor::Client);
     tx.execute(
@@ -161,7 +182,7 @@ pub(crate) async fn add_message(
         dialog_id: d.id,
         seq,
         author: m.author,
-        kind: m.kind.to_owned(),
+        kind: kind.to_owned(),
         body: m.body.to_owned(),
         event: m.event,
         quote,
@@ -172,6 +193,7 @@ pub(crate) async fn add_message(
         created_at: m.created_at,
         edited_at: None,
         deleted_at: None,
+        attachments,
     })
 }
 
@@ -191,6 +213,8 @@ pub(crate) async fn add_system_message(
         external_id: None,
         status: None,
         created_at: now,
+        files: &[],
+        uploader: None,
     };
     add_message(tx, d, m, now).await
 }

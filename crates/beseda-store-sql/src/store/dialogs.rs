@@ -4,6 +4,7 @@ use super::dialog_tx::{self as dtx, Locked, NewMessage};
 use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
 use async_trait::async_trait;
+use beseda_core::attachment::Uploader;
 use beseda_core::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
     Responsible, Viewer,
@@ -109,6 +110,11 @@ impl DialogStore for SqlStore {
             external_id: None,
             status: Some("queued"),
             created_at: now,
+            files: &m.attachments,
+            uploader: Some(Uploader::Manager {
+                manager: m.author,
+                dialog: d.id,
+            }),
         };
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
         tx.execute(

@@ -65,6 +65,7 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         created_at: r.ts("created_at")?,
         edited_at: r.opt_ts("edited_at")?,
         deleted_at: r.opt_ts("deleted_at")?,
+        attachments: Vec::new(),
     })
 }
 
@@ -239,7 +240,12 @@ impl SqlStore {
                         .fetch_all(&from, params![id, m, limit - limit / 2])
                         .await?,
                 );
-                return rows.iter().map(message_from).collect();
+                let mut out = rows
+                    .iter()
+                    .map(message_from)
+                    .collect::<CoreResult<Vec<_>>>()?;
+                self.attach_files(&mut out).await?;
+                return Ok(out);
             }
             FeedPage::Since(t) => (
                 format!(
@@ -257,6 +263,7 @@ impl SqlStore {
         if newest_first {
             out.reverse();
         }
+        self.attach_files(&mut out).await?;
         Ok(out)
     }
 
@@ -302,6 +309,8 @@ impl SqlStore {
         id: MessageId,
     ) -> CoreResult<MessageView> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} WHERE m.id = $1");
-        message_from(&tx.fetch_one(&sql, params![id]).await?)
+        let mut m = message_from(&tx.fetch_one(&sql, params![id]).await?)?;
+        super::attachments::attach_files_in_tx(tx, &mut m).await?;
+        Ok(m)
     }
 }

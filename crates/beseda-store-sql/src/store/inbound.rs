@@ -5,6 +5,7 @@ use super::dialog_tx::{self as dtx, Locked, NewMessage};
 use super::dialogs::{commit, message_event};
 use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
+use beseda_core::attachment::Uploader;
 use beseda_core::dialog::{InboundMessage, Ingested, MessageAuthor};
 use beseda_core::event::{Audience, NewEvent};
 use beseda_core::ids::{DialogId, ManagerId, MessageId};
@@ -245,15 +246,29 @@ impl SqlStore {
             return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
         }
         let mut new_events = self.reopen(&mut tx, &mut d, None, now).await?;
+        // A quote of a message the dialog does not have is dropped, not the message (F15).
+        let quote = match &m.quote_external_id {
+            Some(q) => tx
+                .fetch_optional(
+                    "SELECT id FROM messages WHERE dialog_id = $1 AND (external_id = $2 OR transport_id = $2) ORDER BY id LIMIT 1",
+                    params![id, q.as_str()],
+                )
+                .await?
+                .map(|r| r.i64("id").map(MessageId))
+                .transpose()?,
+            None => None,
+        };
         let msg = NewMessage {
             author: MessageAuthor::Client,
             kind: "text",
             body: &m.body,
             event: None,
-            quote: None,
+            quote,
             external_id: Some(&m.external_id),
             status: None,
             created_at: m.sent_at,
+            files: &m.attachments,
+            uploader: Some(Uploader::Channel(m.channel_id)),
         };
         let unread_before = d.unread_by_default();
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;

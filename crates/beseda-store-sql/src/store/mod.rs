@@ -1,5 +1,6 @@
 //! [`SqlStore`]: the storage port over any [`SqlDb`]. One file per area.
 
+mod attachments;
 mod auth;
 mod company;
 mod dialog_tx;

@@ -388,6 +388,7 @@ impl TransportStore for SqlStore {
                     text: j.text("body")?,
                     quote_transport_id: j.opt_text("quote_transport_id")?,
                     author_name: j.opt_text("author_name")?,
+                    attachments: self.files_of(&[MessageId(j.i64("message_id")?)]).await?,
                     created_at: j.ts("created_at")?,
                     webhook_url: j.text("webhook_url")?,
                     webhook_secret: j.text("webhook_secret")?,

@@ -19,6 +19,8 @@ pub(crate) fn inbound(
     body: &str,
 ) -> InboundMessage {
     InboundMessage {
+        attachments: Vec::new(),
+        quote_external_id: None,
         channel_id: channel,
         contact_external_id: contact.into(),
         contact_name: format!("Client {contact}"),
@@ -121,6 +123,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         "dialog_not_yours",
     );
     let reply = OutgoingMessage {
+        attachments: Vec::new(),
         dialog_id: d,
         author: boris.id,
         body: "mine".into(),
@@ -139,6 +142,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         "dialog_not_yours",
     );
     let ok = OutgoingMessage {
+        attachments: Vec::new(),
         dialog_id: d,
         author: anna.id,
         body: "Добрый день".into(),

@@ -1,6 +1,7 @@
 //! The storage conformance suite: every store method, as each backend must behave. Each
 //! function takes a fresh, migrated store; `tests/conformance.rs` runs each on both backends.
 
+mod attachments;
 mod auth;
 mod company;
 mod dialogs;
@@ -8,6 +9,7 @@ mod library;
 mod managers;
 mod transport;
 
+pub use attachments::*;
 pub use auth::*;
 pub use company::*;
 pub use dialogs::*;

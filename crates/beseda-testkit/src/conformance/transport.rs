@@ -111,6 +111,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
     let mut sent = Vec::new();
     for text in ["one", "two"] {
         let out = OutgoingMessage {
+            attachments: Vec::new(),
             dialog_id: d,
             author: anna.id,
             body: text.into(),

@@ -1,0 +1,192 @@
+//! Who may upload, see and send files (F11, F25–F27). The bytes live in object storage, behind
+//! the server; here are the rules: uploads go into a dialog the manager sees (or a module's
+//! channel), every download checks sight of the dialog, and a message takes only unsent
+//! uploads of its own author, within the channel's limits.
+
+use crate::attachment::{
+    AttachmentTab, AttachmentView, NewAttachment, StoredAttachment, Uploader,
+    check_message_attachments,
+};
+use crate::channel::Capabilities;
+use crate::dialog::Viewer;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AttachmentId, DialogId};
+use crate::manager::Actor;
+use crate::store::Store;
+use crate::time::{Clock, Timestamp};
+use crate::transport::TransportModule;
+use std::sync::Arc;
+
+/// At most this many attachments listed per page.
+pub const MAX_ATTACHMENT_PAGE: u32 = 100;
+
+pub struct AttachmentService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Checks the unsent uploads a message is about to take: each exists, is unsent and belongs
+/// to this uploader, and together they keep the channel's limits. The store binds them again
+/// under the message's transaction, so a concurrent second use fails there.
+pub(crate) async fn check_unsent(
+    store: &dyn Store,
+    caps: &Capabilities,
+    ids: &[AttachmentId],
+    uploader: Uploader,
+) -> CoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() != ids.len() {
+        return Err(CoreError::invalid(
+            "attachments",
+            "an attachment is listed twice",
+        ));
+    }
+    let mut views = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = store.attachment(*id).await?;
+        // A module repeating a push finds its files already in the first message: the store
+        // answers the repeat with that message, and refuses them in any other.
+        if let (Some(a), Uploader::Channel(c)) = (&found, uploader)
+            && a.view.message_id.is_some()
+            && a.channel_id == Some(c)
+        {
+            continue;
+        }
+        let ok = found.filter(|a| {
+            a.view.message_id.is_none()
+                && match uploader {
+                    Uploader::Manager { manager, dialog } => {
+                        a.dialog_id == Some(dialog) && a.uploaded_by == Some(manager)
+                    }
+                    Uploader::Channel(c) => a.dialog_id.is_none() && a.channel_id == Some(c),
+                }
+        });
+        match ok {
+            Some(a) => views.push(a.view),
+            None => {
+                return Err(CoreError::Unprocessable {
+                    code: "invalid_attachment",
+                    message: format!(
+                        "attachment {id} is not an unsent upload of yours for this dialog"
+                    ),
+                });
+            }
+        }
+    }
+    check_message_attachments(caps, views.iter().map(|v| (v.kind, v.size_bytes)))
+}
+
+impl AttachmentService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        AttachmentService { store, clock }
+    }
+
+    /// The capabilities that bound an upload into a dialog the actor sees.
+    pub async fn dialog_limits(&self, actor: &Actor, dialog: DialogId) -> CoreResult<Capabilities> {
+        match self.store.dialog_access(dialog).await? {
+            Some(d) if Viewer::of(actor).may_see(d.responsible) => Ok(d.capabilities),
+            _ => Err(CoreError::NotFound("dialog")),
+        }
+    }
+
+    pub async fn record(&self, new: &NewAttachment) -> CoreResult<AttachmentView> {
+        self.store.add_attachment(new, self.clock.now()).await
+    }
+
+    /// A file the actor may download: one in a dialog they see now, or their own upload that
+    /// waits to be sent. Anything else is "not found", so its existence is not revealed.
+    pub async fn for_manager(
+        &self,
+        actor: &Actor,
+        id: AttachmentId,
+    ) -> CoreResult<StoredAttachment> {
+        let Some(a) = self.store.attachment(id).await? else {
+            return Err(CoreError::NotFound("attachment"));
+        };
+        let visible = match (a.view.message_id, a.dialog_id) {
+            (None, _) => a.uploaded_by == Some(actor.id()),
+            (Some(_), Some(dialog)) => match self.store.dialog_access(dialog).await? {
+                Some(d) => Viewer::of(actor).may_see(d.responsible),
+                None => false,
+            },
+            (Some(_), None) => false,
+        };
+        if visible {
+            Ok(a)
+        } else {
+            Err(CoreError::NotFound("attachment"))
+        }
+    }
+
+    /// A file a module may download: one of its own channels'.
+    pub async fn for_module(
+        &self,
+        module: &TransportModule,
+        id: AttachmentId,
+    ) -> CoreResult<StoredAttachment> {
+        let a = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(CoreError::NotFound("attachment"))?;
+        match a.channel_id {
+            Some(c) if self.store.module_channel(module.id, c).await?.is_some() => Ok(a),
+            _ => Err(CoreError::NotFound("attachment")),
+        }
+    }
+
+    /// F11: a file already in the chat, to send again: it must have been sent, in a dialog the
+    /// actor sees.
+    pub async fn resend_source(
+        &self,
+        actor: &Actor,
+        id: AttachmentId,
+    ) -> CoreResult<StoredAttachment> {
+        let a = self.for_manager(actor, id).await?;
+        if a.view.message_id.is_none() {
+            return Err(CoreError::Unprocessable {
+                code: "attachment_unsent",
+                message: "only a file already sent can be sent again".into(),
+            });
+        }
+        Ok(a)
+    }
+
+    /// F11: a dialog's images or other files, newest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        dialog: DialogId,
+        tab: AttachmentTab,
+        before: Option<AttachmentId>,
+        limit: u32,
+    ) -> CoreResult<Vec<AttachmentView>> {
+        self.dialog_limits(actor, dialog).await?;
+        self.store
+            .dialog_attachments(dialog, tab, before, limit.clamp(1, MAX_ATTACHMENT_PAGE))
+            .await
+    }
+
+    /// Uploads that no message took within `max_age`: their rows go, and the caller deletes
+    /// their objects.
+    pub async fn sweep_unsent(
+        &self,
+        max_age: std::time::Duration,
+        limit: u32,
+    ) -> CoreResult<Vec<StoredAttachment>> {
+        let now = self.clock.now();
+        let before = Timestamp(now.0 - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
+        let mut gone = Vec::new();
+        for a in self.store.unsent_attachments(before, limit).await? {
+            if self.store.delete_unsent_attachment(a.view.id).await? {
+                gone.push(a);
+            }
+        }
+        Ok(gone)
+    }
+}

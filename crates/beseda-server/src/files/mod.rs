@@ -1,0 +1,231 @@
+//! Attachment bytes in object storage (the `object_store` crate): a local directory by
+//! default, S3-compatible storage by configuration. Files stream in with the channel's limit
+//! for their kind enforced as the bytes arrive; keys are random, so a name reveals nothing and
+//! every read goes through an access check in the API.
+
+pub mod preview;
+pub mod sniff;
+
+use beseda_core::attachment::{AttachmentKind, NewAttachment, Uploader};
+use beseda_core::channel::Capabilities;
+use beseda_core::{CoreError, CoreResult};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub struct Files {
+    store: Arc<dyn ObjectStore>,
+}
+
+fn storage_error(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Storage(format!("object storage: {e}"))
+}
+
+/// A fresh unguessable key: 128 random bits.
+fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("attachments/{}/{hex}", &hex[..2])
+}
+
+fn preview_key(key: &str) -> String {
+    format!("{key}.preview.jpg")
+}
+
+impl Files {
+    /// Opens the storage a `BESEDA_STORAGE_URL` names (`file:///dir` or `s3://bucket`).
+    pub fn open(url: &str) -> Result<Files, String> {
+        if let Some(dir) = url.strip_prefix("file://") {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                .map_err(|e| e.to_string())?;
+            return Ok(Files {
+                store: Arc::new(local),
+            });
+        }
+        if let Some(bucket) = url.strip_prefix("s3://") {
+            return Self::s3(bucket);
+        }
+        Err(format!("{url:?} is neither file:///dir nor s3://bucket"))
+    }
+
+    #[cfg(feature = "s3")]
+    fn s3(bucket: &str) -> Result<Files, String> {
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket.trim_end_matches('/'))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Files {
+            store: Arc::new(s3),
+        })
+    }
+
+    #[cfg(not(feature = "s3"))]
+    fn s3(_bucket: &str) -> Result<Files, String> {
+        Err("this build has no S3 support: build with `cargo build --release --features s3`".into())
+    }
+
+    /// Streams one file into storage. Its kind comes from its first bytes; the channel's limit
+    /// for that kind is enforced as the bytes arrive, so an oversized file is refused (413)
+    /// without being read to its end, and nothing of it is kept. Images get a preview.
+    pub async fn receive<S, E>(
+        &self,
+        mut body: S,
+        file_name: Option<&str>,
+        caps: &Capabilities,
+        uploader: Uploader,
+    ) -> CoreResult<NewAttachment>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let broken = |e: E| CoreError::invalid("file", format!("the upload broke off: {e}"));
+        let mut head = Vec::new();
+        let mut rest: Option<Bytes> = None;
+        while head.len() < sniff::HEAD_BYTES {
+            match body.next().await {
+                Some(chunk) => {
+                    let chunk = chunk.map_err(broken)?;
+                    let take = (sniff::HEAD_BYTES - head.len()).min(chunk.len());
+                    head.extend_from_slice(&chunk[..take]);
+                    if take < chunk.len() {
+                        rest = Some(chunk.slice(take..));
+                    }
+                }
+                None => break,
+            }
+        }
+        if head.is_empty() {
+            return Err(CoreError::invalid("file", "the file is empty"));
+        }
+        let (kind, mime) = sniff::classify(&head);
+        let limit = kind.limit(caps);
+        let key = new_key();
+        let path = ObjectPath::from(key.as_str());
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(storage_error)?;
+        let mut writer = WriteMultipart::new(upload);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        // Images are kept in memory to make their preview once stored.
+        let mut keep = (kind == AttachmentKind::Image).then(Vec::new);
+        let mut next = Some(Bytes::from(head));
+        loop {
+            let chunk = match next.take().or_else(|| rest.take()) {
+                Some(c) => c,
+                None => match body.next().await {
+                    Some(Ok(c)) => c,
+                    Some(Err(e)) => {
+                        let _ = writer.abort().await;
+                        return Err(broken(e));
+                    }
+                    None => break,
+                },
+            };
+            size += chunk.len() as u64;
+            if size > limit {
+                let _ = writer.abort().await;
+                return Err(CoreError::AttachmentTooLarge { kind, limit });
+            }
+            hasher.update(&chunk);
+            if let Some(k) = keep.as_mut() {
+                if k.len() + chunk.len() <= preview::MAX_SOURCE_BYTES {
+                    k.extend_from_slice(&chunk);
+                } else {
+                    keep = None;
+                }
+            }
+            writer.write(&chunk);
+        }
+        writer.finish().await.map_err(storage_error)?;
+        let sha256 = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut new = NewAttachment {
+            object_key: key,
+            uploader,
+            kind,
+            file_name: sniff::clean_name(file_name),
+            mime,
+            size_bytes: size,
+            sha256,
+            width: None,
+            height: None,
+            preview_key: None,
+        };
+        if let Some(bytes) = keep {
+            let made = tokio::task::spawn_blocking(move || preview::make(&bytes))
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            if let Some(p) = made {
+                let pkey = preview_key(&new.object_key);
+                self.store
+                    .put(&ObjectPath::from(pkey.as_str()), p.jpeg.into())
+                    .await
+                    .map_err(storage_error)?;
+                new.width = Some(p.width);
+                new.height = Some(p.height);
+                new.preview_key = Some(pkey);
+            }
+        }
+        Ok(new)
+    }
+
+    /// The bytes of an object, as a stream.
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> CoreResult<impl Stream<Item = Result<Bytes, object_store::Error>> + use<>> {
+        let got = self
+            .store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(storage_error)?;
+        Ok(got.into_stream())
+    }
+
+    /// A copy of a stored file (and its preview) under fresh keys, for sending it again (F11).
+    pub async fn copy(
+        &self,
+        key: &str,
+        preview: Option<&str>,
+    ) -> CoreResult<(String, Option<String>)> {
+        let to = new_key();
+        self.store
+            .copy(&ObjectPath::from(key), &ObjectPath::from(to.as_str()))
+            .await
+            .map_err(storage_error)?;
+        let to_preview = match preview {
+            Some(p) => {
+                let tp = preview_key(&to);
+                self.store
+                    .copy(&ObjectPath::from(p), &ObjectPath::from(tp.as_str()))
+                    .await
+                    .map_err(storage_error)?;
+                Some(tp)
+            }
+            None => None,
+        };
+        Ok((to, to_preview))
+    }
+
+    /// Deletes a file and its preview; a missing object is not an error.
+    pub async fn delete(&self, key: &str, preview: Option<&str>) {
+        for k in std::iter::once(key).chain(preview) {
+            match self.store.delete(&ObjectPath::from(k)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, key = k, "could not delete an object"),
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Files (F11, F25–F27): uploads into a dialog or a module's channel, downloads and previews
+//! behind an access check, a dialog's files panel, and sending a file again.
+
+use super::api_transport::ModuleCaller;
+use super::auth::ApiActor;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::app::AppState;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use beseda_core::CoreError;
+use beseda_core::attachment::{
+    AttachmentKind, AttachmentTab, AttachmentView, NewAttachment, StoredAttachment, Uploader,
+    check_message_attachments,
+};
+use beseda_core::channel::Capabilities;
+use beseda_core::ids::{AttachmentId, ChannelId, DialogId};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// One or more files as `multipart/form-data`, each part a file; at most what one message
+/// carries (10 images and 1 other file on most channels).
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the request body for the OpenAPI document"
+)]
+pub struct UploadForm {
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Streams every part of the form into storage, then records them. A request that fails part
+/// way keeps nothing: the files stored before the failure are deleted.
+async fn receive_all(
+    state: &AppState,
+    mut form: Multipart,
+    caps: &Capabilities,
+    uploader: Uploader,
+) -> ApiResult<Vec<AttachmentView>> {
+    let mut received: Vec<NewAttachment> = Vec::new();
+    let outcome: ApiResult<()> = async {
+        while let Some(field) = form.next_field().await.map_err(form_error)? {
+            let name = field.file_name().map(str::to_owned);
+            let new = state
+                .files
+                .receive(Box::pin(field), name.as_deref(), caps, uploader)
+                .await?;
+            received.push(new);
+            check_message_attachments(caps, received.iter().map(|a| (a.kind, a.size_bytes)))?;
+        }
+        if received.is_empty() {
+            return Err(CoreError::invalid("file", "the form has no file").into());
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        for a in &received {
+            state
+                .files
+                .delete(&a.object_key, a.preview_key.as_deref())
+                .await;
+        }
+        return Err(e);
+    }
+    let mut views = Vec::with_capacity(received.len());
+    for a in &received {
+        views.push(state.attachments.record(a).await?);
+    }
+    Ok(views)
+}
+
+fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_multipart",
+        message: e.body_text(),
+    }
+}
+
+/// POST /api/v1/dialogs/{id}/attachments: uploads files to send in this dialog (F25). Each
+/// file's kind comes from its content; a file over the channel's limit for its kind is refused
+/// with 413 before it is read to its end. The answer's ids go into `attachment_ids` of a message.
+#[utoipa::path(post, path = "/api/v1/dialogs/{id}/attachments", tag = "attachments", params(("id" = i64, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Vec<AttachmentView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "`attachment_too_large` with `details.kind` and `details.limit_bytes`"),
+        (status = 422, body = ErrorBody, description = "`too_many_attachments`, `attachments_too_large`")))]
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+    form: Multipart,
+) -> ApiResult<impl IntoResponse> {
+    let dialog = DialogId(id);
+    let caps = state
+        .attachments
+        .dialog_limits(&caller.actor, dialog)
+        .await?;
+    let uploader = Uploader::Manager {
+        manager: caller.actor.id(),
+        dialog,
+    };
+    let views = receive_all(&state, form, &caps, uploader).await?;
+    Ok((StatusCode::CREATED, Json(views)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `images` or `files` (everything that is not an image).
+    tab: AttachmentTab,
+    /// Only attachments older than this one (the last id of the previous page).
+    before: Option<AttachmentId>,
+    /// At most this many (1–100, default 50).
+    limit: Option<u32>,
+}
+
+/// GET /api/v1/dialogs/{id}/attachments: the files sent in a dialog, newest first (F11).
+#[utoipa::path(get, path = "/api/v1/dialogs/{id}/attachments", tag = "attachments", params(("id" = i64, Path), ListQuery),
+    responses((status = 200, body = Vec<AttachmentView>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<AttachmentView>>> {
+    Ok(Json(
+        state
+            .attachments
+            .list(
+                &caller.actor,
+                DialogId(id),
+                q.tab,
+                q.before,
+                q.limit.unwrap_or(50),
+            )
+            .await?,
+    ))
+}
+
+/// POST /api/v1/dialogs/{id}/attachments/{attachment_id}/copy: takes a file already sent in a
+/// dialog the caller sees as a new upload into this dialog, to send it again (F11).
+#[utoipa::path(post, path = "/api/v1/dialogs/{id}/attachments/{attachment_id}/copy", tag = "attachments",
+    params(("id" = i64, Path), ("attachment_id" = i64, Path)),
+    responses((status = 201, body = AttachmentView), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "the file is over this dialog's channel limit"),
+        (status = 422, body = ErrorBody, description = "`attachment_unsent`")))]
+pub async fn copy(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path((id, attachment)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let dialog = DialogId(id);
+    let caps = state
+        .attachments
+        .dialog_limits(&caller.actor, dialog)
+        .await?;
+    let source = state
+        .attachments
+        .resend_source(&caller.actor, AttachmentId(attachment))
+        .await?;
+    let v = &source.view;
+    check_message_attachments(&caps, [(v.kind, v.size_bytes)])?;
+    let (object_key, preview_key) = state
+        .files
+        .copy(&source.object_key, source.preview_key.as_deref())
+        .await?;
+    let new = NewAttachment {
+        object_key,
+        uploader: Uploader::Manager {
+            manager: caller.actor.id(),
+            dialog,
+        },
+        kind: v.kind,
+        file_name: v.file_name.clone(),
+        mime: v.mime.clone(),
+        size_bytes: v.size_bytes,
+        sha256: String::new(),
+        width: v.width,
+        height: v.height,
+        preview_key,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(state.attachments.record(&new).await?),
+    ))
+}
+
+/// The bytes of a file or its preview, as a download that a browser cannot run: never sniffed,
+/// sandboxed, and anything but media saved rather than shown.
+async fn serve(state: &AppState, a: &StoredAttachment, preview: bool) -> ApiResult<Response> {
+    let (key, mime) = if preview {
+        let key = a
+            .preview_key
+            .as_deref()
+            .ok_or(CoreError::NotFound("preview"))?;
+        (key, "image/jpeg")
+    } else {
+        (a.object_key.as_str(), a.view.mime.as_str())
+    };
+    let stream = state.files.read(key).await?;
+    let inline = preview || a.view.kind != AttachmentKind::File;
+    let disposition = format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        percent_encode(&a.view.file_name)
+    );
+    let mut r = Body::from_stream(stream).into_response();
+    let h = r.headers_mut();
+    let value = |s: &str| {
+        HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    };
+    h.insert(
+        header::CONTENT_TYPE,
+        value(if inline {
+            mime
+        } else {
+            "application/octet-stream"
+        }),
+    );
+    if !preview {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.view.size_bytes));
+    }
+    h.insert(header::CONTENT_DISPOSITION, value(&disposition));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(r)
+}
+
+/// RFC 5987: every byte outside the unreserved set is %-encoded.
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GET /api/v1/attachments/{id}: a file of a dialog the caller sees now (or their own unsent
+/// upload). A manager who lost the dialog loses its files too: 404.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = i64, Path)),
+    responses((status = 200, description = "the file's bytes"), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    manager_file(&state, &caller, id, false).await
+}
+
+/// GET /api/v1/attachments/{id}/preview: an image's preview, a JPEG at most 320 px (F27).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}/preview", tag = "attachments", params(("id" = i64, Path)),
+    responses((status = 200, description = "JPEG"), (status = 404, body = ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    manager_file(&state, &caller, id, true).await
+}
+
+async fn manager_file(
+    state: &AppState,
+    caller: &ApiActor,
+    id: i64,
+    preview: bool,
+) -> ApiResult<Response> {
+    let a = state
+        .attachments
+        .for_manager(&caller.actor, AttachmentId(id))
+        .await?;
+    serve(state, &a, preview).await
+}
+
+/// POST /api/transport/v1/channels/{id}/attachments: a module uploads a client's files before
+/// pushing the message that carries them (`attachments: [{"id": …}]`).
+#[utoipa::path(post, path = "/api/transport/v1/channels/{id}/attachments", tag = "transport",
+    params(("id" = i64, Path), ("X-Transport-Token" = String, Header)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Vec<AttachmentView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "`attachment_too_large`"), (status = 422, body = ErrorBody)))]
+pub async fn module_upload(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    Path(id): Path<i64>,
+    form: Multipart,
+) -> ApiResult<impl IntoResponse> {
+    let channel = state.transport.channel(&module, ChannelId(id)).await?;
+    let views = receive_all(
+        &state,
+        form,
+        &channel.capabilities,
+        Uploader::Channel(channel.id),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(views)))
+}
+
+/// GET /api/transport/v1/attachments/{id}: a file of one of the module's channels, e.g. one a
+/// manager sent (its URL comes in the webhook).
+#[utoipa::path(get, path = "/api/transport/v1/attachments/{id}", tag = "transport",
+    params(("id" = i64, Path), ("X-Transport-Token" = String, Header)),
+    responses((status = 200, description = "the file's bytes"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn module_download(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let a = state
+        .attachments
+        .for_module(&module, AttachmentId(id))
+        .await?;
+    serve(&state, &a, false).await
+}

@@ -1,0 +1,669 @@
+//! Files in messages (F11, F25–F27, F38): uploads checked by content and by each channel's
+//! limits, previews, downloads only for who sees the dialog, sending again, and files both ways
+//! through the transport API, on both stores.
+
+mod common;
+
+use beseda_testkit::fake_module::FakeModule;
+use bytes::Bytes;
+use common::{ADMIN_EMAIL, TestApp, json_of, send};
+use futures_util::StreamExt;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+on_both_backends!(
+    f25_f27_a_manager_sends_images_and_a_file_with_previews,
+    f26_limits_per_channel_type_and_kind_before_the_body_is_read,
+    f25_too_many_files_are_refused_and_nothing_is_kept,
+    f11_downloads_are_refused_to_a_manager_who_lost_the_dialog,
+    f11_a_file_in_the_chat_is_sent_again,
+    f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook,
+);
+
+const MB: usize = 1024 * 1024;
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(width, height, image::Rgb([20, 120, 200]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn pdf(size: usize) -> Vec<u8> {
+    let mut v = b"%PDF-1.4\n".to_vec();
+    v.resize(size, b' ');
+    v
+}
+
+fn form(files: Vec<(&str, Vec<u8>)>) -> Form {
+    files.into_iter().fold(Form::new(), |f, (name, bytes)| {
+        f.part("file", Part::bytes(bytes).file_name(name.to_owned()))
+    })
+}
+
+async fn upload(
+    client: &reqwest::Client,
+    url: String,
+    files: Vec<(&str, Vec<u8>)>,
+) -> (u16, Value) {
+    json_of(
+        client
+            .post(url)
+            .multipart(form(files))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// How many objects the storage directory holds.
+fn stored_objects(app: &TestApp) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() { count(&p) } else { 1 }
+                })
+                .sum()
+        })
+    }
+    count(&app.files_dir())
+}
+
+fn ids(files: &Value) -> Vec<i64> {
+    files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let big = png(800, 600);
+    let report = pdf(2000);
+    let (status, files) = upload(
+        &admin,
+        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        vec![
+            ("photo.png", big.clone()),
+            ("../../evil.png", png(10, 10)),
+            // The name says image; the content says file.
+            ("report.jpg", report.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{files}");
+    let kinds: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["image", "image", "file"]);
+    assert_eq!(files[0]["width"], 800);
+    assert_eq!(files[0]["height"], 600);
+    assert_eq!(files[0]["preview"], true);
+    assert_eq!(files[1]["file_name"], "evil.png");
+    assert_eq!(files[2]["mime"], "application/pdf");
+    assert_eq!(files[2]["preview"], false);
+    assert_eq!(files[2]["size_bytes"], 2000);
+
+    let (status, m) = send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"body": "", "attachment_ids": ids(&files)})),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["kind"], "image");
+    assert_eq!(ids(&m["attachments"]), ids(&files));
+    let (_, row) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}"))),
+        None,
+    )
+    .await;
+    assert_eq!(row["last_message_preview"], "📎 photo.png (+2)");
+    let (_, feed) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        None,
+    )
+    .await;
+    let last = feed.as_array().unwrap().last().unwrap();
+    assert_eq!(ids(&last["attachments"]), ids(&files));
+
+    // The same uploads cannot go out twice.
+    let (status, e) = send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"body": "again", "attachment_ids": [files[0]["id"]]})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("invalid_attachment"))
+    );
+
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", files[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), big.as_slice());
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", files[2]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), report.as_slice());
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}/preview", files[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let jpeg = r.bytes().await.unwrap();
+    let thumb = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (320, 240));
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}/preview", files[2]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a file has no preview");
+
+    let (_, images) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))),
+        None,
+    )
+    .await;
+    assert_eq!(
+        ids(&images),
+        vec![
+            files[1]["id"].as_i64().unwrap(),
+            files[0]["id"].as_i64().unwrap()
+        ]
+    );
+    let (_, others) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=files"))),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&others), vec![files[2]["id"].as_i64().unwrap()]);
+    let (_, older) = send(
+        admin.get(app.url(&format!(
+            "/api/v1/dialogs/{dialog}/attachments?tab=images&before={}",
+            files[1]["id"]
+        ))),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&older), vec![files[0]["id"].as_i64().unwrap()]);
+
+    // An upload no message takes is swept by housekeeping; sent files stay.
+    let objects = stored_objects(&app);
+    let (_, unsent) = upload(
+        &admin,
+        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        vec![("x.png", png(4, 4))],
+    )
+    .await;
+    assert_eq!(
+        stored_objects(&app),
+        objects + 2,
+        "the file and its preview"
+    );
+    beseda_server::jobs::housekeeping_once(&app.state, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(stored_objects(&app), objects);
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", unsent[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", files[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// A multipart body whose file starts with `head`, goes on with zeros for `size` bytes in all,
+/// and then never ends: only a server that stops at the limit can answer.
+fn endless_form(head: &'static [u8], size: usize) -> Form {
+    let chunks = (size - head.len()).div_ceil(MB);
+    let body = futures_util::stream::iter(
+        std::iter::once(Ok::<_, std::io::Error>(Bytes::from_static(head)))
+            .chain((0..chunks).map(|_| Ok(Bytes::from(vec![0u8; MB])))),
+    )
+    .chain(futures_util::stream::pending());
+    Form::new().part(
+        "file",
+        Part::stream(reqwest::Body::wrap_stream(body)).file_name("big.png"),
+    )
+}
+
+async fn f26_limits_per_channel_type_and_kind_before_the_body_is_read(app: TestApp) {
+    let tg = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(tg, "c1").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let url = app.url(&format!("/api/v1/dialogs/{dialog}/attachments"));
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        admin
+            .post(&url)
+            .multipart(endless_form(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 11 * MB))
+            .send(),
+    )
+    .await
+    .expect("answered before the body ended")
+    .unwrap();
+    let (status, e) = json_of(r).await;
+    assert_eq!(status, 413, "{e}");
+    assert_eq!(e["error"], "attachment_too_large");
+    assert_eq!(e["details"]["kind"], "image");
+    assert_eq!(e["details"]["limit_bytes"], 10 * MB);
+    assert_eq!(stored_objects(&app), 0, "nothing of it is kept");
+
+    // The same size as a document is within Telegram's 50 MB for files.
+    let (status, files) = upload(&admin, url.clone(), vec![("scan.png", pdf(11 * MB))]).await;
+    assert_eq!(
+        (status, files[0]["kind"].as_str()),
+        (201, Some("file")),
+        "{files}"
+    );
+
+    // VK takes images up to 50 MB but audio only up to 8 MB.
+    let vk = app.channel(beseda_core::channel::ChannelKind::Vk).await;
+    let vk_dialog = app.new_dialog(vk, "c2").await;
+    let vk_url = app.url(&format!("/api/v1/dialogs/{vk_dialog}/attachments"));
+    let mut big_png = png(8, 8);
+    big_png.resize(11 * MB, 0);
+    let (status, files) = upload(&admin, vk_url.clone(), vec![("big.png", big_png)]).await;
+    assert_eq!(status, 201, "{files}");
+    let mut mp3 = b"ID3\x03\0\0\0\0\0\0".to_vec();
+    mp3.resize(9 * MB, 0);
+    let (status, e) = upload(&admin, vk_url, vec![("voice.mp3", mp3)]).await;
+    assert_eq!(
+        (status, e["details"]["kind"].as_str()),
+        (413, Some("audio")),
+        "{e}"
+    );
+    assert_eq!(e["details"]["limit_bytes"], 8 * MB);
+
+    let (status, e) = upload(&admin, url, vec![("empty.txt", Vec::new())]).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("file")), "{e}");
+}
+
+async fn f25_too_many_files_are_refused_and_nothing_is_kept(app: TestApp) {
+    let ch = app.channel(beseda_core::channel::ChannelKind::Widget).await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let url = app.url(&format!("/api/v1/dialogs/{dialog}/attachments"));
+    let eleven = (0..11).map(|_| ("p.png", png(2, 2))).collect();
+    let (status, e) = upload(&admin, url.clone(), eleven).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("too_many_attachments")),
+        "{e}"
+    );
+    let (status, e) = upload(
+        &admin,
+        url.clone(),
+        vec![("a.pdf", pdf(100)), ("b.pdf", pdf(100))],
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("too_many_attachments")),
+        "{e}"
+    );
+    assert_eq!(stored_objects(&app), 0, "a refused request keeps nothing");
+
+    // Across uploads the message itself is checked: ten images and a file are fine, two files not.
+    let ten: Vec<_> = (0..10).map(|_| ("p.png", png(2, 2))).collect();
+    let (_, images) = upload(&admin, url.clone(), ten).await;
+    let (_, a) = upload(&admin, url.clone(), vec![("a.pdf", pdf(100))]).await;
+    let (_, b) = upload(&admin, url.clone(), vec![("b.pdf", pdf(100))]).await;
+    let path = app.url(&format!("/api/v1/dialogs/{dialog}/messages"));
+    let (status, e) = send(
+        admin.post(&path),
+        Some(json!({"attachment_ids": [a[0]["id"], b[0]["id"]]})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("too_many_attachments"))
+    );
+    let mut all = ids(&images);
+    all.push(a[0]["id"].as_i64().unwrap());
+    let (status, m) = send(
+        admin.post(&path),
+        Some(json!({"body": "вот", "attachment_ids": all})),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 11);
+    assert_eq!(m["kind"], "text");
+}
+
+async fn f11_downloads_are_refused_to_a_manager_who_lost_the_dialog(app: TestApp) {
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let a = app.login("anna@example.com").await;
+    let b = app.login("boris@example.com").await;
+    let (_, files) = upload(
+        &a,
+        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        vec![("p.png", png(50, 50))],
+    )
+    .await;
+    let id = files[0]["id"].clone();
+    // An unsent upload is its uploader's alone.
+    let r = b
+        .get(app.url(&format!("/api/v1/attachments/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (status, _) = send(
+        a.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"attachment_ids": [id]})),
+    )
+    .await;
+    assert_eq!(status, 201, "anna answers and takes the dialog");
+    for path in [
+        format!("/api/v1/attachments/{id}"),
+        format!("/api/v1/attachments/{id}/preview"),
+    ] {
+        assert_eq!(a.get(app.url(&path)).send().await.unwrap().status(), 200);
+        assert_eq!(
+            b.get(app.url(&path)).send().await.unwrap().status(),
+            404,
+            "boris does not see anna's dialog"
+        );
+    }
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (status, _) = send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/assign"))),
+        Some(json!({"to": {"type": "manager", "id": boris.id}})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let _ = anna;
+    for path in [
+        format!("/api/v1/attachments/{id}"),
+        format!("/api/v1/attachments/{id}/preview"),
+        format!("/api/v1/dialogs/{dialog}/attachments?tab=images"),
+    ] {
+        assert_eq!(
+            a.get(app.url(&path)).send().await.unwrap().status(),
+            404,
+            "anna lost {path}"
+        );
+        assert_eq!(
+            b.get(app.url(&path)).send().await.unwrap().status(),
+            200,
+            "boris got {path}"
+        );
+    }
+}
+
+async fn f11_a_file_in_the_chat_is_sent_again(app: TestApp) {
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let bytes = png(30, 20);
+    let (_, files) = upload(
+        &admin,
+        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        vec![("p.png", bytes.clone())],
+    )
+    .await;
+    let first = files[0]["id"].as_i64().unwrap();
+    let copy = app.url(&format!(
+        "/api/v1/dialogs/{dialog}/attachments/{first}/copy"
+    ));
+    let (status, e) = send(admin.post(&copy), None).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("attachment_unsent"))
+    );
+    send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"attachment_ids": [first]})),
+    )
+    .await;
+    let (status, again) = send(admin.post(&copy), None).await;
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["id"], first);
+    assert_eq!(
+        (again["file_name"].as_str(), again["preview"].as_bool()),
+        (Some("p.png"), Some(true))
+    );
+    let (status, m) = send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"body": "Ещё раз", "attachment_ids": [again["id"]]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", again["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let (_, images) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))),
+        None,
+    )
+    .await;
+    assert_eq!(images.as_array().unwrap().len(), 2);
+}
+
+/// A file server standing in for a messenger's CDN.
+async fn cdn(bytes: Vec<u8>) -> String {
+    let app = axum::Router::new().route(
+        "/files/{name}",
+        axum::routing::get(move || {
+            let b = bytes.clone();
+            async move { b }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: TestApp) {
+    let fake = FakeModule::start().await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, m) = send(
+        admin.post(app.url("/api/v1/transport-modules")),
+        Some(json!({"name": "Fake", "webhook_url": fake.webhook_url})),
+    )
+    .await;
+    fake.set_secret(m["webhook_secret"].as_str().unwrap());
+    let token = m["token"].as_str().unwrap().to_owned();
+    let t = reqwest::Client::new();
+    let (_, ch) = send(
+        t.post(app.url("/api/transport/v1/channels"))
+            .header("x-transport-token", &token),
+        Some(json!({"type": "telegram", "name": "Bot"})),
+    )
+    .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let upload_url = app.url(&format!("/api/transport/v1/channels/{channel}/attachments"));
+    let (status, _) = json_of(
+        t.post(&upload_url)
+            .multipart(form(vec![("a.png", png(4, 4))]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401, "no token");
+    let photo = png(64, 48);
+    let (status, up) = json_of(
+        t.post(&upload_url)
+            .header("x-transport-token", &token)
+            .multipart(form(vec![("photo.png", photo.clone())]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{up}");
+    let cdn = cdn(pdf(3000)).await;
+    let push = json!({
+        "channel_id": channel, "customer": {"external_id": "u1", "first_name": "Мария"},
+        "external_id": "in-1", "text": "Смотрите",
+        "attachments": [{"id": up[0]["id"]}, {"url": format!("{cdn}/files/invoice.pdf")}],
+    });
+    let push_url = app.url("/api/transport/v1/messages");
+    let (status, first) = send(
+        t.post(&push_url).header("x-transport-token", &token),
+        Some(push.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let dialog = first["dialog_id"].as_i64().unwrap();
+    let (status, again) = send(
+        t.post(&push_url).header("x-transport-token", &token),
+        Some(push),
+    )
+    .await;
+    assert_eq!(
+        (status, again["duplicate"].as_bool()),
+        (200, Some(true)),
+        "{again}"
+    );
+    assert_eq!(again["message_id"], first["message_id"]);
+    let (_, feed) = send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        None,
+    )
+    .await;
+    let msgs = feed.as_array().unwrap();
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m["author"]["type"] == "client")
+            .count(),
+        1
+    );
+    let got = &msgs.last().unwrap()["attachments"];
+    assert_eq!(got[0]["kind"], "image");
+    assert_eq!(
+        (got[1]["kind"].as_str(), got[1]["file_name"].as_str()),
+        (Some("file"), Some("invoice.pdf"))
+    );
+    let r = admin
+        .get(app.url(&format!("/api/v1/attachments/{}", got[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), photo.as_slice());
+
+    // A push that names another channel's upload, or a bad URL, changes nothing.
+    let (status, e) = send(
+        t.post(&push_url).header("x-transport-token", &token),
+        Some(json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-2", "text": "x",
+            "attachments": [{"id": got[0]["id"]}]})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (422, Some("invalid_attachment")),
+        "{e}"
+    );
+    let (status, e) = send(
+        t.post(&push_url).header("x-transport-token", &token),
+        Some(json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-3", "text": "x",
+            "attachments": [{"url": format!("{cdn}/missing")}, {"url": "ftp://x"}]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+
+    // A manager's file reaches the module by URL, fetched with the module's token only.
+    let (_, mine) = upload(
+        &admin,
+        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        vec![("price.pdf", pdf(1234))],
+    )
+    .await;
+    let (status, _) = send(
+        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        Some(json!({"body": "Прайс", "attachment_ids": ids(&mine)})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        if let Some(p) = fake.payloads().into_iter().find(|p| p["text"] == "Прайс") {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no webhook");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let file = &sent["attachments"][0];
+    assert_eq!(
+        (file["file_name"].as_str(), file["size_bytes"].as_u64()),
+        (Some("price.pdf"), Some(1234))
+    );
+    let url = file["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&app.url("/api/transport/v1/attachments/")),
+        "{url}"
+    );
+    let r = t
+        .get(url)
+        .header("x-transport-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), 1234);
+    assert_eq!(t.get(url).send().await.unwrap().status(), 401);
+    let (_, other) = send(
+        admin.post(app.url("/api/v1/transport-modules")),
+        Some(json!({"name": "Other", "webhook_url": "http://127.0.0.1:9/hook"})),
+    )
+    .await;
+    let r = t
+        .get(url)
+        .header("x-transport-token", other["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another module's channel");
+}
