@@ -117,6 +117,8 @@ pub struct ClientSource {
 pub enum Author {
     Client,
     Manager(ManagerId),
+    /// Someone of the company, written outside Beseda (imported history).
+    Company,
     System,
 }
 
@@ -124,7 +126,7 @@ impl Author {
     pub fn kind(self) -> &'static str {
         match self {
             Author::Client => "client",
-            Author::Manager(_) => "manager",
+            Author::Manager(_) | Author::Company => "manager",
             Author::System => "system",
         }
     }
@@ -233,7 +235,7 @@ impl ImportDialog {
                     client_count += 1;
                     waiting_since = waiting_since.or(Some(m.created_at));
                 }
-                Author::Manager(_) => waiting_since = None,
+                Author::Manager(_) | Author::Company => waiting_since = None,
                 Author::System => {}
             }
         }

@@ -99,8 +99,15 @@ pub struct ClientRef {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageAuthor {
     Client,
-    Manager { id: ManagerId, name: String },
-    Bot { id: BotId },
+    Manager {
+        id: ManagerId,
+        name: String,
+    },
+    /// Someone of the company whose account is gone, or who wrote outside Beseda (history).
+    Company,
+    Bot {
+        id: BotId,
+    },
     System,
 }
 
@@ -240,6 +247,19 @@ pub enum Ingested {
     },
     /// The client is blocked (F10): recorded, kept out of the inbox.
     Refused { dialog_id: DialogId },
+}
+
+/// A client's past conversation a module brings in (F38): shown as read, announced to nobody.
+#[derive(Clone, Debug)]
+pub struct HistoryImport {
+    pub channel_id: ChannelId,
+    pub contact_external_id: String,
+    pub contact_name: String,
+    pub details: ContactDetails,
+    /// Whether the conversation is over; a closed dialog waits for no answer.
+    pub closed: bool,
+    /// Oldest first; `author` is `Client` or `Company`.
+    pub messages: Vec<crate::company::ImportMessage>,
 }
 
 /// A manager's message to write.

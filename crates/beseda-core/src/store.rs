@@ -222,6 +222,13 @@ pub trait DialogStore: Send + Sync + 'static {
         m: &InboundMessage,
         now: Timestamp,
     ) -> CoreResult<Written<Ingested>>;
+    /// A client's past conversation: a new contact (and client card, F04) with its dialog and
+    /// history, read by everyone, no events. A contact with a dialog keeps it: `(it, false)`.
+    async fn import_history(
+        &self,
+        h: &crate::dialog::HistoryImport,
+        now: Timestamp,
+    ) -> CoreResult<(DialogId, bool)>;
     /// A dialog that is not deleted, for the rules.
     async fn dialog_access(&self, id: DialogId) -> CoreResult<Option<DialogAccess>>;
     /// A dialog as `viewer` sees it at `now`, or `None` when they may not see it (F33).

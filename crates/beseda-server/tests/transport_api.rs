@@ -12,6 +12,7 @@ on_both_backends!(
     f31_delivery_reports_only_move_statuses_forward,
     f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
     f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to,
+    f38_history_is_imported_read_and_silent_once,
 );
 
 /// Connects a module through the settings API; returns its token.
@@ -697,4 +698,157 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
         ("read".to_owned(), "read".to_owned())
     );
     assert_ne!(status_of(ids[2]), "read");
+}
+
+async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
+    let token = module(&app, "Import").await;
+    let (_, ch) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/channels",
+        Some(json!({"type": "whatsapp_business", "name": "WA"})),
+    )
+    .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let admin = app.login(ADMIN_EMAIL).await;
+    let counters = || async {
+        common::send(admin.get(app.url("/api/v1/me/counters")), None)
+            .await
+            .1["unread_dialogs"]
+            .as_i64()
+            .unwrap()
+    };
+    let unread_before = counters().await;
+    let history = json!({
+        "channel_id": channel,
+        "customer": {"external_id": "7900", "first_name": "Пётр", "phone": "+79005554433"},
+        "messages": [
+            {"external_id": "h1", "from": "client", "text": "Есть диван?", "sent_at": 1_600_000_000_000_i64},
+            {"external_id": "h2", "from": "company", "text": "Да, есть", "sent_at": 1_600_000_060_000_i64},
+            {"external_id": "h3", "from": "client", "text": "Спасибо", "sent_at": 1_600_000_120_000_i64},
+        ],
+    });
+    let (status, first) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/history",
+        Some(history.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, first["imported"].as_bool()),
+        (200, Some(true)),
+        "{first}"
+    );
+    let dialog = first["dialog_id"].as_i64().unwrap();
+    assert_eq!(
+        counters().await,
+        unread_before,
+        "history is read by everyone"
+    );
+    let (_, view) = common::send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}"))),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (view["open"].as_bool(), view["waiting_since"].is_null()),
+        (Some(false), true),
+        "{view}"
+    );
+    assert_eq!(view["last_activity_at"], 1_600_000_120_000_i64);
+    let (_, feed) = common::send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        None,
+    )
+    .await;
+    let feed = feed.as_array().unwrap();
+    assert_eq!(
+        feed.iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Есть диван?", "Да, есть", "Спасибо"]
+    );
+    assert_eq!(
+        (
+            feed[1]["author"]["type"].as_str(),
+            feed[1]["status"].as_str()
+        ),
+        (Some("company"), Some("delivered"))
+    );
+    let client = view["client"]["id"].as_i64().unwrap();
+    let (_, card) = common::send(
+        admin.get(app.url(&format!("/api/v1/clients/{client}"))),
+        None,
+    )
+    .await;
+    assert_eq!(card["source"]["channel_name"], "WA", "{card}");
+
+    let (status, again) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/history",
+        Some(history),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            again["imported"].as_bool(),
+            again["dialog_id"].as_i64()
+        ),
+        (200, Some(false), Some(dialog))
+    );
+    let (_, feed) = common::send(
+        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
+        None,
+    )
+    .await;
+    assert_eq!(
+        feed.as_array().unwrap().len(),
+        3,
+        "a repeat changes nothing"
+    );
+
+    // The client writes now: the dialog opens and is unread.
+    let (status, _) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/messages",
+        Some(push(channel, "7900", "live-1", "А доставка?")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(counters().await, unread_before + 1);
+
+    let bad = |messages: Value| json!({"channel_id": channel, "customer": {"external_id": "other"}, "messages": messages});
+    let (status, e) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/history",
+        Some(bad(json!([]))),
+    )
+    .await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("messages")));
+    let disorder = json!([
+        {"external_id": "a", "from": "client", "text": "2", "sent_at": 2000},
+        {"external_id": "b", "from": "client", "text": "1", "sent_at": 1000},
+    ]);
+    let (status, e) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/transport/v1/history",
+        Some(bad(disorder)),
+    )
+    .await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("messages[1]")));
+    let (status, e) = call(&app, &token, Method::POST, "/api/transport/v1/history",
+        Some(json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]}))).await;
+    assert_eq!(status, 404, "{e}");
 }

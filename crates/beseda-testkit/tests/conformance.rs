@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     health_answers,
     attachments_bind_to_one_message_and_are_listed,
+    history_is_imported_once_read_and_quoted_by_external_id,
     unsent_uploads_are_swept_and_sent_ones_stay,
     managers_are_created_found_and_listed,
     a_taken_email_is_a_conflict,

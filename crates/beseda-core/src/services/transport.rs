@@ -5,14 +5,17 @@ use super::attachments::check_unsent;
 use super::dialogs::DialogService;
 use crate::attachment::Uploader;
 use crate::channel::{Capabilities, ChannelKind};
-use crate::dialog::{InboundMessage, Ingested, MessageView, counted_chars};
+use crate::company::Author;
+use crate::dialog::{HistoryImport, InboundMessage, Ingested, MessageView, counted_chars};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
 use crate::ids::ChannelId;
+use crate::ids::DialogId;
 use crate::manager::Actor;
 use crate::secret::{Token, TokenHasher};
 use crate::store::Store;
 use crate::time::Clock;
+use crate::time::Timestamp;
 use crate::transport::{
     Channel, ChannelRegistration, MessageRef, ReportOutcome, StatusReport, TransportModule,
 };
@@ -20,6 +23,8 @@ use crate::values::DisplayName;
 use std::sync::Arc;
 
 const MODULE_TOKEN_PREFIX: &str = "bm_";
+/// At most this many messages per history import.
+pub const MAX_HISTORY: usize = 1000;
 
 /// A new module's secrets, shown once.
 pub struct NewModule {
@@ -225,6 +230,52 @@ impl TransportService {
         )
         .await?;
         self.dialogs.receive(m).await
+    }
+
+    /// A client's past conversation (F38 history import): shown as read, announced to nobody.
+    /// Messages come oldest first, from the client or the company, none in the future.
+    pub async fn import_history(
+        &self,
+        module: &TransportModule,
+        h: HistoryImport,
+    ) -> CoreResult<(DialogId, bool)> {
+        self.channel(module, h.channel_id).await?;
+        if h.messages.is_empty() || h.messages.len() > MAX_HISTORY {
+            return Err(CoreError::invalid(
+                "messages",
+                format!("an import has 1 to {MAX_HISTORY} messages"),
+            ));
+        }
+        let now = self.clock.now();
+        let mut seen = std::collections::HashSet::new();
+        let mut last = Timestamp(i64::MIN);
+        for (i, m) in h.messages.iter().enumerate() {
+            let field = format!("messages[{i}]");
+            let id_ok = m
+                .external_id
+                .as_ref()
+                .is_some_and(|e| !e.is_empty() && e.len() <= 255 && seen.insert(e.clone()));
+            if !id_ok {
+                return Err(CoreError::invalid(
+                    field,
+                    "each message has its own external_id of 1 to 255 bytes",
+                ));
+            }
+            if m.created_at < last || m.created_at > now {
+                return Err(CoreError::invalid(
+                    field,
+                    "messages come oldest first, none in the future",
+                ));
+            }
+            last = m.created_at;
+            if !matches!(m.author, Author::Client | Author::Company) {
+                return Err(CoreError::invalid(field, "from the client or the company"));
+            }
+            if counted_chars(&m.body) == 0 {
+                return Err(CoreError::invalid(field, "text must not be empty"));
+            }
+        }
+        self.store.import_history(&h, now).await
     }
 
     /// The client edited (`Some(text)`) or deleted (`None`) a message on their side, where the

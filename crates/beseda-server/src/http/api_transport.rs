@@ -13,7 +13,10 @@ use axum::response::IntoResponse;
 use beseda_core::CoreError;
 use beseda_core::attachment::Uploader;
 use beseda_core::channel::{Capabilities, ChannelKind};
-use beseda_core::dialog::{ContactDetails, DeliveryStatus, InboundMessage, Ingested};
+use beseda_core::company::{Author, ImportMessage};
+use beseda_core::dialog::{
+    ContactDetails, DeliveryStatus, HistoryImport, InboundMessage, Ingested,
+};
 use beseda_core::ids::{AttachmentId, ChannelId, DialogId, MessageId};
 use beseda_core::secret::Token;
 use beseda_core::services::transport::ChannelSpec;
@@ -204,6 +207,44 @@ pub struct Customer {
     utm: Option<std::collections::BTreeMap<String, String>>,
 }
 
+impl Customer {
+    /// The client's id on the channel, the name to show, and the rest of what is known.
+    fn parse(self, page: Option<String>) -> Result<(String, String, ContactDetails), CoreError> {
+        if self.external_id.is_empty() || self.external_id.len() > 255 {
+            return Err(CoreError::invalid(
+                "customer.external_id",
+                "must have 1 to 255 bytes",
+            ));
+        }
+        let full = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = if full.trim().is_empty() {
+            self.nickname
+                .clone()
+                .unwrap_or_else(|| self.external_id.clone())
+        } else {
+            full
+        };
+        let details = ContactDetails {
+            nickname: self.nickname,
+            phone: self.phone,
+            email: self.email,
+            avatar_url: self.avatar_url,
+            profile_url: self.profile_url,
+            language: self.language,
+            page,
+            utm: self
+                .utm
+                .filter(|u| !u.is_empty())
+                .map(|u| serde_json::to_string(&u).unwrap_or_default()),
+        };
+        Ok((self.external_id, name, details))
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushMessage {
@@ -303,43 +344,18 @@ pub async fn push_message(
     ModuleCaller(module): ModuleCaller,
     ApiJson(req): ApiJson<PushMessage>,
 ) -> ApiResult<Json<PushResult>> {
-    let c = req.customer;
-    if c.external_id.is_empty() || c.external_id.len() > 255 {
-        return Err(CoreError::invalid("customer.external_id", "must have 1 to 255 bytes").into());
-    }
-    let full = [c.first_name.as_deref(), c.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let contact_name = if full.trim().is_empty() {
-        c.nickname.clone().unwrap_or_else(|| c.external_id.clone())
-    } else {
-        full
-    };
+    let (contact_external_id, contact_name, details) = req.customer.parse(req.page_link)?;
     let attachments = push_files(&state, &module, req.channel_id, req.attachments).await?;
     let m = InboundMessage {
         attachments,
         quote_external_id: req.quote_external_id,
         channel_id: req.channel_id,
-        contact_external_id: c.external_id,
+        contact_external_id,
         contact_name,
         external_id: req.external_id,
         body: req.text,
         sent_at: req.sent_at.map_or_else(|| SystemClock.now(), Timestamp),
-        details: ContactDetails {
-            nickname: c.nickname,
-            phone: c.phone,
-            email: c.email,
-            avatar_url: c.avatar_url,
-            profile_url: c.profile_url,
-            language: c.language,
-            page: req.page_link,
-            utm: c
-                .utm
-                .filter(|u| !u.is_empty())
-                .map(|u| serde_json::to_string(&u).unwrap_or_default()),
-        },
+        details,
     };
     match state.transport.push(&module, m).await? {
         Ingested::Accepted {
@@ -479,4 +495,84 @@ pub async fn delete_message(
             .change_client_message(&module, req.channel_id, &req.external_id, None)
             .await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAuthor {
+    Client,
+    Company,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryMessage {
+    /// The channel's id of the message.
+    external_id: String,
+    from: HistoryAuthor,
+    text: String,
+    /// When it was written, epoch milliseconds.
+    sent_at: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    channel_id: ChannelId,
+    customer: Customer,
+    /// Oldest first, at most 1000.
+    messages: Vec<HistoryMessage>,
+    /// Whether the conversation is over (default): a closed dialog waits for no answer.
+    #[serde(default = "yes")]
+    closed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryResult {
+    dialog_id: DialogId,
+    /// `false`: the client already had a dialog, which stays as it was.
+    imported: bool,
+}
+
+/// POST /api/transport/v1/history: brings in a client's past conversation when a channel is
+/// connected: a new dialog with its messages, read by everyone, with no notification. A client
+/// who already has a dialog keeps it (`imported: false`), so a repeat changes nothing.
+#[utoipa::path(post, path = "/api/transport/v1/history", tag = "transport", request_body = HistoryRequest, params(("X-Transport-Token" = String, Header)),
+    responses((status = 200, body = HistoryResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_history(
+    State(state): State<AppState>,
+    ModuleCaller(module): ModuleCaller,
+    ApiJson(req): ApiJson<HistoryRequest>,
+) -> ApiResult<Json<HistoryResult>> {
+    let (contact_external_id, contact_name, details) = req.customer.parse(None)?;
+    let messages = req
+        .messages
+        .into_iter()
+        .map(|m| ImportMessage {
+            author: match m.from {
+                HistoryAuthor::Client => Author::Client,
+                HistoryAuthor::Company => Author::Company,
+            },
+            body: m.text,
+            external_id: Some(m.external_id),
+            created_at: Timestamp(m.sent_at),
+        })
+        .collect();
+    let h = HistoryImport {
+        channel_id: req.channel_id,
+        contact_external_id,
+        contact_name,
+        details,
+        closed: req.closed,
+        messages,
+    };
+    let (dialog_id, imported) = state.transport.import_history(&module, h).await?;
+    Ok(Json(HistoryResult {
+        dialog_id,
+        imported,
+    }))
 }

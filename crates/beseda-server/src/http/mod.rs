@@ -137,6 +137,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_transport::delete_message
         ))
         .routes(routes!(api_transport::report_status))
+        .routes(routes!(api_transport::import_history))
         .routes(routes!(api_attachments::list))
         .routes(routes!(api_attachments::copy))
         .routes(routes!(api_attachments::download))

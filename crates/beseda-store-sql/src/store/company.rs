@@ -1,6 +1,7 @@
 //! Bringing a company's data in: channels, tags, clients, dialogs with history, orders.
 
 use super::{SqlStore, conflict_on_unique, params};
+use crate::driver::SqlTx;
 use async_trait::async_trait;
 use beseda_core::company::{
     Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
@@ -13,7 +14,7 @@ use beseda_core::{CoreError, CoreResult};
 fn author_manager(a: Author) -> Option<ManagerId> {
     match a {
         Author::Manager(m) => Some(m),
-        Author::Client | Author::System => None,
+        Author::Client | Author::Company | Author::System => None,
     }
 }
 
@@ -116,67 +117,16 @@ impl CompanyStore for SqlStore {
     }
 
     async fn import_dialog(&self, d: &ImportDialog) -> CoreResult<DialogId> {
-        let keys = d.history_keys()?;
         let mut tx = self.db.begin().await?;
         let contact = tx
             .fetch_one(
                 "INSERT INTO contacts (channel_id, external_id, client_id, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                params![d.channel_id, d.contact_external_id.as_str(), d.client_id, d.contact_name.as_str(), keys.opened_at],
+                params![d.channel_id, d.contact_external_id.as_str(), d.client_id, d.contact_name.as_str(), d.history_keys()?.opened_at],
             )
             .await
             .map_err(conflict_on_unique("contact_exists", "this contact on this channel"))?
             .i64("id")?;
-        let dialog = DialogId(
-            tx.fetch_one(
-                "INSERT INTO dialogs (channel_id, contact_id, client_id, status, responsible_manager_id, last_seq, last_client_seq, \
-                   last_message_author, last_message_preview, last_activity_at, waiting_since, opened_at, closed_at, created_at, \
-                   client_count, read_baseline_client_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $14) RETURNING id",
-                params![
-                    d.channel_id,
-                    contact,
-                    d.client_id,
-                    if d.closed { "closed" } else { "open" },
-                    d.responsible,
-                    keys.last_seq,
-                    keys.last_client_seq,
-                    keys.last_author.kind(),
-                    keys.preview.as_str(),
-                    keys.last_activity_at,
-                    keys.waiting_since,
-                    keys.opened_at,
-                    d.closed.then_some(keys.last_activity_at),
-                    // Imported history is read by everyone: the baseline covers it.
-                    keys.client_count
-                ],
-            )
-            .await?
-            .i64("id")?,
-        );
-        let mut last_id = None;
-        for (seq, m) in (1_i64..).zip(&d.messages) {
-            // Imported company messages were delivered long ago; client messages have no status.
-            let status = matches!(m.author, Author::Manager(_)).then_some("delivered");
-            let kind = if m.author == Author::System {
-                "event"
-            } else {
-                "text"
-            };
-            let row = tx
-                .fetch_one(
-                    "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, external_id, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                    params![dialog, d.channel_id, seq, m.author.kind(), author_manager(m.author), kind, m.body.as_str(), m.external_id.clone(), status, m.created_at],
-                )
-                .await
-                .map_err(conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
-            last_id = Some(row.i64("id")?);
-        }
-        tx.execute(
-            "UPDATE dialogs SET last_message_id = $2 WHERE id = $1",
-            params![dialog, last_id],
-        )
-        .await?;
+        let dialog = insert_history(&mut tx, d, contact).await?;
         tx.commit().await?;
         Ok(dialog)
     }
@@ -221,4 +171,67 @@ impl CompanyStore for SqlStore {
             .map_err(conflict_on_unique("order_number_taken", "an order with this number"))?;
         Ok(OrderId(row.i64("id")?))
     }
+}
+
+/// Writes a contact's dialog with its whole past, oldest first, as read by everyone (the read
+/// baseline covers it) and with no events: history is not news.
+pub(super) async fn insert_history(
+    tx: &mut Box<dyn SqlTx>,
+    d: &ImportDialog,
+    contact: i64,
+) -> CoreResult<DialogId> {
+    let keys = d.history_keys()?;
+    let dialog = DialogId(
+        tx.fetch_one(
+            "INSERT INTO dialogs (channel_id, contact_id, client_id, status, responsible_manager_id, last_seq, last_client_seq, \
+               last_message_author, last_message_preview, last_activity_at, waiting_since, opened_at, closed_at, created_at, \
+               client_count, read_baseline_client_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $14) RETURNING id",
+            params![
+                d.channel_id,
+                contact,
+                d.client_id,
+                if d.closed { "closed" } else { "open" },
+                d.responsible,
+                keys.last_seq,
+                keys.last_client_seq,
+                keys.last_author.kind(),
+                keys.preview.as_str(),
+                keys.last_activity_at,
+                keys.waiting_since,
+                keys.opened_at,
+                d.closed.then_some(keys.last_activity_at),
+                // Imported history is read by everyone: the baseline covers it.
+                keys.client_count
+            ],
+        )
+        .await?
+        .i64("id")?,
+    );
+    let mut last_id = None;
+    for (seq, m) in (1_i64..).zip(&d.messages) {
+        // Imported company messages were delivered long ago; client messages have no status.
+        let status =
+            matches!(m.author, Author::Manager(_) | Author::Company).then_some("delivered");
+        let kind = if m.author == Author::System {
+            "event"
+        } else {
+            "text"
+        };
+        let row = tx
+            .fetch_one(
+                "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, external_id, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                params![dialog, d.channel_id, seq, m.author.kind(), author_manager(m.author), kind, m.body.as_str(), m.external_id.clone(), status, m.created_at],
+            )
+            .await
+            .map_err(conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
+        last_id = Some(row.i64("id")?);
+    }
+    tx.execute(
+        "UPDATE dialogs SET last_message_id = $2 WHERE id = $1",
+        params![dialog, last_id],
+    )
+    .await?;
+    Ok(dialog)
 }

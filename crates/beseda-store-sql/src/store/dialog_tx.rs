@@ -118,6 +118,7 @@ pub(crate) async fn add_message(
     let (author_kind, author_manager) = match &m.author {
         MessageAuthor::Client => ("client", None),
         MessageAuthor::Manager { id, .. } => ("manager", Some(*id)),
+        MessageAuthor::Company => ("manager", None),
         MessageAuthor::Bot { .. } => ("bot", None),
         MessageAuthor::System => ("system", None),
     };

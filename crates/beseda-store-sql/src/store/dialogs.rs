@@ -87,6 +87,14 @@ impl DialogStore for SqlStore {
         self.ingest(m, now).await
     }
 
+    async fn import_history(
+        &self,
+        h: &beseda_core::dialog::HistoryImport,
+        now: Timestamp,
+    ) -> CoreResult<(DialogId, bool)> {
+        self.import_contact_history(h, now).await
+    }
+
     async fn append_company_message(
         &self,
         m: &OutgoingMessage,

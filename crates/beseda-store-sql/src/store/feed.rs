@@ -23,9 +23,12 @@ const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author
 fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
     let author = match r.text("author_kind")?.as_str() {
         "client" => MessageAuthor::Client,
-        "manager" => MessageAuthor::Manager {
-            id: ManagerId(r.opt_i64("author_manager_id")?.unwrap_or(0)),
-            name: r.opt_text("author_name")?.unwrap_or_default(),
+        "manager" => match r.opt_i64("author_manager_id")? {
+            Some(id) => MessageAuthor::Manager {
+                id: ManagerId(id),
+                name: r.opt_text("author_name")?.unwrap_or_default(),
+            },
+            None => MessageAuthor::Company,
         },
         "bot" => MessageAuthor::Bot {
             id: BotId(r.opt_i64("author_bot_id")?.unwrap_or(0)),

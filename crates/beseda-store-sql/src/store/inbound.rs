@@ -1,14 +1,16 @@
 //! Client messages coming in: dedupe, the contact and its client card, the dialog, reopening,
 //! a blocked client's refusal, the keys and counters (F04, F08, F10, F38).
 
+use super::company::insert_history;
 use super::dialog_tx::{self as dtx, Locked, NewMessage};
 use super::dialogs::{commit, message_event};
 use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
 use beseda_core::attachment::Uploader;
-use beseda_core::dialog::{InboundMessage, Ingested, MessageAuthor};
+use beseda_core::company::ImportDialog;
+use beseda_core::dialog::{ContactDetails, HistoryImport, InboundMessage, Ingested, MessageAuthor};
 use beseda_core::event::{Audience, NewEvent};
-use beseda_core::ids::{DialogId, ManagerId, MessageId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::store::Written;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
@@ -76,77 +78,16 @@ impl SqlStore {
         {
             return Ok(DialogId(r.i64("id")?));
         }
-        let channel = tx
-            .fetch_optional(
-                "SELECT kind, name FROM channels WHERE id = $1 AND active",
-                params![m.channel_id],
-            )
-            .await?
-            .ok_or(CoreError::NotFound("channel"))?;
-        // Concurrent first messages of one new client race here: the unique keys decide, and
-        // whoever loses finds the winner's rows once it has committed.
-        let det = &m.details;
-        let (phone, email) = (det.normalized_phone(), det.normalized_email());
-        let inserted = tx
-            .fetch_optional(
-                "INSERT INTO contacts (channel_id, external_id, name, nickname, phone, email, avatar_url, profile_url, language, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
-                params![
-                    m.channel_id,
-                    m.contact_external_id.as_str(),
-                    m.contact_name.as_str(),
-                    det.nickname.clone(),
-                    phone.clone(),
-                    email.clone(),
-                    det.avatar_url.clone(),
-                    det.profile_url.clone(),
-                    det.language.clone(),
-                    now
-                ],
+        let contact = self
+            .contact(
+                tx,
+                m.channel_id,
+                &m.contact_external_id,
+                &m.contact_name,
+                &m.details,
+                now,
             )
             .await?;
-        let contact = match inserted {
-            Some(r) => {
-                let contact = r.i64("id")?;
-                let client = match known_client(tx, phone.as_deref(), email.as_deref()).await? {
-                    Some(existing) => existing,
-                    // F04: a new client card remembers where the client first came from.
-                    None => tx
-                        .fetch_one(
-                            "INSERT INTO clients (name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
-                               source_first_contact_at, source_page, source_utm, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $8) RETURNING id",
-                            params![
-                                m.contact_name.as_str(),
-                                phone,
-                                email,
-                                det.avatar_url.clone(),
-                                channel.text("kind")?,
-                                m.channel_id,
-                                channel.text("name")?,
-                                now,
-                                det.page.clone(),
-                                det.utm.clone()
-                            ],
-                        )
-                        .await?
-                        .i64("id")?,
-                };
-                tx.execute(
-                    "UPDATE contacts SET client_id = $2 WHERE id = $1",
-                    params![contact, client],
-                )
-                .await?;
-                contact
-            }
-            None => tx
-                .fetch_one(
-                    "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
-                    params![m.channel_id, m.contact_external_id.as_str()],
-                )
-                .await?
-                .i64("id")?,
-        };
         if let Some(r) = tx
             .fetch_optional(
                 "SELECT id, deleted_at FROM dialogs WHERE contact_id = $1",
@@ -190,6 +131,92 @@ impl SqlStore {
             }
         };
         Ok(DialogId(row.i64("id")?))
+    }
+
+    /// The contact of a client on a channel, created with its client card when new: an
+    /// existing card with the same phone or email, or a new one that remembers where the client
+    /// first came from (F04).
+    async fn contact(
+        &self,
+        tx: &mut Box<dyn SqlTx>,
+        channel_id: ChannelId,
+        external_id: &str,
+        name: &str,
+        details: &ContactDetails,
+        now: Timestamp,
+    ) -> CoreResult<i64> {
+        let channel = tx
+            .fetch_optional(
+                "SELECT kind, name FROM channels WHERE id = $1 AND active",
+                params![channel_id],
+            )
+            .await?
+            .ok_or(CoreError::NotFound("channel"))?;
+        // Concurrent first messages of one new client race here: the unique keys decide, and
+        // whoever loses finds the winner's rows once it has committed.
+        let det = details;
+        let (phone, email) = (det.normalized_phone(), det.normalized_email());
+        let inserted = tx
+            .fetch_optional(
+                "INSERT INTO contacts (channel_id, external_id, name, nickname, phone, email, avatar_url, profile_url, language, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id",
+                params![
+                    channel_id,
+                    external_id,
+                    name,
+                    det.nickname.clone(),
+                    phone.clone(),
+                    email.clone(),
+                    det.avatar_url.clone(),
+                    det.profile_url.clone(),
+                    det.language.clone(),
+                    now
+                ],
+            )
+            .await?;
+        let contact = match inserted {
+            Some(r) => {
+                let contact = r.i64("id")?;
+                let client = match known_client(tx, phone.as_deref(), email.as_deref()).await? {
+                    Some(existing) => existing,
+                    // F04: a new client card remembers where the client first came from.
+                    None => tx
+                        .fetch_one(
+                            "INSERT INTO clients (name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
+                               source_first_contact_at, source_page, source_utm, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $8) RETURNING id",
+                            params![
+                                name,
+                                phone,
+                                email,
+                                det.avatar_url.clone(),
+                                channel.text("kind")?,
+                                channel_id,
+                                channel.text("name")?,
+                                now,
+                                det.page.clone(),
+                                det.utm.clone()
+                            ],
+                        )
+                        .await?
+                        .i64("id")?,
+                };
+                tx.execute(
+                    "UPDATE contacts SET client_id = $2 WHERE id = $1",
+                    params![contact, client],
+                )
+                .await?;
+                contact
+            }
+            None => tx
+                .fetch_one(
+                    "SELECT id FROM contacts WHERE channel_id = $1 AND external_id = $2",
+                    params![channel_id, external_id],
+                )
+                .await?
+                .i64("id")?,
+        };
+        Ok(contact)
     }
 
     /// Reopens a closed dialog with an event in the feed (F08).
@@ -291,5 +318,57 @@ impl SqlStore {
             events,
         )
         .await
+    }
+}
+
+impl SqlStore {
+    /// A client's past conversation (F38): a new contact's dialog with its history, read by
+    /// everyone and announced to nobody. A contact who already has a dialog keeps it as it is;
+    /// the answer is then that dialog and `false`.
+    pub(super) async fn import_contact_history(
+        &self,
+        h: &HistoryImport,
+        now: Timestamp,
+    ) -> CoreResult<(DialogId, bool)> {
+        let mut tx = self.db.begin().await?;
+        let existing = tx
+            .fetch_optional(
+                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id WHERE ct.channel_id = $1 AND ct.external_id = $2",
+                params![h.channel_id, h.contact_external_id.as_str()],
+            )
+            .await?;
+        if let Some(r) = existing {
+            return Ok((DialogId(r.i64("id")?), false));
+        }
+        let contact = self
+            .contact(
+                &mut tx,
+                h.channel_id,
+                &h.contact_external_id,
+                &h.contact_name,
+                &h.details,
+                now,
+            )
+            .await?;
+        let client = tx
+            .fetch_one(
+                "SELECT client_id FROM contacts WHERE id = $1",
+                params![contact],
+            )
+            .await?
+            .opt_i64("client_id")?
+            .map(ClientId);
+        let d = ImportDialog {
+            channel_id: h.channel_id,
+            client_id: client,
+            contact_external_id: h.contact_external_id.clone(),
+            contact_name: h.contact_name.clone(),
+            responsible: None,
+            closed: h.closed,
+            messages: h.messages.clone(),
+        };
+        let dialog = insert_history(&mut tx, &d, contact).await?;
+        tx.commit().await?;
+        Ok((dialog, true))
     }
 }

@@ -327,3 +327,56 @@ pub async fn unread_counters_count_what_each_manager_read(store: &dyn Store) {
         "not hers to see"
     );
 }
+
+pub async fn history_is_imported_once_read_and_quoted_by_external_id(store: &dyn Store) {
+    use beseda_core::company::ImportMessage;
+    use beseda_core::dialog::HistoryImport;
+    let wa = channel(store, ChannelKind::WhatsappBusiness, "WA").await;
+    let past = |id: &str, author, at| ImportMessage {
+        author,
+        body: format!("text {id}"),
+        external_id: Some(id.into()),
+        created_at: Timestamp(at),
+    };
+    let h = HistoryImport {
+        channel_id: wa,
+        contact_external_id: "c".into(),
+        contact_name: "Client".into(),
+        details: Default::default(),
+        closed: true,
+        messages: vec![
+            past("h1", Author::Client, 10),
+            past("h2", Author::Company, 20),
+        ],
+    };
+    let (d, imported) = store.import_history(&h, Timestamp(100)).await.unwrap();
+    assert!(imported);
+    assert_eq!(
+        store.import_history(&h, Timestamp(101)).await.unwrap(),
+        (d, false)
+    );
+    let admin = Viewer {
+        manager: beseda_core::ids::ManagerId(1),
+        sees_all: true,
+    };
+    assert_eq!(store.counters(admin).await.unwrap().unread_dialogs, 0);
+    let view = store
+        .dialog_view(d, admin, Timestamp(100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!view.open && view.client.is_some() && view.unread_messages == 0);
+    let feed = store.feed(d, FeedPage::Latest, 10).await.unwrap();
+    assert_eq!(feed[1].author, beseda_core::dialog::MessageAuthor::Company);
+    // A live answer quoting a past message by the channel's id.
+    let mut m = inbound(wa, "c", "live", "ответ");
+    m.quote_external_id = Some("h2".into());
+    store
+        .ingest_client_message(&m, Timestamp(200))
+        .await
+        .unwrap();
+    let feed = store.feed(d, FeedPage::Latest, 10).await.unwrap();
+    let last = feed.last().unwrap();
+    assert_eq!(last.quote.as_ref().map(|q| q.id), Some(feed[1].id));
+    assert_eq!(store.counters(admin).await.unwrap().unread_dialogs, 1);
+}
