@@ -29,6 +29,8 @@ pub struct AppState {
     pub hub: Hub,
     /// How deliveries to integration modules are retried.
     pub delivery_policy: RetryPolicy,
+    /// How long a delivery worker holds a job before another may take it over.
+    pub delivery_lease: std::time::Duration,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: long-lived connections end with it.
     pub shutdown: CancellationToken,
@@ -98,6 +100,7 @@ impl AppState {
             hub: Hub::default(),
             shutdown: CancellationToken::new(),
             delivery_policy: RetryPolicy::default(),
+            delivery_lease: crate::jobs::delivery::DEFAULT_LEASE,
             clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),

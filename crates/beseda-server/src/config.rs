@@ -77,6 +77,9 @@ pub struct Config {
     /// directory's `files/`) or S3-compatible storage (`s3://bucket`, built with `--features s3`;
     /// credentials, region and endpoint from the usual `AWS_*` variables).
     pub storage_url: String,
+    /// How long a delivery worker holds an outgoing message before another worker (on this or
+    /// another node) may take it over, e.g. after a crash.
+    pub delivery_lease: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -100,6 +103,7 @@ impl fmt::Debug for Config {
             )
             .field("log", &self.log)
             .field("storage_url", &self.storage_url)
+            .field("delivery_lease", &self.delivery_lease)
             .finish()
     }
 }
@@ -117,6 +121,7 @@ struct FileConfig {
     admin_password: Option<String>,
     log: Option<String>,
     storage_url: Option<String>,
+    delivery_lease_secs: Option<String>,
 }
 
 impl Config {
@@ -184,7 +189,19 @@ impl Config {
             }
             None => format!("file://{}", absolute(&data_dir.join("files")).display()),
         };
+        let lease_raw =
+            pick("BESEDA_DELIVERY_LEASE_SECS", file_cfg.delivery_lease_secs).unwrap_or("30".into());
+        let delivery_lease = match lease_raw.parse::<u64>() {
+            Ok(s) if (2..=3600).contains(&s) => std::time::Duration::from_secs(s),
+            _ => {
+                return Err(bad(
+                    "BESEDA_DELIVERY_LEASE_SECS",
+                    format!("{lease_raw:?} is not a number of seconds from 2 to 3600"),
+                ));
+            }
+        };
         Ok(Config {
+            delivery_lease,
             storage_url,
             database_url,
             listen,

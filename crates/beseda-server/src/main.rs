@@ -234,7 +234,8 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         files,
         public_url: url.clone(),
     };
-    let state = AppState::new(store.clone(), settings)?;
+    let mut state = AppState::new(store.clone(), settings)?;
+    state.delivery_lease = config.delivery_lease;
     let server = Server { state, listener };
     println!("Beseda is ready at {url}/ ({} database)", store.backend());
     let shutdown = CancellationToken::new();

@@ -112,6 +112,7 @@ impl Server {
             self.state.bus.clone(),
             self.state.clock.clone(),
             self.state.delivery_policy,
+            self.state.delivery_lease,
             self.state.public_url.clone(),
         )
         .map_err(std::io::Error::other)?;

@@ -34,6 +34,7 @@ struct Inner {
     delivered: Vec<(i64, String)>,
     bad_signatures: usize,
     payloads: Vec<serde_json::Value>,
+    hang_next: usize,
 }
 
 #[derive(Clone)]
@@ -77,6 +78,12 @@ impl FakeModule {
         self.lock().answer = Some(answer);
     }
 
+    /// The next `n` webhooks are taken (and counted as delivered) but never answered, as when
+    /// the sender dies while waiting.
+    pub fn hang_next(&self, n: usize) {
+        self.lock().hang_next = n;
+    }
+
     pub fn fail_next(&self, n: usize) {
         self.lock().fail_next = n;
     }
@@ -100,6 +107,15 @@ impl FakeModule {
 }
 
 async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (hang, answer) = take(&inner, &headers, &body);
+    if hang {
+        std::future::pending::<()>().await;
+    }
+    answer
+}
+
+/// Records one webhook and decides the answer; whether to hang before giving it.
+fn take(inner: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> (bool, Response) {
     let header = |name: &str| {
         headers
             .get(name)
@@ -113,25 +129,27 @@ async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: 
         .and_then(|t| t.parse::<i64>().ok())
         .unwrap_or(0);
     let signed = match (&m.secret, header("x-beseda-signature")) {
-        (Some(secret), Some(sig)) => verify_webhook(secret, timestamp, &body, &sig),
+        (Some(secret), Some(sig)) => verify_webhook(secret, timestamp, body, &sig),
         _ => false,
     };
     if !signed {
         m.bad_signatures += 1;
-        return StatusCode::UNAUTHORIZED.into_response();
+        return (false, StatusCode::UNAUTHORIZED.into_response());
     }
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     m.payloads.push(v["message"].clone());
     let id = v["message"]["id"].as_i64().unwrap_or(0);
     let text = v["message"]["text"].as_str().unwrap_or_default().to_owned();
     m.attempts.push((id, text.clone()));
     if m.fail_next > 0 {
         m.fail_next -= 1;
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return (false, StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
     if !m.delivered.iter().any(|(seen, _)| *seen == id) {
         m.delivered.push((id, text));
     }
+    let hang = m.hang_next > 0;
+    m.hang_next = m.hang_next.saturating_sub(1);
     let answer = match m.answer.clone().unwrap_or(Answer::Sent) {
         Answer::Sent => serde_json::json!({ "transport_message_id": format!("fake-{id}") }),
         Answer::Async => serde_json::json!({ "async": true }),
@@ -139,5 +157,5 @@ async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: 
             serde_json::json!({ "error": { "code": code, "message": message } })
         }
     };
-    axum::Json(answer).into_response()
+    (hang, axum::Json(answer).into_response())
 }

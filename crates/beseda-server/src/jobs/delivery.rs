@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How long a worker holds a job: longer than one webhook call may take.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long a worker holds a job unless configured: longer than one webhook call may take.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: u32 = 32;
 
@@ -26,6 +26,7 @@ pub struct DeliveryWorker {
     http: reqwest::Client,
     owner: String,
     policy: RetryPolicy,
+    lease: Duration,
     /// How the module reaches us, for the files' addresses.
     public_url: String,
 }
@@ -45,10 +46,12 @@ impl DeliveryWorker {
         bus: Arc<dyn EventBus>,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
+        lease: Duration,
         public_url: String,
     ) -> CoreResult<DeliveryWorker> {
+        // A call ends well within the lease, so no other worker takes a job still in flight.
         let http = reqwest::Client::builder()
-            .timeout(WEBHOOK_TIMEOUT)
+            .timeout(WEBHOOK_TIMEOUT.min(lease / 2))
             .build()
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut id = [0u8; 8];
@@ -65,6 +68,7 @@ impl DeliveryWorker {
             http,
             owner,
             policy,
+            lease,
             public_url,
         })
     }
@@ -75,7 +79,7 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let jobs = self
             .store
-            .claim_deliveries(&self.owner, now, now.plus(LEASE), BATCH)
+            .claim_deliveries(&self.owner, now, now.plus(self.lease), BATCH)
             .await?;
         let count = jobs.len();
         let mut running = tokio::task::JoinSet::new();
