@@ -152,8 +152,17 @@ pub(crate) async fn add_message(
         m.body.chars().take(PREVIEW_CHARS).collect()
     };
     // A client message also moves the client's keys: one statement for both (the hot path).
+    // A system event (opened, closed, reassigned) is in the feed but is not the dialog's last
+    // message: the row's preview, author, activity and sort keys stay (F12, F20, F21).
     let from_client = matches!(m.author, MessageAuthor::Client);
-    tx.execute(
+    if matches!(m.author, MessageAuthor::System) {
+        tx.execute(
+            "UPDATE dialogs SET last_seq = $2 WHERE id = $1",
+            params![d.id, seq],
+        )
+        .await?;
+    } else {
+        tx.execute(
         "UPDATE dialogs SET last_seq = $2, last_message_id = $3, last_message_author = $4, last_message_preview = $5, \
            last_activity_at = $6, \
            last_client_seq = CASE WHEN $7 THEN $2 ELSE last_client_seq END, \
@@ -163,6 +172,7 @@ pub(crate) async fn add_message(
         params![d.id, seq, id, author_kind, preview, now, from_client],
     )
     .await?;
+    }
     if from_client {
         d.client_count += 1;
     }
