@@ -56,6 +56,8 @@ pub struct DialogView {
     pub channel: ChannelRef,
     /// The client card, unless detached (F14).
     pub client: Option<ClientRef>,
+    /// The client's photo, or the messenger's avatar (F12).
+    pub photo_url: Option<String>,
     pub contact_name: String,
     pub open: bool,
     pub responsible: Option<Responsible>,

@@ -39,6 +39,9 @@ pub enum CoreError {
     ClientBlocked,
     #[error("too many attempts; try again in {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// A list cursor from another query, or garbled.
+    #[error("the cursor does not belong to this query; start from the first page")]
+    InvalidCursor,
     #[error("storage failed: {0}")]
     Storage(String),
     #[error("internal error: {0}")]
@@ -61,6 +64,7 @@ impl CoreError {
             CoreError::ClientBlocked => "client_blocked",
             CoreError::AttachmentTooLarge { .. } => "attachment_too_large",
             CoreError::RateLimited { .. } => "rate_limited",
+            CoreError::InvalidCursor => "invalid_cursor",
             CoreError::Storage(_) | CoreError::Internal(_) => "internal",
         }
     }

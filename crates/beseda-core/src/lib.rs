@@ -9,6 +9,7 @@ pub mod dialog;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod inbox;
 pub mod library;
 pub mod manager;
 pub mod secret;

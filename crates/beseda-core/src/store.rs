@@ -37,6 +37,7 @@ pub trait Store:
     + LibraryStore
     + TransportStore
     + AttachmentStore
+    + InboxStore
 {
 }
 impl<T> Store for T where
@@ -48,6 +49,7 @@ impl<T> Store for T where
         + LibraryStore
         + TransportStore
         + AttachmentStore
+        + InboxStore
 {
 }
 
@@ -483,4 +485,56 @@ pub trait AttachmentStore: Send + Sync + 'static {
     ) -> CoreResult<Vec<crate::attachment::StoredAttachment>>;
     /// Forgets an upload no message took; false when a message took it meanwhile.
     async fn delete_unsent_attachment(&self, id: crate::ids::AttachmentId) -> CoreResult<bool>;
+}
+
+/// The dialog list (F06, F12, F19–F24). Every query answers only what the viewer may see, and
+/// never a deleted dialog.
+#[async_trait]
+pub trait InboxStore: Send + Sync + 'static {
+    /// A page of the list and the cursor of the next page (none after the last).
+    async fn list_dialogs(
+        &self,
+        q: &crate::inbox::DialogQuery,
+        viewer: Viewer,
+        now: Timestamp,
+    ) -> CoreResult<(Vec<DialogView>, Option<crate::inbox::Cursor>)>;
+    /// The ids of the dialogs a filter matches, in id order after `after`: for bulk actions.
+    async fn matching_dialogs(
+        &self,
+        filter: &crate::inbox::DialogFilter,
+        viewer: Viewer,
+        after: Option<DialogId>,
+        limit: u32,
+    ) -> CoreResult<Vec<DialogId>>;
+    /// Each tag with the number of visible dialogs whose client carries it (pinned, if asked).
+    async fn tag_counts(
+        &self,
+        viewer: Viewer,
+        pinned: bool,
+    ) -> CoreResult<Vec<crate::inbox::TagCount>>;
+    async fn bots_exist(&self) -> CoreResult<bool>;
+    /// Dialogs whose contact or client matches `text` by name, nickname, phone or email, or
+    /// whose channel's name holds it; newest activity first.
+    async fn search_dialogs(
+        &self,
+        viewer: Viewer,
+        text: &str,
+        limit: u32,
+        now: Timestamp,
+    ) -> CoreResult<Vec<DialogView>>;
+    /// Messages holding `text` (3+ characters, any case), newest first, before `before`.
+    async fn search_messages(
+        &self,
+        viewer: Viewer,
+        text: &str,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> CoreResult<Vec<crate::inbox::MessageHit>>;
+    /// F19: the dialogs leave every list, search and counter; who and when are kept.
+    async fn delete_dialogs(
+        &self,
+        ids: &[DialogId],
+        by: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>>;
 }

@@ -8,6 +8,7 @@ use beseda_core::secret::TokenHasher;
 use beseda_core::services::attachments::AttachmentService;
 use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
+use beseda_core::services::inbox::InboxService;
 use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
 use beseda_core::services::transport::TransportService;
@@ -37,6 +38,7 @@ pub struct AppState {
     /// Cookies carry the Secure flag (the public URL is https).
     pub secure_cookies: bool,
     pub attachments: Arc<AttachmentService>,
+    pub inbox: Arc<InboxService>,
     /// Attachment bytes.
     pub files: Arc<Files>,
     /// How modules reach this server: the address of the files in our webhooks.
@@ -86,6 +88,7 @@ impl AppState {
             .map_err(|e| beseda_core::CoreError::Internal(e.to_string()))?;
         Ok(AppState {
             attachments: Arc::new(AttachmentService::new(store.clone(), clock.clone())),
+            inbox: Arc::new(InboxService::new(store.clone(), clock.clone(), bus.clone())),
             files: Arc::new(files),
             public_url,
             http,

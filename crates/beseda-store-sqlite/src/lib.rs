@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "attachment channels",
         include_str!("../migrations/0002_attachment_channels.sql"),
     ),
+    (3, "search", include_str!("../migrations/0003_search.sql")),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

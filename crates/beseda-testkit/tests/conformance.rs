@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     health_answers,
     attachments_bind_to_one_message_and_are_listed,
+    the_list_filters_pages_counts_searches_and_deletes,
     history_is_imported_once_read_and_quoted_by_external_id,
     unsent_uploads_are_swept_and_sent_ones_stay,
     managers_are_created_found_and_listed,

@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod dialogs;
+pub mod inbox;
 pub mod library;
 pub mod managers;
 pub mod transport;

@@ -61,6 +61,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         | CoreError::MessageTooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::InvalidCursor => StatusCode::BAD_REQUEST,
         CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

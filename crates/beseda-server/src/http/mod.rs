@@ -5,6 +5,7 @@
 mod api_attachments;
 mod api_auth;
 mod api_dialogs;
+mod api_inbox;
 mod api_library;
 mod api_managers;
 mod api_transport;
@@ -82,6 +83,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_managers::delete_group
         ))
         .routes(routes!(api_managers::set_members))
+        .routes(routes!(api_inbox::list))
+        .routes(routes!(api_inbox::filters))
+        .routes(routes!(api_inbox::search))
+        .routes(routes!(api_inbox::delete))
         .routes(routes!(api_dialogs::get_dialog))
         .routes(routes!(
             api_dialogs::get_messages,

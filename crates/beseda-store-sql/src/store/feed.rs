@@ -72,6 +72,78 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
     })
 }
 
+/// A dialog row as one manager sees it ($1 is that manager); callers add WHERE and ORDER BY.
+pub(super) const DIALOG_SELECT: &str = "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, \
+       d.last_message_preview, d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
+       c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
+       COALESCE(cl.photo_url, ct.avatar_url) AS photo_url, \
+       cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft, \
+       c.warning_secs AS channel_warning, c.danger_secs AS channel_danger, s.warning_secs, s.danger_secs \
+     FROM dialogs d JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
+       CROSS JOIN chat_settings s \
+       LEFT JOIN clients cl ON cl.id = d.client_id \
+       LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
+       LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $1";
+
+/// A row of [`DIALOG_SELECT`]; the client's tags are filled in by the caller.
+pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> {
+    let responsible = join(
+        r.opt_i64("responsible_manager_id")?,
+        r.opt_i64("responsible_bot_id")?,
+    );
+    let time_limits = TimeLimits {
+        warning_secs: r.opt_i64("channel_warning")?,
+        danger_secs: r.opt_i64("channel_danger")?,
+    }
+    .over(TimeLimits {
+        warning_secs: r.opt_i64("warning_secs")?,
+        danger_secs: r.opt_i64("danger_secs")?,
+    });
+    let waiting_since = r.opt_ts("waiting_since")?;
+    let (waiting_level, waiting_level_changes_at) = time_limits.waiting(waiting_since, now);
+    let read = r
+        .opt_i64("read_client_count")?
+        .unwrap_or(0)
+        .max(r.i64("read_baseline_client_count")?);
+    let kind = r.text("channel_kind")?;
+    let client = match r.opt_i64("client_id")? {
+        Some(c) => Some(ClientRef {
+            id: ClientId(c),
+            name: r.opt_text("client_name")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(DialogView {
+        id: DialogId(r.i64("id")?),
+        channel: ChannelRef {
+            id: ChannelId(r.i64("channel_id")?),
+            kind: beseda_core::channel::ChannelKind::parse(&kind)
+                .ok_or_else(|| CoreError::Storage(format!("channel kind {kind}")))?,
+            name: r.text("channel_name")?,
+        },
+        client_blocked: client.is_some() && r.opt_i64("blocked_at")?.is_some(),
+        client,
+        photo_url: r.opt_text("photo_url")?,
+        contact_name: r
+            .opt_text("contact_name")?
+            .or(r.opt_text("nickname")?)
+            .unwrap_or_default(),
+        open: r.text("status")? == "open",
+        responsible,
+        last_activity_at: r.ts("last_activity_at")?,
+        last_message_preview: r.opt_text("last_message_preview")?,
+        last_message_author: r.opt_text("last_message_author")?,
+        waiting_since,
+        time_limits,
+        waiting_level,
+        waiting_level_changes_at,
+        client_tags: Vec::new(),
+        unread_messages: (r.i64("client_count")? - read).max(0),
+        marked_unread: r.opt_i64("marked_unread")?.is_some_and(|m| m != 0),
+        draft: r.opt_text("draft")?,
+    })
+}
+
 fn capabilities(raw: &str) -> CoreResult<Capabilities> {
     serde_json::from_str(raw).map_err(|e| CoreError::Storage(format!("channel capabilities: {e}")))
 }
@@ -112,87 +184,22 @@ impl SqlStore {
         viewer: Viewer,
         now: Timestamp,
     ) -> CoreResult<Option<DialogView>> {
+        let sql = format!("{DIALOG_SELECT} WHERE d.id = $2 AND d.deleted_at IS NULL");
         let Some(r) = self
             .db
-            .fetch_optional(
-                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, d.last_message_preview, \
-                   d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
-                   c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
-                   cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft, \
-                   c.warning_secs AS channel_warning, c.danger_secs AS channel_danger, s.warning_secs, s.danger_secs \
-                 FROM dialogs d JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
-                   CROSS JOIN chat_settings s \
-                   LEFT JOIN clients cl ON cl.id = d.client_id \
-                   LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $2 \
-                   LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $2 \
-                 WHERE d.id = $1 AND d.deleted_at IS NULL",
-                params![id, viewer.manager],
-            )
+            .fetch_optional(&sql, params![viewer.manager, id])
             .await?
         else {
             return Ok(None);
         };
-        let responsible = join(
-            r.opt_i64("responsible_manager_id")?,
-            r.opt_i64("responsible_bot_id")?,
-        );
-        if !viewer.may_see(responsible) {
+        let mut view = dialog_from(&r, now)?;
+        if !viewer.may_see(view.responsible) {
             return Ok(None);
         }
-        let time_limits = TimeLimits {
-            warning_secs: r.opt_i64("channel_warning")?,
-            danger_secs: r.opt_i64("channel_danger")?,
+        if let Some(c) = &view.client {
+            view.client_tags = self.read_client_tags(c.id).await?;
         }
-        .over(TimeLimits {
-            warning_secs: r.opt_i64("warning_secs")?,
-            danger_secs: r.opt_i64("danger_secs")?,
-        });
-        let waiting_since = r.opt_ts("waiting_since")?;
-        let (waiting_level, waiting_level_changes_at) = time_limits.waiting(waiting_since, now);
-        let client_tags = match r.opt_i64("client_id")? {
-            Some(c) => self.read_client_tags(ClientId(c)).await?,
-            None => Vec::new(),
-        };
-        let read = r
-            .opt_i64("read_client_count")?
-            .unwrap_or(0)
-            .max(r.i64("read_baseline_client_count")?);
-        let kind = r.text("channel_kind")?;
-        let client = match r.opt_i64("client_id")? {
-            Some(c) => Some(ClientRef {
-                id: ClientId(c),
-                name: r.opt_text("client_name")?.unwrap_or_default(),
-            }),
-            None => None,
-        };
-        Ok(Some(DialogView {
-            id,
-            channel: ChannelRef {
-                id: ChannelId(r.i64("channel_id")?),
-                kind: beseda_core::channel::ChannelKind::parse(&kind)
-                    .ok_or_else(|| CoreError::Storage(format!("channel kind {kind}")))?,
-                name: r.text("channel_name")?,
-            },
-            client_blocked: client.is_some() && r.opt_i64("blocked_at")?.is_some(),
-            client,
-            contact_name: r
-                .opt_text("contact_name")?
-                .or(r.opt_text("nickname")?)
-                .unwrap_or_default(),
-            open: r.text("status")? == "open",
-            responsible,
-            last_activity_at: r.ts("last_activity_at")?,
-            last_message_preview: r.opt_text("last_message_preview")?,
-            last_message_author: r.opt_text("last_message_author")?,
-            waiting_since,
-            time_limits,
-            waiting_level,
-            waiting_level_changes_at,
-            client_tags,
-            unread_messages: (r.i64("client_count")? - read).max(0),
-            marked_unread: r.opt_i64("marked_unread")?.is_some_and(|m| m != 0),
-            draft: r.opt_text("draft")?,
-        }))
+        Ok(Some(view))
     }
 
     pub(super) async fn read_feed(

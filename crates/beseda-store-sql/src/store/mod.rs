@@ -8,8 +8,10 @@ mod dialogs;
 mod events;
 mod feed;
 mod inbound;
+mod inbox;
 mod library;
 mod managers;
+mod search;
 mod transport;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};
@@ -22,11 +24,13 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct SqlStore {
     db: Arc<dyn SqlDb>,
+    search: search::Search,
 }
 
 impl SqlStore {
     pub fn new(db: Arc<dyn SqlDb>) -> Self {
-        SqlStore { db }
+        let search = search::Search::for_backend(db.backend());
+        SqlStore { db, search }
     }
 }
 

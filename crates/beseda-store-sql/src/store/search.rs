@@ -1,0 +1,88 @@
+//! Substring search in each database's own way (F06): SQLite's FTS5 trigram index, PostgreSQL's
+//! pg_trgm index under ILIKE. Both match case-insensitively in any script, Cyrillic included.
+
+use crate::driver::SqlValue;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Search {
+    Fts5,
+    Trigram,
+}
+
+/// An FTS5 phrase matching `text` literally.
+fn phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// An ILIKE pattern matching `text` anywhere, with the pattern characters escaped.
+fn pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+const CONTACT_DOC: &str = "(COALESCE(name, '') || ' ' || COALESCE(nickname, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(email, ''))";
+const CLIENT_DOC: &str =
+    "(COALESCE(name, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(email, ''))";
+
+impl Search {
+    pub(crate) fn for_backend(backend: &str) -> Search {
+        if backend == "postgres" {
+            Search::Trigram
+        } else {
+            Search::Fts5
+        }
+    }
+
+    /// A predicate on the dialog `d`: its contact or client card matches by name, nickname,
+    /// phone or email.
+    pub(crate) fn contacts(self, params: &mut Vec<SqlValue>, text: &str) -> String {
+        match self {
+            // Trigrams need three characters; shorter text is looked for row by row (SQLite's
+            // LIKE ignores case in Latin letters only).
+            Search::Fts5 if text.chars().count() < 3 => {
+                params.push(SqlValue::from(pattern(text)));
+                let n = params.len();
+                format!(
+                    "(d.contact_id IN (SELECT id FROM contacts WHERE {CONTACT_DOC} LIKE ${n} ESCAPE '\\') \
+                     OR d.client_id IN (SELECT id FROM clients WHERE {CLIENT_DOC} LIKE ${n} ESCAPE '\\'))"
+                )
+            }
+            Search::Fts5 => {
+                params.push(SqlValue::from(phrase(text)));
+                let n = params.len();
+                format!(
+                    "(d.contact_id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ${n}) \
+                     OR d.client_id IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ${n}))"
+                )
+            }
+            Search::Trigram => {
+                params.push(SqlValue::from(pattern(text)));
+                let n = params.len();
+                format!(
+                    "(d.contact_id IN (SELECT id FROM contacts WHERE {CONTACT_DOC} ILIKE ${n}) \
+                     OR d.client_id IN (SELECT id FROM clients WHERE {CLIENT_DOC} ILIKE ${n}))"
+                )
+            }
+        }
+    }
+
+    /// A predicate on the message `m`: its text holds `text` (at least three characters).
+    pub(crate) fn messages(self, params: &mut Vec<SqlValue>, text: &str) -> String {
+        match self {
+            Search::Fts5 => {
+                params.push(SqlValue::from(phrase(text)));
+                format!(
+                    "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${})",
+                    params.len()
+                )
+            }
+            Search::Trigram => {
+                params.push(SqlValue::from(pattern(text)));
+                format!("m.body ILIKE ${}", params.len())
+            }
+        }
+    }
+}
