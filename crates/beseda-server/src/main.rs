@@ -89,6 +89,28 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Fills an empty database with a large realistic company (for `bench inbox`).
+    Generate {
+        /// `sqlite://path` or `postgres://…` of an empty database.
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        dialogs: usize,
+        #[arg(long, default_value_t = 10_000_000)]
+        messages: usize,
+    },
+    /// The dialog list, its filters, counters and search on a generated database, while client
+    /// messages arrive: p50/p99 per query.
+    Inbox {
+        #[arg(long)]
+        database_url: String,
+        /// Client messages per second arriving meanwhile.
+        #[arg(long, default_value_t = 1000)]
+        arrivals: u32,
+        /// Runs of each query.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
     /// Managers writing messages over HTTP: messages per second and latency.
     Writes {
         #[arg(long, default_value_t = 32)]
@@ -133,8 +155,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Benchmarks load in bulk on purpose: the database driver's slow-statement warnings would
+    // drown their figures.
+    let filter = if matches!(cli.command, Command::Bench(_)) {
+        format!("{},sqlx=error", config.log)
+    } else {
+        config.log.clone()
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&filter))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -186,6 +215,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             messages,
             database_url,
         }) => beseda_server::bench::deliver(dialogs, messages, database_url.as_deref()).await,
+        Command::Bench(BenchCommand::Generate {
+            database_url,
+            dialogs,
+            messages,
+        }) => beseda_server::bench::generate(&database_url, dialogs, messages).await,
+        Command::Bench(BenchCommand::Inbox {
+            database_url,
+            arrivals,
+            runs,
+        }) => beseda_server::bench::inbox(&database_url, arrivals, runs).await,
         Command::Bench(BenchCommand::Writes {
             concurrency,
             messages,

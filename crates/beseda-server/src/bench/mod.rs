@@ -3,6 +3,8 @@
 //! the load generator's; its data is prepared through the store beforehand.
 
 mod deliver;
+mod generate;
+mod inbox;
 mod ingest;
 mod writes;
 mod ws;
@@ -20,6 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use deliver::deliver;
+pub use generate::generate;
+pub use inbox::inbox;
 pub use ingest::ingest;
 pub use writes::writes;
 pub use ws::fan_out;

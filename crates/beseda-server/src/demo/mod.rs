@@ -2,7 +2,7 @@
 //! managers in groups, a channel of every type, clients with Russian and English names, tags,
 //! dialogs with weeks of history, and a few orders.
 
-mod texts;
+pub(crate) mod texts;
 
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod auth;
+mod bulk;
 mod company;
 mod dialog_tx;
 mod dialogs;
