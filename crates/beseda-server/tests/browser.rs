@@ -241,3 +241,115 @@ async fn the_login_page_follows_a_russian_browser() {
     assert_eq!(browser.text_of("button[type=submit]").await, "Войти");
     browser.screenshot("login-ru").await;
 }
+
+/// F01–F03, F31, live: a client message pushed through the transport API appears in the open
+/// workspace with its unread count, the header counter and a toast; a reply shows the clock,
+/// one tick when the module acknowledges it, two when the client reads it. Names and texts are
+/// shown as text, whatever they hold.
+#[tokio::test]
+async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() {
+    use beseda_testkit::fake_module::{Answer, FakeModule};
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start("en-US").await else {
+        return;
+    };
+    let base = app.base.clone();
+    let fake = FakeModule::start().await;
+    fake.answer(Answer::Async);
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, m) = common::send(
+        admin.post(app.url("/api/v1/transport-modules")),
+        Some(serde_json::json!({"name": "Fake", "webhook_url": fake.webhook_url})),
+    )
+    .await;
+    fake.set_secret(m["webhook_secret"].as_str().unwrap());
+    let token = m["token"].as_str().unwrap().to_owned();
+    let t = reqwest::Client::new();
+    let (_, ch) = common::send(
+        t.post(app.url("/api/transport/v1/channels"))
+            .header("x-transport-token", &token),
+        Some(serde_json::json!({"type": "telegram", "name": "Shop bot"})),
+    )
+    .await;
+
+    browser.sign_in(&base, ADMIN_EMAIL, PASSWORD).await;
+    browser.wait_for(Locator::Css("body[data-live=true]")).await;
+    let evil = "<img src=x onerror=\"document.body.dataset.pwned=1\">";
+    let text = format!("Hello! Do you deliver? {evil}");
+    let (status, pushed) = common::send(
+        t.post(app.url("/api/transport/v1/messages"))
+            .header("x-transport-token", &token),
+        Some(serde_json::json!({
+            "channel_id": ch["id"], "external_id": "in-1", "text": text,
+            "customer": {"external_id": "u1", "first_name": evil},
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{pushed}");
+    let dialog = pushed["dialog_id"].as_i64().unwrap();
+    let row = format!("li.row[data-id='{dialog}']");
+    assert_eq!(browser.text_of(&format!("{row} .badge")).await, "1");
+    assert_eq!(browser.text_of(&format!("{row} .row-name")).await, evil);
+    assert_eq!(browser.text_of("#unread-counter").await, "1");
+    assert!(browser.text_of(".toast").await.contains("Do you deliver?"));
+    browser.screenshot("workspace-new-message").await;
+
+    browser.click(&row).await;
+    browser.wait_for(Locator::Css("#feed li.msg.client")).await;
+    assert!(
+        browser
+            .text_of("#feed li.msg.client .msg-body")
+            .await
+            .ends_with(evil)
+    );
+    browser
+        .wait_for(Locator::Css("#unread-counter[hidden]"))
+        .await;
+    browser.type_into("#composer-text", "Yes, tomorrow.").await;
+    browser.click("#composer-send").await;
+    let mine = browser
+        .wait_for(Locator::Css("#feed li.msg.company .status-queued"))
+        .await;
+    drop(mine);
+    // The module took it (async) and acknowledges later: one tick, then read: two ticks.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sent_id = loop {
+        if let Some(p) = fake.payloads().first() {
+            break p["id"].as_i64().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no webhook");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let report = |status: &str| serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": status, "transport_id": "tg-1"});
+    let (s, _) = common::send(
+        t.post(app.url("/api/transport/v1/messages/status"))
+            .header("x-transport-token", &token),
+        Some(report("sent")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    browser
+        .wait_for(Locator::Css("#feed li.msg.company .status-sent"))
+        .await;
+    common::send(
+        t.post(app.url("/api/transport/v1/messages/status"))
+            .header("x-transport-token", &token),
+        Some(serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": "read"})),
+    )
+    .await;
+    browser
+        .wait_for(Locator::Css("#feed li.msg.company .status-read"))
+        .await;
+    browser.screenshot("workspace-conversation").await;
+    let pwned = browser
+        .client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .attr("data-pwned")
+        .await
+        .unwrap();
+    assert_eq!(pwned, None, "nothing a client wrote ran");
+}

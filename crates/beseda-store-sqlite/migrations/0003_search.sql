@@ -47,3 +47,8 @@ INSERT INTO clients_fts (rowid, doc)
 -- The list's filters (F21): open or closed, by who wrote last, newest first.
 CREATE INDEX dialogs_status_activity ON dialogs (status, last_activity_at DESC, id DESC) WHERE deleted_at IS NULL;
 CREATE INDEX dialogs_author_activity ON dialogs (last_message_author, last_activity_at DESC, id DESC) WHERE deleted_at IS NULL;
+
+-- Managers' unread counters (F02) walk only the dialogs unread by default: few, since history
+-- counts as read.
+CREATE INDEX dialogs_unread_by_default ON dialogs (responsible_manager_id, id)
+    WHERE deleted_at IS NULL AND client_count > read_baseline_client_count;

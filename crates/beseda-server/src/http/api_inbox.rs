@@ -149,6 +149,54 @@ pub struct ListQuery {
     pinned: Option<bool>,
 }
 
+/// The typed query of a list request: filter, sort, cursor, page size, and the filter and sort
+/// as a query string to carry into the next page's address.
+pub type ParsedList = (DialogFilter, DialogSort, Option<String>, u32, String);
+
+pub fn parse_list(mut q: ListQuery) -> Result<ParsedList, CoreError> {
+    let sort = match q.sort.as_deref() {
+        None | Some("activity") => DialogSort::Activity,
+        Some("processing") => DialogSort::Processing,
+        Some(other) => {
+            return Err(CoreError::invalid(
+                "sort",
+                format!("{other:?} is not activity or processing"),
+            ));
+        }
+    };
+    let mut carry = String::new();
+    if sort == DialogSort::Processing {
+        carry.push_str("&sort=processing");
+    }
+    for (name, value) in [
+        ("responsible", &q.responsible),
+        ("bots", &q.bots),
+        ("channels", &q.channels),
+        ("status", &q.status),
+        ("last", &q.last),
+        ("tags", &q.tags),
+    ] {
+        if let Some(v) = value {
+            carry.push_str(&format!(
+                "&{name}={}",
+                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            ));
+        }
+    }
+    for (name, value) in [("from", q.from), ("to", q.to)] {
+        if let Some(v) = value {
+            carry.push_str(&format!("&{name}={v}"));
+        }
+    }
+    if q.pinned == Some(true) {
+        carry.push_str("&pinned=true");
+    }
+    let cursor = q.cursor.take();
+    let limit = q.limit.unwrap_or(50);
+    let filter = q.filter().parse()?;
+    Ok((filter, sort, cursor, limit, carry))
+}
+
 impl ListQuery {
     fn filter(&mut self) -> FilterParams {
         FilterParams {
@@ -182,30 +230,13 @@ pub struct DialogList {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiActor,
-    ApiQuery(mut q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<DialogList>> {
-    let sort = match q.sort.as_deref() {
-        None | Some("activity") => DialogSort::Activity,
-        Some("processing") => DialogSort::Processing,
-        Some(other) => {
-            return Err(CoreError::invalid(
-                "sort",
-                format!("{other:?} is not activity or processing"),
-            )
-            .into());
-        }
-    };
-    let filter = q.filter().parse()?;
+    let (filter, sort, cursor, limit, _) = parse_list(q)?;
     let open_feed_at = filter.period.map(|(from, _)| from);
     let page = state
         .inbox
-        .list(
-            &caller.actor,
-            filter,
-            sort,
-            q.cursor.as_deref(),
-            q.limit.unwrap_or(50),
-        )
+        .list(&caller.actor, filter, sort, cursor.as_deref(), limit)
         .await?;
     Ok(Json(DialogList {
         dialogs: page.dialogs,

@@ -5,7 +5,7 @@
 mod api_attachments;
 mod api_auth;
 mod api_dialogs;
-mod api_inbox;
+pub(crate) mod api_inbox;
 mod api_library;
 mod api_managers;
 mod api_transport;
@@ -14,6 +14,7 @@ pub mod error;
 mod health;
 mod json;
 mod pages;
+mod ui;
 
 use crate::app::AppState;
 use axum::Router;
@@ -179,6 +180,10 @@ fn pages() -> Router<AppState> {
         .route("/me/availability", post(pages::availability_submit))
         .route("/me/locale", post(pages::locale_submit))
         .route("/assets/{*path}", get(pages::asset))
+        .route("/ui/dialogs", get(ui::rows))
+        .route("/ui/dialogs/{id}", get(ui::conversation))
+        .route("/ui/dialogs/{id}/row", get(ui::row))
+        .route("/ui/dialogs/{id}/messages/{message_id}", get(ui::message))
         .layer(timeout(REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -26,8 +26,12 @@ struct LoginPage {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "inbox.html")]
-struct InboxPage {
+pub struct InboxPage {
     tr: Tr,
+    rows: Vec<super::ui::Row>,
+    next: Option<String>,
+    query: String,
+    unread: i64,
     manager: Manager,
     role: String,
     statuses: Vec<(&'static str, String, bool)>,
@@ -117,8 +121,24 @@ pub async fn logout(
     (jar.add(removal_cookie()), Redirect::to("/login")).into_response()
 }
 
-/// GET /: the inbox shell.
-pub async fn inbox(page: PageActor, headers: HeaderMap) -> impl IntoResponse {
+/// GET /: the workspace: the header with its counter, the first page of the dialog list; the
+/// script keeps them live and opens conversations.
+pub async fn inbox(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+) -> super::error::ApiResult<InboxPage> {
+    let list = state
+        .inbox
+        .list(
+            &page.actor,
+            beseda_core::inbox::DialogFilter::default(),
+            beseda_core::inbox::DialogSort::Activity,
+            None,
+            50,
+        )
+        .await?;
+    let unread = state.dialogs.counters(&page.actor).await?.unread_dialogs;
     let m = page.actor.manager;
     let p = page.actor.permissions;
     let tr = Tr(negotiate(
@@ -157,13 +177,17 @@ pub async fn inbox(page: PageActor, headers: HeaderMap) -> impl IntoResponse {
             m.locale == Some(l),
         )
     }));
-    InboxPage {
+    Ok(InboxPage {
         tr,
+        rows: list.dialogs.iter().map(super::ui::Row::of).collect(),
+        next: list.next,
+        query: String::new(),
+        unread,
         manager: m,
         role,
         statuses,
         locales,
-    }
+    })
 }
 
 #[derive(Deserialize)]

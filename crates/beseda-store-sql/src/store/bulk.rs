@@ -6,7 +6,7 @@ use crate::driver::SqlValue;
 use beseda_core::CoreResult;
 
 /// SQLite takes at most 32,766 parameters in one statement, PostgreSQL 65,535.
-const MAX_PARAMS: usize = 30_000;
+const MAX_PARAMS: usize = 600;
 
 impl SqlStore {
     /// Inserts `rows` (each the values of `columns`, in order) into `table`, in one transaction,

@@ -53,7 +53,7 @@ impl Clause {
 
 /// F33 in SQL, with `$1` the viewer: administrators see every dialog; a manager sees their own
 /// and the unassigned ones (not a bot's).
-fn visible(viewer: Viewer) -> String {
+pub(super) fn visible(viewer: Viewer) -> String {
     if viewer.sees_all {
         "TRUE".into()
     } else {
@@ -420,8 +420,8 @@ impl InboxStore for SqlStore {
         limit: u32,
     ) -> CoreResult<Vec<MessageHit>> {
         let mut c = Clause::new(viewer);
-        let matching = self.search.messages(&mut c.params, text);
-        c.parts.push(matching);
+        let found = self.search.messages(&mut c.params, text);
+        c.parts.push(found.matches);
         c.parts.push("m.deleted_at IS NULL".into());
         if let Some(b) = before {
             let b = c.bind(b);
@@ -430,10 +430,12 @@ impl InboxStore for SqlStore {
         let lim = c.bind(i64::from(limit));
         let sql = format!(
             "SELECT m.id, m.dialog_id, m.body, m.created_at, COALESCE(ct.name, ct.nickname, '') AS contact_name, ch.name AS channel_name \
-             FROM messages m JOIN dialogs d ON d.id = m.dialog_id JOIN contacts ct ON ct.id = d.contact_id \
+             FROM {} JOIN dialogs d ON d.id = m.dialog_id JOIN contacts ct ON ct.id = d.contact_id \
                JOIN channels ch ON ch.id = d.channel_id \
-             WHERE $1 = $1 AND {} ORDER BY m.id DESC LIMIT {lim}",
-            c.sql()
+             WHERE $1 = $1 AND {} ORDER BY {} DESC LIMIT {lim}",
+            found.from,
+            c.sql(),
+            found.newest_first_by
         );
         self.db
             .fetch_all(&sql, &c.params)

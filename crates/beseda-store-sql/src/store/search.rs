@@ -69,20 +69,33 @@ impl Search {
         }
     }
 
-    /// A predicate on the message `m`: its text holds `text` (at least three characters).
-    pub(crate) fn messages(self, params: &mut Vec<SqlValue>, text: &str) -> String {
+    /// Messages `m` whose text holds `text` (at least three characters): where to read them
+    /// from, the condition, and the column that orders them newest first. SQLite walks the
+    /// full-text index itself in descending order, so a common word stops at the first page.
+    pub(crate) fn messages(self, params: &mut Vec<SqlValue>, text: &str) -> MessageSource {
         match self {
             Search::Fts5 => {
                 params.push(SqlValue::from(phrase(text)));
-                format!(
-                    "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${})",
-                    params.len()
-                )
+                MessageSource {
+                    from: "messages_fts f JOIN messages m ON m.id = f.rowid",
+                    matches: format!("messages_fts MATCH ${}", params.len()),
+                    newest_first_by: "f.rowid",
+                }
             }
             Search::Trigram => {
                 params.push(SqlValue::from(pattern(text)));
-                format!("m.body ILIKE ${}", params.len())
+                MessageSource {
+                    from: "messages m",
+                    matches: format!("m.body ILIKE ${}", params.len()),
+                    newest_first_by: "m.id",
+                }
             }
         }
     }
+}
+
+pub(crate) struct MessageSource {
+    pub from: &'static str,
+    pub matches: String,
+    pub newest_first_by: &'static str,
 }

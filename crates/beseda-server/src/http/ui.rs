@@ -1,0 +1,277 @@
+//! The workspace's live fragments (DESIGN.md §3): the page asks for a dialog row, a page of
+//! rows, a conversation or one message as HTML from the same auto-escaping templates, whenever
+//! a WebSocket event says it changed. The data comes from the same services as the JSON API.
+
+use super::api_inbox::{ListQuery, parse_list};
+use super::auth::PageActor;
+use super::error::ApiResult;
+use super::json::ApiQuery;
+use crate::app::AppState;
+use crate::i18n::{Tr, negotiate};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use beseda_core::CoreError;
+use beseda_core::dialog::{
+    DeliveryStatus, DialogView, FeedPage, MessageAuthor, MessageView, Responsible, WaitingLevel,
+};
+use beseda_core::ids::{DialogId, MessageId};
+use beseda_core::manager::Actor;
+use beseda_core::time::Timestamp;
+
+/// The manager's language for a fragment: their setting, else the browser's.
+pub fn tr_for(actor: &Actor, headers: &HeaderMap) -> Tr {
+    Tr(negotiate(
+        actor.manager.locale,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    ))
+}
+
+/// `HH:MM` (UTC) for the page without script; the script shows local time from `iso`.
+pub struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+impl When {
+    pub fn of(t: Timestamp) -> When {
+        let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        When {
+            iso: dt
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            text: format!("{:02}:{:02}", dt.hour(), dt.minute()),
+        }
+    }
+}
+
+/// A row of the list as the template shows it (F12, F13, F03, F18).
+pub struct Row {
+    pub id: i64,
+    pub name: String,
+    pub initial: String,
+    pub channel_kind: &'static str,
+    pub channel_name: String,
+    pub preview: String,
+    pub draft: bool,
+    pub when: When,
+    pub unread: i64,
+    pub marked_unread: bool,
+    pub waiting: &'static str,
+    pub pinned: Vec<(String, &'static str)>,
+}
+
+impl Row {
+    pub fn of(d: &DialogView) -> Row {
+        let name = d
+            .client
+            .as_ref()
+            .map(|c| c.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| d.contact_name.clone());
+        let (preview, draft) = match &d.draft {
+            Some(text) => (text.clone(), true),
+            None => (d.last_message_preview.clone().unwrap_or_default(), false),
+        };
+        Row {
+            id: d.id.0,
+            initial: name
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_default(),
+            name,
+            channel_kind: d.channel.kind.as_str(),
+            channel_name: d.channel.name.clone(),
+            preview,
+            draft,
+            when: When::of(d.last_activity_at),
+            unread: d.unread_messages,
+            marked_unread: d.marked_unread,
+            waiting: match d.waiting_level {
+                WaitingLevel::None => "",
+                WaitingLevel::Warning => "warning",
+                WaitingLevel::Danger => "danger",
+            },
+            pinned: d
+                .client_tags
+                .iter()
+                .filter(|t| t.pinned)
+                .map(|t| (t.tag.name.clone(), t.tag.color.as_str()))
+                .collect(),
+        }
+    }
+}
+
+/// A message of the feed as the template shows it (F17, F31).
+pub struct Message {
+    pub id: i64,
+    pub side: &'static str,
+    pub author: String,
+    pub body: String,
+    pub event: String,
+    pub when: When,
+    pub status: &'static str,
+    pub status_label: String,
+    pub failure: String,
+    pub quote: String,
+    pub files: Vec<(i64, String, bool)>,
+}
+
+impl Message {
+    pub fn of(m: &MessageView, tr: &Tr) -> Message {
+        let (side, author) = match &m.author {
+            MessageAuthor::Client => ("client", String::new()),
+            MessageAuthor::Manager { name, .. } => ("company", name.clone()),
+            MessageAuthor::Company | MessageAuthor::Bot { .. } => ("company", String::new()),
+            MessageAuthor::System => ("event", String::new()),
+        };
+        let event = m
+            .event
+            .as_ref()
+            .and_then(|e| e["event"].as_str())
+            .map(|kind| tr.t(&format!("event-{kind}")))
+            .unwrap_or_default();
+        Message {
+            id: m.id.0,
+            side,
+            author,
+            body: m.body.clone(),
+            event,
+            when: When::of(m.created_at),
+            status: m.status.map_or("", DeliveryStatus::as_str),
+            status_label: m
+                .status
+                .map(|s| tr.t(&format!("status-msg-{}", s.as_str())))
+                .unwrap_or_default(),
+            failure: m.failure_reason.clone().unwrap_or_default(),
+            quote: m.quote.as_ref().map(|q| q.body.clone()).unwrap_or_default(),
+            files: m
+                .attachments
+                .iter()
+                .map(|a| (a.id.0, a.file_name.clone(), a.preview))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/rows.html")]
+pub struct RowsFragment {
+    pub tr: Tr,
+    pub rows: Vec<Row>,
+    pub next: Option<String>,
+    pub query: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/row.html")]
+pub struct RowFragment {
+    pub tr: Tr,
+    pub row: Row,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/conversation.html")]
+pub struct ConversationFragment {
+    pub tr: Tr,
+    pub id: i64,
+    pub row: Row,
+    pub messages: Vec<Message>,
+    /// Why the composer is not offered: a blocked client (F10) or someone else's dialog (F29).
+    pub blocked: bool,
+    pub not_yours: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/message.html")]
+pub struct MessageFragment {
+    pub m: Message,
+}
+
+/// GET /ui/dialogs: a page of rows for the list, with the same parameters as the API.
+pub async fn rows(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<RowsFragment> {
+    let (filter, sort, cursor, limit, query) = parse_list(q)?;
+    let list = state
+        .inbox
+        .list(&page.actor, filter, sort, cursor.as_deref(), limit)
+        .await?;
+    Ok(RowsFragment {
+        tr: tr_for(&page.actor, &headers),
+        rows: list.dialogs.iter().map(Row::of).collect(),
+        next: list.next,
+        query,
+    })
+}
+
+/// GET /ui/dialogs/{id}/row: one row, after an event changed it.
+pub async fn row(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<RowFragment> {
+    let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
+    Ok(RowFragment {
+        tr: tr_for(&page.actor, &headers),
+        row: Row::of(&d),
+    })
+}
+
+/// GET /ui/dialogs/{id}: the conversation: its header, the latest messages, the composer.
+pub async fn conversation(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<ConversationFragment> {
+    let tr = tr_for(&page.actor, &headers);
+    let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
+    let feed = state
+        .dialogs
+        .feed(&page.actor, DialogId(id), FeedPage::Latest, 50)
+        .await?;
+    let mine = d.responsible == Some(Responsible::Manager(page.actor.id()));
+    Ok(ConversationFragment {
+        id,
+        row: Row::of(&d),
+        messages: feed.iter().map(|m| Message::of(m, &tr)).collect(),
+        blocked: d.client_blocked,
+        not_yours: !mine && d.responsible.is_some() && !page.actor.permissions.chats_admin,
+        tr,
+    })
+}
+
+/// GET /ui/dialogs/{id}/messages/{message_id}: one message, after an event changed it.
+pub async fn message(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path((id, message)): Path<(i64, i64)>,
+) -> ApiResult<MessageFragment> {
+    let tr = tr_for(&page.actor, &headers);
+    let found = state
+        .dialogs
+        .feed(
+            &page.actor,
+            DialogId(id),
+            FeedPage::Around(MessageId(message)),
+            2,
+        )
+        .await?
+        .into_iter()
+        .find(|m| m.id.0 == message)
+        .ok_or(CoreError::NotFound("message"))?;
+    Ok(MessageFragment {
+        m: Message::of(&found, &tr),
+    })
+}
