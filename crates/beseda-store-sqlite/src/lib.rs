@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/0002_attachment_channels.sql"),
     ),
     (3, "search", include_str!("../migrations/0003_search.sql")),
+    (
+        4,
+        "list indexes",
+        include_str!("../migrations/0004_list_indexes.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

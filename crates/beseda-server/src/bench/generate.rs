@@ -295,8 +295,9 @@ impl Generator {
     /// A dialog's length: most short, a few very long, averaging the requested mean.
     fn length(&mut self) -> usize {
         let u: f64 = self.rng.random();
-        // (1 - u)^-0.8 has mean 5: a heavy tail, cut at 3,000 messages.
-        let scale = self.mean_length / 5.0;
+        // (1 - u)^-0.8 has mean 5: a heavy tail, cut at 3,000 messages; rounding up and the
+        // cut together take about 7% off, given back here (measured: 9.27 a dialog for 10).
+        let scale = self.mean_length / 5.0 * 1.08;
         ((scale * (1.0 - u).powf(-0.8)).ceil() as usize).clamp(1, 3_000)
     }
 

@@ -69,6 +69,7 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
             ));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut n = 0u64;
+            let writers = Arc::new(tokio::sync::Semaphore::new(4));
             while !stop.is_cancelled() {
                 tick.tick().await;
                 n += 1;
@@ -83,12 +84,18 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
                     attachments: Vec::new(),
                     quote_external_id: None,
                 };
+                // At most a few writes in flight, as a server's connections allow: a tick that
+                // finds them all busy is skipped, and the rate achieved is reported.
+                let Ok(permit) = writers.clone().try_acquire_owned() else {
+                    continue;
+                };
                 let dialogs = dialogs.clone();
                 let arrived = arrived.clone();
                 tokio::spawn(async move {
                     if dialogs.receive(m).await.is_ok() {
                         arrived.fetch_add(1, Ordering::Relaxed);
                     }
+                    drop(permit);
                 });
             }
         })
@@ -213,10 +220,13 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
     for (who, a) in [("admin", &admin), ("manager", &manager)] {
         let mut t_counts = Vec::new();
         let mut t_counters = Vec::new();
-        for _ in 0..runs {
-            let t = Instant::now();
-            inbox.panel(a, false, None).await?;
-            t_counts.push(ms(t));
+        for i in 0..runs {
+            // The tag counts take seconds at this size: a few runs tell.
+            if i < 5 {
+                let t = Instant::now();
+                inbox.panel(a, false, None).await?;
+                t_counts.push(ms(t));
+            }
             let t = Instant::now();
             dialogs.counters(a).await?;
             t_counters.push(ms(t));
@@ -227,8 +237,21 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
         );
         println!("| header counters | {who} | {} |", p(&mut t_counters));
     }
+    // One message in a hundred names an order: find one to look for.
+    let order = inbox
+        .search(&admin, "Заказ Z", None, 1)
+        .await?
+        .messages
+        .first()
+        .and_then(|h| {
+            h.context
+                .split("Заказ ")
+                .nth(1)
+                .map(|z| z.trim_end_matches('…').to_owned())
+        })
+        .unwrap_or_else(|| "Z5000000".into());
     for (name, q) in [
-        ("search: rare word (an order number)", "Z5000000"),
+        ("search: rare word (an order number)", order.as_str()),
         ("search: common word", "доставка"),
         ("search: substring", "ставк"),
         ("search: Cyrillic phrase", "есть в наличии"),

@@ -37,36 +37,41 @@ impl Search {
     }
 
     /// A predicate on the dialog `d`: its contact or client card matches by name, nickname,
-    /// phone or email.
+    /// phone or email. The matching dialogs are gathered first (a union, not an OR, which would
+    /// make the databases test every dialog against both lists).
     pub(crate) fn contacts(self, params: &mut Vec<SqlValue>, text: &str) -> String {
-        match self {
+        let (contact, client) = match self {
             // Trigrams need three characters; shorter text is looked for row by row (SQLite's
             // LIKE ignores case in Latin letters only).
             Search::Fts5 if text.chars().count() < 3 => {
                 params.push(SqlValue::from(pattern(text)));
                 let n = params.len();
-                format!(
-                    "(d.contact_id IN (SELECT id FROM contacts WHERE {CONTACT_DOC} LIKE ${n} ESCAPE '\\') \
-                     OR d.client_id IN (SELECT id FROM clients WHERE {CLIENT_DOC} LIKE ${n} ESCAPE '\\'))"
+                (
+                    format!("SELECT id FROM contacts WHERE {CONTACT_DOC} LIKE ${n} ESCAPE '\\'"),
+                    format!("SELECT id FROM clients WHERE {CLIENT_DOC} LIKE ${n} ESCAPE '\\'"),
                 )
             }
             Search::Fts5 => {
                 params.push(SqlValue::from(phrase(text)));
                 let n = params.len();
-                format!(
-                    "(d.contact_id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ${n}) \
-                     OR d.client_id IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ${n}))"
+                (
+                    format!("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ${n}"),
+                    format!("SELECT rowid FROM clients_fts WHERE clients_fts MATCH ${n}"),
                 )
             }
             Search::Trigram => {
                 params.push(SqlValue::from(pattern(text)));
                 let n = params.len();
-                format!(
-                    "(d.contact_id IN (SELECT id FROM contacts WHERE {CONTACT_DOC} ILIKE ${n}) \
-                     OR d.client_id IN (SELECT id FROM clients WHERE {CLIENT_DOC} ILIKE ${n}))"
+                (
+                    format!("SELECT id FROM contacts WHERE {CONTACT_DOC} ILIKE ${n}"),
+                    format!("SELECT id FROM clients WHERE {CLIENT_DOC} ILIKE ${n}"),
                 )
             }
-        }
+        };
+        format!(
+            "d.id IN (SELECT id FROM dialogs WHERE contact_id IN ({contact}) \
+             UNION SELECT id FROM dialogs WHERE client_id IN ({client}))"
+        )
     }
 
     /// Messages `m` whose text holds `text` (at least three characters): where to read them
