@@ -284,6 +284,8 @@ async fn push_files(
     files: Vec<PushAttachment>,
 ) -> ApiResult<Vec<AttachmentId>> {
     let mut ids = Vec::with_capacity(files.len());
+    // The channel's limits, read once for all the files given by URL.
+    let mut caps = None;
     for (i, f) in files.into_iter().enumerate() {
         let field = format!("attachments[{i}]");
         match (f.id, f.url) {
@@ -292,7 +294,10 @@ async fn push_files(
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(CoreError::invalid(field, "url must be http:// or https://").into());
                 }
-                let caps = state.transport.channel(module, channel).await?.capabilities;
+                if caps.is_none() {
+                    caps = Some(state.transport.channel(module, channel).await?.capabilities);
+                }
+                let caps = caps.as_ref().expect("read above");
                 let fetch_failed = |e: &dyn std::fmt::Display| CoreError::Unprocessable {
                     code: "attachment_unreachable",
                     message: format!("{field}: could not download {url}: {e}"),
@@ -315,7 +320,7 @@ async fn push_files(
                     .receive(
                         Box::pin(resp.bytes_stream()),
                         name.as_deref(),
-                        &caps,
+                        caps,
                         Uploader::Channel(channel),
                     )
                     .await?;

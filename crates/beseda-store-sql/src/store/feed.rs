@@ -192,13 +192,14 @@ impl SqlStore {
         else {
             return Ok(None);
         };
-        let mut view = dialog_from(&r, now)?;
+        let view = dialog_from(&r, now)?;
         if !viewer.may_see(view.responsible) {
             return Ok(None);
         }
-        if let Some(c) = &view.client {
-            view.client_tags = self.read_client_tags(c.id).await?;
-        }
+        // Its client's tags come as the list's rows get theirs.
+        let mut one = [view];
+        self.fill_tags(&mut one).await?;
+        let [view] = one;
         Ok(Some(view))
     }
 

@@ -4,17 +4,16 @@
 
 use super::dialogs::{commit, event};
 use super::feed::{DIALOG_SELECT, dialog_from};
+use super::library::{client_tags_from, tag_from};
 use super::{SqlStore, dialog_tx as dtx, events, params};
-use crate::driver::{SqlRow, SqlValue};
+use crate::driver::SqlValue;
 use async_trait::async_trait;
-use beseda_core::company::TagColor;
 use beseda_core::dialog::{DialogView, Viewer};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::inbox::{
     BotFilter, Cursor, DialogFilter, DialogQuery, DialogSort, Holder, LastFrom, MessageHit,
     TagCount, TagFilter, context_of,
 };
-use beseda_core::library::ClientTag;
 use beseda_core::store::{InboxStore, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
@@ -177,22 +176,9 @@ fn key_of(view: &DialogView, seg: &Segment) -> i64 {
     }
 }
 
-fn tag_from_row(r: &SqlRow) -> CoreResult<ClientTag> {
-    let color = r.text("color")?;
-    Ok(ClientTag {
-        tag: beseda_core::company::Tag {
-            id: TagId(r.i64("id")?),
-            name: r.text("name")?,
-            color: TagColor::parse(&color)
-                .ok_or_else(|| CoreError::Storage(format!("tag colour {color}")))?,
-        },
-        pinned: r.bool("pinned")?,
-    })
-}
-
 impl SqlStore {
     /// Fills in the client tags of a page of rows: one query for the page.
-    async fn fill_tags(&self, rows: &mut [DialogView]) -> CoreResult<()> {
+    pub(super) async fn fill_tags(&self, rows: &mut [DialogView]) -> CoreResult<()> {
         let clients: Vec<i64> = rows
             .iter()
             .filter_map(|r| r.client.as_ref().map(|c| c.id.0))
@@ -207,9 +193,9 @@ impl SqlStore {
             marks.join(", ")
         );
         let params: Vec<SqlValue> = clients.into_iter().map(SqlValue::from).collect();
-        for r in self.db.fetch_all(&sql, &params).await? {
+        let found = self.db.fetch_all(&sql, &params).await?;
+        for (r, tag) in found.iter().zip(client_tags_from(&found)?) {
             let client = ClientId(r.i64("client_id")?);
-            let tag = tag_from_row(&r)?;
             for row in rows
                 .iter_mut()
                 .filter(|v| v.client.as_ref().map(|c| c.id) == Some(client))
@@ -345,12 +331,11 @@ impl InboxStore for SqlStore {
             .await?
             .iter()
             .map(|r| {
-                let color = r.text("color")?;
+                let tag = tag_from(r)?;
                 Ok(TagCount {
-                    id: TagId(r.i64("id")?),
-                    name: r.text("name")?,
-                    color: TagColor::parse(&color)
-                        .ok_or_else(|| CoreError::Storage(format!("tag colour {color}")))?,
+                    id: tag.id,
+                    name: tag.name,
+                    color: tag.color,
                     dialogs: r.i64("dialogs")?,
                 })
             })

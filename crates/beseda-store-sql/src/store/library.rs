@@ -17,7 +17,7 @@ use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 use serde_json::json;
 
-fn tag_from(r: &SqlRow) -> CoreResult<Tag> {
+pub(super) fn tag_from(r: &SqlRow) -> CoreResult<Tag> {
     let color = r.text("color")?;
     Ok(Tag {
         id: TagId(r.i64("id")?),
@@ -43,7 +43,7 @@ const QUICK_REPLY_COLUMNS: &str = "id, owner_manager_id, title, body, updated_at
 const CLIENT_TAGS: &str = "SELECT t.id, t.name, t.color, ct.pinned FROM client_tags ct JOIN tags t ON t.id = ct.tag_id \
     WHERE ct.client_id = $1 ORDER BY ct.pinned DESC, t.name";
 
-fn client_tags_from(rows: &[SqlRow]) -> CoreResult<Vec<ClientTag>> {
+pub(super) fn client_tags_from(rows: &[SqlRow]) -> CoreResult<Vec<ClientTag>> {
     rows.iter()
         .map(|r| {
             Ok(ClientTag {
