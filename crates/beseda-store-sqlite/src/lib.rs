@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "list indexes",
         include_str!("../migrations/0004_list_indexes.sql"),
     ),
+    (
+        5,
+        "dialog tags",
+        include_str!("../migrations/0005_dialog_tags.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

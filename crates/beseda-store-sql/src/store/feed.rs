@@ -72,20 +72,25 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
     })
 }
 
-/// A dialog row as one manager sees it ($1 is that manager); callers add WHERE and ORDER BY.
-pub(super) const DIALOG_SELECT: &str = "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, \
-       d.last_message_preview, d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
-       c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
-       COALESCE(cl.photo_url, ct.avatar_url) AS photo_url, \
-       cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft, \
-       c.warning_secs AS channel_warning, c.danger_secs AS channel_danger, s.warning_secs, s.danger_secs \
-     FROM dialogs d JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
-       CROSS JOIN chat_settings s \
-       LEFT JOIN clients cl ON cl.id = d.client_id \
-       LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
-       LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $1";
+/// A dialog row as one manager sees it ($1 is that manager), from `from`, which names the
+/// dialogs `d` (the dialogs table, or a table that leads to it); callers add WHERE and ORDER BY.
+pub(super) fn dialog_select(from: &str) -> String {
+    format!(
+        "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.last_activity_at, \
+           d.last_message_preview, d.last_message_author, d.waiting_since, d.client_count, d.read_baseline_client_count, \
+           c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, d.client_id, cl.name AS client_name, \
+           COALESCE(cl.photo_url, ct.avatar_url) AS photo_url, \
+           cl.blocked_at, ct.name AS contact_name, ct.nickname, r.read_client_count, r.marked_unread, dr.body AS draft, \
+           c.warning_secs AS channel_warning, c.danger_secs AS channel_danger, s.warning_secs, s.danger_secs \
+         FROM {from} JOIN channels c ON c.id = d.channel_id JOIN contacts ct ON ct.id = d.contact_id \
+           CROSS JOIN chat_settings s \
+           LEFT JOIN clients cl ON cl.id = d.client_id \
+           LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
+           LEFT JOIN drafts dr ON dr.dialog_id = d.id AND dr.manager_id = $1"
+    )
+}
 
-/// A row of [`DIALOG_SELECT`]; the client's tags are filled in by the caller.
+/// A row of [`dialog_select`]; the client's tags are filled in by the caller.
 pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> {
     let responsible = join(
         r.opt_i64("responsible_manager_id")?,
@@ -184,7 +189,10 @@ impl SqlStore {
         viewer: Viewer,
         now: Timestamp,
     ) -> CoreResult<Option<DialogView>> {
-        let sql = format!("{DIALOG_SELECT} WHERE d.id = $2 AND d.deleted_at IS NULL");
+        let sql = format!(
+            "{} WHERE d.id = $2 AND d.deleted_at IS NULL",
+            dialog_select("dialogs d")
+        );
         let Some(r) = self
             .db
             .fetch_optional(&sql, params![viewer.manager, id])

@@ -3,13 +3,13 @@
 //! written once here, in [`visible`], and every query of the list goes through it.
 
 use super::dialogs::{commit, event};
-use super::feed::{DIALOG_SELECT, dialog_from};
+use super::feed::{dialog_from, dialog_select};
 use super::library::{client_tags_from, tag_from};
 use super::{SqlStore, dialog_tx as dtx, events, params};
 use crate::driver::SqlValue;
 use async_trait::async_trait;
 use beseda_core::dialog::{DialogView, Viewer};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::inbox::{
     BotFilter, Cursor, DialogFilter, DialogQuery, DialogSort, Holder, LastFrom, MessageHit,
     TagCount, TagFilter, context_of,
@@ -117,22 +117,23 @@ fn filter(c: &mut Clause, f: &DialogFilter) {
              AND pm.created_at >= {a} AND pm.created_at < {b} AND pm.author_kind <> 'system')"
         ));
     }
+    // The tags' own rows (migration 0005): one per dialog and tag, so each test is a key lookup.
     let pinned = if f.pinned { " AND t.pinned" } else { "" };
+    let has_tag = |t: &str| {
+        format!("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag_id = {t}{pinned})")
+    };
     match &f.tags {
-        TagFilter::NoTags => c.parts.push(
-            "NOT EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = d.client_id)".into(),
-        ),
-        TagFilter::All if f.pinned => c.parts.push(
-            "EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = d.client_id AND t.pinned)"
-                .into(),
-        ),
+        TagFilter::NoTags => c
+            .parts
+            .push("NOT EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id)".into()),
+        TagFilter::All if f.pinned => c
+            .parts
+            .push("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.pinned)".into()),
         TagFilter::All => {}
         TagFilter::AllOf(tags) => {
             for tag in tags {
                 let t = c.bind(*tag);
-                c.parts.push(format!(
-                    "EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = d.client_id AND t.tag_id = {t}{pinned})"
-                ));
+                c.parts.push(has_tag(&t));
             }
         }
     }
@@ -206,6 +207,22 @@ impl SqlStore {
         Ok(())
     }
 
+    /// The tag of `tags` with the fewest dialogs: the one a tag filter walks (AND of the rest).
+    async fn rarest_tag(&self, tags: &[TagId]) -> CoreResult<TagId> {
+        let marks: Vec<String> = (1..=tags.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT t.id, CAST(COALESCE(SUM(tc.dialogs), 0) AS BIGINT) AS n FROM tags t \
+               LEFT JOIN tag_counters tc ON tc.tag_id = t.id \
+             WHERE t.id IN ({}) GROUP BY t.id ORDER BY n, t.id LIMIT 1",
+            marks.join(", ")
+        );
+        let params: Vec<SqlValue> = tags.iter().map(|t| SqlValue::from(*t)).collect();
+        Ok(match self.db.fetch_optional(&sql, &params).await? {
+            Some(r) => TagId(r.i64("id")?),
+            None => tags[0],
+        })
+    }
+
     /// Rows of one sort segment after `after`, at most `limit`.
     async fn segment_rows(
         &self,
@@ -219,23 +236,44 @@ impl SqlStore {
         let mut c = Clause::new(viewer);
         filter(&mut c, &q.filter);
         c.parts.push(seg.only.into());
+        // Newest first with a tag filter: walk that tag's own rows in their order (and test the
+        // dialog's holder on them) rather than every dialog, testing each for the tag.
+        let (from, key, id) = match &q.filter.tags {
+            TagFilter::AllOf(tags) if !tags.is_empty() && seg.key == BY_ACTIVITY.key => {
+                let tag = if tags.len() == 1 {
+                    tags[0]
+                } else {
+                    self.rarest_tag(tags).await?
+                };
+                let t = c.bind(tag);
+                c.parts.push(format!("dt.tag_id = {t}"));
+                if !viewer.sees_all {
+                    c.parts.push("dt.holder IN ($1, 0)".into());
+                }
+                (
+                    "dialog_tags dt JOIN dialogs d ON d.id = dt.dialog_id",
+                    "dt.last_activity_at",
+                    "dt.dialog_id",
+                )
+            }
+            _ => ("dialogs d", seg.key, "d.id"),
+        };
         let (cmp, dir) = if seg.descending {
             ("<", "DESC")
         } else {
             (">", "ASC")
         };
         if let Some(cur) = after {
-            let (k, id) = (c.bind(cur.key), c.bind(cur.id));
+            let (k, i) = (c.bind(cur.key), c.bind(cur.id));
             c.parts.push(format!(
-                "({key} {cmp} {k} OR ({key} = {k} AND d.id {cmp} {id}))",
-                key = seg.key
+                "({key} {cmp} {k} OR ({key} = {k} AND {id} {cmp} {i}))"
             ));
         }
         let lim = c.bind(i64::from(limit));
         let sql = format!(
-            "{DIALOG_SELECT} WHERE {} ORDER BY {key} {dir}, d.id {dir} LIMIT {lim}",
+            "{} WHERE {} ORDER BY {key} {dir}, {id} {dir} LIMIT {lim}",
+            dialog_select(from),
             c.sql(),
-            key = seg.key
         );
         self.db
             .fetch_all(&sql, &c.params)
@@ -318,13 +356,18 @@ impl InboxStore for SqlStore {
     }
 
     async fn tag_counts(&self, viewer: Viewer, pinned: bool) -> CoreResult<Vec<TagCount>> {
+        // Maintained per tag and holder (migration 0005): a manager's sum is over their own
+        // dialogs and the unassigned ones, as `visible` says.
+        let holders = if viewer.sees_all {
+            ""
+        } else {
+            "AND tc.holder IN ($1, 0)"
+        };
+        let column = if pinned { "tc.pinned" } else { "tc.dialogs" };
         let sql = format!(
-            "SELECT t.id, t.name, t.color, COUNT(d.id) AS dialogs FROM tags t \
-               LEFT JOIN client_tags ct ON ct.tag_id = t.id {pinned} \
-               LEFT JOIN dialogs d ON d.client_id = ct.client_id AND d.deleted_at IS NULL AND {vis} \
-             WHERE $1 = $1 GROUP BY t.id, t.name, t.color ORDER BY dialogs DESC, t.name",
-            pinned = if pinned { "AND ct.pinned" } else { "" },
-            vis = visible(viewer),
+            "SELECT t.id, t.name, t.color, CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS dialogs FROM tags t \
+               LEFT JOIN tag_counters tc ON tc.tag_id = t.id {holders} \
+             WHERE $1 = $1 GROUP BY t.id, t.name, t.color ORDER BY dialogs DESC, t.name"
         );
         self.db
             .fetch_all(&sql, params![viewer.manager])
@@ -383,7 +426,8 @@ impl InboxStore for SqlStore {
         c.parts.push(format!("({contacts}{by_channel})"));
         let lim = c.bind(i64::from(limit));
         let sql = format!(
-            "{DIALOG_SELECT} WHERE {} ORDER BY d.last_activity_at DESC, d.id DESC LIMIT {lim}",
+            "{} WHERE {} ORDER BY d.last_activity_at DESC, d.id DESC LIMIT {lim}",
+            dialog_select("dialogs d"),
             c.sql()
         );
         let mut rows = self
