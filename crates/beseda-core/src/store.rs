@@ -389,6 +389,13 @@ pub trait TransportStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> CoreResult<TransportModule>;
     async fn list_modules(&self) -> CoreResult<Vec<TransportModule>>;
+    /// Gives a module a new token and webhook address; the old token stops working.
+    async fn reconnect_module(
+        &self,
+        id: i64,
+        token_hash: &TokenHash,
+        webhook_url: &str,
+    ) -> CoreResult<TransportModule>;
     /// The active module holding this token.
     async fn module_by_token(&self, token_hash: &TokenHash) -> CoreResult<Option<TransportModule>>;
     async fn register_channel(
@@ -513,6 +520,8 @@ pub trait InboxStore: Send + Sync + 'static {
         pinned: bool,
     ) -> CoreResult<Vec<crate::inbox::TagCount>>;
     async fn bots_exist(&self) -> CoreResult<bool>;
+    /// Every channel, active or not (old dialogs keep theirs), by name.
+    async fn channel_options(&self) -> CoreResult<Vec<crate::inbox::ChannelOption>>;
     /// Dialogs whose contact or client matches `text` by name, nickname, phone or email, or
     /// whose channel's name holds it; newest activity first.
     async fn search_dialogs(

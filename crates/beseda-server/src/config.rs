@@ -80,6 +80,9 @@ pub struct Config {
     /// How long a delivery worker holds an outgoing message before another worker (on this or
     /// another node) may take it over, e.g. after a crash.
     pub delivery_lease: std::time::Duration,
+    /// `serve --demo`: the mean time between the simulated clients' messages; `None`: the
+    /// living demo is off (`BESEDA_DEMO_LIVE_SECS=0`).
+    pub demo_live: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -104,6 +107,7 @@ impl fmt::Debug for Config {
             .field("log", &self.log)
             .field("storage_url", &self.storage_url)
             .field("delivery_lease", &self.delivery_lease)
+            .field("demo_live", &self.demo_live)
             .finish()
     }
 }
@@ -122,6 +126,7 @@ struct FileConfig {
     log: Option<String>,
     storage_url: Option<String>,
     delivery_lease_secs: Option<String>,
+    demo_live_secs: Option<String>,
 }
 
 impl Config {
@@ -200,7 +205,20 @@ impl Config {
                 ));
             }
         };
+        let live_raw =
+            pick("BESEDA_DEMO_LIVE_SECS", file_cfg.demo_live_secs).unwrap_or("20".into());
+        let demo_live = match live_raw.parse::<u64>() {
+            Ok(0) => None,
+            Ok(s) if s <= 86_400 => Some(std::time::Duration::from_secs(s)),
+            _ => {
+                return Err(bad(
+                    "BESEDA_DEMO_LIVE_SECS",
+                    format!("{live_raw:?} is not a number of seconds up to 86400 (0: off)"),
+                ));
+            }
+        };
         Ok(Config {
+            demo_live,
             delivery_lease,
             storage_url,
             database_url,

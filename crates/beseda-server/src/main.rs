@@ -275,9 +275,30 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     };
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;
+    let shutdown = CancellationToken::new();
+    if let (true, Some(every)) = (with_demo, config.demo_live) {
+        // The simulated module reaches this server where it listens, whatever the public URL.
+        let mut own = listener.local_addr()?;
+        if own.ip().is_unspecified() {
+            own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let own = format!("http://{own}");
+        if demo::live::start(
+            &state,
+            &own,
+            demo::live::Pace::every(every),
+            shutdown.clone(),
+        )
+        .await?
+        {
+            println!(
+                "The living demo is on: clients write about every {}s (BESEDA_DEMO_LIVE_SECS=0 switches it off).",
+                every.as_secs()
+            );
+        }
+    }
     let server = Server { state, listener };
     println!("Beseda is ready at {url}/ ({} database)", store.backend());
-    let shutdown = CancellationToken::new();
     startup::cancel_on_signal(shutdown.clone());
     server.run(shutdown).await.context("the server stopped")
 }

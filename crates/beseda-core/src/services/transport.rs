@@ -122,6 +122,17 @@ impl TransportService {
         self.store.list_modules().await
     }
 
+    /// Gives a module a new token and webhook address, for the server's own modules (the
+    /// living demo's) that keep no secret between starts.
+    pub async fn reconnect_module(&self, id: i64, webhook_url: &str) -> CoreResult<Token> {
+        let webhook_url = url("webhook_url", webhook_url)?;
+        let token = Token::generate(MODULE_TOKEN_PREFIX);
+        self.store
+            .reconnect_module(id, &self.hasher.hash(&token), &webhook_url)
+            .await?;
+        Ok(token)
+    }
+
     /// The module behind an `X-Transport-Token`.
     pub async fn authenticate(&self, token: &Token) -> CoreResult<TransportModule> {
         self.store

@@ -2,20 +2,22 @@
 //! managers in groups, a channel of every type, clients with Russian and English names, tags,
 //! dialogs with weeks of history, and a few orders.
 
+pub mod live;
 pub(crate) mod texts;
 
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{
-    Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag,
-    TagColor,
+    Author, ClientSource, ImportDialog, ImportMessage, NewClient, NewOrder, NewTag, TagColor,
 };
 use beseda_core::dialog::InboundMessage;
 use beseda_core::ids::{ChannelId, ManagerId, TagId};
 use beseda_core::library::TimeLimits;
 use beseda_core::manager::Grants;
+use beseda_core::secret::TokenHash;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, SystemClock, Timestamp};
+use beseda_core::transport::ChannelRegistration;
 use beseda_core::values::{DisplayName, Email, Password};
 use beseda_core::{CoreError, CoreResult, secret};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -205,7 +207,7 @@ pub async fn load(
     })
 }
 
-fn person(rng: &mut StdRng, russian: bool) -> String {
+pub(crate) fn person(rng: &mut StdRng, russian: bool) -> String {
     let (first, last) = if russian {
         (texts::FIRST_RU, texts::LAST_RU)
     } else {
@@ -351,17 +353,32 @@ async fn demo_channels(
         (ChannelKind::Widget, "Чат на сайте"),
         (ChannelKind::Custom, "Avito"),
     ];
+    // The channels belong to the demo's own module, which the living demo plays (live.rs).
+    let module = store
+        .create_module(
+            live::DEMO_MODULE,
+            &TokenHash(format!("unused-{}", secret::random_password())),
+            "http://127.0.0.1:9/",
+            &secret::random_password(),
+            now,
+        )
+        .await?;
     let mut out = Vec::new();
-    for (kind, name) in list {
-        let id = store
-            .create_channel(&NewChannel {
-                kind,
-                name: name.into(),
-                capabilities: kind.default_capabilities(),
-                created_at: now,
-            })
+    for (i, (kind, name)) in list.into_iter().enumerate() {
+        let channel = store
+            .register_channel(
+                module.id,
+                &ChannelRegistration {
+                    kind,
+                    name: name.into(),
+                    avatar_url: None,
+                    external_id: Some(format!("demo-channel-{i}")),
+                    capabilities: kind.default_capabilities(),
+                },
+                now,
+            )
             .await?;
-        out.push((id, kind, name.to_owned()));
+        out.push((channel.id, kind, name.to_owned()));
     }
     Ok(out)
 }

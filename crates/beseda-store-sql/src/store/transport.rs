@@ -90,6 +90,24 @@ impl TransportStore for SqlStore {
             .collect()
     }
 
+    async fn reconnect_module(
+        &self,
+        id: i64,
+        token_hash: &TokenHash,
+        webhook_url: &str,
+    ) -> CoreResult<TransportModule> {
+        let sql = format!(
+            "UPDATE transport_modules SET token_hash = $2, webhook_url = $3 WHERE id = $1 RETURNING {MODULE_COLUMNS}"
+        );
+        self.db
+            .fetch_optional(&sql, params![id, token_hash.0.as_str(), webhook_url])
+            .await?
+            .as_ref()
+            .map(module_from)
+            .transpose()?
+            .ok_or(CoreError::NotFound("module"))
+    }
+
     async fn module_by_token(&self, token_hash: &TokenHash) -> CoreResult<Option<TransportModule>> {
         let sql = format!(
             "SELECT {MODULE_COLUMNS} FROM transport_modules WHERE token_hash = $1 AND active"
