@@ -303,16 +303,27 @@ impl SqlStore {
                 .await?
         } else {
             // Unread: client messages past the baseline that this manager has not read, or
-            // marked unread. Counted in two parts so that each walks a small index: the
-            // dialogs unread by default (few: most history is read), and the marks.
+            // marked unread. Counted in parts so that each walks a small index: the dialogs
+            // unread by default (few: most history is read) that are the manager's own, those
+            // unassigned (the two halves of `inbox::visible`, each a range of
+            // `dialogs_unread_by_default`), and the marks.
             let visible = super::inbox::visible(viewer);
+            let unread_by_default = |holder: &str| {
+                format!(
+                    "(SELECT COUNT(*) FROM dialogs d LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
+                       WHERE d.deleted_at IS NULL AND d.client_count > d.read_baseline_client_count AND {holder} \
+                         AND d.client_count > COALESCE(r.read_client_count, 0))"
+                )
+            };
             let sql = format!(
-                "SELECT (SELECT COUNT(*) FROM dialogs d LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
-                   WHERE d.deleted_at IS NULL AND d.client_count > d.read_baseline_client_count AND {visible} \
-                     AND d.client_count > COALESCE(r.read_client_count, 0)) \
+                "SELECT {} + {} \
                  + (SELECT COUNT(*) FROM read_states r JOIN dialogs d ON d.id = r.dialog_id \
                    WHERE r.manager_id = $1 AND r.marked_unread AND d.deleted_at IS NULL AND {visible} \
-                     AND NOT (d.client_count > d.read_baseline_client_count AND d.client_count > r.read_client_count)) AS unread"
+                     AND NOT (d.client_count > d.read_baseline_client_count AND d.client_count > r.read_client_count)) AS unread",
+                unread_by_default("d.responsible_manager_id = $1"),
+                unread_by_default(
+                    "d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL"
+                ),
             );
             self.db.fetch_one(&sql, params![viewer.manager]).await?
         };
