@@ -1,6 +1,7 @@
 //! The dialog list (F12, F13, F19–F24, F06): what a query asks for, parsed once into typed
 //! filters, and the keyset cursor that pages through it.
 
+use crate::channel::ChannelKind;
 use crate::company::TagColor;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{BotId, ChannelId, DialogId, ManagerId, MessageId, TagId};
@@ -155,6 +156,16 @@ pub struct FilterPanel {
     pub bot_filter: bool,
     /// F20: offered only when time limits are set.
     pub processing_order: bool,
+    /// F21: the channels to choose from, by name.
+    pub channels: Vec<ChannelOption>,
+}
+
+/// A channel as the channel filter offers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChannelOption {
+    pub id: ChannelId,
+    pub name: String,
+    pub kind: ChannelKind,
 }
 
 /// A search hit in a message (F06).

@@ -265,7 +265,15 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
     // hands, a tag is pinned, unpinned or taken off, new messages arrive, a dialog is deleted.
     for (n, id) in ids.clone().iter().enumerate() {
         let d = DialogId(*id);
-        let client = app.state.dialogs.view(&admin, d).await.unwrap().client.unwrap().id;
+        let client = app
+            .state
+            .dialogs
+            .view(&admin, d)
+            .await
+            .unwrap()
+            .client
+            .unwrap()
+            .id;
         if rng.random_bool(0.4) {
             let to = [None, Some(m1), Some(m2)][rng.random_range(0..3)];
             app.state
@@ -277,7 +285,11 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
         let t = tags[rng.random_range(0..tags.len())];
         match rng.random_range(0..4) {
             0 => {
-                app.state.library.untag_client(&admin, client, t).await.unwrap();
+                app.state
+                    .library
+                    .untag_client(&admin, client, t)
+                    .await
+                    .unwrap();
             }
             1 => {
                 let pinned = rng.random_bool(0.5);

@@ -101,6 +101,7 @@ impl InboxService {
             bot_filter: self.store.bots_exist().await?,
             processing_order: set(&limits.default)
                 || limits.channels.iter().any(|c| set(&c.limits)),
+            channels: self.store.channel_options().await?,
         })
     }
 

@@ -15,6 +15,7 @@ mod health;
 mod json;
 mod pages;
 mod ui;
+mod ui_side;
 
 use crate::app::AppState;
 use axum::Router;
@@ -184,6 +185,10 @@ fn pages() -> Router<AppState> {
         .route("/ui/dialogs/{id}", get(ui::conversation))
         .route("/ui/dialogs/{id}/row", get(ui::row))
         .route("/ui/dialogs/{id}/messages/{message_id}", get(ui::message))
+        .route("/ui/dialogs/{id}/older", get(ui::older))
+        .route("/ui/dialogs/{id}/attachments", get(ui_side::files))
+        .route("/ui/dialogs/{id}/client", get(ui_side::client))
+        .route("/ui/search", get(ui_side::search))
         .layer(timeout(REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

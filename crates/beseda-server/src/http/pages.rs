@@ -36,6 +36,11 @@ pub struct InboxPage {
     role: String,
     statuses: Vec<(&'static str, String, bool)>,
     locales: Vec<(&'static str, String, bool)>,
+    /// The "Filters and sorting" panel (F20–F24) and the managers it offers.
+    panel: beseda_core::inbox::FilterPanel,
+    managers: Vec<(i64, String)>,
+    /// F19: the "Actions" → delete menu is shown only with the permission.
+    can_delete: bool,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +144,15 @@ pub async fn inbox(
         )
         .await?;
     let unread = state.dialogs.counters(&page.actor).await?.unread_dialogs;
+    let panel = state.inbox.panel(&page.actor, false, None).await?;
+    let managers = state
+        .managers
+        .list(&page.actor)
+        .await?
+        .into_iter()
+        .filter(|m| !m.disabled)
+        .map(|m| (m.id.0, m.name))
+        .collect();
     let m = page.actor.manager;
     let p = page.actor.permissions;
     let tr = Tr(negotiate(
@@ -187,6 +201,9 @@ pub async fn inbox(
         role,
         statuses,
         locales,
+        panel,
+        managers,
+        can_delete: p.delete_dialogs,
     })
 }
 

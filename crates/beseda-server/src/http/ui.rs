@@ -13,12 +13,16 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use beseda_core::CoreError;
+use beseda_core::attachment::{AttachmentKind, MAX_MESSAGE_BYTES};
+use beseda_core::channel::Capabilities;
+use beseda_core::dialog::MAX_MESSAGE_CHARS;
 use beseda_core::dialog::{
     DeliveryStatus, DialogView, FeedPage, MessageAuthor, MessageView, Responsible, WaitingLevel,
 };
 use beseda_core::ids::{DialogId, MessageId};
 use beseda_core::manager::Actor;
 use beseda_core::time::Timestamp;
+use serde::Deserialize;
 
 /// The manager's language for a fragment: their setting, else the browser's.
 pub fn tr_for(actor: &Actor, headers: &HeaderMap) -> Tr {
@@ -175,6 +179,39 @@ pub struct RowFragment {
     pub row: Row,
 }
 
+/// What the composer checks before sending (F25–F27, F30); the server checks again.
+pub struct ComposerLimits {
+    pub max_chars: usize,
+    pub max_images: u32,
+    pub max_files: u32,
+    pub image: u64,
+    pub audio: u64,
+    pub video: u64,
+    pub file: u64,
+    pub total: u64,
+}
+
+impl ComposerLimits {
+    fn of(caps: &Capabilities) -> ComposerLimits {
+        ComposerLimits {
+            max_chars: MAX_MESSAGE_CHARS.min(caps.text.max_chars as usize),
+            max_images: caps.max_images,
+            max_files: caps.max_files,
+            image: AttachmentKind::Image.limit(caps),
+            audio: AttachmentKind::Audio.limit(caps),
+            video: AttachmentKind::Video.limit(caps),
+            file: AttachmentKind::File.limit(caps),
+            total: MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// The emoji picker's choice (F28): pictures every system draws.
+const EMOJI: &[&str] = &[
+    "😀", "😂", "😊", "😍", "😉", "😎", "🤔", "😅", "🙂", "🙃", "😢", "😡", "👍", "👎", "👌", "🙏",
+    "👏", "💪", "🤝", "👋", "❤️", "🔥", "⭐", "🎉", "🎁", "✅", "❌", "⚠️", "📦", "🚚", "💳", "📞",
+];
+
 #[derive(Template, WebTemplate)]
 #[template(path = "ui/conversation.html")]
 pub struct ConversationFragment {
@@ -182,15 +219,52 @@ pub struct ConversationFragment {
     pub id: i64,
     pub row: Row,
     pub messages: Vec<Message>,
+    pub has_older: bool,
+    pub oldest: i64,
     /// Why the composer is not offered: a blocked client (F10) or someone else's dialog (F29).
     pub blocked: bool,
     pub not_yours: bool,
+    pub open: bool,
+    /// The client's id, 0 when the dialog has none (detached, F14).
+    pub client: i64,
+    /// The responsible manager's id, 0 for nobody or a bot.
+    pub responsible: i64,
+    /// Managers to reassign to (F07): id, name, online.
+    pub managers: Vec<(i64, String, bool)>,
+    pub draft: String,
+    pub quotable: bool,
+    pub limits: ComposerLimits,
+    pub emoji: &'static [&'static str],
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "ui/message.html")]
 pub struct MessageFragment {
+    pub tr: Tr,
     pub m: Message,
+    pub quotable: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/messages.html")]
+pub struct MessagesFragment {
+    pub tr: Tr,
+    pub messages: Vec<Message>,
+    pub has_older: bool,
+    pub oldest: i64,
+    pub quotable: bool,
+}
+
+/// A feed page as the templates show it, with the marker that loads older messages.
+const FEED_PAGE: u32 = 50;
+
+fn feed_part(feed: &[MessageView], tr: &Tr, full: bool) -> (Vec<Message>, bool, i64) {
+    let oldest = feed.first().map_or(0, |m| m.id.0);
+    (
+        feed.iter().map(|m| Message::of(m, tr)).collect(),
+        full,
+        oldest,
+    )
 }
 
 /// GET /ui/dialogs: a page of rows for the list, with the same parameters as the API.
@@ -227,27 +301,110 @@ pub async fn row(
     })
 }
 
-/// GET /ui/dialogs/{id}: the conversation: its header, the latest messages, the composer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAt {
+    /// A search hit to show (F06).
+    around: Option<i64>,
+    /// The start of the date filter's period (F23), epoch ms.
+    since: Option<i64>,
+}
+
+/// GET /ui/dialogs/{id}: the conversation: its header with the actions, the latest messages
+/// (or those around a search hit, or from a date), the composer.
 pub async fn conversation(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    ApiQuery(at): ApiQuery<OpenAt>,
 ) -> ApiResult<ConversationFragment> {
     let tr = tr_for(&page.actor, &headers);
-    let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
+    let actor = &page.actor;
+    let d = state.dialogs.view(actor, DialogId(id)).await?;
+    let which = match (at.around, at.since) {
+        (Some(m), _) => FeedPage::Around(MessageId(m)),
+        (None, Some(t)) => FeedPage::Since(Timestamp(t)),
+        (None, None) => FeedPage::Latest,
+    };
     let feed = state
         .dialogs
-        .feed(&page.actor, DialogId(id), FeedPage::Latest, 50)
+        .feed(actor, DialogId(id), which, FEED_PAGE)
         .await?;
-    let mine = d.responsible == Some(Responsible::Manager(page.actor.id()));
+    let caps = state.attachments.dialog_limits(actor, DialogId(id)).await?;
+    let mine = d.responsible == Some(Responsible::Manager(actor.id()));
+    let managers = state
+        .managers
+        .list(actor)
+        .await?
+        .into_iter()
+        .filter(|m| !m.disabled)
+        .map(|m| (m.id.0, m.name, m.online))
+        .collect();
+    // Around a hit or from a date there may be older messages even on a short page.
+    let (messages, has_older, oldest) = feed_part(
+        &feed,
+        &tr,
+        feed.len() >= FEED_PAGE as usize || at.around.is_some() || at.since.is_some(),
+    );
     Ok(ConversationFragment {
         id,
         row: Row::of(&d),
-        messages: feed.iter().map(|m| Message::of(m, &tr)).collect(),
+        messages,
+        has_older,
+        oldest,
         blocked: d.client_blocked,
-        not_yours: !mine && d.responsible.is_some() && !page.actor.permissions.chats_admin,
+        not_yours: !mine && d.responsible.is_some() && !actor.permissions.chats_admin,
+        open: d.open,
+        client: d.client.as_ref().map_or(0, |c| c.id.0),
+        responsible: match d.responsible {
+            Some(Responsible::Manager(m)) => m.0,
+            _ => 0,
+        },
+        managers,
+        draft: d.draft.clone().unwrap_or_default(),
+        quotable: caps.text.quote,
+        limits: ComposerLimits::of(&caps),
+        emoji: EMOJI,
         tr,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Before {
+    before: i64,
+}
+
+/// GET /ui/dialogs/{id}/older?before=: the page of messages before one, as the feed scrolls up.
+pub async fn older(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<Before>,
+) -> ApiResult<MessagesFragment> {
+    let tr = tr_for(&page.actor, &headers);
+    let feed = state
+        .dialogs
+        .feed(
+            &page.actor,
+            DialogId(id),
+            FeedPage::Before(MessageId(q.before)),
+            FEED_PAGE,
+        )
+        .await?;
+    let caps = state
+        .attachments
+        .dialog_limits(&page.actor, DialogId(id))
+        .await?;
+    let (messages, has_older, oldest) = feed_part(&feed, &tr, feed.len() >= FEED_PAGE as usize);
+    Ok(MessagesFragment {
+        tr,
+        messages,
+        has_older,
+        oldest,
+        quotable: caps.text.quote,
     })
 }
 
@@ -271,7 +428,13 @@ pub async fn message(
         .into_iter()
         .find(|m| m.id.0 == message)
         .ok_or(CoreError::NotFound("message"))?;
+    let caps = state
+        .attachments
+        .dialog_limits(&page.actor, DialogId(id))
+        .await?;
     Ok(MessageFragment {
         m: Message::of(&found, &tr),
+        tr,
+        quotable: caps.text.quote,
     })
 }

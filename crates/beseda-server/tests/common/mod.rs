@@ -5,6 +5,8 @@
     reason = "each test binary uses a different part of the helpers"
 )]
 
+pub mod browser;
+
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::NewChannel;
 use beseda_core::dialog::{InboundMessage, Ingested};

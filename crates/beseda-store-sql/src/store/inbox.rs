@@ -8,11 +8,12 @@ use super::library::{client_tags_from, tag_from};
 use super::{SqlStore, dialog_tx as dtx, events, params};
 use crate::driver::SqlValue;
 use async_trait::async_trait;
+use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::{DialogView, Viewer};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::inbox::{
-    BotFilter, Cursor, DialogFilter, DialogQuery, DialogSort, Holder, LastFrom, MessageHit,
-    TagCount, TagFilter, context_of,
+    BotFilter, ChannelOption, Cursor, DialogFilter, DialogQuery, DialogSort, Holder, LastFrom,
+    MessageHit, TagCount, TagFilter, context_of,
 };
 use beseda_core::store::{InboxStore, Written};
 use beseda_core::time::Timestamp;
@@ -120,15 +121,17 @@ fn filter(c: &mut Clause, f: &DialogFilter) {
     // The tags' own rows (migration 0005): one per dialog and tag, so each test is a key lookup.
     let pinned = if f.pinned { " AND t.pinned" } else { "" };
     let has_tag = |t: &str| {
-        format!("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag_id = {t}{pinned})")
+        format!(
+            "EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag_id = {t}{pinned})"
+        )
     };
     match &f.tags {
         TagFilter::NoTags => c
             .parts
             .push("NOT EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id)".into()),
-        TagFilter::All if f.pinned => c
-            .parts
-            .push("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.pinned)".into()),
+        TagFilter::All if f.pinned => c.parts.push(
+            "EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.pinned)".into(),
+        ),
         TagFilter::All => {}
         TagFilter::AllOf(tags) => {
             for tag in tags {
@@ -391,6 +394,23 @@ impl InboxStore for SqlStore {
             .fetch_optional("SELECT 1 AS one FROM bots LIMIT 1", &[])
             .await?
             .is_some())
+    }
+
+    async fn channel_options(&self) -> CoreResult<Vec<ChannelOption>> {
+        self.db
+            .fetch_all("SELECT id, name, kind FROM channels ORDER BY name, id", &[])
+            .await?
+            .iter()
+            .map(|r| {
+                let kind = r.text("kind")?;
+                Ok(ChannelOption {
+                    id: ChannelId(r.i64("id")?),
+                    name: r.text("name")?,
+                    kind: ChannelKind::parse(&kind)
+                        .ok_or_else(|| CoreError::Storage(format!("channel kind {kind}")))?,
+                })
+            })
+            .collect()
     }
 
     async fn search_dialogs(

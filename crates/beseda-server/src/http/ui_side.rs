@@ -1,0 +1,171 @@
+//! The workspace's side fragments: search results (F06), a dialog's files (F11) and the
+//! client card (F14, F35). Same services as the JSON API, same auto-escaping templates.
+
+use super::auth::PageActor;
+use super::error::ApiResult;
+use super::json::ApiQuery;
+use super::ui::{Row, When, tr_for};
+use crate::app::AppState;
+use crate::i18n::Tr;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use beseda_core::attachment::{AttachmentKind, AttachmentTab};
+use beseda_core::ids::{ClientId, DialogId};
+use beseda_core::library::ClientCard;
+use serde::Deserialize;
+
+/// A message found by search, as the results show it.
+pub struct Hit {
+    pub dialog: i64,
+    pub message: i64,
+    pub name: String,
+    pub channel: String,
+    pub context: String,
+    pub when: When,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/search.html")]
+pub struct SearchFragment {
+    pub tr: Tr,
+    pub rows: Vec<Row>,
+    pub hits: Vec<Hit>,
+    pub messages_searched: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    q: String,
+}
+
+/// GET /ui/search?q=: dialogs and messages found, newest first (F06).
+pub async fn search(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<SearchQuery>,
+) -> ApiResult<SearchFragment> {
+    let found = state.inbox.search(&page.actor, &p.q, None, 30).await?;
+    Ok(SearchFragment {
+        tr: tr_for(&page.actor, &headers),
+        rows: found.dialogs.iter().map(Row::of).collect(),
+        hits: found
+            .messages
+            .into_iter()
+            .map(|h| Hit {
+                dialog: h.dialog_id.0,
+                message: h.message_id.0,
+                name: h.contact_name,
+                channel: h.channel_name,
+                context: h.context,
+                when: When::of(h.created_at),
+            })
+            .collect(),
+        messages_searched: found.messages_searched,
+    })
+}
+
+/// A file of the attachments panel.
+pub struct FileItem {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+    pub preview: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/files.html")]
+pub struct FilesFragment {
+    pub tr: Tr,
+    pub id: i64,
+    pub tab: &'static str,
+    pub items: Vec<FileItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TabQuery {
+    tab: Option<AttachmentTab>,
+}
+
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} B"),
+    }
+}
+
+/// GET /ui/dialogs/{id}/attachments?tab=images|files: the dialog's files, newest first (F11).
+pub async fn files(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<TabQuery>,
+) -> ApiResult<FilesFragment> {
+    let tab = q.tab.unwrap_or(AttachmentTab::Images);
+    let items = state
+        .attachments
+        .list(&page.actor, DialogId(id), tab, None, 100)
+        .await?
+        .into_iter()
+        .map(|a| FileItem {
+            id: a.id.0,
+            size: size_text(a.size_bytes),
+            preview: a.preview && a.kind == AttachmentKind::Image,
+            name: a.file_name,
+        })
+        .collect();
+    Ok(FilesFragment {
+        tr: tr_for(&page.actor, &headers),
+        id,
+        tab: match tab {
+            AttachmentTab::Images => "images",
+            AttachmentTab::Files => "files",
+        },
+        items,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/client.html")]
+pub struct ClientFragment {
+    pub tr: Tr,
+    pub c: ClientCard,
+    pub dialog: i64,
+    /// Tags the client does not carry yet: id, name.
+    pub free_tags: Vec<(i64, String)>,
+}
+
+/// GET /ui/dialogs/{id}/client: the card of the dialog's client (F14): contacts, source, tags.
+pub async fn client(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<ClientFragment> {
+    let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
+    let client = d.client.ok_or(beseda_core::CoreError::NotFound("client"))?;
+    let c = state
+        .library
+        .client_card(&page.actor, ClientId(client.id.0))
+        .await?;
+    let free_tags = state
+        .library
+        .tags()
+        .await?
+        .into_iter()
+        .filter(|t| !c.tags.iter().any(|ct| ct.tag.id == t.id))
+        .map(|t| (t.id.0, t.name))
+        .collect();
+    Ok(ClientFragment {
+        tr: tr_for(&page.actor, &headers),
+        c,
+        dialog: id,
+        free_tags,
+    })
+}
