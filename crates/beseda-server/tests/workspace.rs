@@ -465,3 +465,107 @@ async fn hostile_names_and_texts_stay_text() {
     );
     assert!(b.text_of("#dialog-list").await.contains("{{ 7 * 7 }}"));
 }
+
+/// F34 on screen: the settings page changes tags, quick replies, answer time, managers, groups
+/// and modules through the API; it is there only for those with the permission.
+#[tokio::test]
+async fn settings_are_changed_on_their_page() {
+    let s = shop().await;
+    let Some(b) = signed_in(&s.app, ADMIN_EMAIL).await else {
+        return;
+    };
+    b.click("#settings-link").await;
+    b.type_into("#new-tag input[name=name]", "Wholesale").await;
+    b.select("#new-tag select[name=color]", "blue").await;
+    b.click("#new-tag button[type=submit]").await;
+    b.wait_for(Locator::XPath("//form[contains(@class,'tag-row')]/span[contains(@class,'tag-blue') and text()='Wholesale']"))
+        .await;
+
+    b.type_into("#new-reply input[name=title]", "Hours").await;
+    b.type_into("#new-reply textarea[name=body]", "We are open 9 to 21.")
+        .await;
+    b.click("#new-reply button[type=submit]").await;
+    b.wait_for(Locator::XPath(
+        "//form[contains(@class,'reply')]//textarea[text()='We are open 9 to 21.']",
+    ))
+    .await;
+
+    b.js("document.querySelector('#default-limits input[name=warning_secs]').value = '7'")
+        .await;
+    b.click("#default-limits button[type=submit]").await;
+    let mut saved = None;
+    for _ in 0..100 {
+        saved = s
+            .app
+            .state
+            .library
+            .time_limits()
+            .await
+            .unwrap()
+            .default
+            .warning_secs;
+        if saved == Some(420) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(saved, Some(420), "7 minutes saved as seconds");
+    b.wait_for(Locator::Css(
+        "#default-limits input[name=warning_secs][value='7']",
+    ))
+    .await;
+
+    b.type_into("#new-manager input[name=name]", "Olga").await;
+    b.type_into("#new-manager input[name=email]", "olga@example.com")
+        .await;
+    b.type_into("#new-manager input[name=password]", "long enough password")
+        .await;
+    b.click("#new-manager button[type=submit]").await;
+    b.wait_for(Locator::XPath("//td[text()='olga@example.com']"))
+        .await;
+
+    b.type_into("#new-group input[name=name]", "Seniors").await;
+    b.click("#new-group button[type=submit]").await;
+    let group = b
+        .wait_for(Locator::XPath(
+            "//form[contains(@class,'group')][.//input[@value='Seniors']]",
+        ))
+        .await;
+    let id = group.attr("data-group").await.unwrap().unwrap();
+    b.click(&format!(
+        "form[data-group='{id}'] input[name='grants.delete_dialogs']"
+    ))
+    .await;
+    b.click(&format!("form[data-group='{id}'] button[type=submit]"))
+        .await;
+    b.wait_for(Locator::Css(&format!(
+        "form[data-group='{id}'] input[name='grants.delete_dialogs']:checked"
+    )))
+    .await;
+
+    b.type_into("#new-module input[name=name]", "Telegram module")
+        .await;
+    b.type_into(
+        "#new-module input[name=webhook_url]",
+        "https://module.example.com/hook",
+    )
+    .await;
+    b.click("#new-module button[type=submit]").await;
+    let token = b.text_of("#module-secrets code[data-field=token]").await;
+    assert!(token.starts_with("bm_"), "{token}");
+    b.screenshot("settings").await;
+
+    // A plain manager has neither the link nor the page.
+    let Some(m) = signed_in(&s.app, "maria@example.com").await else {
+        return;
+    };
+    assert!(m.client.find(Locator::Css("#settings-link")).await.is_err());
+    let maria = s.app.login("maria@example.com").await;
+    let status = maria
+        .get(s.app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 403);
+}

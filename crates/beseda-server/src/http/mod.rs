@@ -14,6 +14,7 @@ pub mod error;
 mod health;
 mod json;
 mod pages;
+mod settings_page;
 mod ui;
 mod ui_side;
 
@@ -189,6 +190,7 @@ fn pages() -> Router<AppState> {
         .route("/ui/dialogs/{id}/attachments", get(ui_side::files))
         .route("/ui/dialogs/{id}/client", get(ui_side::client))
         .route("/ui/search", get(ui_side::search))
+        .route("/settings", get(settings_page::settings))
         .layer(timeout(REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

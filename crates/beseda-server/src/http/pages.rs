@@ -41,6 +41,8 @@ pub struct InboxPage {
     managers: Vec<(i64, String)>,
     /// F19: the "Actions" → delete menu is shown only with the permission.
     can_delete: bool,
+    /// F34: the settings link is shown only with the permission.
+    can_settings: bool,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +206,7 @@ pub async fn inbox(
         panel,
         managers,
         can_delete: p.delete_dialogs,
+        can_settings: p.manage_settings,
     })
 }
 

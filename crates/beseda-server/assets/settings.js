@@ -1,0 +1,56 @@
+// Settings forms (F34): each says where its fields go (data-api, data-method); the fields
+// become the JSON body — "grants.chats_admin" nests, data-type converts — and the page
+// reloads with the new state, or shows what the API answered once (a module's secrets).
+import { api } from "./conversation.js";
+
+const error = document.getElementById("settings-error");
+
+function body(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    let v;
+    switch (el.dataset.type) {
+      case "bool":
+        v = el.type === "checkbox" ? el.checked : el.value === "true";
+        break;
+      case "ids":
+        v = [...el.selectedOptions].map((o) => Number(o.value));
+        break;
+      case "minutes":
+        v = el.value === "" ? null : Math.round(Number(el.value) * 60);
+        break;
+      default:
+        v = el.value;
+    }
+    const path = el.name.split(".");
+    let at = out;
+    for (const key of path.slice(0, -1)) at = at[key] ??= {};
+    at[path[path.length - 1]] = v;
+  }
+  return out;
+}
+
+for (const form of document.querySelectorAll("form[data-api]")) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
+    const method = form.dataset.method;
+    const r = await api(form.dataset.api, method, method === "DELETE" ? undefined : body(form));
+    if (!r.ok) {
+      const problem = await r.json().catch(() => ({}));
+      error.textContent = problem.message || String(r.status);
+      error.hidden = false;
+      error.scrollIntoView({ block: "center" });
+      return;
+    }
+    const show = form.dataset.show && document.querySelector(form.dataset.show);
+    if (show) {
+      const answer = await r.json();
+      for (const el of show.querySelectorAll("[data-field]")) el.textContent = answer[el.dataset.field] ?? "";
+      show.hidden = false;
+      return;
+    }
+    location.reload();
+  });
+}
