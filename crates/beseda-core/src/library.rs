@@ -172,7 +172,7 @@ mod tests {
     }
 }
 
-/// The client card (F14, F40): contacts, where the client came from (F04), tags.
+/// The client card (F14, F40): contacts, where the client came from (F04), tags, orders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ClientCard {
     pub id: crate::ids::ClientId,
@@ -184,6 +184,28 @@ pub struct ClientCard {
     pub tags: Vec<ClientTag>,
     pub blocked: bool,
     pub created_at: Timestamp,
+    /// The client's orders, newest first (at most 20), and what they come to in each currency.
+    pub orders: Vec<OrderSummary>,
+    pub order_totals: Vec<OrderTotal>,
+}
+
+/// An order as the client card lists it (F14).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrderSummary {
+    pub number: String,
+    pub status: String,
+    /// In minor units (kopecks, cents).
+    pub total_minor: i64,
+    pub currency: String,
+    pub created_at: Timestamp,
+}
+
+/// The sum of a client's orders in one currency, in minor units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrderTotal {
+    pub currency: String,
+    pub total_minor: i64,
+    pub orders: i64,
 }
 
 /// Where a client first came from (F04).

@@ -569,3 +569,102 @@ async fn settings_are_changed_on_their_page() {
         .status();
     assert_eq!(status, 403);
 }
+
+/// F14 and F35 on screen: the client card shows contacts, source and orders with their total;
+/// tags are added, pinned and removed there; "Detach client" asks first, then unlinks.
+#[tokio::test]
+async fn the_client_card_shows_orders_and_changes_tags() {
+    let s = shop().await;
+    let d = s
+        .app
+        .state
+        .dialogs
+        .view(&s.admin, DialogId(s.anna))
+        .await
+        .unwrap();
+    let client = d.client.unwrap().id;
+    for (n, total) in [("A-1", 1_234_550), ("A-2", 100_000)] {
+        s.app
+            .store
+            .create_order(&beseda_core::company::NewOrder {
+                number: n.into(),
+                client_id: client,
+                manager_id: None,
+                status: "completed".into(),
+                total_minor: total,
+                currency: "RUB".into(),
+                created_at: beseda_core::time::Timestamp(1_000),
+            })
+            .await
+            .unwrap();
+    }
+    let wholesale = s
+        .app
+        .state
+        .library
+        .create_tag(&s.admin, "Wholesale", TagColor::Blue)
+        .await
+        .unwrap()
+        .id;
+    let Some(b) = signed_in(&s.app, ADMIN_EMAIL).await else {
+        return;
+    };
+    b.click(&format!("li.row[data-id='{}']", s.anna)).await;
+    assert_eq!(b.text_of("#client-card .client-name").await, "Client anna");
+    assert!(b.text_of("#client-orders").await.contains("A-1"));
+    // A no-break space between thousands, which the browser reads back as a space.
+    assert_eq!(b.text_of(".order-total .money").await, "13 345.50 RUB");
+    b.select("#add-tag", &wholesale.0.to_string()).await;
+    let tag = format!("#client-tags li[data-tag='{}']", wholesale.0);
+    b.click(&format!("{tag} .tag-pin")).await;
+    b.wait_for(Locator::Css(&format!("{tag} .tag-pin[data-pinned=true]")))
+        .await;
+    // The pinned tag shows on the dialog's row too.
+    b.wait_js(
+        &format!(
+            "return [...document.querySelectorAll(\"li.row[data-id='{}'] .row-tags .tag\")].some(t => t.textContent === 'Wholesale')",
+            s.anna
+        ),
+        "the pinned tag on the row",
+    )
+    .await;
+    b.screenshot("workspace-client-card").await;
+    b.click(&format!(
+        "#client-tags li[data-tag='{}'] .tag-remove",
+        s.vip.0
+    ))
+    .await;
+    b.wait_js(
+        &format!(
+            "return !document.querySelector(\"#client-tags li[data-tag='{}']\")",
+            s.vip.0
+        ),
+        "VIP removed",
+    )
+    .await;
+    let tags = s
+        .app
+        .state
+        .library
+        .client_tags(&s.admin, client)
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 1);
+    assert!(tags[0].pinned && tags[0].tag.id == wholesale);
+
+    b.click("#detach-client").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_js(
+        "return !!document.querySelector('#client-col .placeholder') && !document.getElementById('client-card')",
+        "the card is gone after detaching",
+    )
+    .await;
+    let d = s
+        .app
+        .state
+        .dialogs
+        .view(&s.admin, DialogId(s.anna))
+        .await
+        .unwrap();
+    assert!(d.client.is_none());
+}

@@ -169,3 +169,6 @@ add = Add
 save = Save
 delete = Delete
 confirm-delete = Delete it? This cannot be undone.
+client-orders = Orders
+client-no-orders = No orders yet.
+client-orders-total = In all

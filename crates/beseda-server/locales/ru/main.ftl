@@ -169,3 +169,6 @@ add = Добавить
 save = Сохранить
 delete = Удалить
 confirm-delete = Удалить? Это нельзя отменить.
+client-orders = Заказы
+client-no-orders = Заказов пока нет.
+client-orders-total = Всего

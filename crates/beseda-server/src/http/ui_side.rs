@@ -141,6 +141,22 @@ pub struct ClientFragment {
     pub free_tags: Vec<(i64, String)>,
 }
 
+impl ClientFragment {
+    /// An amount in minor units, grouped by thousands: "12 345.60 RUB".
+    pub fn money(&self, minor: i64, currency: &str) -> String {
+        let units = (minor / 100).unsigned_abs().to_string();
+        let mut grouped = String::new();
+        for (i, c) in units.chars().enumerate() {
+            if i > 0 && (units.len() - i).is_multiple_of(3) {
+                grouped.push('\u{a0}');
+            }
+            grouped.push(c);
+        }
+        let sign = if minor < 0 { "-" } else { "" };
+        format!("{sign}{grouped}.{:02} {currency}", (minor % 100).abs())
+    }
+}
+
 /// GET /ui/dialogs/{id}/client: the card of the dialog's client (F14): contacts, source, tags.
 pub async fn client(
     State(state): State<AppState>,

@@ -63,6 +63,11 @@ impl SqlStore {
                 &[],
             )
             .await?;
+        self.refresh_statistics().await
+    }
+
+    /// Gathers the statistics both databases' planners need, as a load goes on.
+    pub async fn refresh_statistics(&self) -> CoreResult<()> {
         self.db.execute("ANALYZE", &[]).await?;
         Ok(())
     }

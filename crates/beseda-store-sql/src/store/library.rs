@@ -9,8 +9,8 @@ use beseda_core::dialog::Responsible;
 use beseda_core::event::{Audience, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::library::{
-    ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, QuickReply, TimeLimitSettings,
-    TimeLimits,
+    ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, OrderSummary, OrderTotal,
+    QuickReply, TimeLimitSettings, TimeLimits,
 };
 use beseda_core::store::{LibraryStore, Written};
 use beseda_core::time::Timestamp;
@@ -201,6 +201,42 @@ impl LibraryStore for SqlStore {
             tags: self.read_client_tags(client).await?,
             blocked: r.opt_i64("blocked_at")?.is_some(),
             created_at: r.ts("created_at")?,
+            orders: self
+                .db
+                .fetch_all(
+                    "SELECT number, status, total_minor, currency, created_at FROM orders \
+                     WHERE client_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20",
+                    params![client],
+                )
+                .await?
+                .iter()
+                .map(|o| {
+                    Ok(OrderSummary {
+                        number: o.text("number")?,
+                        status: o.text("status")?,
+                        total_minor: o.i64("total_minor")?,
+                        currency: o.text("currency")?,
+                        created_at: o.ts("created_at")?,
+                    })
+                })
+                .collect::<CoreResult<_>>()?,
+            order_totals: self
+                .db
+                .fetch_all(
+                    "SELECT currency, CAST(SUM(total_minor) AS BIGINT) AS total_minor, COUNT(*) AS orders \
+                     FROM orders WHERE client_id = $1 GROUP BY currency ORDER BY currency",
+                    params![client],
+                )
+                .await?
+                .iter()
+                .map(|o| {
+                    Ok(OrderTotal {
+                        currency: o.text("currency")?,
+                        total_minor: o.i64("total_minor")?,
+                        orders: o.i64("orders")?,
+                    })
+                })
+                .collect::<CoreResult<_>>()?,
         }))
     }
 
