@@ -111,6 +111,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// The workspace on a generated database: the page's and each fragment's time, the page's
+    /// weight, and a client message's way to an open workspace: p50/p99.
+    Ui {
+        #[arg(long)]
+        database_url: String,
+        /// Runs of each request.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Client messages pushed to measure their way to the workspace.
+        #[arg(long, default_value_t = 200)]
+        arrivals: usize,
+    },
     /// Managers writing messages over HTTP: messages per second and latency.
     Writes {
         #[arg(long, default_value_t = 32)]
@@ -225,6 +237,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             arrivals,
             runs,
         }) => beseda_server::bench::inbox(&database_url, arrivals, runs).await,
+        Command::Bench(BenchCommand::Ui {
+            database_url,
+            runs,
+            arrivals,
+        }) => beseda_server::bench::ui(&database_url, runs, arrivals).await,
         Command::Bench(BenchCommand::Writes {
             concurrency,
             messages,

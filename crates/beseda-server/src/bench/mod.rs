@@ -6,6 +6,7 @@ mod deliver;
 mod generate;
 mod inbox;
 mod ingest;
+mod ui;
 mod writes;
 mod ws;
 
@@ -25,6 +26,7 @@ pub use deliver::deliver;
 pub use generate::generate;
 pub use inbox::inbox;
 pub use ingest::ingest;
+pub use ui::ui;
 pub use writes::writes;
 pub use ws::fan_out;
 
