@@ -367,6 +367,28 @@ async fn the_composer_keeps_drafts_offers_quick_replies_and_checks_files() {
         b.text_of("#feed li.msg.company .msg-file").await,
         "terms.txt"
     );
+    // The files panel (F11) lists the file; "Send again" puts a copy into the composer.
+    b.click("#files-btn").await;
+    b.click(".files-tab[data-tab=files]").await;
+    b.wait_js(
+        "return document.querySelector('#files-panel .file-name')?.textContent === 'terms.txt'",
+        "the file in the panel's Files tab",
+    )
+    .await;
+    b.click("#files-panel .file-resend").await;
+    b.wait_js(
+        "return document.querySelector('#pending .file-chip')?.textContent.startsWith('terms.txt') === true",
+        "the copy waits in the composer",
+    )
+    .await;
+    // Emoji (F28) go in where the cursor is.
+    b.click("#emoji-btn").await;
+    b.click("#emoji-grid .emoji").await;
+    b.wait_js(
+        "return document.getElementById('composer-text').value.includes('😀')",
+        "an emoji in the reply",
+    )
+    .await;
     // Every refresh of a row replaces it: the list never shows a dialog twice.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rows = b.rows().await;
