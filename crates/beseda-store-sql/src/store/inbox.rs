@@ -24,6 +24,7 @@ use serde_json::json;
 struct Clause {
     parts: Vec<String>,
     params: Vec<SqlValue>,
+    sees_all: bool,
 }
 
 impl Clause {
@@ -31,6 +32,7 @@ impl Clause {
         let mut c = Clause {
             parts: vec!["d.deleted_at IS NULL".into()],
             params: vec![SqlValue::from(viewer.manager)],
+            sees_all: viewer.sees_all,
         };
         c.parts.push(visible(viewer));
         c
@@ -87,6 +89,9 @@ fn filter(c: &mut Clause, f: &DialogFilter) {
     }
     match &f.bots {
         None => {}
+        // A manager who does not see everything sees no bot's dialog (`visible`): a constant
+        // both planners answer before walking a single row.
+        Some(_) if !c.sees_all => c.parts.push("FALSE".into()),
         Some(BotFilter::Any) => c.parts.push("d.responsible_bot_id IS NOT NULL".into()),
         Some(BotFilter::Some(ids)) => {
             let l = c.list(ids.iter().map(|b| b.0));
