@@ -29,13 +29,33 @@ struct Clause {
 
 impl Clause {
     fn new(viewer: Viewer) -> Clause {
-        let mut c = Clause {
+        let mut c = Clause::bare(viewer);
+        c.parts.push(visible(viewer));
+        c
+    }
+
+    /// For a walk of one tag's rows (`dt`): [`visible`] read off the row's holder, which the
+    /// triggers of migration 0005 keep equal to the dialog's, so the planner needs no dialog
+    /// to decide; `tag` is the walked tag.
+    fn walking(viewer: Viewer, tag: TagId, pinned: bool) -> Clause {
+        let mut c = Clause::bare(viewer);
+        let t = c.bind(tag);
+        c.parts.push(format!("dt.tag_id = {t}"));
+        if pinned {
+            c.parts.push("dt.pinned".into());
+        }
+        if !viewer.sees_all {
+            c.parts.push("dt.holder IN ($1, 0)".into());
+        }
+        c
+    }
+
+    fn bare(viewer: Viewer) -> Clause {
+        Clause {
             parts: vec!["d.deleted_at IS NULL".into()],
             params: vec![SqlValue::from(viewer.manager)],
             sees_all: viewer.sees_all,
-        };
-        c.parts.push(visible(viewer));
-        c
+        }
     }
 
     fn bind(&mut self, v: impl Into<SqlValue>) -> String {
@@ -64,8 +84,8 @@ pub(super) fn visible(viewer: Viewer) -> String {
     }
 }
 
-/// Adds the filters of F21–F24, combined with AND.
-fn filter(c: &mut Clause, f: &DialogFilter) {
+/// Adds the filters of F21–F24, combined with AND; `walked` is a tag the clause walks already.
+fn filter(c: &mut Clause, f: &DialogFilter, walked: Option<TagId>) {
     if !f.holders.is_empty() {
         let managers: Vec<i64> = f
             .holders
@@ -139,7 +159,7 @@ fn filter(c: &mut Clause, f: &DialogFilter) {
         ),
         TagFilter::All => {}
         TagFilter::AllOf(tags) => {
-            for tag in tags {
+            for tag in tags.iter().filter(|t| Some(**t) != walked) {
                 let t = c.bind(*tag);
                 c.parts.push(has_tag(&t));
             }
@@ -241,31 +261,30 @@ impl SqlStore {
         limit: u32,
         now: Timestamp,
     ) -> CoreResult<Vec<DialogView>> {
-        let mut c = Clause::new(viewer);
-        filter(&mut c, &q.filter);
-        c.parts.push(seg.only.into());
-        // Newest first with a tag filter: walk that tag's own rows in their order (and test the
-        // dialog's holder on them) rather than every dialog, testing each for the tag.
-        let (from, key, id) = match &q.filter.tags {
+        // Newest first with a tag filter: walk that tag's own rows in their order, testing the
+        // holder on them, rather than every dialog, testing each for the tag. With several
+        // tags, the rarest is walked and the others tested.
+        let walked = match &q.filter.tags {
             TagFilter::AllOf(tags) if !tags.is_empty() && seg.key == BY_ACTIVITY.key => {
-                let tag = if tags.len() == 1 {
+                Some(if tags.len() == 1 {
                     tags[0]
                 } else {
                     self.rarest_tag(tags).await?
-                };
-                let t = c.bind(tag);
-                c.parts.push(format!("dt.tag_id = {t}"));
-                if !viewer.sees_all {
-                    c.parts.push("dt.holder IN ($1, 0)".into());
-                }
-                (
-                    "dialog_tags dt JOIN dialogs d ON d.id = dt.dialog_id",
-                    "dt.last_activity_at",
-                    "dt.dialog_id",
-                )
+                })
             }
-            _ => ("dialogs d", seg.key, "d.id"),
+            _ => None,
         };
+        let (mut c, from, key, id) = match walked {
+            Some(tag) => (
+                Clause::walking(viewer, tag, q.filter.pinned),
+                "dialog_tags dt JOIN dialogs d ON d.id = dt.dialog_id",
+                "dt.last_activity_at",
+                "dt.dialog_id",
+            ),
+            None => (Clause::new(viewer), "dialogs d", seg.key, "d.id"),
+        };
+        filter(&mut c, &q.filter, walked);
+        c.parts.push(seg.only.into());
         let (cmp, dir) = if seg.descending {
             ("<", "DESC")
         } else {
@@ -345,7 +364,7 @@ impl InboxStore for SqlStore {
         limit: u32,
     ) -> CoreResult<Vec<DialogId>> {
         let mut c = Clause::new(viewer);
-        filter(&mut c, filter_);
+        filter(&mut c, filter_, None);
         if let Some(a) = after {
             let id = c.bind(a);
             c.parts.push(format!("d.id > {id}"));
