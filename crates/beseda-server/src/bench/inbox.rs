@@ -78,7 +78,16 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
                     contact_external_id: format!("arrival-{}", n % 5000),
                     contact_name: "Новый клиент".into(),
                     external_id: format!("arrival-{}-{n}", SystemClock.now().0),
-                    body: "Здравствуйте! Подскажите, когда доставка?".into(),
+                    // The clients' usual lines, as in the generated history: the newest
+                    // messages then hold common words as often as the older ones do.
+                    body: {
+                        let lines = if n % 4 == 0 {
+                            crate::demo::texts::CLIENT_EN
+                        } else {
+                            crate::demo::texts::CLIENT_RU
+                        };
+                        lines[(n as usize / 4) % lines.len()].to_owned()
+                    },
                     sent_at: SystemClock.now(),
                     details: Default::default(),
                     attachments: Vec::new(),
