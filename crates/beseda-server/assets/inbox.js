@@ -332,13 +332,40 @@ async function applyFilters() {
   selectAll.checked = false;
   await reloadList();
 }
+// F24: "No tags" locks the tag list; a picked tag moves to the top; "Pinned" counts and shows
+// only pinned tags.
+const tagOptions = document.getElementById("tag-options");
+async function tagPanel() {
+  if (!tagOptions) return;
+  const f = new FormData(filters);
+  const none = f.get("tag_mode") === "none";
+  for (const box of tagOptions.querySelectorAll("input[name=tags]")) box.disabled = none;
+  const pinned = !!f.get("pinned");
+  const r = await api(`/api/v1/dialogs/filters?pinned=${pinned}`);
+  if (!r.ok) return;
+  for (const t of (await r.json()).tags) {
+    const li = tagOptions.querySelector(`li[data-tag="${t.id}"]`);
+    if (!li) continue;
+    li.querySelector(".count").textContent = String(t.dialogs);
+    li.classList.toggle("unpinned", pinned && t.dialogs === 0 && !li.querySelector("input").checked);
+  }
+}
 filters.addEventListener("change", (e) => {
-  // Choosing a tag means "from the list".
-  if (e.target.name === "tags" && e.target.checked) filters.querySelector('input[name=tag_mode][value=list]').checked = true;
+  // Choosing a tag means "from the list", and brings it to the top.
+  if (e.target.name === "tags" && e.target.checked) {
+    filters.querySelector("input[name=tag_mode][value=list]").checked = true;
+    tagOptions.prepend(e.target.closest("li"));
+  }
+  if (["tag_mode", "pinned"].includes(e.target.name)) tagPanel();
   applyFilters();
 });
-filters.addEventListener("reset", () => setTimeout(applyFilters));
-document.getElementById("tag-search").addEventListener("input", (e) => {
+filters.addEventListener("reset", () =>
+  setTimeout(() => {
+    tagPanel();
+    applyFilters();
+  }),
+);
+document.getElementById("tag-search")?.addEventListener("input", (e) => {
   const needle = e.target.value.trim().toLowerCase();
   for (const li of document.querySelectorAll("#tag-options li")) {
     li.hidden = !li.textContent.toLowerCase().includes(needle);

@@ -110,6 +110,31 @@ async fn signed_in(app: &TestApp, email: &str) -> Option<Browser> {
 #[tokio::test]
 async fn filters_and_sorts_narrow_the_list() {
     let s = shop().await;
+    // Boris carries a tag too, not pinned.
+    let retail = s
+        .app
+        .state
+        .library
+        .create_tag(&s.admin, "Retail", TagColor::Green)
+        .await
+        .unwrap()
+        .id;
+    let boris_client = s
+        .app
+        .state
+        .dialogs
+        .view(&s.admin, DialogId(s.boris))
+        .await
+        .unwrap()
+        .client
+        .unwrap()
+        .id;
+    s.app
+        .state
+        .library
+        .tag_client(&s.admin, boris_client, retail, false)
+        .await
+        .unwrap();
     let Some(b) = signed_in(&s.app, ADMIN_EMAIL).await else {
         return;
     };
@@ -130,9 +155,44 @@ async fn filters_and_sorts_narrow_the_list() {
     b.wait_rows(&[anna], "tagged VIP").await;
     b.click("input[name=pinned]").await;
     b.wait_rows(&[anna], "VIP pinned").await;
+    // "Pinned" shows only the pinned tags, with their pinned counts.
+    let retail_li = format!("#tag-options li[data-tag='{}']", retail.0);
+    b.wait_js(
+        &format!(
+            "return getComputedStyle(document.querySelector(\"{retail_li}\")).display === 'none'"
+        ),
+        "Retail is not pinned anywhere: hidden",
+    )
+    .await;
     b.click("input[name=pinned]").await;
+    b.wait_js(
+        &format!(
+            "return getComputedStyle(document.querySelector(\"{retail_li}\")).display !== 'none'"
+        ),
+        "Retail back without the switch",
+    )
+    .await;
+    b.click(&format!("input[name=tags][value='{}']", retail.0))
+        .await;
+    b.wait_rows(&[], "VIP and Retail: nobody carries both")
+        .await;
+    b.wait_js(
+        &format!(
+            "return document.querySelector('#tag-options li').dataset.tag === '{}'",
+            retail.0
+        ),
+        "a picked tag moves to the top",
+    )
+    .await;
+    b.click(&format!("input[name=tags][value='{}']", retail.0))
+        .await;
     b.click("input[name=tag_mode][value=none]").await;
-    b.wait_rows(&[clara, boris], "no tags").await;
+    b.wait_rows(&[clara], "no tags").await;
+    b.wait_js(
+        "return [...document.querySelectorAll('#tag-options input')].every(i => i.disabled)",
+        "\"No tags\" locks the list",
+    )
+    .await;
     b.click("input[name=tag_mode][value=all]").await;
 
     b.click("input[name=status][value=closed]").await;

@@ -81,7 +81,7 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
                     // The clients' usual lines, as in the generated history: the newest
                     // messages then hold common words as often as the older ones do.
                     body: {
-                        let lines = if n % 4 == 0 {
+                        let lines = if n.is_multiple_of(4) {
                             crate::demo::texts::CLIENT_EN
                         } else {
                             crate::demo::texts::CLIENT_RU
