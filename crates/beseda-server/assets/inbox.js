@@ -403,6 +403,14 @@ document.getElementById("delete-selected")?.addEventListener("click", async (e) 
 if ("Notification" in window && Notification.permission === "default") {
   document.addEventListener("click", () => Notification.requestPermission(), { once: true });
 }
+// A photo that does not load leaves the initial under it visible.
+document.addEventListener(
+  "error",
+  (e) => {
+    if (e.target.classList?.contains("avatar-photo")) e.target.remove();
+  },
+  true,
+);
 localTimes(document);
 watchMore();
 connect();

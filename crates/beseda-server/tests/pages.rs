@@ -11,8 +11,59 @@ on_both_backends!(
     a_wrong_form_login_shows_the_reason_in_the_page,
     the_managers_language_setting_wins_over_the_browser,
     names_are_shown_as_text_whatever_they_contain,
+    rows_show_the_clients_photo_from_https_only,
     health_and_api_documents_are_served,
 );
+
+/// F12: a row shows the client's photo over the initial, but only from an https:// address.
+async fn rows_show_the_clients_photo_from_https_only(app: TestApp) {
+    let channel = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let mut ids = Vec::new();
+    for (n, avatar) in [
+        "https://cdn.example.com/a.jpg",
+        "http://cdn.example.com/b.jpg",
+        "javascript:alert(1)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = beseda_core::dialog::InboundMessage {
+            attachments: Vec::new(),
+            quote_external_id: None,
+            channel_id: channel,
+            contact_external_id: format!("p{n}"),
+            contact_name: format!("Photo {n}"),
+            external_id: format!("p{n}"),
+            body: "hi".into(),
+            sent_at: beseda_core::time::Timestamp(1_000),
+            details: beseda_core::dialog::ContactDetails {
+                avatar_url: Some(avatar.into()),
+                ..Default::default()
+            },
+        };
+        if let beseda_core::dialog::Ingested::Accepted { dialog_id, .. } =
+            app.state.dialogs.receive(m).await.unwrap()
+        {
+            ids.push(dialog_id.0);
+        }
+    }
+    let tab = app.login(ADMIN_EMAIL).await;
+    let row = |id: i64| {
+        let tab = tab.clone();
+        let url = app.url(&format!("/ui/dialogs/{id}/row"));
+        async move { tab.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        row(ids[0])
+            .await
+            .contains(r#"<img class="avatar-photo" src="https://cdn.example.com/a.jpg""#)
+    );
+    for id in &ids[1..] {
+        assert!(!row(*id).await.contains("avatar-photo"));
+    }
+}
 
 async fn the_login_page_speaks_the_browsers_language(app: TestApp) {
     let en = browser()

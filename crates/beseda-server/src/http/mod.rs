@@ -54,8 +54,9 @@ use utoipa_swagger_ui::SwaggerUi;
 )]
 struct ApiDoc;
 
-/// Pages may load only what the server itself serves; no inline script runs.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// Pages may load only what the server itself serves, except images from https:// addresses
+/// (clients' photos live on their messengers' servers); no inline script runs.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The API routes and their OpenAPI document, collected from the handlers' annotations.

@@ -58,6 +58,8 @@ pub struct Row {
     pub id: i64,
     pub name: String,
     pub initial: String,
+    /// The client's photo (F12), when it is an https:// address the page may load.
+    pub photo: Option<String>,
     pub channel_kind: &'static str,
     pub channel_name: String,
     pub preview: String,
@@ -83,6 +85,7 @@ impl Row {
         };
         Row {
             id: d.id.0,
+            photo: d.photo_url.clone().filter(|u| u.starts_with("https://")),
             initial: name
                 .chars()
                 .next()
