@@ -12,8 +12,40 @@ on_both_backends!(
     the_managers_language_setting_wins_over_the_browser,
     names_are_shown_as_text_whatever_they_contain,
     rows_show_the_clients_photo_from_https_only,
+    pages_and_assets_are_sent_compressed,
     health_and_api_documents_are_served,
 );
+
+/// The workspace's text goes out gzip-compressed to a browser that accepts it.
+async fn pages_and_assets_are_sent_compressed(app: TestApp) {
+    let tab = app.login(ADMIN_EMAIL).await;
+    for path in ["/", "/assets/inbox.js", "/assets/app.css"] {
+        let packed = tab
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(packed.status(), 200);
+        assert_eq!(
+            packed
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some("gzip"),
+            "{path}"
+        );
+        let plain = tab.get(app.url(path)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let (packed, plain) = (packed.bytes().await.unwrap(), plain.bytes().await.unwrap());
+        assert!(
+            packed.len() * 2 < plain.len(),
+            "{path}: {} of {}",
+            packed.len(),
+            plain.len()
+        );
+    }
+}
 
 /// F12: a row shows the client's photo over the initial, but only from an https:// address.
 async fn rows_show_the_clients_photo_from_https_only(app: TestApp) {

@@ -69,27 +69,36 @@ pub async fn ui(database_url: &str, runs: usize, arrivals: usize) -> anyhow::Res
     let http = reqwest::Client::new();
     let base = server.base.clone();
 
-    // The page's weight: what a browser loads for the workspace.
+    // The page's weight: what a browser loads for the workspace, as sent (gzip) and unpacked.
     let (_, admin_cookie) = &cookies[0];
-    let mut weight = 0;
+    let (mut sent, mut unpacked) = (0, 0);
     for path in [
         "/",
         "/assets/inbox.js",
         "/assets/conversation.js",
         "/assets/app.css",
     ] {
-        let body = http
-            .get(format!("{base}{path}"))
-            .header("cookie", admin_cookie)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
-        println!("weight {path}: {} bytes", body.len());
-        weight += body.len();
+        let mut sizes = [0; 2];
+        for (i, encoding) in ["gzip", "identity"].into_iter().enumerate() {
+            sizes[i] = http
+                .get(format!("{base}{path}"))
+                .header("cookie", admin_cookie)
+                .header("accept-encoding", encoding)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?
+                .len();
+        }
+        println!(
+            "weight {path}: {} bytes sent, {} unpacked",
+            sizes[0], sizes[1]
+        );
+        sent += sizes[0];
+        unpacked += sizes[1];
     }
-    println!("page weight in all: {weight} bytes (uncompressed)");
+    println!("page weight in all: {sent} bytes sent (gzip), {unpacked} unpacked");
 
     println!("| fragment | viewer | p50 / p99 ms |");
     println!("|---|---|---|");
