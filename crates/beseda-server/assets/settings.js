@@ -48,6 +48,12 @@ for (const form of document.querySelectorAll("form[data-api]")) {
     if (show) {
       const answer = await r.json();
       for (const el of show.querySelectorAll("[data-field]")) el.textContent = answer[el.dataset.field] ?? "";
+      // A value the answer does not hold is not shown, nor its term.
+      for (const dd of show.querySelectorAll("dd")) {
+        const empty = !dd.textContent.trim();
+        dd.hidden = empty;
+        if (dd.previousElementSibling?.tagName === "DT") dd.previousElementSibling.hidden = empty;
+      }
       show.hidden = false;
       return;
     }

@@ -637,6 +637,36 @@ async fn settings_are_changed_on_their_page() {
     assert!(token.starts_with("bm_"), "{token}");
     b.screenshot("settings").await;
 
+    // A new token for the module: the old one stops working, the new one works.
+    let channels = |t: String| {
+        let url = s.app.url("/api/transport/v1/channels");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("x-transport-token", t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(channels(token.clone()).await, 200);
+    b.client.refresh().await.unwrap();
+    b.click("tr[data-module] button[type=submit]").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_js(
+        &format!(
+            "const t = document.querySelector('#module-secrets code[data-field=token]'); \
+             return !!t && t.textContent.startsWith('bm_') && t.textContent !== '{token}'"
+        ),
+        "a new token shown",
+    )
+    .await;
+    let renewed = b.text_of("#module-secrets code[data-field=token]").await;
+    assert_eq!(channels(token).await, 401);
+    assert_eq!(channels(renewed).await, 200);
+
     // A plain manager has neither the link nor the page.
     let Some(m) = signed_in(&s.app, "maria@example.com").await else {
         return;
@@ -650,6 +680,14 @@ async fn settings_are_changed_on_their_page() {
         .unwrap()
         .status();
     assert_eq!(status, 403);
+    let status = maria
+        .post(s.app.url("/api/v1/transport-modules/1/renew"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 403, "renewing a module needs the permission");
 }
 
 /// F14 and F35 on screen: the client card shows contacts, source and orders with their total;

@@ -122,6 +122,37 @@ impl TransportService {
         self.store.list_modules().await
     }
 
+    /// A new token for a module (the old one stops working at once) and, if given, a new
+    /// webhook address (needs "manage settings"): for a leaked token or a module that moved.
+    pub async fn renew_module(
+        &self,
+        actor: &Actor,
+        id: i64,
+        webhook_url: Option<&str>,
+    ) -> CoreResult<(TransportModule, Token)> {
+        if !actor.permissions.manage_settings {
+            return Err(CoreError::Forbidden("manage settings"));
+        }
+        let current = self
+            .store
+            .list_modules()
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or(CoreError::NotFound("module"))?;
+        let token = self
+            .reconnect_module(id, webhook_url.unwrap_or(&current.webhook_url))
+            .await?;
+        let module = self
+            .store
+            .list_modules()
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or(CoreError::NotFound("module"))?;
+        Ok((module, token))
+    }
+
     /// Gives a module a new token and webhook address, for the server's own modules (the
     /// living demo's) that keep no secret between starts.
     pub async fn reconnect_module(&self, id: i64, webhook_url: &str) -> CoreResult<Token> {

@@ -172,3 +172,5 @@ confirm-delete = Delete it? This cannot be undone.
 client-orders = Orders
 client-no-orders = No orders yet.
 client-orders-total = In all
+module-renew = New token
+module-renew-confirm = Give the module a new token? The old one stops working at once.

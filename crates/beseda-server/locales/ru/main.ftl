@@ -172,3 +172,5 @@ confirm-delete = Удалить? Это нельзя отменить.
 client-orders = Заказы
 client-no-orders = Заказов пока нет.
 client-orders-total = Всего
+module-renew = Новый токен
+module-renew-confirm = Выдать модулю новый токен? Старый сразу перестанет работать.

@@ -98,6 +98,42 @@ pub async fn list_modules(
     Ok(Json(state.transport.list_modules(&caller.actor).await?))
 }
 
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RenewModule {
+    /// A new webhook address; the current one stays when absent.
+    webhook_url: Option<String>,
+}
+
+/// What a renewed module must be given, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct RenewedModule {
+    module: TransportModule,
+    /// The new `X-Transport-Token`; the old one no longer works.
+    token: String,
+}
+
+/// POST /api/v1/transport-modules/{id}/renew: a new token for the module (needs "manage
+/// settings"), and a new webhook address if given.
+#[utoipa::path(post, path = "/api/v1/transport-modules/{id}/renew", tag = "settings", params(("id" = i64, Path)), request_body = RenewModule,
+    responses((status = 200, body = RenewedModule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn renew_module(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<RenewModule>,
+) -> ApiResult<Json<RenewedModule>> {
+    let webhook = req.webhook_url.filter(|u| !u.is_empty());
+    let (module, token) = state
+        .transport
+        .renew_module(&caller.actor, id, webhook.as_deref())
+        .await?;
+    Ok(Json(RenewedModule {
+        module,
+        token: token.expose().to_owned(),
+    }))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRequest {

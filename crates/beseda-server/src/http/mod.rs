@@ -132,6 +132,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_transport::create_module,
             api_transport::list_modules
         ))
+        .routes(routes!(api_transport::renew_module))
         .routes(routes!(
             api_transport::register_channel,
             api_transport::list_channels
