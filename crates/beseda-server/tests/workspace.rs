@@ -7,7 +7,7 @@ mod common;
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{Ingested, Responsible};
-use beseda_core::ids::{ChannelId, DialogId, ManagerId, TagId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, TagId};
 use beseda_core::library::TimeLimits;
 use beseda_core::manager::Actor;
 use common::browser::Browser;
@@ -40,6 +40,18 @@ async fn writes(app: &TestApp, channel: ChannelId, who: &str, text: &str) -> i64
     }
 }
 
+/// The client of a dialog.
+async fn client_of(app: &TestApp, admin: &Actor, dialog: i64) -> ClientId {
+    app.state
+        .dialogs
+        .view(admin, DialogId(dialog))
+        .await
+        .unwrap()
+        .client
+        .unwrap()
+        .id
+}
+
 async fn shop() -> Shop {
     let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
         .await
@@ -63,13 +75,7 @@ async fn shop() -> Shop {
         .await
         .unwrap()
         .id;
-    let client = d
-        .view(&admin, DialogId(anna))
-        .await
-        .unwrap()
-        .client
-        .unwrap()
-        .id;
+    let client = client_of(&app, &admin, anna).await;
     app.state
         .library
         .tag_client(&admin, client, vip, true)
@@ -119,16 +125,7 @@ async fn filters_and_sorts_narrow_the_list() {
         .await
         .unwrap()
         .id;
-    let boris_client = s
-        .app
-        .state
-        .dialogs
-        .view(&s.admin, DialogId(s.boris))
-        .await
-        .unwrap()
-        .client
-        .unwrap()
-        .id;
+    let boris_client = client_of(&s.app, &s.admin, s.boris).await;
     s.app
         .state
         .library
@@ -695,14 +692,7 @@ async fn settings_are_changed_on_their_page() {
 #[tokio::test]
 async fn the_client_card_shows_orders_and_changes_tags() {
     let s = shop().await;
-    let d = s
-        .app
-        .state
-        .dialogs
-        .view(&s.admin, DialogId(s.anna))
-        .await
-        .unwrap();
-    let client = d.client.unwrap().id;
+    let client = client_of(&s.app, &s.admin, s.anna).await;
     for (n, total) in [("A-1", 1_234_550), ("A-2", 100_000)] {
         s.app
             .store

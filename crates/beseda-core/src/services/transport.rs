@@ -140,28 +140,24 @@ impl TransportService {
             .into_iter()
             .find(|m| m.id == id)
             .ok_or(CoreError::NotFound("module"))?;
-        let token = self
-            .reconnect_module(id, webhook_url.unwrap_or(&current.webhook_url))
-            .await?;
-        let module = self
-            .store
-            .list_modules()
-            .await?
-            .into_iter()
-            .find(|m| m.id == id)
-            .ok_or(CoreError::NotFound("module"))?;
-        Ok((module, token))
+        self.reconnect_module(id, webhook_url.unwrap_or(&current.webhook_url))
+            .await
     }
 
     /// Gives a module a new token and webhook address, for the server's own modules (the
     /// living demo's) that keep no secret between starts.
-    pub async fn reconnect_module(&self, id: i64, webhook_url: &str) -> CoreResult<Token> {
+    pub async fn reconnect_module(
+        &self,
+        id: i64,
+        webhook_url: &str,
+    ) -> CoreResult<(TransportModule, Token)> {
         let webhook_url = url("webhook_url", webhook_url)?;
         let token = Token::generate(MODULE_TOKEN_PREFIX);
-        self.store
+        let module = self
+            .store
             .reconnect_module(id, &self.hasher.hash(&token), &webhook_url)
             .await?;
-        Ok(token)
+        Ok((module, token))
     }
 
     /// The module behind an `X-Transport-Token`.

@@ -90,7 +90,7 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| beseda_core::CoreError::Storage(format!("demo module: {e}")))?;
-    let token = state
+    let (_, token) = state
         .transport
         .reconnect_module(module.id, &format!("http://{addr}/webhook"))
         .await?;
