@@ -778,3 +778,43 @@ async fn the_client_card_shows_orders_and_changes_tags() {
         .unwrap();
     assert!(d.client.is_none());
 }
+
+/// Older history loads as the feed scrolls up: a long conversation opens at its newest page
+/// and brings the earlier messages when the manager scrolls to the top.
+#[tokio::test]
+async fn older_messages_load_on_scroll() {
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let mut dialog = 0;
+    for i in 0..70 {
+        if let Ingested::Accepted { dialog_id, .. } = app
+            .client_writes(tg, "long", &format!("long-{i}"), &format!("message {i}"))
+            .await
+        {
+            dialog = dialog_id.0;
+        }
+    }
+    let Some(b) = signed_in(&app, ADMIN_EMAIL).await else {
+        return;
+    };
+    b.click(&format!("li.row[data-id='{dialog}']")).await;
+    b.wait_for(Locator::Css("#feed li.older")).await;
+    assert_eq!(
+        b.js("return document.querySelectorAll('#feed li.msg').length")
+            .await,
+        serde_json::json!(50)
+    );
+    b.js("document.getElementById('feed').scrollTop = 0").await;
+    b.wait_js(
+        "return document.querySelectorAll('#feed li.msg').length === 70 && !document.querySelector('#feed li.older')",
+        "all 70 messages after scrolling up",
+    )
+    .await;
+    assert_eq!(
+        b.text_of("#feed li.msg .msg-body").await,
+        "message 0",
+        "the oldest first"
+    );
+}
