@@ -45,9 +45,13 @@ async function refreshCounter() {
   counter.hidden = n === 0;
 }
 
-// The first page of the list under the current filter and sort.
+// The first page of the list under the current filter and sort. Only the latest request's
+// answer is shown: an earlier one arriving late (a filter changed meanwhile) is dropped.
+let listRequest = 0;
 async function reloadList() {
+  const mine = ++listRequest;
   const html = await get(`/ui/dialogs?${query.replace(/^&/, "")}`);
+  if (mine !== listRequest) return;
   const rows = fragment(html);
   localTimes(rows);
   list.replaceChildren(rows);
@@ -130,10 +134,12 @@ async function openDialog(id, at = {}) {
   try {
     html = await get(`/ui/dialogs/${id}?${params}`);
   } catch {
-    closeDialog();
+    if (openId === id) closeDialog();
     await refreshRow(id, false);
     return;
   }
+  // Another dialog was opened while this one loaded: it wins.
+  if (openId !== id) return;
   chat.replaceChildren(fragment(html));
   localTimes(chat);
   const feed = document.getElementById("feed");

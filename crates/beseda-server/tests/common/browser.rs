@@ -14,13 +14,18 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Chromium outlives the chromedriver that started it; its processes are found by this
+        // session's own profile directory, even when a test panicked before quitting.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &self.profile.path().display().to_string()])
+            .status();
     }
 }
 
@@ -73,7 +78,7 @@ impl Browser {
                     return Some(Browser {
                         client,
                         driver,
-                        _profile: profile,
+                        profile,
                     });
                 }
                 Err(e) => last = Some(e),
