@@ -101,8 +101,13 @@ impl InboxService {
             bot_filter: self.store.bots_exist().await?,
             processing_order: set(&limits.default)
                 || limits.channels.iter().any(|c| set(&c.limits)),
-            channels: self.store.channel_options().await?,
+            channels: self.channels().await?,
         })
+    }
+
+    /// Every channel, by name: what the channel filter and the settings offer.
+    pub async fn channels(&self) -> CoreResult<Vec<crate::inbox::ChannelOption>> {
+        self.store.channel_options().await
     }
 
     /// F06: dialogs by client name, phone, email or channel name; and, from three characters,

@@ -15,7 +15,6 @@ use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::inbox::InboxService;
 use beseda_core::time::{Clock, SystemClock, Timestamp};
-use beseda_core::values::Email;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -38,13 +37,8 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
     let actor = |email: &'static str| {
         let (store, auth) = (store.clone(), &auth);
         async move {
-            let m = store
-                .manager_credentials(&Email::parse(email)?)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!("{email} is missing: run `beseda bench generate` first")
-                })?;
-            Ok::<Actor, anyhow::Error>(auth.actor(m.manager.id).await?)
+            let id = super::generated_manager(&*store, email).await?;
+            Ok::<Actor, anyhow::Error>(auth.actor(id).await?)
         }
     };
     let admin = actor("admin@bench.local").await?;

@@ -89,7 +89,6 @@ impl Prepared {
     /// with a session; returns their ids and session cookies.
     pub async fn managers(&self, n: usize) -> anyhow::Result<Vec<(ManagerId, String)>> {
         let hash = beseda_core::secret::hash_password("bench password")?;
-        let hasher = TokenHasher::new(SECRET.as_bytes());
         let now = SystemClock.now();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
@@ -104,18 +103,7 @@ impl Prepared {
                     created_at: now,
                 })
                 .await?;
-            let token = Token::generate("bs_");
-            self.store
-                .create_session(&NewSession {
-                    token_hash: hasher.hash(&token),
-                    manager_id: m.id,
-                    created_at: now,
-                    expires_at: now.plus(Duration::from_secs(86_400)),
-                    ip: None,
-                    user_agent: None,
-                })
-                .await?;
-            out.push((m.id, format!("beseda_session={}", token.expose())));
+            out.push((m.id, session_cookie(&*self.store, m.id).await?));
         }
         let group = self
             .store
@@ -213,6 +201,33 @@ impl Prepared {
             _dir: self.dir,
         })
     }
+}
+
+/// A day-long session for the manager, as the `cookie` header a browser would send.
+pub async fn session_cookie(store: &dyn Store, manager: ManagerId) -> anyhow::Result<String> {
+    let token = Token::generate("bs_");
+    let now = SystemClock.now();
+    store
+        .create_session(&NewSession {
+            token_hash: TokenHasher::new(SECRET.as_bytes()).hash(&token),
+            manager_id: manager,
+            created_at: now,
+            expires_at: now.plus(Duration::from_secs(86_400)),
+            ip: None,
+            user_agent: None,
+        })
+        .await?;
+    Ok(format!("beseda_session={}", token.expose()))
+}
+
+/// A manager of a database made by `bench generate`.
+pub async fn generated_manager(store: &dyn Store, email: &str) -> anyhow::Result<ManagerId> {
+    Ok(store
+        .manager_credentials(&Email::parse(email)?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{email} is missing: run `beseda bench generate` first"))?
+        .manager
+        .id)
 }
 
 /// Percentile of sorted values.

@@ -4,11 +4,9 @@
 //! a client message pushed through the transport API to its row being ready in an open
 //! workspace (the WebSocket event, then the row fragment the script fetches).
 
-use super::{SECRET, percentile, prepare};
+use super::{SECRET, generated_manager, percentile, prepare, session_cookie};
 use beseda_core::secret::{Token, TokenHasher};
-use beseda_core::store::NewSession;
 use beseda_core::time::{Clock, SystemClock};
-use beseda_core::values::Email;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,24 +20,8 @@ pub async fn ui(database_url: &str, runs: usize, arrivals: usize) -> anyhow::Res
     let hasher = TokenHasher::new(SECRET.as_bytes());
     let mut cookies = Vec::new();
     for email in ["admin@bench.local", "manager1@bench.local"] {
-        let m = store
-            .manager_credentials(&Email::parse(email)?)
-            .await?
-            .ok_or_else(|| {
-                anyhow::anyhow!("{email} is missing: run `beseda bench generate` first")
-            })?;
-        let token = Token::generate("bs_");
-        store
-            .create_session(&NewSession {
-                token_hash: hasher.hash(&token),
-                manager_id: m.manager.id,
-                created_at: now,
-                expires_at: now.plus(Duration::from_secs(86_400)),
-                ip: None,
-                user_agent: None,
-            })
-            .await?;
-        cookies.push((email, format!("beseda_session={}", token.expose())));
+        let id = generated_manager(&*store, email).await?;
+        cookies.push((email, session_cookie(&*store, id).await?));
     }
     let module_token = Token::generate("bm_");
     let module = store

@@ -72,9 +72,8 @@ pub async fn settings(
     };
     let channels = state
         .inbox
-        .panel(actor, false, None)
+        .channels()
         .await?
-        .channels
         .into_iter()
         .map(|c| {
             let l = of_channel(&c);

@@ -258,16 +258,13 @@ pub struct MessagesFragment {
     pub quotable: bool,
 }
 
-/// A feed page as the templates show it, with the marker that loads older messages.
+/// Messages per feed page; a full page shows the marker that loads older messages.
 const FEED_PAGE: u32 = 50;
 
-fn feed_part(feed: &[MessageView], tr: &Tr, full: bool) -> (Vec<Message>, bool, i64) {
+/// A feed page as the templates show it, and the oldest message's id (where older ones start).
+fn feed_part(feed: &[MessageView], tr: &Tr) -> (Vec<Message>, i64) {
     let oldest = feed.first().map_or(0, |m| m.id.0);
-    (
-        feed.iter().map(|m| Message::of(m, tr)).collect(),
-        full,
-        oldest,
-    )
+    (feed.iter().map(|m| Message::of(m, tr)).collect(), oldest)
 }
 
 /// GET /ui/dialogs: a page of rows for the list, with the same parameters as the API.
@@ -345,11 +342,8 @@ pub async fn conversation(
         .map(|m| (m.id.0, m.name, m.online))
         .collect();
     // Around a hit or from a date there may be older messages even on a short page.
-    let (messages, has_older, oldest) = feed_part(
-        &feed,
-        &tr,
-        feed.len() >= FEED_PAGE as usize || at.around.is_some() || at.since.is_some(),
-    );
+    let has_older = feed.len() >= FEED_PAGE as usize || at.around.is_some() || at.since.is_some();
+    let (messages, oldest) = feed_part(&feed, &tr);
     Ok(ConversationFragment {
         id,
         row: Row::of(&d),
@@ -401,7 +395,8 @@ pub async fn older(
         .attachments
         .dialog_limits(&page.actor, DialogId(id))
         .await?;
-    let (messages, has_older, oldest) = feed_part(&feed, &tr, feed.len() >= FEED_PAGE as usize);
+    let has_older = feed.len() >= FEED_PAGE as usize;
+    let (messages, oldest) = feed_part(&feed, &tr);
     Ok(MessagesFragment {
         tr,
         messages,
