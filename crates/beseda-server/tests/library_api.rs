@@ -11,7 +11,65 @@ on_both_backends!(
     f35_admins_manage_tags_and_managers_tag_the_clients_they_see,
     f32_quick_replies_shared_and_personal_searchable_and_from_a_message,
     f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark,
+    f14_the_client_card_lists_orders_with_their_totals,
 );
+
+/// F14: the client card carries the client's orders, newest first, and their total per currency.
+async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
+    let ch = app.channel(ChannelKind::Telegram).await;
+    let dialog = app.new_dialog(ch, "buyer").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, d) = call(
+        &admin,
+        Method::GET,
+        &app,
+        &format!("/api/v1/dialogs/{dialog}"),
+        None,
+    )
+    .await;
+    let client = beseda_core::ids::ClientId(d["client"]["id"].as_i64().unwrap());
+    for (number, total, currency, at) in [
+        ("B-1", 150_000, "RUB", 1_000),
+        ("B-2", 250_050, "RUB", 2_000),
+        ("B-3", 1_999, "EUR", 3_000),
+    ] {
+        app.store
+            .create_order(&beseda_core::company::NewOrder {
+                number: number.into(),
+                client_id: client,
+                manager_id: None,
+                status: "new".into(),
+                total_minor: total,
+                currency: currency.into(),
+                created_at: beseda_core::time::Timestamp(at),
+            })
+            .await
+            .unwrap();
+    }
+    let (status, card) = call(
+        &admin,
+        Method::GET,
+        &app,
+        &format!("/api/v1/clients/{}", client.0),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{card}");
+    let numbers: Vec<&str> = card["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["B-3", "B-2", "B-1"]);
+    assert_eq!(
+        card["order_totals"],
+        json!([
+            {"currency": "EUR", "total_minor": 1_999, "orders": 1},
+            {"currency": "RUB", "total_minor": 400_050, "orders": 2},
+        ])
+    );
+}
 
 async fn call(
     client: &reqwest::Client,
