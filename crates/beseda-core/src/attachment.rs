@@ -52,7 +52,7 @@ impl AttachmentKind {
 }
 
 /// An attachment as a message, the feed and the attachments panel show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     pub id: AttachmentId,
     pub kind: AttachmentKind,

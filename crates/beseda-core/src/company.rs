@@ -21,7 +21,7 @@ pub struct NewTag {
 }
 
 /// A client tag (F35).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Tag {
     pub id: TagId,
     pub name: String,

@@ -97,7 +97,7 @@ pub struct ClientRef {
 }
 
 /// Who wrote a message, with names for the feed (F17).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageAuthor {
     Client,
@@ -151,7 +151,7 @@ impl DeliveryStatus {
 }
 
 /// A message in the feed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: MessageId,
     pub dialog_id: DialogId,
@@ -160,9 +160,10 @@ pub struct MessageView {
     /// `text`, or `event` for the feed's system events.
     pub kind: String,
     pub body: String,
-    /// For system events: what happened (F17), e.g. `{"event":"reassigned","from":…,"to":…,"by":…}`.
-    #[schema(value_type = Option<Object>)]
-    pub event: Option<serde_json::Value>,
+    /// For a system line: the dialog event it records (F17), e.g.
+    /// `{"kind":"dialog_assigned","data":{"from":…,"to":…,"by":…}}`.
+    #[schema(no_recursion)]
+    pub event: Option<Box<crate::event::DomainEvent>>,
     pub quote: Option<QuoteRef>,
     pub status: Option<DeliveryStatus>,
     pub failure_reason: Option<String>,
@@ -175,7 +176,7 @@ pub struct MessageView {
     pub attachments: Vec<crate::attachment::AttachmentView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuoteRef {
     pub id: MessageId,
     pub body: String,

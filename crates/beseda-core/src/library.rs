@@ -8,7 +8,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A tag on a client, pinned or not (F35).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientTag {
     pub tag: crate::company::Tag,
     pub pinned: bool,

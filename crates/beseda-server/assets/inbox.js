@@ -189,6 +189,14 @@ function onEvent(e) {
     case "message_deleted":
       if (openId === d && e.data.message) showMessage(e.data.message.id);
       break;
+    // These come with their line in the feed, announced by a message_new that refreshes the row.
+    case "dialog_reopened":
+    case "dialog_assigned":
+    case "dialog_closed":
+    case "client_blocked":
+    case "client_unblocked":
+    case "client_detached":
+      break;
     case "dialog_gone":
     case "dialog_deleted":
       list.querySelector(`li.row[data-id="${d}"]`)?.remove();

@@ -13,7 +13,7 @@ use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
 use beseda_core::services::transport::TransportService;
 use beseda_core::store::Store;
-use beseda_core::time::{Clock, SystemClock};
+use beseda_core::time::Clock;
 use beseda_core::transport::RetryPolicy;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,8 @@ pub struct Settings<'a> {
     pub limits: LoginLimits,
     pub files: Files,
     pub public_url: String,
+    /// The system clock in production; a settable one in tests.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -64,8 +66,8 @@ impl AppState {
             limits,
             files,
             public_url,
+            clock,
         } = settings;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
         let auth = AuthService::new(store.clone(), clock.clone(), hasher.clone(), limits)?;

@@ -36,7 +36,15 @@ impl Tr {
 
     /// A text with one named argument, e.g. `tr.t1("signed-in-as", "name", name)`.
     pub fn t1(&self, key: &str, arg: &str, value: &str) -> String {
-        let args = HashMap::from([(arg.to_owned().into(), value.to_owned().into())]);
+        self.ta(key, &[(arg, value)])
+    }
+
+    /// A text with named arguments, e.g. `tr.ta("event-dialog_closed", &[("by", name)])`.
+    pub fn ta(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let args = args
+            .iter()
+            .map(|(k, v)| ((*k).to_owned().into(), (*v).to_owned().into()))
+            .collect::<HashMap<_, _>>();
         LOCALES.lookup_with_args(self.lang(), key, &args)
     }
 
@@ -102,8 +110,13 @@ mod tests {
         assert!(en.len() > 10);
         for key in &en {
             for lang in [&EN, &RU] {
-                let args =
-                    HashMap::from([("seconds".into(), 5.into()), ("name".into(), "Anna".into())]);
+                let args = HashMap::from([
+                    ("seconds".into(), 5.into()),
+                    ("name".into(), "Anna".into()),
+                    ("by".into(), "Anna".into()),
+                    ("from".into(), "Boris".into()),
+                    ("to".into(), "Clara".into()),
+                ]);
                 let text = LOCALES
                     .try_lookup_with_args(lang, key, &args)
                     .unwrap_or_else(|| panic!("{key} is missing in {lang}"));

@@ -289,6 +289,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         limits: LoginLimits::default(),
         files,
         public_url: url.clone(),
+        clock: Arc::new(beseda_core::time::SystemClock),
     };
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;

@@ -4,7 +4,9 @@
 mod common;
 
 use beseda_core::channel::ChannelKind;
-use beseda_core::dialog::Ingested;
+use beseda_core::dialog::{Ingested, MessageView, Responsible};
+use beseda_core::event::DomainEvent;
+use beseda_core::ids::ManagerId;
 use common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::{Value, json};
 
@@ -29,6 +31,11 @@ on_both_backends!(
 async fn manager_client(app: &TestApp, email: &str, name: &str) -> (i64, reqwest::Client) {
     let m = app.manager(email, name).await;
     (m.id.0, app.login(email).await)
+}
+
+/// A feed page as the API documents it.
+fn typed_feed(feed: Value) -> Vec<MessageView> {
+    serde_json::from_value(feed).expect("messages")
 }
 
 async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Value) {
@@ -88,13 +95,20 @@ async fn f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one(app: TestA
     let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(view["open"], true, "a client message reopens the dialog");
     let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
-    let events: Vec<_> = feed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["event"]["event"].as_str())
+    let lines: Vec<DomainEvent> = typed_feed(feed)
+        .into_iter()
+        .filter_map(|m| m.event.map(|e| *e))
         .collect();
-    assert_eq!(events, ["closed", "opened"]);
+    assert!(
+        matches!(
+            lines.as_slice(),
+            [
+                DomainEvent::DialogClosed { .. },
+                DomainEvent::DialogReopened { by: None }
+            ]
+        ),
+        "F17: closed, then reopened by the client: {lines:?}"
+    );
 
     // A manager's message reopens it too (F08, F29).
     admin
@@ -420,10 +434,15 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
         200
     );
     let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
-    let last = feed.as_array().unwrap().last().unwrap().clone();
+    let last = typed_feed(feed).pop().unwrap();
     assert_eq!(
-        last["event"],
-        json!({"event": "reassigned", "from": {"type": "manager", "id": anna_id}, "to": {"type": "manager", "id": boris_id}, "by": anna_id})
+        last.event.as_deref(),
+        Some(&DomainEvent::DialogAssigned {
+            from: Some(Responsible::Manager(ManagerId(anna_id))),
+            to: Some(Responsible::Manager(ManagerId(boris_id))),
+            by: ManagerId(anna_id),
+        }),
+        "F17: the line records who reassigned from whom to whom"
     );
     let (status, body) = post(
         &admin,
@@ -597,9 +616,13 @@ async fn f10_a_blocked_client_cannot_write_or_be_written_to(app: TestApp) {
         !feed.to_string().contains("let me in"),
         "kept out of the inbox"
     );
-    assert_eq!(
-        feed.as_array().unwrap().last().unwrap()["event"]["event"],
-        "client_blocked"
+    let last = typed_feed(feed).pop().unwrap();
+    assert!(
+        matches!(
+            last.event.as_deref(),
+            Some(DomainEvent::ClientBlocked { .. })
+        ),
+        "{last:?}"
     );
 
     assert_eq!(

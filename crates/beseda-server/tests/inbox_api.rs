@@ -50,8 +50,6 @@ async fn writes_with(
         attachments: Vec::new(),
         quote_external_id: None,
     };
-    // Distinct times keep the activity order unambiguous.
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     match app.state.dialogs.receive(m).await.unwrap() {
         Ingested::Accepted { dialog_id, .. } => dialog_id.0,
         other => panic!("{other:?}"),
@@ -65,7 +63,6 @@ async fn admin(app: &TestApp) -> Actor {
 }
 
 async fn reply(app: &TestApp, actor: &Actor, d: i64, body: &str) {
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     app.state
         .dialogs
         .send(actor, DialogId(d), body, None, &[])

@@ -206,7 +206,6 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
                 attachments: Vec::new(),
                 quote_external_id: None,
             };
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             if let Ingested::Accepted { dialog_id, .. } =
                 app.state.dialogs.receive(m).await.unwrap()
             {
@@ -230,7 +229,6 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
                 .unwrap(),
         }
         if rng.random_bool(0.4) {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             app.state
                 .dialogs
                 .send(&admin, d, "answer", None, &[])
@@ -302,7 +300,6 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
             _ => {}
         }
         if rng.random_bool(0.2) {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             app.state
                 .dialogs
                 .send(&admin, d, "later", None, &[])

@@ -14,7 +14,56 @@ on_both_backends!(
     rows_show_the_clients_photo_from_https_only,
     pages_and_assets_are_sent_compressed,
     health_and_api_documents_are_served,
+    f17_the_feed_says_who_did_what_to_whom_in_both_languages,
 );
+
+/// F17: a system line names who reassigned the dialog, from whom and to whom, and who closed it,
+/// in the manager's language.
+async fn f17_the_feed_says_who_did_what_to_whom_in_both_languages(app: TestApp) {
+    let anna = app.manager("anna@example.com", "Anna Petrova").await;
+    let channel = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let d = app.new_dialog(channel, "c1").await;
+    let admin = app.login(ADMIN_EMAIL).await;
+    for (path, body) in [
+        ("assign", json!({"to": {"type": "manager", "id": anna.id}})),
+        ("close", json!({})),
+    ] {
+        let r = admin
+            .post(app.url(&format!("/api/v1/dialogs/{d}/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+    let admin_name = app.admin.name.clone();
+    for (lang, reassigned, closed) in [
+        (
+            "en",
+            format!("{admin_name} reassigned the dialog from nobody to Anna Petrova"),
+            format!("{admin_name} closed the dialog"),
+        ),
+        (
+            "ru",
+            format!("Диалог передан: никто → Anna Petrova (передал(а) {admin_name})"),
+            format!("Диалог закрыт: {admin_name}"),
+        ),
+    ] {
+        let html = admin
+            .get(app.url(&format!("/ui/dialogs/{d}")))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(&reassigned), "{lang}: {html}");
+        assert!(html.contains(&closed), "{lang}");
+    }
+}
 
 /// The workspace's text goes out gzip-compressed to a browser that accepts it.
 async fn pages_and_assets_are_sent_compressed(app: TestApp) {
@@ -309,10 +358,27 @@ async fn health_and_api_documents_are_served(app: TestApp) {
         "/api/v1/managers",
         "/api/v1/groups/{id}/members",
         "/api/v1/me/tokens/{id}",
+        "/api/v1/ws",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
     assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+    // The event stream: how to connect and resume, and every event with its payload.
+    let ws = &doc["paths"]["/api/v1/ws"]["get"];
+    let how = ws["description"].as_str().unwrap();
+    assert!(how.contains("?after=") && how.contains("resync"), "{how}");
+    let events = doc["components"]["schemas"]["DomainEvent"].to_string();
+    let frame = serde_json::to_value(beseda_core::event::DomainEvent::DialogAssigned {
+        from: None,
+        to: None,
+        by: beseda_core::ids::ManagerId(1),
+    })
+    .unwrap();
+    let kind = frame["kind"].as_str().unwrap();
+    assert!(
+        events.contains(&format!("\"{kind}\"")) && events.contains("\"from\""),
+        "each kind and its payload are described: {events}"
+    );
     let docs = client.get(app.url("/api/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(

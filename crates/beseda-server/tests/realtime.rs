@@ -4,6 +4,8 @@
 mod common;
 
 use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::Responsible;
+use beseda_core::event::{DomainEvent, EventFrame};
 use common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -68,11 +70,18 @@ async fn drain(ws: &mut Ws, wait: Duration) -> Vec<Value> {
     out
 }
 
-fn kinds(events: &[Value]) -> Vec<String> {
+/// The frames as the API documents them: typed events with their position and dialog.
+fn frames(events: &[Value]) -> Vec<EventFrame> {
     events
         .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .map(|e| serde_json::from_value(e.clone()).expect("an EventFrame"))
         .collect()
+}
+
+/// The only frame of `events` is a new message in dialog `d`.
+fn one_new_message(events: &[Value], d: i64) -> bool {
+    matches!(frames(events).as_slice(),
+        [EventFrame { event: DomainEvent::MessageNew(_), dialog_id: Some(id), .. }] if id.0 == d)
 }
 
 on_both_backends!(
@@ -97,10 +106,7 @@ async fn f01_a_client_message_reaches_exactly_who_may_see_it(app: TestApp) {
         let e = next(ws, Duration::from_secs(5))
             .await
             .expect("everyone hears of an unassigned dialog");
-        assert_eq!(
-            (e["kind"].as_str(), e["dialog_id"].as_i64()),
-            (Some("message_new"), Some(d))
-        );
+        assert!(one_new_message(std::slice::from_ref(&e), d), "{e}");
         assert_eq!(
             e["data"]["message"]["body"], "Здравствуйте!",
             "F01: the text is in the event"
@@ -111,21 +117,35 @@ async fn f01_a_client_message_reaches_exactly_who_may_see_it(app: TestApp) {
         .assign(
             &app.managers_actor(app.admin.id).await,
             beseda_core::ids::DialogId(d),
-            Some(beseda_core::dialog::Responsible::Manager(anna.id)),
+            Some(Responsible::Manager(anna.id)),
         )
         .await
         .unwrap();
-    drain(&mut admin_ws, short).await;
-    drain(&mut anna_ws, short).await;
-    assert_eq!(
-        kinds(&drain(&mut boris_ws, short).await),
-        ["dialog_gone"],
-        "Boris learns it is gone"
+    for ws in [&mut admin_ws, &mut anna_ws] {
+        let events = drain(ws, short).await;
+        assert!(
+            matches!(frames(&events).as_slice(), [
+                EventFrame { event: DomainEvent::MessageNew(line), .. },
+                EventFrame { event: DomainEvent::DialogAssigned { from: None, to: Some(Responsible::Manager(to)), .. }, .. },
+            ] if *to == anna.id && line.message.event.is_some()),
+            "the feed's line and the event itself: {events:?}"
+        );
+    }
+    let events = drain(&mut boris_ws, short).await;
+    assert!(
+        matches!(
+            frames(&events).as_slice(),
+            [EventFrame {
+                event: DomainEvent::DialogGone {},
+                ..
+            }]
+        ),
+        "Boris learns it is gone: {events:?}"
     );
 
     app.client_writes(tg, "1", "second", "Вы тут?").await;
-    assert_eq!(kinds(&drain(&mut anna_ws, short).await), ["message_new"]);
-    assert_eq!(kinds(&drain(&mut admin_ws, short).await), ["message_new"]);
+    assert!(one_new_message(&drain(&mut anna_ws, short).await, d));
+    assert!(one_new_message(&drain(&mut admin_ws, short).await, d));
     assert!(
         drain(&mut boris_ws, short).await.is_empty(),
         "Boris may not see Anna's dialog"
@@ -154,12 +174,11 @@ async fn f07_after_reassignment_the_previous_manager_hears_nothing_more(app: Tes
         .await
         .unwrap();
     let events = drain(&mut anna_ws, short).await;
-    assert_eq!(
-        kinds(&events),
-        ["dialog_gone"],
+    assert!(
+        matches!(frames(&events).as_slice(),
+            [EventFrame { event: DomainEvent::DialogGone {}, dialog_id: Some(id), .. }] if id.0 == d),
         "one event telling her the dialog is gone: {events:?}"
     );
-    assert_eq!(events[0]["dialog_id"], d);
     app.client_writes(tg, "1", "x", "Кто-нибудь?").await;
     let annas = app.login("anna@example.com").await;
     annas

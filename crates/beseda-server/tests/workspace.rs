@@ -30,7 +30,6 @@ struct Shop {
 }
 
 async fn writes(app: &TestApp, channel: ChannelId, who: &str, text: &str) -> i64 {
-    tokio::time::sleep(Duration::from_millis(5)).await;
     match app
         .client_writes(channel, who, &format!("{who}-{}", text.len()), text)
         .await

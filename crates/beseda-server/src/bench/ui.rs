@@ -5,6 +5,7 @@
 //! workspace (the WebSocket event, then the row fragment the script fetches).
 
 use super::{SECRET, generated_manager, percentile, prepare, session_cookie};
+use beseda_core::event::DomainEvent;
 use beseda_core::secret::{Token, TokenHasher};
 use beseda_core::time::{Clock, SystemClock};
 use futures_util::StreamExt;
@@ -171,12 +172,10 @@ pub async fn ui(database_url: &str, runs: usize, arrivals: usize) -> anyhow::Res
     tokio::spawn(async move {
         while let Some(Ok(msg)) = ws.next().await {
             if let Message::Text(t) = msg
-                && let Ok(e) = serde_json::from_str::<serde_json::Value>(&t)
-                && e["kind"] == "message_new"
-                && let Some(body) = e["data"]["message"]["body"].as_str()
-                && body.starts_with("ui-bench-")
+                && let Ok(DomainEvent::MessageNew(change)) = serde_json::from_str(&t)
+                && change.message.body.starts_with("ui-bench-")
             {
-                let _ = tx.send((body.to_owned(), e["dialog_id"].as_i64().unwrap_or(0)));
+                let _ = tx.send((change.message.body, change.dialog.id.0));
             }
         }
     });

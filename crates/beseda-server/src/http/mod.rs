@@ -153,7 +153,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_attachments::download))
         .routes(routes!(api_attachments::preview))
         .routes(routes!(api_attachments::module_download))
-        .route("/api/v1/ws", get(crate::realtime::ws))
+        .routes(routes!(crate::realtime::ws))
         .layer(timeout(REQUEST_TIMEOUT))
         // Uploads stream up to a message's 500 MB: a larger body limit and more time; each
         // file's own limit is enforced as it arrives.

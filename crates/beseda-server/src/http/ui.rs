@@ -19,10 +19,12 @@ use beseda_core::dialog::MAX_MESSAGE_CHARS;
 use beseda_core::dialog::{
     DeliveryStatus, DialogView, FeedPage, MessageAuthor, MessageView, Responsible, WaitingLevel,
 };
-use beseda_core::ids::{DialogId, MessageId};
+use beseda_core::event::DomainEvent;
+use beseda_core::ids::{DialogId, ManagerId, MessageId};
 use beseda_core::manager::Actor;
 use beseda_core::time::Timestamp;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// The manager's language for a fragment: their setting, else the browser's.
 pub fn tr_for(actor: &Actor, headers: &HeaderMap) -> Tr {
@@ -129,8 +131,58 @@ pub struct Message {
     pub files: Vec<(i64, String, bool)>,
 }
 
+/// The managers a feed's system lines name, by id (disabled ones too: history keeps them).
+pub struct Names(HashMap<ManagerId, String>);
+
+impl Names {
+    pub async fn load(state: &AppState, actor: &Actor) -> ApiResult<Names> {
+        let all = state.managers.list(actor).await?;
+        Ok(Names(all.into_iter().map(|m| (m.id, m.name)).collect()))
+    }
+
+    fn manager(&self, id: ManagerId) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+
+    fn responsible(&self, r: Option<Responsible>, tr: &Tr) -> String {
+        match r {
+            Some(Responsible::Manager(m)) => self.manager(m),
+            Some(Responsible::Bot(_)) => tr.t("event-a-bot"),
+            None => tr.t("event-nobody"),
+        }
+    }
+
+    /// A system line's text (F17): what happened, who did it, to whom.
+    pub fn line(&self, e: &DomainEvent, tr: &Tr) -> String {
+        let by = |m: ManagerId| self.manager(m);
+        match e {
+            DomainEvent::DialogReopened { by: None } => tr.t("event-dialog_reopened"),
+            DomainEvent::DialogReopened { by: Some(m) } => {
+                tr.t1("event-dialog_reopened-by", "by", &by(*m))
+            }
+            DomainEvent::DialogAssigned { from, to, by: m } => tr.ta(
+                "event-dialog_assigned",
+                &[
+                    ("by", &by(*m)),
+                    ("from", &self.responsible(*from, tr)),
+                    ("to", &self.responsible(*to, tr)),
+                ],
+            ),
+            DomainEvent::DialogClosed { by: m } => tr.t1("event-dialog_closed", "by", &by(*m)),
+            DomainEvent::ClientBlocked { by: m } => tr.t1("event-client_blocked", "by", &by(*m)),
+            DomainEvent::ClientUnblocked { by: m } => {
+                tr.t1("event-client_unblocked", "by", &by(*m))
+            }
+            DomainEvent::ClientDetached { by: m, .. } => {
+                tr.t1("event-client_detached", "by", &by(*m))
+            }
+            other => other.kind(),
+        }
+    }
+}
+
 impl Message {
-    pub fn of(m: &MessageView, tr: &Tr) -> Message {
+    pub fn of(m: &MessageView, tr: &Tr, names: &Names) -> Message {
         let (side, author) = match &m.author {
             MessageAuthor::Client => ("client", String::new()),
             MessageAuthor::Manager { name, .. } => ("company", name.clone()),
@@ -140,8 +192,7 @@ impl Message {
         let event = m
             .event
             .as_ref()
-            .and_then(|e| e["event"].as_str())
-            .map(|kind| tr.t(&format!("event-{kind}")))
+            .map(|e| names.line(e, tr))
             .unwrap_or_default();
         Message {
             id: m.id.0,
@@ -262,9 +313,10 @@ pub struct MessagesFragment {
 const FEED_PAGE: u32 = 50;
 
 /// A feed page as the templates show it, and the oldest message's id (where older ones start).
-fn feed_part(feed: &[MessageView], tr: &Tr) -> (Vec<Message>, i64) {
+fn feed_part(feed: &[MessageView], tr: &Tr, names: &Names) -> (Vec<Message>, i64) {
     let oldest = feed.first().map_or(0, |m| m.id.0);
-    (feed.iter().map(|m| Message::of(m, tr)).collect(), oldest)
+    let messages = feed.iter().map(|m| Message::of(m, tr, names)).collect();
+    (messages, oldest)
 }
 
 /// GET /ui/dialogs: a page of rows for the list, with the same parameters as the API.
@@ -333,17 +385,16 @@ pub async fn conversation(
         .await?;
     let caps = state.attachments.dialog_limits(actor, DialogId(id)).await?;
     let mine = d.responsible == Some(Responsible::Manager(actor.id()));
-    let managers = state
-        .managers
-        .list(actor)
-        .await?
-        .into_iter()
+    let all = state.managers.list(actor).await?;
+    let managers = all
+        .iter()
         .filter(|m| !m.disabled)
-        .map(|m| (m.id.0, m.name, m.online))
+        .map(|m| (m.id.0, m.name.clone(), m.online))
         .collect();
+    let names = Names(all.into_iter().map(|m| (m.id, m.name)).collect());
     // Around a hit or from a date there may be older messages even on a short page.
     let has_older = feed.len() >= FEED_PAGE as usize || at.around.is_some() || at.since.is_some();
-    let (messages, oldest) = feed_part(&feed, &tr);
+    let (messages, oldest) = feed_part(&feed, &tr, &names);
     Ok(ConversationFragment {
         id,
         row: Row::of(&d),
@@ -396,7 +447,8 @@ pub async fn older(
         .dialog_limits(&page.actor, DialogId(id))
         .await?;
     let has_older = feed.len() >= FEED_PAGE as usize;
-    let (messages, oldest) = feed_part(&feed, &tr);
+    let names = Names::load(&state, &page.actor).await?;
+    let (messages, oldest) = feed_part(&feed, &tr, &names);
     Ok(MessagesFragment {
         tr,
         messages,
@@ -430,8 +482,9 @@ pub async fn message(
         .attachments
         .dialog_limits(&page.actor, DialogId(id))
         .await?;
+    let names = Names::load(&state, &page.actor).await?;
     Ok(MessageFragment {
-        m: Message::of(&found, &tr),
+        m: Message::of(&found, &tr, &names),
         tr,
         quotable: caps.text.quote,
     })

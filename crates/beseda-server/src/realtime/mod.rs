@@ -1,19 +1,19 @@
 //! Realtime: `GET /api/v1/ws`. A manager's screen holds a WebSocket and receives the events it
 //! may see, as JSON. A client that reconnects with `?after=<last event id>` first receives what
-//! it missed from the log; beyond the replay window it gets `{"kind":"resync"}` and reloads.
+//! it missed from the log; beyond the replay window it gets a `resync` event and reloads.
 
 pub mod hub;
 
 use crate::app::AppState;
 use crate::http::auth::ApiActor;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use beseda_core::CoreError;
 use beseda_core::dialog::Viewer;
-use beseda_core::event::EventId;
+use beseda_core::event::{DomainEvent, EventFrame, EventId};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -41,6 +41,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// GET /api/v1/ws: the event stream (see the module documentation).
+#[utoipa::path(get, path = "/api/v1/ws", tag = "realtime",
+    description = "The live event stream, a WebSocket (send `Connection: Upgrade`, `Upgrade: websocket`). \
+    Authenticate as for the rest of the API: the session cookie (a browser's `Origin` must be this server) or \
+    `Authorization: Bearer <token>`. Each text frame is one `EventFrame`: `{\"id\", \"dialog_id\", \"kind\", \"data\"}`, \
+    where `kind` names a `DomainEvent` and `data` is its payload. Only the events of dialogs the caller may \
+    see arrive (F33), and the personal ones (`dialog_read`, `dialog_unread`, `draft_changed`) reach their manager \
+    only. A client that lost its connection reconnects with `?after=<the last id it saw>` and first receives \
+    what it missed, in order; when that is more than the log replays (1,000 events) it receives one \
+    `{\"kind\":\"resync\"}` and should reload its state. The server pings every 30 s and closes a connection \
+    that does not answer, or that reads too slowly (after a `resync`).",
+    params(("after" = Option<i64>, Query, description = "Replay the events after this id first")),
+    responses((status = 101, description = "Switching to the WebSocket protocol; frames are `EventFrame`s", body = EventFrame),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "`forbidden`: a browser from another origin")))]
 pub async fn ws(
     State(state): State<AppState>,
     caller: ApiActor,
@@ -60,6 +73,18 @@ pub async fn ws(
         .write_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve(state, viewer, q.after.map(EventId), socket)))
+}
+
+/// The frame that tells a client it missed too much and must reload.
+fn resync() -> Message {
+    let frame = EventFrame {
+        id: None,
+        dialog_id: None,
+        event: DomainEvent::Resync {},
+    };
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(&frame).unwrap_or_default(),
+    ))
 }
 
 async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut socket: WebSocket) {
@@ -82,11 +107,7 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
                 }
             }
             Ok(_) | Err(_) => {
-                let _ = socket
-                    .send(Message::Text(Utf8Bytes::from_static(
-                        r#"{"kind":"resync"}"#,
-                    )))
-                    .await;
+                let _ = socket.send(resync()).await;
             }
         }
     }
@@ -109,7 +130,7 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
                 }
                 None => {
                     // Dropped by the hub for being too slow: tell the client to catch up.
-                    let _ = socket.send(Message::Text(Utf8Bytes::from_static(r#"{"kind":"resync"}"#))).await;
+                    let _ = socket.send(resync()).await;
                     return;
                 }
             },
@@ -124,6 +145,58 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
                 }
                 awaiting_pong = true;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `kind` the event vocabulary has, read from its OpenAPI schema.
+    fn kinds() -> Vec<String> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    if let Some(e) = o
+                        .get("properties")
+                        .and_then(|p| p.get("kind"))
+                        .and_then(|k| k.get("enum"))
+                        .and_then(|e| e.as_array())
+                    {
+                        out.extend(e.iter().filter_map(|k| k.as_str().map(str::to_owned)));
+                    }
+                    o.values().for_each(|v| walk(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let schema =
+            serde_json::to_value(<DomainEvent as utoipa::PartialSchema>::schema()).expect("schema");
+        let mut out = Vec::new();
+        walk(&schema, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_workspace_script_names_only_kinds_the_vocabulary_has() {
+        let known = kinds();
+        assert!(known.len() >= 18, "the schema lists every kind: {known:?}");
+        // The workspace's events are handled in inbox.js (`onEvent` and the socket's `resync`).
+        let script = include_str!("../../assets/inbox.js");
+        let named: Vec<&str> = script
+            .split("case \"")
+            .skip(1)
+            .chain(script.split("e.kind === \"").skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(named.len() >= 10, "{named:?}");
+        for kind in named {
+            assert!(
+                known.iter().any(|k| k == kind),
+                "the script handles `{kind}`, which no DomainEvent is"
+            );
         }
     }
 }

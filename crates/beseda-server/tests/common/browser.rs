@@ -99,25 +99,35 @@ impl Browser {
         self.wait_for(Locator::Css(css)).await.text().await.unwrap()
     }
 
+    /// Acts on the element `css` finds; when a fragment replaced it meanwhile (a stale
+    /// element), finds it again.
+    async fn on_element<F, Fut>(&self, css: &str, act: F)
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
+        for _ in 0..20 {
+            match act(self.wait_for(Locator::Css(css)).await).await {
+                Err(e) if e.is_stale_element_reference() => {}
+                other => return other.unwrap_or_else(|e| panic!("{css}: {e}")),
+            }
+        }
+        panic!("{css} kept being replaced");
+    }
+
     pub async fn click(&self, css: &str) {
-        self.wait_for(Locator::Css(css))
-            .await
-            .click()
-            .await
-            .unwrap();
+        self.on_element(css, |el| async move { el.click().await.map(drop) })
+            .await;
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        let el = self.wait_for(Locator::Css(css)).await;
-        el.select_by_value(value).await.unwrap();
+        self.on_element(css, |el| async move { el.select_by_value(value).await })
+            .await;
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
-        self.wait_for(Locator::Css(css))
-            .await
-            .send_keys(text)
-            .await
-            .unwrap();
+        self.on_element(css, |el| async move { el.send_keys(text).await })
+            .await;
     }
 
     /// Runs a script in the page and returns what it returns.

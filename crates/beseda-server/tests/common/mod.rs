@@ -15,7 +15,7 @@ use beseda_core::manager::Manager;
 use beseda_core::services::auth::LoginLimits;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
-use beseda_core::time::SystemClock;
+use beseda_core::time::SettableClock;
 use beseda_core::time::Timestamp;
 use beseda_core::values::{DisplayName, Email, Password};
 use beseda_server::app::{AppState, Settings};
@@ -35,6 +35,8 @@ pub struct TestApp {
     pub managers: ManagerService,
     pub admin: Manager,
     pub state: AppState,
+    /// The server's clock: moved on by tests instead of waiting.
+    pub clock: Arc<SettableClock>,
     shutdown: CancellationToken,
     _db: TestDb,
 }
@@ -56,7 +58,8 @@ impl TestApp {
     pub async fn spawn_with(backend: TestBackend, limits: LoginLimits) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
-        let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
+        let clock = Arc::new(SettableClock::default());
+        let managers = ManagerService::new(store.clone(), clock.clone());
         let admin = managers
             .ensure_first_admin(Some(ADMIN_EMAIL), Some(PASSWORD))
             .await
@@ -75,6 +78,7 @@ impl TestApp {
             limits,
             files,
             public_url: base.clone(),
+            clock: clock.clone(),
         };
         let state = AppState::new(store.clone(), settings).expect("state");
         // Retries in milliseconds, so that tests of failing modules finish quickly.
@@ -96,6 +100,7 @@ impl TestApp {
             managers,
             admin,
             state,
+            clock,
             shutdown,
             _db: db,
         })

@@ -7,11 +7,11 @@ use crate::driver::SqlTx;
 use beseda_core::attachment::{Uploader, preview_of};
 use beseda_core::company::PREVIEW_CHARS;
 use beseda_core::dialog::{MessageAuthor, MessageView, QuoteRef, Responsible};
+use beseda_core::event::{DialogKeys, DomainEvent};
 use beseda_core::ids::{AttachmentId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::store::Guard;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
-use serde_json::json;
 
 /// A dialog row, locked for the rest of the transaction.
 #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ pub(crate) struct NewMessage<'a> {
     pub author: MessageAuthor,
     pub kind: &'a str,
     pub body: &'a str,
-    pub event: Option<serde_json::Value>,
+    pub event: Option<DomainEvent>,
     pub quote: Option<MessageId>,
     pub external_id: Option<&'a str>,
     pub status: Option<&'a str>,
@@ -122,7 +122,12 @@ pub(crate) async fn add_message(
         MessageAuthor::Bot { .. } => ("bot", None),
         MessageAuthor::System => ("system", None),
     };
-    let event_text = m.event.as_ref().map(ToString::to_string);
+    let event_text = m
+        .event
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
     let row = tx
         .fetch_one(
             "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, event, quote_message_id, \
@@ -195,7 +200,7 @@ pub(crate) async fn add_message(
         author: m.author,
         kind: kind.to_owned(),
         body: m.body.to_owned(),
-        event: m.event,
+        event: m.event.map(Box::new),
         quote,
         status: m
             .status
@@ -208,11 +213,11 @@ pub(crate) async fn add_message(
     })
 }
 
-/// A system event in the feed (F17): opened, closed, reassigned, blocked…
+/// A system line in the feed (F17) that records a dialog event: reopened, closed, reassigned…
 pub(crate) async fn add_system_message(
     tx: &mut Box<dyn SqlTx>,
     d: &mut Locked,
-    event: serde_json::Value,
+    event: DomainEvent,
     now: Timestamp,
 ) -> CoreResult<MessageView> {
     let m = NewMessage {
@@ -305,10 +310,7 @@ pub(crate) async fn nobody_caught_up(tx: &mut Box<dyn SqlTx>, d: &Locked) -> Cor
 }
 
 /// The dialog's keys as the events carry them, read after the change.
-pub(crate) async fn dialog_json(
-    tx: &mut Box<dyn SqlTx>,
-    id: DialogId,
-) -> CoreResult<serde_json::Value> {
+pub(crate) async fn dialog_keys(tx: &mut Box<dyn SqlTx>, id: DialogId) -> CoreResult<DialogKeys> {
     let r = tx
         .fetch_one(
             "SELECT status, responsible_manager_id, responsible_bot_id, client_id, last_activity_at, last_message_preview, \
@@ -316,14 +318,17 @@ pub(crate) async fn dialog_json(
             params![id],
         )
         .await?;
-    Ok(json!({
-        "id": id,
-        "open": r.text("status")? == "open",
-        "responsible": join(r.opt_i64("responsible_manager_id")?, r.opt_i64("responsible_bot_id")?),
-        "client_id": r.opt_i64("client_id")?,
-        "last_activity_at": r.i64("last_activity_at")?,
-        "last_message_preview": r.opt_text("last_message_preview")?,
-        "last_message_author": r.opt_text("last_message_author")?,
-        "waiting_since": r.opt_i64("waiting_since")?,
-    }))
+    Ok(DialogKeys {
+        id,
+        open: r.text("status")? == "open",
+        responsible: join(
+            r.opt_i64("responsible_manager_id")?,
+            r.opt_i64("responsible_bot_id")?,
+        ),
+        client_id: r.opt_i64("client_id")?.map(ClientId),
+        last_activity_at: r.ts("last_activity_at")?,
+        last_message_preview: r.opt_text("last_message_preview")?,
+        last_message_author: r.opt_text("last_message_author")?,
+        waiting_since: r.opt_ts("waiting_since")?,
+    })
 }

@@ -9,34 +9,27 @@ use beseda_core::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
     Responsible, Viewer,
 };
-use beseda_core::event::{Audience, Event, EventId, NewEvent};
+use beseda_core::event::{Audience, DomainEvent, Event, EventId, MessageChange, NewEvent};
 use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::store::{DialogAccess, DialogStore, Guard, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
-use serde_json::json;
 
-pub(super) fn event(kind: &'static str, d: &Locked, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        kind,
-        dialog_id: Some(d.id),
-        audience: Audience::Dialog(d.responsible),
-        payload,
-    }
+/// An event of the dialog for whoever may see it now.
+pub(super) fn event(d: &Locked, event: DomainEvent) -> NewEvent {
+    NewEvent::dialog(d.id, d.responsible, event)
 }
 
-pub(super) fn personal(
-    kind: &'static str,
-    d: DialogId,
-    manager: ManagerId,
-    payload: serde_json::Value,
-) -> NewEvent {
-    NewEvent {
-        kind,
-        dialog_id: Some(d),
-        audience: Audience::Manager(manager),
-        payload,
-    }
+/// A message and the dialog's keys after the change, for the message events.
+pub(super) async fn message_change(
+    tx: &mut Box<dyn SqlTx>,
+    d: &Locked,
+    m: &MessageView,
+) -> CoreResult<MessageChange> {
+    Ok(MessageChange {
+        message: m.clone(),
+        dialog: dtx::dialog_keys(tx, d.id).await?,
+    })
 }
 
 /// `message_new` with the dialog's keys after the change.
@@ -45,24 +38,31 @@ pub(super) async fn message_event(
     d: &Locked,
     m: &MessageView,
 ) -> CoreResult<NewEvent> {
-    let dialog = dtx::dialog_json(tx, d.id).await?;
-    Ok(event(
-        "message_new",
-        d,
-        json!({ "message": m, "dialog": dialog }),
-    ))
+    let change = message_change(tx, d, m).await?;
+    Ok(event(d, DomainEvent::MessageNew(change)))
 }
 
-/// Ends a change of a dialog: its event in the feed (F17), the events, the commit.
+/// A dialog event with its line in the feed (F17): the line, announced as a new message, and
+/// the event itself.
+pub(super) async fn dialog_event(
+    tx: &mut Box<dyn SqlTx>,
+    d: &mut Locked,
+    what: DomainEvent,
+    now: Timestamp,
+) -> CoreResult<[NewEvent; 2]> {
+    let m = dtx::add_system_message(tx, d, what.clone(), now).await?;
+    Ok([message_event(tx, d, &m).await?, event(d, what)])
+}
+
+/// Ends a change of a dialog: its event with its line in the feed, the events, the commit.
 async fn record_change(
     mut tx: Box<dyn SqlTx>,
     d: &mut Locked,
-    what: serde_json::Value,
+    what: DomainEvent,
     more: Vec<NewEvent>,
     now: Timestamp,
 ) -> CoreResult<Written<()>> {
-    let m = dtx::add_system_message(&mut tx, d, what, now).await?;
-    let mut new_events = vec![message_event(&mut tx, d, &m).await?];
+    let mut new_events = Vec::from(dialog_event(&mut tx, d, what, now).await?);
     new_events.extend(more);
     let events = events::append(&mut tx, new_events, now).await?;
     commit(tx, (), events).await
@@ -144,11 +144,10 @@ impl DialogStore for SqlStore {
             .await?
             > 0
         {
-            new_events.push(personal(
-                "draft_saved",
+            new_events.push(NewEvent::personal(
                 d.id,
                 m.author,
-                json!({ "draft": null }),
+                DomainEvent::DraftChanged { draft: None },
             ));
         }
         dtx::set_read_state(&mut tx, &d, m.author, true).await?;
@@ -190,12 +189,15 @@ impl DialogStore for SqlStore {
         })?;
         d.responsible = to;
         let gone = NewEvent {
-            kind: "dialog_gone",
+            event: DomainEvent::DialogGone {},
             dialog_id: Some(id),
             audience: Audience::Left { before, after: to },
-            payload: json!({}),
         };
-        let what = json!({ "event": "reassigned", "from": before, "to": to, "by": by });
+        let what = DomainEvent::DialogAssigned {
+            from: before,
+            to,
+            by,
+        };
         record_change(tx, &mut d, what, vec![gone], now).await
     }
 
@@ -217,7 +219,7 @@ impl DialogStore for SqlStore {
         record_change(
             tx,
             &mut d,
-            json!({ "event": "closed", "by": by }),
+            DomainEvent::DialogClosed { by },
             Vec::new(),
             now,
         )
@@ -233,12 +235,7 @@ impl DialogStore for SqlStore {
         let mut tx = self.db.begin().await?;
         let d = dtx::lock(&mut tx, id).await?;
         dtx::set_read_state(&mut tx, &d, manager, true).await?;
-        let e = personal(
-            "read_state",
-            id,
-            manager,
-            json!({ "unread_messages": 0, "marked_unread": false }),
-        );
+        let e = NewEvent::personal(id, manager, DomainEvent::DialogRead { unread_messages: 0 });
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }
@@ -252,7 +249,7 @@ impl DialogStore for SqlStore {
         let mut tx = self.db.begin().await?;
         let d = dtx::lock(&mut tx, id).await?;
         dtx::set_read_state(&mut tx, &d, manager, false).await?;
-        let e = personal("read_state", id, manager, json!({ "marked_unread": true }));
+        let e = NewEvent::personal(id, manager, DomainEvent::DialogUnread {});
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }
@@ -288,14 +285,11 @@ impl DialogStore for SqlStore {
         for r in dialogs {
             let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
             let what = if blocked {
-                "client_blocked"
+                DomainEvent::ClientBlocked { by }
             } else {
-                "client_unblocked"
+                DomainEvent::ClientUnblocked { by }
             };
-            let m =
-                dtx::add_system_message(&mut tx, &mut d, json!({ "event": what, "by": by }), now)
-                    .await?;
-            new_events.push(message_event(&mut tx, &d, &m).await?);
+            new_events.extend(dialog_event(&mut tx, &mut d, what, now).await?);
         }
         let events = events::append(&mut tx, new_events, now).await?;
         commit(tx, (), events).await
@@ -320,7 +314,10 @@ impl DialogStore for SqlStore {
         )
         .await?;
         d.client_id = None;
-        let what = json!({ "event": "client_detached", "client_id": client, "by": by });
+        let what = DomainEvent::ClientDetached {
+            client_id: client,
+            by,
+        };
         record_change(tx, &mut d, what, Vec::new(), now).await
     }
 
@@ -350,7 +347,8 @@ impl DialogStore for SqlStore {
                 .await?;
             }
         }
-        let e = personal("draft_saved", id, manager, json!({ "draft": body }));
+        let draft = body.map(str::to_owned);
+        let e = NewEvent::personal(id, manager, DomainEvent::DraftChanged { draft });
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }

@@ -3,7 +3,7 @@
 use super::params;
 use crate::driver::{SqlDb, SqlRow, SqlTx};
 use beseda_core::dialog::Responsible;
-use beseda_core::event::{Audience, Event, EventId, NewEvent};
+use beseda_core::event::{Audience, DomainEvent, Event, EventId, NewEvent};
 use beseda_core::ids::{BotId, DialogId, ManagerId};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
@@ -40,23 +40,23 @@ pub(crate) async fn append(
             Audience::Audit => ("audit", None, None, None),
         };
         let ((rm, rb), (pm, pb)) = (split(after), split(before));
-        let payload = e.payload.to_string();
+        let (kind, payload) = e.event.to_parts();
         let row = tx
             .fetch_one(
                 "INSERT INTO events (kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
                    previous_manager_id, previous_bot_id, payload, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                params![e.kind, e.dialog_id, audience, person, rm, rb, pm, pb, payload.as_str(), now],
+                params![kind.as_str(), e.dialog_id, audience, person, rm, rb, pm, pb, payload.as_str(), now],
             )
             .await?;
         let id = EventId(row.i64("id")?);
         out.push(Event {
             id,
-            kind: e.kind.to_owned(),
+            json: Event::encode(id, &kind, e.dialog_id, &payload),
+            event: e.event,
             dialog_id: e.dialog_id,
             audience: e.audience,
             created_at: now,
-            json: Event::encode(id, e.kind, e.dialog_id, &payload),
         });
     }
     Ok(out)
@@ -89,10 +89,12 @@ fn event_from(r: &SqlRow) -> CoreResult<Event> {
         }
     };
     let payload = r.text("payload")?;
+    let event = DomainEvent::from_parts(&kind, &payload)
+        .map_err(|e| CoreError::Storage(format!("event {}: {e}", id.0)))?;
     Ok(Event {
         id,
         json: Event::encode(id, &kind, dialog_id, &payload),
-        kind,
+        event,
         dialog_id,
         audience,
         created_at: r.ts("created_at")?,

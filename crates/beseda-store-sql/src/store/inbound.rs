@@ -3,18 +3,17 @@
 
 use super::company::insert_history;
 use super::dialog_tx::{self as dtx, Locked, NewMessage};
-use super::dialogs::{commit, message_event};
+use super::dialogs::{commit, dialog_event, message_event};
 use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
 use beseda_core::attachment::Uploader;
 use beseda_core::company::ImportDialog;
 use beseda_core::dialog::{ContactDetails, HistoryImport, InboundMessage, Ingested, MessageAuthor};
-use beseda_core::event::{Audience, NewEvent};
+use beseda_core::event::{Audience, DomainEvent, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::store::Written;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
-use serde_json::json;
 
 /// The first result for a message pushed before (dedupe on the channel and its external id).
 async fn seen_before(tx: &mut Box<dyn SqlTx>, m: &InboundMessage) -> CoreResult<Option<Ingested>> {
@@ -236,8 +235,8 @@ impl SqlStore {
         )
         .await?;
         d.open = true;
-        let m = dtx::add_system_message(tx, d, json!({ "event": "opened", "by": by }), now).await?;
-        Ok(vec![message_event(tx, d, &m).await?])
+        let what = DomainEvent::DialogReopened { by };
+        Ok(Vec::from(dialog_event(tx, d, what, now).await?))
     }
 
     pub(super) async fn ingest(
@@ -264,10 +263,13 @@ impl SqlStore {
         }
         if dtx::client_blocked(&mut tx, &d).await? {
             let audit = NewEvent {
-                kind: "inbound_refused",
+                event: DomainEvent::InboundRefused {
+                    external_id: m.external_id.clone(),
+                    body: m.body.clone(),
+                    reason: CoreError::ClientBlocked.code().to_owned(),
+                },
                 dialog_id: Some(id),
                 audience: Audience::Audit,
-                payload: json!({ "external_id": m.external_id, "body": m.body, "reason": "client_blocked" }),
             };
             events::append(&mut tx, vec![audit], now).await?;
             return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;

@@ -10,6 +10,7 @@ use crate::driver::SqlValue;
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::{DialogView, Viewer};
+use beseda_core::event::DomainEvent;
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::inbox::{
     BotFilter, ChannelOption, Cursor, DialogFilter, DialogQuery, DialogSort, Holder, LastFrom,
@@ -18,7 +19,6 @@ use beseda_core::inbox::{
 use beseda_core::store::{InboxStore, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
-use serde_json::json;
 
 /// A WHERE clause being built, with its parameters; `$1` is always the viewing manager.
 struct Clause {
@@ -566,7 +566,7 @@ impl InboxStore for SqlStore {
                 params![d.id, now, by],
             )
             .await?;
-            new_events.push(event("dialog_deleted", &d, json!({ "by": by })));
+            new_events.push(event(&d, DomainEvent::DialogDeleted { by }));
         }
         let count = new_events.len() as u64;
         let events = events::append(&mut tx, new_events, now).await?;

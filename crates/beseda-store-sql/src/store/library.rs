@@ -6,7 +6,7 @@ use crate::driver::SqlRow;
 use async_trait::async_trait;
 use beseda_core::company::{Tag, TagColor};
 use beseda_core::dialog::Responsible;
-use beseda_core::event::{Audience, NewEvent};
+use beseda_core::event::{DomainEvent, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
 use beseda_core::library::{
     ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, OrderSummary, OrderTotal,
@@ -15,7 +15,6 @@ use beseda_core::library::{
 use beseda_core::store::{LibraryStore, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
-use serde_json::json;
 
 pub(super) fn tag_from(r: &SqlRow) -> CoreResult<Tag> {
     let color = r.text("color")?;
@@ -73,15 +72,17 @@ impl SqlStore {
         let tags = client_tags_from(&tx.fetch_all(CLIENT_TAGS, params![client]).await?)?;
         let mut new_events = Vec::new();
         for d in &dialogs {
-            new_events.push(NewEvent {
-                kind: "client_updated",
-                dialog_id: Some(DialogId(d.i64("id")?)),
-                audience: Audience::Dialog(join(
+            new_events.push(NewEvent::dialog(
+                DialogId(d.i64("id")?),
+                join(
                     d.opt_i64("responsible_manager_id")?,
                     d.opt_i64("responsible_bot_id")?,
-                )),
-                payload: json!({ "client_id": client, "tags": tags }),
-            });
+                ),
+                DomainEvent::ClientTagged {
+                    client_id: client,
+                    tags: tags.clone(),
+                },
+            ));
         }
         let events = events::append(&mut tx, new_events, now).await?;
         tx.commit().await?;

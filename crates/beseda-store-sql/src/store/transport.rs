@@ -1,12 +1,13 @@
 //! Integration modules, their channels and their delivery reports.
 
 use super::dialog_tx as dtx;
-use super::dialogs::message_event;
+use super::dialogs::{event, message_change};
 use super::{SqlStore, events, params};
 use crate::driver::SqlRow;
 use async_trait::async_trait;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::dialog::{DeliveryStatus, MessageView};
+use beseda_core::event::DomainEvent;
 use beseda_core::ids::{ChannelId, DialogId, MessageId};
 use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
@@ -274,14 +275,14 @@ impl TransportStore for SqlStore {
             DialogId(found.i64("dialog_id")?),
         );
         let d = dtx::lock(&mut tx, dialog).await?;
-        let kind = match text {
+        let edited = match text {
             Some(t) => {
                 tx.execute(
                     "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1",
                     params![id, t, now],
                 )
                 .await?;
-                "message_edited"
+                true
             }
             None => {
                 tx.execute(
@@ -289,12 +290,19 @@ impl TransportStore for SqlStore {
                     params![id, now],
                 )
                 .await?;
-                "message_deleted"
+                false
             }
         };
         let view = self.message_in_tx(&mut tx, id).await?;
-        let mut e = message_event(&mut tx, &d, &view).await?;
-        e.kind = kind;
+        let change = message_change(&mut tx, &d, &view).await?;
+        let e = event(
+            &d,
+            if edited {
+                DomainEvent::MessageEdited(change)
+            } else {
+                DomainEvent::MessageDeleted(change)
+            },
+        );
         let events = events::append(&mut tx, vec![e], now).await?;
         tx.commit().await?;
         Ok(Written {
@@ -536,8 +544,8 @@ impl SqlStore {
         )
         .await?;
         let view = self.message_in_tx(tx, id).await?;
-        let mut e = message_event(tx, &d, &view).await?;
-        e.kind = "message_status";
+        let change = message_change(tx, &d, &view).await?;
+        let e = event(&d, DomainEvent::MessageStatus(change));
         let events = events::append(tx, vec![e], now).await?;
         Ok((
             ReportOutcome {

@@ -6,6 +6,7 @@ use super::new_manager;
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{NewTag, TagColor};
 use beseda_core::dialog::{Ingested, Responsible, Viewer};
+use beseda_core::event::DomainEvent;
 use beseda_core::ids::{DialogId, ManagerId};
 use beseda_core::inbox::{DialogFilter, DialogQuery, DialogSort, TagFilter};
 use beseda_core::store::{Guard, Store};
@@ -170,7 +171,7 @@ pub async fn the_list_filters_pages_counts_searches_and_deletes(store: &dyn Stor
     assert_eq!(
         w.events
             .iter()
-            .filter(|e| e.kind == "dialog_deleted")
+            .filter(|e| matches!(e.event, DomainEvent::DialogDeleted { .. }))
             .count(),
         2
     );

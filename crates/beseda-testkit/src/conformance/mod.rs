@@ -1,6 +1,23 @@
 //! The storage conformance suite: every store method, as each backend must behave. Each
 //! function takes a fresh, migrated store; `tests/conformance.rs` runs each on both backends.
 
+/// Asserts a list of events: each one's kind (a `DomainEvent` pattern) and audience, in order.
+macro_rules! assert_events {
+    ($events:expr, [$($pat:pat => $audience:expr),* $(,)?]) => {{
+        let events: &[beseda_core::event::Event] = &$events;
+        let kinds: Vec<String> = events.iter().map(|e| e.event.kind()).collect();
+        let audiences: Vec<beseda_core::event::Audience> = vec![$($audience),*];
+        assert_eq!(events.len(), audiences.len(), "events: {kinds:?}");
+        let mut patterns = 0;
+        $(
+            assert!(matches!(events[patterns].event, $pat), "event {patterns} of {kinds:?}");
+            patterns += 1;
+        )*
+        let found: Vec<_> = events.iter().map(|e| e.audience).collect();
+        assert_eq!(found, audiences, "audiences of {kinds:?} ({patterns} events)");
+    }};
+}
+
 mod attachments;
 mod auth;
 mod company;
