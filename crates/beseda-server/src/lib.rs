@@ -1,13 +1,7 @@
-//! The Beseda server: configuration, start-up, HTTP, pages, background jobs and the demo.
+//! The Beseda server, the composition root: configuration, start-up (the store, the web
+//! application, the background jobs), the jobs themselves and the demo company.
 
-pub mod app;
-pub mod assets;
-pub mod bench;
 pub mod config;
 pub mod demo;
-pub mod files;
-pub mod http;
-pub mod i18n;
 pub mod jobs;
-pub mod realtime;
 pub mod startup;

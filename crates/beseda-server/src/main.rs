@@ -6,11 +6,11 @@ use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::time::SystemClock;
 use beseda_core::values::{DisplayName, Email, Password};
 use beseda_core::{CoreError, secret};
-use beseda_server::app::{AppState, Settings};
 use beseda_server::config::{Config, ConfigError};
 use beseda_server::demo::{self, DemoSize};
-use beseda_server::files::Files;
 use beseda_server::startup::{self, Server};
+use beseda_web::app::{AppState, Settings};
+use beseda_web::files::Files;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,85 +53,6 @@ enum Command {
     /// Manages user accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Measures the server under load (figures for BENCHMARKS.md).
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// One event to many connected managers: latency to the last socket, memory per connection.
-    Ws {
-        #[arg(long, default_value_t = 1000)]
-        connections: usize,
-        #[arg(long, default_value_t = 30)]
-        events: usize,
-        /// A PostgreSQL URL of an empty database; SQLite in a temporary directory by default.
-        #[arg(long)]
-        database_url: Option<String>,
-    },
-    /// Client messages pushed through the transport API: messages per second, latency, and
-    /// the database's own ceiling.
-    Ingest {
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 20000)]
-        messages: usize,
-        #[arg(long)]
-        database_url: Option<String>,
-    },
-    /// Queued replies delivered by the worker to a module's webhook: messages per second.
-    Deliver {
-        #[arg(long, default_value_t = 200)]
-        dialogs: usize,
-        #[arg(long, default_value_t = 5000)]
-        messages: usize,
-        #[arg(long)]
-        database_url: Option<String>,
-    },
-    /// Fills an empty database with a large realistic company (for `bench inbox`).
-    Generate {
-        /// `sqlite://path` or `postgres://…` of an empty database.
-        #[arg(long)]
-        database_url: String,
-        #[arg(long, default_value_t = 1_000_000)]
-        dialogs: usize,
-        #[arg(long, default_value_t = 10_000_000)]
-        messages: usize,
-    },
-    /// The dialog list, its filters, counters and search on a generated database, while client
-    /// messages arrive: p50/p99 per query.
-    Inbox {
-        #[arg(long)]
-        database_url: String,
-        /// Client messages per second arriving meanwhile.
-        #[arg(long, default_value_t = 1000)]
-        arrivals: u32,
-        /// Runs of each query.
-        #[arg(long, default_value_t = 200)]
-        runs: usize,
-    },
-    /// The workspace on a generated database: the page's and each fragment's time, the page's
-    /// weight, and a client message's way to an open workspace: p50/p99.
-    Ui {
-        #[arg(long)]
-        database_url: String,
-        /// Runs of each request.
-        #[arg(long, default_value_t = 200)]
-        runs: usize,
-        /// Client messages pushed to measure their way to the workspace.
-        #[arg(long, default_value_t = 200)]
-        arrivals: usize,
-    },
-    /// Managers writing messages over HTTP: messages per second and latency.
-    Writes {
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 5000)]
-        messages: usize,
-        #[arg(long)]
-        database_url: Option<String>,
-    },
 }
 
 #[derive(Subcommand)]
@@ -167,15 +88,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Benchmarks load in bulk on purpose: the database driver's slow-statement warnings would
-    // drown their figures.
-    let filter = if matches!(cli.command, Command::Bench(_)) {
-        format!("{},sqlx=error", config.log)
-    } else {
-        config.log.clone()
-    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&filter))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -212,41 +126,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             load_demo(store, force, clients).await
         }
         Command::User(cmd) => user(cmd, config).await,
-        Command::Bench(BenchCommand::Ws {
-            connections,
-            events,
-            database_url,
-        }) => beseda_server::bench::fan_out(connections, events, database_url.as_deref()).await,
-        Command::Bench(BenchCommand::Ingest {
-            concurrency,
-            messages,
-            database_url,
-        }) => beseda_server::bench::ingest(concurrency, messages, database_url.as_deref()).await,
-        Command::Bench(BenchCommand::Deliver {
-            dialogs,
-            messages,
-            database_url,
-        }) => beseda_server::bench::deliver(dialogs, messages, database_url.as_deref()).await,
-        Command::Bench(BenchCommand::Generate {
-            database_url,
-            dialogs,
-            messages,
-        }) => beseda_server::bench::generate(&database_url, dialogs, messages).await,
-        Command::Bench(BenchCommand::Inbox {
-            database_url,
-            arrivals,
-            runs,
-        }) => beseda_server::bench::inbox(&database_url, arrivals, runs).await,
-        Command::Bench(BenchCommand::Ui {
-            database_url,
-            runs,
-            arrivals,
-        }) => beseda_server::bench::ui(&database_url, runs, arrivals).await,
-        Command::Bench(BenchCommand::Writes {
-            concurrency,
-            messages,
-            database_url,
-        }) => beseda_server::bench::writes(concurrency, messages, database_url.as_deref()).await,
     }
 }
 

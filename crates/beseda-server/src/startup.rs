@@ -1,14 +1,14 @@
 //! From configuration to a running server: the store, the secret, the first administrator,
 //! the listener, and a graceful shutdown.
 
-use crate::app::AppState;
 use crate::config::{Config, ConfigError, DatabaseUrl};
-use crate::http;
 use axum::serve::ListenerExt;
 use base64::Engine;
 use beseda_core::CoreResult;
 use beseda_core::services::managers::FirstAdmin;
 use beseda_core::store::Store;
+use beseda_web::app::AppState;
+use beseda_web::http;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::path::Path;

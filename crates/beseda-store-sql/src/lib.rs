@@ -13,3 +13,4 @@ mod store;
 pub use driver::{SqlDb, SqlError, SqlErrorKind, SqlRow, SqlTx, SqlValue};
 pub use sqlx_support::{EmbeddedMigration, migrator, rows_from, sql_error, unsupported};
 pub use store::SqlStore;
+pub use store::bulk::{BulkClient, BulkClientTag, BulkContact, BulkDialog, BulkLoad, BulkMessage};

@@ -4,7 +4,6 @@
 //! waiting marks move without any setup. `BESEDA_DEMO_LIVE_SECS=0` switches it off.
 
 use super::{person, texts};
-use crate::app::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +12,7 @@ use beseda_core::CoreResult;
 use beseda_core::channel::ChannelKind;
 use beseda_core::ids::ChannelId;
 use beseda_core::secret::Token;
+use beseda_web::app::AppState;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};

@@ -3,7 +3,7 @@
 //! dialogs with weeks of history, and a few orders.
 
 pub mod live;
-pub(crate) mod texts;
+pub mod texts;
 
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{

@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How long a worker holds a job unless configured: longer than one webhook call may take.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: u32 = 32;
 

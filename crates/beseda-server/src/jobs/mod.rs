@@ -3,8 +3,8 @@
 
 pub mod delivery;
 
-use crate::app::AppState;
 use beseda_core::CoreResult;
+use beseda_web::app::AppState;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 

@@ -2,7 +2,7 @@
 
 mod attachments;
 mod auth;
-mod bulk;
+pub mod bulk;
 mod company;
 mod dialog_tx;
 mod dialogs;

@@ -1,4 +1,4 @@
-//! `beseda bench ui`: the workspace on a generated database (`bench generate`), through a real
+//! `beseda-bench ui`: the workspace on a generated database (`beseda-bench generate`), through a real
 //! `beseda serve`: the time for the inbox page and for each fragment the page asks for (over
 //! loopback HTTP, as an administrator and as a manager), the page's weight, and the time from
 //! a client message pushed through the transport API to its row being ready in an open

@@ -1,4 +1,4 @@
-//! `beseda bench`: load against a real `beseda serve` child process, with figures for
+//! `beseda-bench`: load against a real `beseda serve` child process, with figures for
 //! BENCHMARKS.md. The server runs as its own process so that its memory can be read apart from
 //! the load generator's; its data is prepared through the store beforehand.
 
@@ -75,8 +75,8 @@ pub async fn prepare(database_url: Option<&str>) -> anyhow::Result<Prepared> {
         Some(u) => u.to_owned(),
         None => format!("sqlite://{}", dir.path().join("bench.db").display()),
     };
-    let config_url = crate::config::DatabaseUrl::parse(&url)?;
-    let store = crate::startup::open_store(&config_url).await?;
+    let config_url = beseda_server::config::DatabaseUrl::parse(&url)?;
+    let store = beseda_server::startup::open_store(&config_url).await?;
     Ok(Prepared {
         store,
         database_url: url,
@@ -165,7 +165,7 @@ impl Prepared {
 
     /// Starts `beseda serve` on this database and waits until it is ready.
     pub fn serve(self) -> anyhow::Result<ServerProcess> {
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(server_binary()?)
             .arg("serve")
             .env("BESEDA_DATABASE_URL", &self.database_url)
             .env("BESEDA_DATA_DIR", self.dir.path())
@@ -203,6 +203,17 @@ impl Prepared {
     }
 }
 
+/// The `beseda` binary built beside this one.
+fn server_binary() -> anyhow::Result<std::path::PathBuf> {
+    let path = std::env::current_exe()?.with_file_name("beseda");
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build both binaries (cargo build --release -p beseda-server -p beseda-bench)",
+        path.display()
+    );
+    Ok(path)
+}
+
 /// A day-long session for the manager, as the `cookie` header a browser would send.
 pub async fn session_cookie(store: &dyn Store, manager: ManagerId) -> anyhow::Result<String> {
     let token = Token::generate("bs_");
@@ -225,7 +236,7 @@ pub async fn generated_manager(store: &dyn Store, email: &str) -> anyhow::Result
     Ok(store
         .manager_credentials(&Email::parse(email)?)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("{email} is missing: run `beseda bench generate` first"))?
+        .ok_or_else(|| anyhow::anyhow!("{email} is missing: run `beseda-bench generate` first"))?
         .manager
         .id)
 }

@@ -1,4 +1,4 @@
-//! `beseda bench inbox`: the dialog list on a generated database (`bench generate`): the first
+//! `beseda-bench inbox`: the dialog list on a generated database (`beseda-bench generate`): the first
 //! and next page under each filter and sort, combined filters, tag counts, header counters and
 //! search, as an administrator and as a manager, while client messages keep arriving. The
 //! queries run in this process through the same services the API calls, so the figures are the
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Result<()> {
-    let url = crate::config::DatabaseUrl::parse(database_url)?;
-    let store = crate::startup::open_store(&url).await?;
+    let url = beseda_server::config::DatabaseUrl::parse(database_url)?;
+    let store = beseda_server::startup::open_store(&url).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
     let auth = AuthService::new(
@@ -76,9 +76,9 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
                     // messages then hold common words as often as the older ones do.
                     body: {
                         let lines = if n.is_multiple_of(4) {
-                            crate::demo::texts::CLIENT_EN
+                            beseda_server::demo::texts::CLIENT_EN
                         } else {
-                            crate::demo::texts::CLIENT_RU
+                            beseda_server::demo::texts::CLIENT_RU
                         };
                         lines[(n as usize / 4) % lines.len()].to_owned()
                     },

@@ -1,19 +1,24 @@
-//! `beseda bench generate`: a realistic company at scale for the list's benchmarks (issue
+//! `beseda-bench generate`: a realistic company at scale for the list's benchmarks (issue
 //! figures at a million dialogs): 50 managers, 10 channels, 30 tags, 2 bots, and dialogs whose
 //! lengths are skewed (most short, a few very long), in Russian and English, some assigned,
 //! closed, waiting, unread, tagged and pinned, a few clients blocked. Written in bulk, many rows
 //! per statement, with a progress bar.
 
-use crate::demo::texts;
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{NewChannel, NewTag, PREVIEW_CHARS, TagColor};
-use beseda_core::ids::{ChannelId, ManagerId, TagId};
+use beseda_core::dialog::DeliveryStatus;
+use beseda_core::ids::{
+    BotId, ChannelId, ClientId, ContactId, DialogId, ManagerId, MessageId, TagId,
+};
 use beseda_core::library::TimeLimits;
 use beseda_core::manager::NewManager;
 use beseda_core::store::{CompanyStore, LibraryStore, ManagerStore};
-use beseda_core::time::{Clock, SystemClock};
+use beseda_core::time::{Clock, SystemClock, Timestamp};
 use beseda_core::values::Email;
-use beseda_store_sql::{SqlStore, SqlValue};
+use beseda_server::demo::texts;
+use beseda_store_sql::{
+    BulkClient, BulkClientTag, BulkContact, BulkDialog, BulkLoad, BulkMessage, SqlStore,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -25,9 +30,9 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const STATISTICS_EVERY: usize = 50_000;
 
 pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> anyhow::Result<()> {
-    let store: SqlStore = match crate::config::DatabaseUrl::parse(database_url)? {
-        crate::config::DatabaseUrl::Sqlite(u) => beseda_store_sqlite::open(&u).await?,
-        crate::config::DatabaseUrl::Postgres(u) => beseda_store_postgres::open(&u).await?,
+    let store: SqlStore = match beseda_server::config::DatabaseUrl::parse(database_url)? {
+        beseda_server::config::DatabaseUrl::Sqlite(u) => beseda_store_sqlite::open(&u).await?,
+        beseda_server::config::DatabaseUrl::Postgres(u) => beseda_store_postgres::open(&u).await?,
     };
     anyhow::ensure!(
         store.data_counts().await?.dialogs == 0,
@@ -113,23 +118,8 @@ pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> an
                 .await?,
         );
     }
-    store
-        .bulk_insert(
-            "bots",
-            &["id", "kind", "name", "config", "active", "created_at"],
-            (1..=2)
-                .map(|i| {
-                    vec![
-                        SqlValue::from(i64::from(i)),
-                        "distribution".into(),
-                        format!("Bot {i}").into(),
-                        "{}".into(),
-                        true.into(),
-                        now.into(),
-                    ]
-                })
-                .collect(),
-        )
+    let bots = store
+        .bulk_bots(&["Bot 1".into(), "Bot 2".into()], now)
         .await?;
     store
         .set_default_time_limits(TimeLimits {
@@ -142,6 +132,7 @@ pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> an
         rng: StdRng::seed_from_u64(1_000_000),
         now: now.0,
         managers,
+        bots,
         channels,
         tags,
         mean_length: messages as f64 / dialogs as f64,
@@ -152,10 +143,8 @@ pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> an
     )?);
     let mut g = g;
     let mut written_messages = 0usize;
-    let (mut client_id, mut message_id) = (
-        store.max_id("clients").await?,
-        store.max_id("messages").await?,
-    );
+    let (last_client, last_message) = store.bulk_last_ids().await?;
+    let (mut client_id, mut message_id) = (last_client.0, last_message.0);
     let mut first = 0;
     while first < dialogs {
         let n = BATCH.min(dialogs - first);
@@ -163,7 +152,7 @@ pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> an
         client_id += n as i64;
         message_id += batch.messages.len() as i64;
         written_messages += batch.messages.len();
-        batch.write(&store).await?;
+        store.bulk_load(batch).await?;
         // The triggers' lookups are planned from statistics; without fresh ones (autovacuum may
         // be off) PostgreSQL took a growing table for an empty one and each tag cost 15 ms.
         if (first / STATISTICS_EVERY) != ((first + n) / STATISTICS_EVERY) {
@@ -174,9 +163,7 @@ pub async fn generate(database_url: &str, dialogs: usize, messages: usize) -> an
         bar.set_message(format!("{written_messages} messages"));
     }
     bar.finish();
-    store
-        .finish_bulk_load(&["clients", "contacts", "dialogs", "messages", "bots"])
-        .await?;
+    store.finish_bulk_load().await?;
     println!(
         "generated {dialogs} dialogs and {written_messages} messages in {:.0} s ({database_url})",
         started.elapsed().as_secs_f64()
@@ -191,112 +178,10 @@ struct Generator {
     rng: StdRng,
     now: i64,
     managers: Vec<ManagerId>,
+    bots: Vec<BotId>,
     channels: Vec<(ChannelId, ChannelKind, String)>,
     tags: Vec<TagId>,
     mean_length: f64,
-}
-
-#[derive(Default)]
-struct Batch {
-    clients: Vec<Vec<SqlValue>>,
-    contacts: Vec<Vec<SqlValue>>,
-    dialogs: Vec<Vec<SqlValue>>,
-    messages: Vec<Vec<SqlValue>>,
-    client_tags: Vec<Vec<SqlValue>>,
-}
-
-impl Batch {
-    async fn write(self, store: &SqlStore) -> anyhow::Result<()> {
-        store
-            .bulk_insert(
-                "clients",
-                &[
-                    "id",
-                    "name",
-                    "phone",
-                    "email",
-                    "source_channel_kind",
-                    "source_channel_id",
-                    "source_channel_name",
-                    "source_first_contact_at",
-                    "blocked_at",
-                    "created_at",
-                    "updated_at",
-                ],
-                self.clients,
-            )
-            .await?;
-        store
-            .bulk_insert(
-                "contacts",
-                &[
-                    "id",
-                    "channel_id",
-                    "external_id",
-                    "client_id",
-                    "name",
-                    "phone",
-                    "email",
-                    "created_at",
-                ],
-                self.contacts,
-            )
-            .await?;
-        store
-            .bulk_insert(
-                "dialogs",
-                &[
-                    "id",
-                    "channel_id",
-                    "contact_id",
-                    "client_id",
-                    "status",
-                    "responsible_manager_id",
-                    "responsible_bot_id",
-                    "last_seq",
-                    "last_client_seq",
-                    "client_count",
-                    "read_baseline_client_count",
-                    "last_message_id",
-                    "last_message_author",
-                    "last_message_preview",
-                    "last_activity_at",
-                    "waiting_since",
-                    "opened_at",
-                    "closed_at",
-                    "created_at",
-                ],
-                self.dialogs,
-            )
-            .await?;
-        store
-            .bulk_insert(
-                "messages",
-                &[
-                    "id",
-                    "dialog_id",
-                    "channel_id",
-                    "seq",
-                    "author_kind",
-                    "author_manager_id",
-                    "kind",
-                    "body",
-                    "external_id",
-                    "status",
-                    "created_at",
-                ],
-                self.messages,
-            )
-            .await?;
-        store
-            .bulk_insert(
-                "client_tags",
-                &["client_id", "tag_id", "pinned", "created_at"],
-                self.client_tags,
-            )
-            .await?;
-        Ok(())
-    }
 }
 
 impl Generator {
@@ -313,8 +198,8 @@ impl Generator {
         from[self.rng.random_range(0..from.len())]
     }
 
-    fn batch(&mut self, first_client: i64, first_message: i64, n: usize) -> Batch {
-        let mut b = Batch::default();
+    fn batch(&mut self, first_client: i64, first_message: i64, n: usize) -> BulkLoad {
+        let mut b = BulkLoad::default();
         let mut message_id = first_message;
         for i in 0..n {
             let id = first_client + 1 + i as i64;
@@ -346,13 +231,13 @@ impl Generator {
                     Some(self.managers[self.rng.random_range(0..self.managers.len())]),
                     None,
                 ),
-                70..73 => (None, Some(1 + i64::from(holder % 2))),
+                70..73 => (None, Some(self.bots[holder as usize % self.bots.len()])),
                 _ => (None, None),
             };
             let mut client_count = 0;
             let mut last_client_seq = 0;
             let mut waiting_since = None;
-            let mut last = (String::new(), "client");
+            let mut last = (String::new(), true);
             for seq in 1..=length as i64 {
                 message_id += 1;
                 let from_client = seq == 1 || self.rng.random_bool(0.55);
@@ -388,20 +273,18 @@ impl Generator {
                 } else {
                     waiting_since = None;
                 }
-                b.messages.push(vec![
-                    message_id.into(),
-                    id.into(),
-                    channel.into(),
-                    seq.into(),
-                    (if from_client { "client" } else { "manager" }).into(),
-                    author.into(),
-                    "text".into(),
-                    body.clone().into(),
-                    from_client.then(|| format!("g{message_id}")).into(),
-                    (if from_client { None } else { Some("read") }).into(),
-                    t.into(),
-                ]);
-                last = (body, if from_client { "client" } else { "manager" });
+                b.messages.push(BulkMessage {
+                    id: MessageId(message_id),
+                    dialog_id: DialogId(id),
+                    channel_id: channel,
+                    seq,
+                    manager: author,
+                    body: body.clone(),
+                    external_id: from_client.then(|| format!("g{message_id}")),
+                    status: (!from_client).then_some(DeliveryStatus::Read),
+                    created_at: Timestamp(t),
+                });
+                last = (body, from_client);
                 if seq < length as i64 {
                     let gap = if self.rng.random_bool(0.9) {
                         self.rng.random_range(10_000..600_000)
@@ -413,57 +296,56 @@ impl Generator {
             }
             let closed = waiting_since.is_none() && self.rng.random_bool(0.6);
             // A few dialogs have client messages nobody has read yet.
-            let baseline = if last.1 == "client" && self.rng.random_bool(0.05) {
+            let baseline = if last.1 && self.rng.random_bool(0.05) {
                 client_count - 1
             } else {
                 client_count
             };
             let blocked = self.rng.random_bool(0.005).then_some(t);
-            b.clients.push(vec![
-                id.into(),
-                name.clone().into(),
-                phone.clone().into(),
-                email.clone().into(),
-                kind.as_str().into(),
-                channel.into(),
-                channel_name.into(),
-                start.into(),
-                blocked.into(),
-                start.into(),
-                start.into(),
-            ]);
-            b.contacts.push(vec![
-                id.into(),
-                channel.into(),
-                format!("g{id}").into(),
-                id.into(),
-                name.into(),
-                phone.into(),
-                email.into(),
-                start.into(),
-            ]);
-            let preview: String = last.0.chars().take(PREVIEW_CHARS).collect();
-            b.dialogs.push(vec![
-                id.into(),
-                channel.into(),
-                id.into(),
-                id.into(),
-                (if closed { "closed" } else { "open" }).into(),
-                manager.into(),
-                bot.into(),
-                (length as i64).into(),
-                last_client_seq.into(),
-                client_count.into(),
-                baseline.into(),
-                message_id.into(),
-                last.1.into(),
-                preview.into(),
-                t.into(),
-                (if closed { None } else { waiting_since }).into(),
-                start.into(),
-                closed.then_some(t).into(),
-                start.into(),
-            ]);
+            let start = Timestamp(start);
+            b.clients.push(BulkClient {
+                id: ClientId(id),
+                name: name.clone(),
+                phone: phone.clone(),
+                email: email.clone(),
+                channel: (channel, kind, channel_name),
+                first_contact_at: start,
+                blocked_at: blocked.map(Timestamp),
+            });
+            b.contacts.push(BulkContact {
+                id: ContactId(id),
+                channel_id: channel,
+                external_id: format!("g{id}"),
+                client_id: ClientId(id),
+                name,
+                phone,
+                email,
+                created_at: start,
+            });
+            b.dialogs.push(BulkDialog {
+                id: DialogId(id),
+                channel_id: channel,
+                contact_id: ContactId(id),
+                client_id: ClientId(id),
+                open: !closed,
+                manager,
+                bot,
+                last_seq: length as i64,
+                last_client_seq,
+                client_count,
+                read_baseline_client_count: baseline,
+                last_message_id: MessageId(message_id),
+                last_from_client: last.1,
+                last_message_preview: last.0.chars().take(PREVIEW_CHARS).collect(),
+                last_activity_at: Timestamp(t),
+                waiting_since: if closed {
+                    None
+                } else {
+                    waiting_since.map(Timestamp)
+                },
+                opened_at: start,
+                closed_at: closed.then_some(Timestamp(t)),
+            });
             if self.rng.random_bool(0.4) {
                 let mut chosen = Vec::new();
                 for _ in 0..self.rng.random_range(1..4) {
@@ -473,12 +355,12 @@ impl Generator {
                     if !chosen.contains(&tag) {
                         chosen.push(tag);
                         let pinned = self.rng.random_bool(0.15);
-                        b.client_tags.push(vec![
-                            id.into(),
-                            tag.into(),
-                            pinned.into(),
-                            start.into(),
-                        ]);
+                        b.client_tags.push(BulkClientTag {
+                            client_id: ClientId(id),
+                            tag_id: tag,
+                            pinned,
+                            created_at: start,
+                        });
                     }
                 }
             }

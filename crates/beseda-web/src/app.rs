@@ -18,6 +18,9 @@ use beseda_core::transport::RetryPolicy;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// How long a delivery worker holds a job unless configured: longer than one webhook call may take.
+pub const DEFAULT_DELIVERY_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -105,7 +108,7 @@ impl AppState {
             hub: Hub::default(),
             shutdown: CancellationToken::new(),
             delivery_policy: RetryPolicy::default(),
-            delivery_lease: crate::jobs::delivery::DEFAULT_LEASE,
+            delivery_lease: DEFAULT_DELIVERY_LEASE,
             clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),
