@@ -1,8 +1,6 @@
 //! The transport API as an integration module uses it (F38, F31), on both stores.
 
-mod common;
-
-use common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -39,7 +37,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    common::send(
+    crate::common::send(
         reqwest::Client::new()
             .request(method, app.url(path))
             .header("x-transport-token", token),
@@ -713,7 +711,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     let channel = ch["id"].as_i64().unwrap();
     let admin = app.login(ADMIN_EMAIL).await;
     let counters = || async {
-        common::send(admin.get(app.url("/api/v1/me/counters")), None)
+        crate::common::send(admin.get(app.url("/api/v1/me/counters")), None)
             .await
             .1["unread_dialogs"]
             .as_i64()
@@ -748,7 +746,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         unread_before,
         "history is read by everyone"
     );
-    let (_, view) = common::send(
+    let (_, view) = crate::common::send(
         admin.get(app.url(&format!("/api/v1/dialogs/{dialog}"))),
         None,
     )
@@ -759,7 +757,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         "{view}"
     );
     assert_eq!(view["last_activity_at"], 1_600_000_120_000_i64);
-    let (_, feed) = common::send(
+    let (_, feed) = crate::common::send(
         admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
         None,
     )
@@ -779,7 +777,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         (Some("company"), Some("delivered"))
     );
     let client = view["client"]["id"].as_i64().unwrap();
-    let (_, card) = common::send(
+    let (_, card) = crate::common::send(
         admin.get(app.url(&format!("/api/v1/clients/{client}"))),
         None,
     )
@@ -802,7 +800,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         ),
         (200, Some(false), Some(dialog))
     );
-    let (_, feed) = common::send(
+    let (_, feed) = crate::common::send(
         admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
         None,
     )

@@ -2,14 +2,12 @@
 //! sort combinations, the API's answer (through all its keyset pages) against a plain
 //! in-memory model of the rules, on both stores.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, send};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{InboundMessage, Ingested, Responsible};
 use beseda_core::ids::{ChannelId, DialogId, ManagerId, TagId};
 use beseda_core::services::inbox::Deletion;
-use common::{ADMIN_EMAIL, TestApp, send};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;

@@ -1,11 +1,9 @@
 //! The living demo: simulated clients write through the transport API, and the demo module
 //! acknowledges our replies, reports them read, and its clients answer; on both stores.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use beseda_server::demo::live::{self, Pace};
 use beseda_server::demo::{self, DemoSize};
-use common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -1,10 +1,8 @@
 //! Tags (F35), quick replies (F32) and time limits with waiting marks (F13, F34) through the
 //! public HTTP API, on both stores.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
-use common::{ADMIN_EMAIL, TestApp};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -78,7 +76,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    common::send(client.request(method, app.url(path)), body).await
+    crate::common::send(client.request(method, app.url(path)), body).await
 }
 
 use reqwest::Method;
@@ -519,11 +517,24 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
         view["time_limits"],
         json!({"warning_secs": 10, "danger_secs": 3600})
     );
-    let changes = view["waiting_level_changes_at"].as_i64().unwrap();
-    assert!(
-        changes == since + 10_000 || changes == since + 3_600_000,
-        "{view}"
+    let level = |view: &Value| {
+        (
+            view["waiting_level"].as_str().map(str::to_owned),
+            view["waiting_level_changes_at"].as_i64(),
+        )
+    };
+    assert_eq!(level(&view), (Some("none".into()), Some(since + 10_000)));
+    // F13: yellow past the first limit, red past the second; the clock moves, nobody waits.
+    app.clock.advance(std::time::Duration::from_secs(11));
+    let path = format!("/api/v1/dialogs/{d}");
+    let (_, view) = call(&admin, Method::GET, &app, &path, None).await;
+    assert_eq!(
+        level(&view),
+        (Some("warning".into()), Some(since + 3_600_000))
     );
+    app.clock.advance(std::time::Duration::from_secs(3600));
+    let (_, view) = call(&admin, Method::GET, &app, &path, None).await;
+    assert_eq!(level(&view), (Some("danger".into()), None));
 
     // A channel's own limit wins over the default; the other default stays.
     assert_eq!(

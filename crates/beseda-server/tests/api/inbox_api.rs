@@ -1,15 +1,13 @@
 //! The dialog list (F12, F19–F24, F33) and search (F06) through the API, on both stores: each
 //! filter's meaning, both sorts, keyset pages while messages arrive, visibility, bulk delete.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, send};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{ContactDetails, InboundMessage, Ingested, Responsible};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, TagId};
 use beseda_core::manager::Actor;
 use beseda_core::time::Timestamp;
-use common::{ADMIN_EMAIL, TestApp, send};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -1,11 +1,9 @@
 //! Counters stay exact when client messages and reads race (F02, F03), on both stores.
 
-mod common;
-
+use crate::common::TestApp;
 use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::{Responsible, Viewer};
 use beseda_core::ids::DialogId;
-use common::TestApp;
 use std::sync::Arc;
 
 on_both_backends!(f02_fifty_messages_and_fifty_reads_racing_leave_exact_unread_counts);

@@ -1,8 +1,6 @@
 //! The pages, health and the API documents, through HTTP: what a browser receives.
 
-mod common;
-
-use common::{ADMIN_EMAIL, PASSWORD, TestApp, browser};
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp, browser};
 use serde_json::json;
 
 on_both_backends!(
@@ -277,7 +275,8 @@ async fn the_managers_language_setting_wins_over_the_browser(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let (_, me) = common::json_of(tab.get(app.url("/api/v1/me")).send().await.unwrap()).await;
+    let (_, me) =
+        crate::common::json_of(tab.get(app.url("/api/v1/me")).send().await.unwrap()).await;
     assert_eq!(
         (
             me["manager"]["online"].clone(),
@@ -335,7 +334,7 @@ async fn health_and_api_documents_are_served(app: TestApp) {
         200
     );
     let (status, ready) =
-        common::json_of(client.get(app.url("/readyz")).send().await.unwrap()).await;
+        crate::common::json_of(client.get(app.url("/readyz")).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert!(["sqlite", "postgres"].contains(&ready["database"].as_str().unwrap()));
     let r = client.get(app.url("/healthz")).send().await.unwrap();
@@ -343,7 +342,7 @@ async fn health_and_api_documents_are_served(app: TestApp) {
         r.headers().contains_key("x-request-id"),
         "every answer carries its request id"
     );
-    let (status, doc) = common::json_of(
+    let (status, doc) = crate::common::json_of(
         client
             .get(app.url("/api/openapi.json"))
             .send()
@@ -389,6 +388,6 @@ async fn health_and_api_documents_are_served(app: TestApp) {
             .contains("swagger")
     );
     let (status, body) =
-        common::json_of(client.get(app.url("/no/such/page")).send().await.unwrap()).await;
+        crate::common::json_of(client.get(app.url("/no/such/page")).send().await.unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
 }

@@ -2,16 +2,14 @@
 //! conversation's actions (F07, F09, F10), the composer (F18, F25–F27, F32), bulk delete (F19)
 //! and hostile names and texts. Screenshots go to `target/screenshots/`.
 
-mod common;
-
+use crate::common::browser::Browser;
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{Ingested, Responsible};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, TagId};
 use beseda_core::library::TimeLimits;
 use beseda_core::manager::Actor;
-use common::browser::Browser;
-use common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use std::time::Duration;

@@ -1,11 +1,9 @@
 //! Outgoing messages reach the module's webhook signed, in order, retried, never lost or
 //! doubled, with statuses the manager sees (F31, F38), on both stores.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use beseda_core::time::{Clock, SystemClock};
 use beseda_testkit::fake_module::{Answer, FakeModule};
-use common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::{Value, json};
 use std::time::Duration;
 

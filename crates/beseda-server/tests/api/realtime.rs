@@ -1,12 +1,10 @@
 //! Live events over the WebSocket: each reaches exactly the managers who may see it, a
 //! reassignment stops the stream for the previous manager, a reconnect loses nothing.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::Responsible;
 use beseda_core::event::{DomainEvent, EventFrame};
-use common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;

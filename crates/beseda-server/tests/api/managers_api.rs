@@ -1,8 +1,6 @@
 //! Managers, groups and permissions (F33) through the public HTTP API.
 
-mod common;
-
-use common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::json;
 
 on_both_backends!(
@@ -354,9 +352,9 @@ async fn a_disabled_manager_is_signed_out(app: TestApp) {
             .status(),
         401
     );
-    let again = common::browser()
+    let again = crate::common::browser()
         .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": "anna@example.com", "password": common::PASSWORD}))
+        .json(&json!({"email": "anna@example.com", "password": crate::common::PASSWORD}))
         .send()
         .await
         .unwrap();

@@ -2,10 +2,8 @@
 //! Without them the test is skipped, except in CI (`CI=true`), where it fails.
 //! Screenshots of the main screens go to `target/screenshots/`: look at them.
 
-mod common;
-
-use common::browser::Browser;
-use common::{ADMIN_EMAIL, PASSWORD, TestApp};
+use crate::common::browser::Browser;
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use fantoccini::Locator;
 use std::time::Duration;
 
@@ -135,7 +133,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
     let fake = FakeModule::start().await;
     fake.answer(Answer::Async);
     let admin = app.login(ADMIN_EMAIL).await;
-    let (_, m) = common::send(
+    let (_, m) = crate::common::send(
         admin.post(app.url("/api/v1/transport-modules")),
         Some(serde_json::json!({"name": "Fake", "webhook_url": fake.webhook_url})),
     )
@@ -143,7 +141,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
     fake.set_secret(m["webhook_secret"].as_str().unwrap());
     let token = m["token"].as_str().unwrap().to_owned();
     let t = reqwest::Client::new();
-    let (_, ch) = common::send(
+    let (_, ch) = crate::common::send(
         t.post(app.url("/api/transport/v1/channels"))
             .header("x-transport-token", &token),
         Some(serde_json::json!({"type": "telegram", "name": "Shop bot"})),
@@ -154,7 +152,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
     browser.wait_for(Locator::Css("body[data-live=true]")).await;
     let evil = "<img src=x onerror=\"document.body.dataset.pwned=1\">";
     let text = format!("Hello! Do you deliver? {evil}");
-    let (status, pushed) = common::send(
+    let (status, pushed) = crate::common::send(
         t.post(app.url("/api/transport/v1/messages"))
             .header("x-transport-token", &token),
         Some(serde_json::json!({
@@ -199,7 +197,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let report = |status: &str| serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": status, "transport_id": "tg-1"});
-    let (s, _) = common::send(
+    let (s, _) = crate::common::send(
         t.post(app.url("/api/transport/v1/messages/status"))
             .header("x-transport-token", &token),
         Some(report("sent")),
@@ -209,7 +207,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
     browser
         .wait_for(Locator::Css("#feed li.msg.company .status-sent"))
         .await;
-    common::send(
+    crate::common::send(
         t.post(app.url("/api/transport/v1/messages/status"))
             .header("x-transport-token", &token),
         Some(serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": "read"})),

@@ -1,10 +1,5 @@
 //! Starts the real application on port 0 with a fresh database, and talks to it over HTTP.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the helpers"
-)]
-
 pub mod browser;
 
 use beseda_core::channel::ChannelKind;

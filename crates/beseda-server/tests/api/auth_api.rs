@@ -1,8 +1,6 @@
 //! Signing in and out, sessions, API tokens, CSRF and bad input, through the public HTTP API.
 
-mod common;
-
-use common::{ADMIN_EMAIL, PASSWORD, TestApp, browser, json_of};
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp, browser, json_of};
 use serde_json::json;
 
 on_both_backends!(

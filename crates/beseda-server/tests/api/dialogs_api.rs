@@ -1,13 +1,11 @@
 //! The chat rules through the public HTTP API, on both stores (F07–F10, F14, F15, F17, F18,
 //! F29, F30, F33).
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::{Ingested, MessageView, Responsible};
 use beseda_core::event::DomainEvent;
 use beseda_core::ids::ManagerId;
-use common::{ADMIN_EMAIL, TestApp, json_of};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -2,11 +2,9 @@
 //! limits, previews, downloads only for who sees the dialog, sending again, and files both ways
 //! through the transport API, on both stores.
 
-mod common;
-
+use crate::common::{ADMIN_EMAIL, TestApp, json_of, send};
 use beseda_testkit::fake_module::FakeModule;
 use bytes::Bytes;
-use common::{ADMIN_EMAIL, TestApp, json_of, send};
 use futures_util::StreamExt;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};

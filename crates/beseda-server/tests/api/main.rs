@@ -1,0 +1,24 @@
+//! The server through its public HTTP and WebSocket API, its pages in a real browser, and its
+//! binary: one test binary with a module per area (one link instead of one per file). Each test
+//! starts the real application on port 0 with a fresh database, on SQLite and on PostgreSQL.
+
+#[macro_use]
+mod common;
+
+mod attachments;
+mod auth_api;
+mod browser;
+mod cli;
+mod concurrency;
+mod delivery;
+mod demo_live;
+mod dialogs_api;
+mod inbox_api;
+mod inbox_model;
+mod library_api;
+mod managers_api;
+mod pages;
+mod realtime;
+mod restart;
+mod transport_api;
+mod workspace;
