@@ -186,7 +186,7 @@ impl Audience {
 }
 
 /// An event to append: what happened, what it is about, and who may see it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {
     pub event: DomainEvent,
     pub dialog_id: Option<DialogId>,

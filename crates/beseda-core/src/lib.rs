@@ -12,6 +12,7 @@ pub mod ids;
 pub mod inbox;
 pub mod library;
 pub mod manager;
+pub mod rules;
 pub mod secret;
 pub mod services;
 pub mod store;

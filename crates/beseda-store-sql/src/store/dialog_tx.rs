@@ -6,10 +6,10 @@ use super::params;
 use crate::driver::SqlTx;
 use beseda_core::attachment::{Uploader, preview_of};
 use beseda_core::company::PREVIEW_CHARS;
-use beseda_core::dialog::{MessageAuthor, MessageView, QuoteRef, Responsible};
+use beseda_core::dialog::{DeliveryStatus, MessageAuthor, MessageView, QuoteRef, Responsible};
 use beseda_core::event::{DialogKeys, DomainEvent};
 use beseda_core::ids::{AttachmentId, ClientId, DialogId, ManagerId, MessageId};
-use beseda_core::store::Guard;
+use beseda_core::rules::DialogState;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
@@ -24,9 +24,21 @@ pub(crate) struct Locked {
     pub last_seq: i64,
     pub client_count: i64,
     pub baseline: i64,
+    pub waiting_since: Option<Timestamp>,
 }
 
 impl Locked {
+    /// What the core's rules decide a write from.
+    pub fn state(&self) -> DialogState {
+        DialogState {
+            id: self.id,
+            open: self.open,
+            responsible: self.responsible,
+            client_id: self.client_id,
+            waiting_since: self.waiting_since,
+        }
+    }
+
     /// Unread for a manager who has no read state: it has client messages past the baseline.
     pub fn unread_by_default(&self) -> bool {
         self.client_count > self.baseline
@@ -41,7 +53,7 @@ pub(crate) async fn lock(tx: &mut Box<dyn SqlTx>, id: DialogId) -> CoreResult<Lo
         .fetch_optional(
             "UPDATE dialogs SET last_seq = last_seq WHERE id = $1 AND deleted_at IS NULL \
              RETURNING id, channel_id, client_id, status, responsible_manager_id, responsible_bot_id, last_seq, client_count, \
-               read_baseline_client_count",
+               read_baseline_client_count, waiting_since",
             params![id],
         )
         .await?
@@ -58,21 +70,8 @@ pub(crate) async fn lock(tx: &mut Box<dyn SqlTx>, id: DialogId) -> CoreResult<Lo
         last_seq: r.i64("last_seq")?,
         client_count: r.i64("client_count")?,
         baseline: r.i64("read_baseline_client_count")?,
+        waiting_since: r.opt_ts("waiting_since")?,
     })
-}
-
-/// The right the service checked, checked again under the lock.
-pub(crate) fn check(d: &Locked, guard: Guard) -> CoreResult<()> {
-    let ok = match guard {
-        Guard::Any => true,
-        Guard::ResponsibleIs(m) => d.responsible == Some(Responsible::Manager(m)),
-        Guard::Unassigned => d.responsible.is_none(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::DialogNotYours)
-    }
 }
 
 /// Whether the dialog's client is blocked (F10).
@@ -100,8 +99,10 @@ pub(crate) struct NewMessage<'a> {
     pub event: Option<DomainEvent>,
     pub quote: Option<MessageId>,
     pub external_id: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<DeliveryStatus>,
     pub created_at: Timestamp,
+    /// For a client's message: the waiting mark the rules decided (F34).
+    pub waiting_since: Option<Timestamp>,
     /// Unsent uploads the message takes, and whose they must be.
     pub files: &'a [AttachmentId],
     pub uploader: Option<Uploader>,
@@ -132,7 +133,7 @@ pub(crate) async fn add_message(
         .fetch_one(
             "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, event, quote_message_id, \
                external_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            params![d.id, d.channel_id, seq, author_kind, author_manager, m.kind, m.body, event_text, m.quote, m.external_id, m.status, m.created_at],
+            params![d.id, d.channel_id, seq, author_kind, author_manager, m.kind, m.body, event_text, m.quote, m.external_id, m.status.map(DeliveryStatus::as_str), m.created_at],
         )
         .await
         .map_err(super::conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
@@ -172,14 +173,15 @@ pub(crate) async fn add_message(
            last_activity_at = $6, \
            last_client_seq = CASE WHEN $7 THEN $2 ELSE last_client_seq END, \
            client_count = CASE WHEN $7 THEN client_count + 1 ELSE client_count END, \
-           waiting_since = CASE WHEN $7 THEN COALESCE(waiting_since, $6) ELSE waiting_since END \
+           waiting_since = CASE WHEN $7 THEN $8 ELSE waiting_since END \
          WHERE id = $1",
-        params![d.id, seq, id, author_kind, preview, now, from_client],
+        params![d.id, seq, id, author_kind, preview, now, from_client, m.waiting_since],
     )
     .await?;
     }
     if from_client {
         d.client_count += 1;
+        d.waiting_since = m.waiting_since;
     }
     let quote = match m.quote {
         Some(q) => {
@@ -202,9 +204,7 @@ pub(crate) async fn add_message(
         body: m.body.to_owned(),
         event: m.event.map(Box::new),
         quote,
-        status: m
-            .status
-            .and_then(beseda_core::dialog::DeliveryStatus::parse),
+        status: m.status,
         failure_reason: None,
         created_at: m.created_at,
         edited_at: None,
@@ -229,6 +229,7 @@ pub(crate) async fn add_system_message(
         external_id: None,
         status: None,
         created_at: now,
+        waiting_since: None,
         files: &[],
         uploader: None,
     };

@@ -9,15 +9,16 @@ use beseda_core::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
     Responsible, Viewer,
 };
-use beseda_core::event::{Audience, DomainEvent, Event, EventId, MessageChange, NewEvent};
+use beseda_core::event::{DomainEvent, Event, EventId, MessageChange, NewEvent};
 use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::rules;
 use beseda_core::store::{DialogAccess, DialogStore, Guard, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
 /// An event of the dialog for whoever may see it now.
 pub(super) fn event(d: &Locked, event: DomainEvent) -> NewEvent {
-    NewEvent::dialog(d.id, d.responsible, event)
+    d.state().event(event)
 }
 
 /// A message and the dialog's keys after the change, for the message events.
@@ -103,11 +104,9 @@ impl DialogStore for SqlStore {
     ) -> CoreResult<Written<MessageView>> {
         let mut tx = self.db.begin().await?;
         let mut d = dtx::lock(&mut tx, m.dialog_id).await?;
-        dtx::check(&d, guard)?;
-        if dtx::client_blocked(&mut tx, &d).await? {
-            return Err(CoreError::ClientBlocked);
-        }
-        let mut new_events = self.reopen(&mut tx, &mut d, Some(m.author), now).await?;
+        let blocked = dtx::client_blocked(&mut tx, &d).await?;
+        let plan = rules::company_message(&d.state(), m.author, guard, blocked)?;
+        let mut new_events = self.reopen(&mut tx, &mut d, plan.reopened, now).await?;
         let author = dtx::manager_author(&mut tx, m.author).await?;
         let msg = NewMessage {
             author,
@@ -116,8 +115,9 @@ impl DialogStore for SqlStore {
             event: None,
             quote: m.quote,
             external_id: None,
-            status: Some("queued"),
+            status: Some(plan.status),
             created_at: now,
+            waiting_since: None,
             files: &m.attachments,
             uploader: Some(Uploader::Manager {
                 manager: m.author,
@@ -130,10 +130,9 @@ impl DialogStore for SqlStore {
             params![view.id, d.id, d.channel_id, now],
         )
         .await?;
-        // The company answered: the client no longer waits (F34).
         tx.execute(
-            "UPDATE dialogs SET waiting_since = NULL WHERE id = $1",
-            params![d.id],
+            "UPDATE dialogs SET waiting_since = $2 WHERE id = $1",
+            params![d.id, plan.waiting_since],
         )
         .await?;
         if tx
@@ -144,13 +143,9 @@ impl DialogStore for SqlStore {
             .await?
             > 0
         {
-            new_events.push(NewEvent::personal(
-                d.id,
-                m.author,
-                DomainEvent::DraftChanged { draft: None },
-            ));
+            new_events.push(plan.draft_dropped);
         }
-        dtx::set_read_state(&mut tx, &d, m.author, true).await?;
+        dtx::set_read_state(&mut tx, &d, plan.read_by, true).await?;
         new_events.push(message_event(&mut tx, &d, &view).await?);
         let events = events::append(&mut tx, new_events, now).await?;
         commit(tx, view, events).await
@@ -166,11 +161,9 @@ impl DialogStore for SqlStore {
     ) -> CoreResult<Written<()>> {
         let mut tx = self.db.begin().await?;
         let mut d = dtx::lock(&mut tx, id).await?;
-        dtx::check(&d, guard)?;
-        let before = d.responsible;
-        if before == to {
+        let Some(plan) = rules::reassign(&d.state(), to, by, guard)? else {
             return commit(tx, (), Vec::new()).await;
-        }
+        };
         let (manager, bot) = match to {
             Some(Responsible::Manager(m)) => (Some(m.0), None),
             Some(Responsible::Bot(b)) => (None, Some(b.0)),
@@ -188,17 +181,7 @@ impl DialogStore for SqlStore {
             _ => e.into(),
         })?;
         d.responsible = to;
-        let gone = NewEvent {
-            event: DomainEvent::DialogGone {},
-            dialog_id: Some(id),
-            audience: Audience::Left { before, after: to },
-        };
-        let what = DomainEvent::DialogAssigned {
-            from: before,
-            to,
-            by,
-        };
-        record_change(tx, &mut d, what, vec![gone], now).await
+        record_change(tx, &mut d, plan.line, vec![plan.gone], now).await
     }
 
     async fn close_dialog(
@@ -210,20 +193,12 @@ impl DialogStore for SqlStore {
     ) -> CoreResult<Written<()>> {
         let mut tx = self.db.begin().await?;
         let mut d = dtx::lock(&mut tx, id).await?;
-        dtx::check(&d, guard)?;
-        if !d.open {
+        let Some(line) = rules::close(&d.state(), by, guard)? else {
             return commit(tx, (), Vec::new()).await;
-        }
+        };
         tx.execute("UPDATE dialogs SET status = 'closed', closed_at = $2, waiting_since = NULL WHERE id = $1", params![id, now]).await?;
         d.open = false;
-        record_change(
-            tx,
-            &mut d,
-            DomainEvent::DialogClosed { by },
-            Vec::new(),
-            now,
-        )
-        .await
+        record_change(tx, &mut d, line, Vec::new(), now).await
     }
 
     async fn mark_read(
@@ -235,7 +210,7 @@ impl DialogStore for SqlStore {
         let mut tx = self.db.begin().await?;
         let d = dtx::lock(&mut tx, id).await?;
         dtx::set_read_state(&mut tx, &d, manager, true).await?;
-        let e = NewEvent::personal(id, manager, DomainEvent::DialogRead { unread_messages: 0 });
+        let e = rules::read_state(id, manager, true);
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }
@@ -249,7 +224,7 @@ impl DialogStore for SqlStore {
         let mut tx = self.db.begin().await?;
         let d = dtx::lock(&mut tx, id).await?;
         dtx::set_read_state(&mut tx, &d, manager, false).await?;
-        let e = NewEvent::personal(id, manager, DomainEvent::DialogUnread {});
+        let e = rules::read_state(id, manager, false);
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }
@@ -284,12 +259,8 @@ impl DialogStore for SqlStore {
         let mut new_events = Vec::new();
         for r in dialogs {
             let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
-            let what = if blocked {
-                DomainEvent::ClientBlocked { by }
-            } else {
-                DomainEvent::ClientUnblocked { by }
-            };
-            new_events.extend(dialog_event(&mut tx, &mut d, what, now).await?);
+            let line = rules::blocking(blocked, by);
+            new_events.extend(dialog_event(&mut tx, &mut d, line, now).await?);
         }
         let events = events::append(&mut tx, new_events, now).await?;
         commit(tx, (), events).await
@@ -304,8 +275,7 @@ impl DialogStore for SqlStore {
     ) -> CoreResult<Written<()>> {
         let mut tx = self.db.begin().await?;
         let mut d = dtx::lock(&mut tx, id).await?;
-        dtx::check(&d, guard)?;
-        let Some(client) = d.client_id else {
+        let Some(line) = rules::detach(&d.state(), by, guard)? else {
             return commit(tx, (), Vec::new()).await;
         };
         tx.execute(
@@ -314,11 +284,7 @@ impl DialogStore for SqlStore {
         )
         .await?;
         d.client_id = None;
-        let what = DomainEvent::ClientDetached {
-            client_id: client,
-            by,
-        };
-        record_change(tx, &mut d, what, Vec::new(), now).await
+        record_change(tx, &mut d, line, Vec::new(), now).await
     }
 
     async fn save_draft(
@@ -347,8 +313,7 @@ impl DialogStore for SqlStore {
                 .await?;
             }
         }
-        let draft = body.map(str::to_owned);
-        let e = NewEvent::personal(id, manager, DomainEvent::DraftChanged { draft });
+        let e = rules::draft_changed(id, manager, body);
         let events = events::append(&mut tx, vec![e], now).await?;
         commit(tx, (), events).await
     }

@@ -2,7 +2,7 @@
 //! Who may see a dialog is decided in one place, `Viewer::may_see` (F33).
 
 use super::events::join;
-use super::{SqlStore, params};
+use super::{SqlStore, params, visibility};
 use crate::driver::SqlRow;
 use beseda_core::channel::Capabilities;
 use beseda_core::dialog::{
@@ -305,9 +305,9 @@ impl SqlStore {
             // Unread: client messages past the baseline that this manager has not read, or
             // marked unread. Counted in parts so that each walks a small index: the dialogs
             // unread by default (few: most history is read) that are the manager's own, those
-            // unassigned (the two halves of `inbox::visible`, each a range of
+            // unassigned (the two halves of `visibility::visible`, each a range of
             // `dialogs_unread_by_default`), and the marks.
-            let visible = super::inbox::visible(viewer);
+            let visible = visibility::visible(viewer);
             let unread_by_default = |holder: &str| {
                 format!(
                     "(SELECT COUNT(*) FROM dialogs d LEFT JOIN read_states r ON r.dialog_id = d.id AND r.manager_id = $1 \
@@ -320,10 +320,8 @@ impl SqlStore {
                  + (SELECT COUNT(*) FROM read_states r JOIN dialogs d ON d.id = r.dialog_id \
                    WHERE r.manager_id = $1 AND r.marked_unread AND d.deleted_at IS NULL AND {visible} \
                      AND NOT (d.client_count > d.read_baseline_client_count AND d.client_count > r.read_client_count)) AS unread",
-                unread_by_default("d.responsible_manager_id = $1"),
-                unread_by_default(
-                    "d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL"
-                ),
+                unread_by_default(visibility::OWN),
+                unread_by_default(visibility::UNASSIGNED),
             );
             self.db.fetch_one(&sql, params![viewer.manager]).await?
         };

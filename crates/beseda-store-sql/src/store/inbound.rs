@@ -10,7 +10,8 @@ use beseda_core::attachment::Uploader;
 use beseda_core::company::ImportDialog;
 use beseda_core::dialog::{ContactDetails, HistoryImport, InboundMessage, Ingested, MessageAuthor};
 use beseda_core::event::{Audience, DomainEvent, NewEvent};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, MessageId};
+use beseda_core::rules::{self, ClientMessage};
 use beseda_core::store::Written;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
@@ -219,24 +220,24 @@ impl SqlStore {
     }
 
     /// Reopens a closed dialog with an event in the feed (F08).
+    /// Carries out a reopening the rules decided (F08), with its line in the feed.
     pub(super) async fn reopen(
         &self,
         tx: &mut Box<dyn SqlTx>,
         d: &mut Locked,
-        by: Option<ManagerId>,
+        reopening: Option<DomainEvent>,
         now: Timestamp,
     ) -> CoreResult<Vec<NewEvent>> {
-        if d.open {
+        let Some(line) = reopening else {
             return Ok(Vec::new());
-        }
+        };
         tx.execute(
             "UPDATE dialogs SET status = 'open', opened_at = $2, closed_at = NULL WHERE id = $1",
             params![d.id, now],
         )
         .await?;
         d.open = true;
-        let what = DomainEvent::DialogReopened { by };
-        Ok(Vec::from(dialog_event(tx, d, what, now).await?))
+        Ok(Vec::from(dialog_event(tx, d, line, now).await?))
     }
 
     pub(super) async fn ingest(
@@ -261,20 +262,24 @@ impl SqlStore {
                 events: Vec::new(),
             });
         }
-        if dtx::client_blocked(&mut tx, &d).await? {
-            let audit = NewEvent {
-                event: DomainEvent::InboundRefused {
-                    external_id: m.external_id.clone(),
-                    body: m.body.clone(),
-                    reason: CoreError::ClientBlocked.code().to_owned(),
-                },
-                dialog_id: Some(id),
-                audience: Audience::Audit,
+        let blocked = dtx::client_blocked(&mut tx, &d).await?;
+        let (reopened, waiting_since) =
+            match rules::client_message(&d.state(), blocked, &m.external_id, &m.body, now) {
+                ClientMessage::Refused(audit) => {
+                    let audit = NewEvent {
+                        event: audit,
+                        dialog_id: Some(id),
+                        audience: Audience::Audit,
+                    };
+                    events::append(&mut tx, vec![audit], now).await?;
+                    return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
+                }
+                ClientMessage::Accepted {
+                    reopened,
+                    waiting_since,
+                } => (reopened, waiting_since),
             };
-            events::append(&mut tx, vec![audit], now).await?;
-            return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
-        }
-        let mut new_events = self.reopen(&mut tx, &mut d, None, now).await?;
+        let mut new_events = self.reopen(&mut tx, &mut d, reopened, now).await?;
         // A quote of a message the dialog does not have is dropped, not the message (F15).
         let quote = match &m.quote_external_id {
             Some(q) => tx
@@ -296,6 +301,7 @@ impl SqlStore {
             external_id: Some(&m.external_id),
             status: None,
             created_at: m.sent_at,
+            waiting_since: Some(waiting_since),
             files: &m.attachments,
             uploader: Some(Uploader::Channel(m.channel_id)),
         };

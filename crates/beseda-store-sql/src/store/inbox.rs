@@ -5,7 +5,7 @@
 use super::dialogs::{commit, event};
 use super::feed::{dialog_from, dialog_select};
 use super::library::{client_tags_from, tag_from};
-use super::{SqlStore, dialog_tx as dtx, events, params};
+use super::{SqlStore, dialog_tx as dtx, events, params, visibility};
 use crate::driver::SqlValue;
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
@@ -30,7 +30,7 @@ struct Clause {
 impl Clause {
     fn new(viewer: Viewer) -> Clause {
         let mut c = Clause::bare(viewer);
-        c.parts.push(visible(viewer));
+        c.parts.push(visibility::visible(viewer));
         c
     }
 
@@ -44,9 +44,7 @@ impl Clause {
         if pinned {
             c.parts.push("dt.pinned".into());
         }
-        if !viewer.sees_all {
-            c.parts.push("dt.holder IN ($1, 0)".into());
-        }
+        c.parts.extend(visibility::visible_holder(viewer, "dt"));
         c
     }
 
@@ -73,17 +71,6 @@ impl Clause {
     }
 }
 
-/// F33 in SQL, with `$1` the viewer: administrators see every dialog; a manager sees their own
-/// and the unassigned ones (not a bot's).
-pub(super) fn visible(viewer: Viewer) -> String {
-    if viewer.sees_all {
-        "TRUE".into()
-    } else {
-        "(d.responsible_manager_id = $1 OR (d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL))"
-            .into()
-    }
-}
-
 /// Adds the filters of F21–F24, combined with AND; `walked` is a tag the clause walks already.
 fn filter(c: &mut Clause, f: &DialogFilter, walked: Option<TagId>) {
     if !f.holders.is_empty() {
@@ -103,7 +90,7 @@ fn filter(c: &mut Clause, f: &DialogFilter, walked: Option<TagId>) {
             ));
         }
         if f.holders.contains(&Holder::Nobody) {
-            any.push("(d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL)".into());
+            any.push(visibility::UNASSIGNED.into());
         }
         c.parts.push(format!("({})", any.join(" OR ")));
     }
@@ -385,11 +372,9 @@ impl InboxStore for SqlStore {
     async fn tag_counts(&self, viewer: Viewer, pinned: bool) -> CoreResult<Vec<TagCount>> {
         // Maintained per tag and holder (migration 0005): a manager's sum is over their own
         // dialogs and the unassigned ones, as `visible` says.
-        let holders = if viewer.sees_all {
-            ""
-        } else {
-            "AND tc.holder IN ($1, 0)"
-        };
+        let holders = visibility::visible_holder(viewer, "tc")
+            .map(|v| format!("AND {v}"))
+            .unwrap_or_default();
         let column = if pinned { "tc.pinned" } else { "tc.dialogs" };
         let sql = format!(
             "SELECT t.id, t.name, t.color, CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS dialogs FROM tags t \

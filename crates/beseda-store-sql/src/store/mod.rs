@@ -14,6 +14,7 @@ mod library;
 mod managers;
 mod search;
 mod transport;
+mod visibility;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};
 use async_trait::async_trait;

@@ -1,0 +1,417 @@
+//! The dialog's rules as pure functions: given what a write read of the dialog under its lock,
+//! they decide what the change does — reopen, the waiting mark, the author's draft and read
+//! state, the feed's line, and which events go to whom. The stores carry the decision out and
+//! decide nothing themselves; these functions need no database to test.
+
+use crate::dialog::{DeliveryStatus, Responsible};
+use crate::error::{CoreError, CoreResult};
+use crate::event::{Audience, DomainEvent, NewEvent};
+use crate::ids::{ClientId, DialogId, ManagerId};
+use crate::store::Guard;
+use crate::time::Timestamp;
+
+/// What a write knows of a dialog, read under its lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DialogState {
+    pub id: DialogId,
+    pub open: bool,
+    pub responsible: Option<Responsible>,
+    pub client_id: Option<ClientId>,
+    /// Since when the client waits for an answer (F20, F34).
+    pub waiting_since: Option<Timestamp>,
+}
+
+impl DialogState {
+    /// Who may see the dialog's events now: whoever may see the dialog (F33).
+    pub fn audience(&self) -> Audience {
+        Audience::Dialog(self.responsible)
+    }
+
+    /// An event of this dialog for whoever may see it.
+    pub fn event(&self, event: DomainEvent) -> NewEvent {
+        NewEvent::dialog(self.id, self.responsible, event)
+    }
+}
+
+/// F29, F07: the right the service checked still holds under the lock, or the write is refused
+/// (a reassignment raced with it).
+pub fn check(d: &DialogState, guard: Guard) -> CoreResult<()> {
+    let holds = match guard {
+        Guard::Any => true,
+        Guard::ResponsibleIs(m) => d.responsible == Some(Responsible::Manager(m)),
+        Guard::Unassigned => d.responsible.is_none(),
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(CoreError::DialogNotYours)
+    }
+}
+
+/// A closed dialog opens again on a new message, the client's (`by` nobody) or a manager's (F08).
+pub fn reopening(d: &DialogState, by: Option<ManagerId>) -> Option<DomainEvent> {
+    (!d.open).then_some(DomainEvent::DialogReopened { by })
+}
+
+/// What a client's message does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// F10: the client is blocked; the message stays out of the inbox and only the audit trail
+    /// keeps it.
+    Refused(DomainEvent),
+    Accepted {
+        /// F08: the dialog's reopening, with its line in the feed.
+        reopened: Option<DomainEvent>,
+        /// F34: the first unanswered client message starts the clock; later ones keep it.
+        waiting_since: Timestamp,
+    },
+}
+
+pub fn client_message(
+    d: &DialogState,
+    client_blocked: bool,
+    external_id: &str,
+    body: &str,
+    now: Timestamp,
+) -> ClientMessage {
+    if client_blocked {
+        return ClientMessage::Refused(DomainEvent::InboundRefused {
+            external_id: external_id.to_owned(),
+            body: body.to_owned(),
+            reason: CoreError::ClientBlocked.code().to_owned(),
+        });
+    }
+    ClientMessage::Accepted {
+        reopened: reopening(d, None),
+        waiting_since: d.waiting_since.unwrap_or(now),
+    }
+}
+
+/// What a manager's message does (F08, F18, F29, F31, F34).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyMessage {
+    /// The dialog's reopening by the author, with its line in the feed.
+    pub reopened: Option<DomainEvent>,
+    /// It waits in the delivery queue until the channel takes it (F31).
+    pub status: DeliveryStatus,
+    /// The company answered: the client no longer waits (F34).
+    pub waiting_since: Option<Timestamp>,
+    /// The author's draft is sent: it goes, and the author's screens learn it (F18).
+    pub draft_dropped: NewEvent,
+    /// The author has read the dialog up to their own message (F03).
+    pub read_by: ManagerId,
+}
+
+pub fn company_message(
+    d: &DialogState,
+    author: ManagerId,
+    guard: Guard,
+    client_blocked: bool,
+) -> CoreResult<CompanyMessage> {
+    check(d, guard)?;
+    if client_blocked {
+        return Err(CoreError::ClientBlocked);
+    }
+    Ok(CompanyMessage {
+        reopened: reopening(d, Some(author)),
+        status: DeliveryStatus::Queued,
+        waiting_since: None,
+        draft_dropped: draft_changed(d.id, author, None),
+        read_by: author,
+    })
+}
+
+/// What a reassignment does (F07).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reassignment {
+    /// The line in the feed: from whom, to whom, by whom; seen by the new audience.
+    pub line: DomainEvent,
+    /// Those who could see the dialog and no longer can learn it is gone from their sight.
+    pub gone: NewEvent,
+}
+
+/// `None` when the dialog already is `to`'s. A closed dialog stays closed and the waiting mark
+/// stays: reassigning is not answering (F07, F34).
+pub fn reassign(
+    d: &DialogState,
+    to: Option<Responsible>,
+    by: ManagerId,
+    guard: Guard,
+) -> CoreResult<Option<Reassignment>> {
+    check(d, guard)?;
+    if d.responsible == to {
+        return Ok(None);
+    }
+    Ok(Some(Reassignment {
+        line: DomainEvent::DialogAssigned {
+            from: d.responsible,
+            to,
+            by,
+        },
+        gone: NewEvent {
+            event: DomainEvent::DialogGone {},
+            dialog_id: Some(d.id),
+            audience: Audience::Left {
+                before: d.responsible,
+                after: to,
+            },
+        },
+    }))
+}
+
+/// Closing by hand (F08): `None` when it is closed already. A closed dialog waits for no answer
+/// (F34), so the waiting mark goes with it.
+pub fn close(d: &DialogState, by: ManagerId, guard: Guard) -> CoreResult<Option<DomainEvent>> {
+    check(d, guard)?;
+    Ok(d.open.then_some(DomainEvent::DialogClosed { by }))
+}
+
+/// Detaching the client card (F14): `None` when no client is linked.
+pub fn detach(d: &DialogState, by: ManagerId, guard: Guard) -> CoreResult<Option<DomainEvent>> {
+    check(d, guard)?;
+    Ok(d.client_id
+        .map(|client_id| DomainEvent::ClientDetached { client_id, by }))
+}
+
+/// The line each of a client's dialogs gets when the client is blocked or unblocked (F10).
+pub fn blocking(blocked: bool, by: ManagerId) -> DomainEvent {
+    if blocked {
+        DomainEvent::ClientBlocked { by }
+    } else {
+        DomainEvent::ClientUnblocked { by }
+    }
+}
+
+/// Reading and marking unread are the reader's own (F03, F09): only they hear of it.
+pub fn read_state(dialog: DialogId, manager: ManagerId, read: bool) -> NewEvent {
+    let event = if read {
+        DomainEvent::DialogRead { unread_messages: 0 }
+    } else {
+        DomainEvent::DialogUnread {}
+    };
+    NewEvent::personal(dialog, manager, event)
+}
+
+/// A draft is its author's alone (F18).
+pub fn draft_changed(dialog: DialogId, manager: ManagerId, draft: Option<&str>) -> NewEvent {
+    let draft = draft.map(str::to_owned);
+    NewEvent::personal(dialog, manager, DomainEvent::DraftChanged { draft })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialog::Viewer;
+
+    const ANNA: ManagerId = ManagerId(1);
+    const BORIS: ManagerId = ManagerId(2);
+    const ADMIN: ManagerId = ManagerId(9);
+
+    fn dialog() -> DialogState {
+        DialogState {
+            id: DialogId(7),
+            open: true,
+            responsible: Some(Responsible::Manager(ANNA)),
+            client_id: Some(ClientId(3)),
+            waiting_since: None,
+        }
+    }
+
+    fn closed() -> DialogState {
+        DialogState {
+            open: false,
+            ..dialog()
+        }
+    }
+
+    fn viewer(manager: ManagerId) -> Viewer {
+        Viewer {
+            manager,
+            sees_all: manager == ADMIN,
+        }
+    }
+
+    #[test]
+    fn f07_reassigning_tells_the_previous_manager_it_is_gone_and_records_who_did_it() {
+        let to = Some(Responsible::Manager(BORIS));
+        let r = reassign(&dialog(), to, ANNA, Guard::ResponsibleIs(ANNA))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r.line,
+            DomainEvent::DialogAssigned {
+                from: Some(Responsible::Manager(ANNA)),
+                to,
+                by: ANNA
+            }
+        );
+        assert!(r.gone.audience.admits(&viewer(ANNA)), "Anna loses it");
+        assert!(!r.gone.audience.admits(&viewer(BORIS)), "Boris gains it");
+        assert!(
+            !r.gone.audience.admits(&viewer(ADMIN)),
+            "an administrator keeps it"
+        );
+    }
+
+    #[test]
+    fn f07_reassigning_to_the_same_responsible_changes_nothing() {
+        let same = Some(Responsible::Manager(ANNA));
+        assert_eq!(reassign(&dialog(), same, ADMIN, Guard::Any).unwrap(), None);
+    }
+
+    #[test]
+    fn f07_f29_only_the_responsible_or_an_administrator_reassigns() {
+        let to = Some(Responsible::Manager(BORIS));
+        let refused = reassign(&dialog(), to, BORIS, Guard::ResponsibleIs(BORIS));
+        assert_eq!(refused.unwrap_err().code(), "dialog_not_yours");
+        assert!(reassign(&dialog(), to, ADMIN, Guard::Any).is_ok());
+    }
+
+    #[test]
+    fn f07_a_closed_dialog_stays_closed_when_reassigned() {
+        let to = Some(Responsible::Manager(BORIS));
+        let r = reassign(&closed(), to, ADMIN, Guard::Any).unwrap().unwrap();
+        assert!(!matches!(r.line, DomainEvent::DialogReopened { .. }));
+    }
+
+    #[test]
+    fn f08_a_client_message_reopens_a_closed_dialog() {
+        let ClientMessage::Accepted { reopened, .. } =
+            client_message(&closed(), false, "e1", "hi", Timestamp(5))
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(reopened, Some(DomainEvent::DialogReopened { by: None }));
+        let ClientMessage::Accepted { reopened, .. } =
+            client_message(&dialog(), false, "e2", "hi", Timestamp(5))
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(reopened, None, "an open dialog is not reopened");
+    }
+
+    #[test]
+    fn f08_f29_a_managers_message_reopens_a_closed_dialog_in_their_name() {
+        let m = company_message(&closed(), ANNA, Guard::ResponsibleIs(ANNA), false).unwrap();
+        assert_eq!(
+            m.reopened,
+            Some(DomainEvent::DialogReopened { by: Some(ANNA) })
+        );
+    }
+
+    #[test]
+    fn f08_closing_a_closed_dialog_changes_nothing() {
+        assert_eq!(
+            close(&dialog(), ANNA, Guard::ResponsibleIs(ANNA)).unwrap(),
+            Some(DomainEvent::DialogClosed { by: ANNA })
+        );
+        assert_eq!(close(&closed(), ANNA, Guard::Any).unwrap(), None);
+    }
+
+    #[test]
+    fn f09_marking_unread_is_heard_by_the_manager_alone() {
+        let e = read_state(DialogId(7), BORIS, false);
+        assert_eq!(e.event, DomainEvent::DialogUnread {});
+        assert!(e.audience.admits(&viewer(BORIS)));
+        assert!(!e.audience.admits(&viewer(ANNA)) && !e.audience.admits(&viewer(ADMIN)));
+    }
+
+    #[test]
+    fn f10_a_blocked_clients_message_is_refused_for_the_audit_trail_only() {
+        let refused = client_message(&dialog(), true, "e1", "let me in", Timestamp(5));
+        assert!(matches!(
+            refused,
+            ClientMessage::Refused(DomainEvent::InboundRefused { ref body, .. }) if body == "let me in"
+        ));
+        let written = company_message(&dialog(), ANNA, Guard::ResponsibleIs(ANNA), true);
+        assert_eq!(written.unwrap_err().code(), "client_blocked");
+        assert_eq!(
+            blocking(true, ANNA),
+            DomainEvent::ClientBlocked { by: ANNA }
+        );
+    }
+
+    #[test]
+    fn f14_detaching_names_the_client_and_needs_one() {
+        assert_eq!(
+            detach(&dialog(), ANNA, Guard::ResponsibleIs(ANNA)).unwrap(),
+            Some(DomainEvent::ClientDetached {
+                client_id: ClientId(3),
+                by: ANNA
+            })
+        );
+        let without = DialogState {
+            client_id: None,
+            ..dialog()
+        };
+        assert_eq!(detach(&without, ANNA, Guard::Any).unwrap(), None);
+    }
+
+    #[test]
+    fn f18_sending_drops_the_authors_draft_and_tells_only_them() {
+        let m = company_message(&dialog(), ANNA, Guard::ResponsibleIs(ANNA), false).unwrap();
+        assert_eq!(
+            m.draft_dropped.event,
+            DomainEvent::DraftChanged { draft: None }
+        );
+        assert!(m.draft_dropped.audience.admits(&viewer(ANNA)));
+        assert!(!m.draft_dropped.audience.admits(&viewer(ADMIN)));
+        assert_eq!(m.read_by, ANNA, "the author has read up to their message");
+    }
+
+    #[test]
+    fn f29_a_manager_from_whom_the_dialog_was_taken_cannot_write() {
+        let taken = DialogState {
+            responsible: Some(Responsible::Manager(BORIS)),
+            ..dialog()
+        };
+        let refused = company_message(&taken, ANNA, Guard::ResponsibleIs(ANNA), false);
+        assert_eq!(refused.unwrap_err().code(), "dialog_not_yours");
+        let to_bot = DialogState {
+            responsible: Some(Responsible::Bot(crate::ids::BotId(1))),
+            ..dialog()
+        };
+        assert!(check(&to_bot, Guard::Unassigned).is_err());
+        assert!(check(&to_bot, Guard::Any).is_ok());
+    }
+
+    #[test]
+    fn f31_a_managers_message_starts_queued() {
+        let m = company_message(&dialog(), ANNA, Guard::Any, false).unwrap();
+        assert_eq!(m.status, DeliveryStatus::Queued);
+    }
+
+    #[test]
+    fn f34_the_first_unanswered_client_message_starts_the_clock_and_an_answer_stops_it() {
+        let ClientMessage::Accepted { waiting_since, .. } =
+            client_message(&dialog(), false, "e1", "?", Timestamp(100))
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(waiting_since, Timestamp(100));
+        let waiting = DialogState {
+            waiting_since: Some(Timestamp(50)),
+            ..dialog()
+        };
+        let ClientMessage::Accepted { waiting_since, .. } =
+            client_message(&waiting, false, "e2", "??", Timestamp(100))
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            waiting_since,
+            Timestamp(50),
+            "a second message keeps the clock"
+        );
+        let answer = company_message(&waiting, ANNA, Guard::Any, false).unwrap();
+        assert_eq!(answer.waiting_since, None);
+    }
+
+    #[test]
+    fn f33_a_dialogs_events_reach_who_may_see_it() {
+        let d = dialog();
+        let e = d.event(DomainEvent::DialogClosed { by: ANNA });
+        assert!(e.audience.admits(&viewer(ANNA)) && e.audience.admits(&viewer(ADMIN)));
+        assert!(!e.audience.admits(&viewer(BORIS)));
+    }
+}
