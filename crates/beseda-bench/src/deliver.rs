@@ -24,9 +24,7 @@ pub async fn deliver(
         "/hook",
         post(move || {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            async move {
-                axum::Json(serde_json::json!({ "transport_message_id": format!("bench-{n}") }))
-            }
+            async move { axum::Json(serde_json::json!({ "external_id": format!("bench-{n}") })) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

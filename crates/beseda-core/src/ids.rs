@@ -40,6 +40,12 @@ typed_id!(
     BotId,
     /// A file in a message.
     AttachmentId,
-    /// An order.
+        /// An order.
     OrderId,
+    /// An integration module (a transport).
+    ModuleId,
+    /// A saved answer (F32).
+    QuickReplyId,
+    /// An outgoing message's delivery to its module.
+    DeliveryJobId,
 );

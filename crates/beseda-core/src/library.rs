@@ -3,7 +3,7 @@
 
 use crate::dialog::WaitingLevel;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{ChannelId, ManagerId};
+use crate::ids::{ChannelId, ManagerId, QuickReplyId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,7 @@ pub struct ClientTag {
 /// A saved answer (F32): shared by the company, or one manager's own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QuickReply {
-    pub id: i64,
+    pub id: QuickReplyId,
     /// `null` for a shared reply.
     pub owner: Option<ManagerId>,
     pub title: String,

@@ -13,7 +13,8 @@ use crate::dialog::{
 use crate::error::CoreResult;
 use crate::event::{Event, EventId};
 use crate::ids::{
-    ApiTokenId, ChannelId, ClientId, DialogId, GroupId, ManagerId, MessageId, OrderId, TagId,
+    ApiTokenId, ChannelId, ClientId, DeliveryJobId, DialogId, GroupId, ManagerId, MessageId,
+    ModuleId, OrderId, QuickReplyId, TagId,
 };
 use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::{Grants, Group, Manager, ManagerCredentials, NewGroup, NewManager};
@@ -348,7 +349,7 @@ pub trait LibraryStore: Send + Sync + 'static {
 
     /// Shared replies and the manager's own, by title.
     async fn quick_replies(&self, manager: ManagerId) -> CoreResult<Vec<QuickReply>>;
-    async fn quick_reply(&self, id: i64) -> CoreResult<Option<QuickReply>>;
+    async fn quick_reply(&self, id: QuickReplyId) -> CoreResult<Option<QuickReply>>;
     async fn create_quick_reply(
         &self,
         owner: Option<ManagerId>,
@@ -358,12 +359,12 @@ pub trait LibraryStore: Send + Sync + 'static {
     ) -> CoreResult<QuickReply>;
     async fn update_quick_reply(
         &self,
-        id: i64,
+        id: QuickReplyId,
         title: Option<&str>,
         body: Option<&str>,
         now: Timestamp,
     ) -> CoreResult<QuickReply>;
-    async fn delete_quick_reply(&self, id: i64) -> CoreResult<()>;
+    async fn delete_quick_reply(&self, id: QuickReplyId) -> CoreResult<()>;
     /// A message's text, for a quick reply made from it.
     async fn message_body(&self, id: MessageId) -> CoreResult<Option<String>>;
 
@@ -390,9 +391,9 @@ pub trait TransportStore: Send + Sync + 'static {
     ) -> CoreResult<TransportModule>;
     async fn list_modules(&self) -> CoreResult<Vec<TransportModule>>;
     /// Gives a module a new token and webhook address; the old token stops working.
-    async fn reconnect_module(
+    async fn renew_module(
         &self,
-        id: i64,
+        id: ModuleId,
         token_hash: &TokenHash,
         webhook_url: &str,
     ) -> CoreResult<TransportModule>;
@@ -400,28 +401,28 @@ pub trait TransportStore: Send + Sync + 'static {
     async fn module_by_token(&self, token_hash: &TokenHash) -> CoreResult<Option<TransportModule>>;
     async fn register_channel(
         &self,
-        module: i64,
+        module: ModuleId,
         reg: &ChannelRegistration,
         now: Timestamp,
     ) -> CoreResult<Channel>;
     /// Changes one of the module's channels; `not_found` for another module's.
     async fn update_channel(
         &self,
-        module: i64,
+        module: ModuleId,
         id: ChannelId,
         reg: &ChannelRegistration,
         now: Timestamp,
     ) -> CoreResult<Channel>;
     async fn set_channel_active(
         &self,
-        module: i64,
+        module: ModuleId,
         id: ChannelId,
         active: bool,
         now: Timestamp,
     ) -> CoreResult<Channel>;
     /// One of the module's channels, active or not.
-    async fn module_channel(&self, module: i64, id: ChannelId) -> CoreResult<Option<Channel>>;
-    async fn module_channels(&self, module: i64) -> CoreResult<Vec<Channel>>;
+    async fn module_channel(&self, module: ModuleId, id: ChannelId) -> CoreResult<Option<Channel>>;
+    async fn module_channels(&self, module: ModuleId) -> CoreResult<Vec<Channel>>;
     /// Moves an outgoing message's status forward; late and repeated reports change nothing.
     async fn report_status(
         &self,
@@ -456,7 +457,7 @@ pub trait TransportStore: Send + Sync + 'static {
     /// Records an attempt's outcome, if `owner` still holds the lease.
     async fn finish_delivery(
         &self,
-        job: i64,
+        job: DeliveryJobId,
         owner: &str,
         outcome: &DeliveryOutcome,
         now: Timestamp,

@@ -2,14 +2,14 @@
 
 use crate::channel::{Capabilities, ChannelKind};
 use crate::dialog::DeliveryStatus;
-use crate::ids::{ChannelId, MessageId};
+use crate::ids::{ChannelId, DeliveryJobId, MessageId, ModuleId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// An integration module, as an administrator sees it (never its secrets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TransportModule {
-    pub id: i64,
+    pub id: ModuleId,
     pub name: String,
     /// Outgoing messages are POSTed here, signed.
     pub webhook_url: String,
@@ -45,7 +45,7 @@ pub struct ChannelRegistration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageRef {
     Ours(MessageId),
-    Transport(String),
+    External(String),
 }
 
 /// A delivery report from a module (F31): statuses only move forward.
@@ -57,7 +57,7 @@ pub struct StatusReport {
     /// For `failed`: a code and text the manager sees.
     pub failure: Option<Failure>,
     /// For `sent`: the module's id of the message.
-    pub transport_id: Option<String>,
+    pub external_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,7 +118,7 @@ mod tests {
 /// An outgoing message leased to one delivery worker.
 #[derive(Clone, Debug)]
 pub struct DeliveryJob {
-    pub id: i64,
+    pub id: DeliveryJobId,
     pub attempts: i64,
     pub message_id: MessageId,
     pub dialog_id: crate::ids::DialogId,
@@ -127,7 +127,7 @@ pub struct DeliveryJob {
     /// The client's id on the channel: where the message goes.
     pub contact_external_id: String,
     pub text: String,
-    pub quote_transport_id: Option<String>,
+    pub quote_external_id: Option<String>,
     pub author_name: Option<String>,
     pub attachments: Vec<crate::attachment::AttachmentView>,
     pub created_at: Timestamp,
@@ -139,7 +139,7 @@ pub struct DeliveryJob {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
     /// The module sent it; `sent` with the module's id.
-    Sent { transport_id: Option<String> },
+    Sent { external_id: Option<String> },
     /// The module took it and will report later (F38 "acknowledge later").
     Accepted,
     /// The module refused it: `failed` with the reason (F31).

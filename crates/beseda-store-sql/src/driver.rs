@@ -91,7 +91,10 @@ id_values!(
     TagId,
     BotId,
     OrderId,
-    AttachmentId
+    AttachmentId,
+    ModuleId,
+    QuickReplyId,
+    DeliveryJobId
 );
 
 /// A row read back: named columns of integers, booleans and text (`None` is SQL NULL).

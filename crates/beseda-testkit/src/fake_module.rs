@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 /// How the module answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// `{"transport_message_id": "fake-<our id>"}`.
+    /// `{"external_id": "fake-<our id>"}`.
     Sent,
     /// `{"async": true}`: it reports later through the API.
     Async,
@@ -151,7 +151,7 @@ fn take(inner: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> (bool, Respon
     let hang = m.hang_next > 0;
     m.hang_next = m.hang_next.saturating_sub(1);
     let answer = match m.answer.clone().unwrap_or(Answer::Sent) {
-        Answer::Sent => serde_json::json!({ "transport_message_id": format!("fake-{id}") }),
+        Answer::Sent => serde_json::json!({ "external_id": format!("fake-{id}") }),
         Answer::Async => serde_json::json!({ "async": true }),
         Answer::Refuse { code, message } => {
             serde_json::json!({ "error": { "code": code, "message": message } })

@@ -5,7 +5,7 @@ use crate::company::{NewTag, Tag, TagColor};
 use crate::dialog::{MAX_MESSAGE_CHARS, Viewer, counted_chars};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
-use crate::ids::{ChannelId, ClientId, MessageId, TagId};
+use crate::ids::{ChannelId, ClientId, MessageId, QuickReplyId, TagId};
 use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use crate::manager::Actor;
 use crate::store::Store;
@@ -203,7 +203,7 @@ impl LibraryService {
     }
 
     /// A reply the actor may change: a shared one with "manage settings", their own always.
-    async fn changeable(&self, actor: &Actor, id: i64) -> CoreResult<QuickReply> {
+    async fn changeable(&self, actor: &Actor, id: QuickReplyId) -> CoreResult<QuickReply> {
         let reply = self
             .store
             .quick_reply(id)
@@ -219,7 +219,7 @@ impl LibraryService {
     pub async fn update_quick_reply(
         &self,
         actor: &Actor,
-        id: i64,
+        id: QuickReplyId,
         title: Option<&str>,
         body: Option<&str>,
     ) -> CoreResult<QuickReply> {
@@ -236,7 +236,7 @@ impl LibraryService {
             .await
     }
 
-    pub async fn delete_quick_reply(&self, actor: &Actor, id: i64) -> CoreResult<()> {
+    pub async fn delete_quick_reply(&self, actor: &Actor, id: QuickReplyId) -> CoreResult<()> {
         self.changeable(actor, id).await?;
         self.store.delete_quick_reply(id).await
     }

@@ -9,8 +9,8 @@ use crate::company::Author;
 use crate::dialog::{HistoryImport, InboundMessage, Ingested, MessageView, counted_chars};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
-use crate::ids::ChannelId;
 use crate::ids::DialogId;
+use crate::ids::{ChannelId, ModuleId};
 use crate::manager::Actor;
 use crate::secret::{Token, TokenHasher};
 use crate::store::Store;
@@ -127,7 +127,7 @@ impl TransportService {
     pub async fn renew_module(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ModuleId,
         webhook_url: Option<&str>,
     ) -> CoreResult<(TransportModule, Token)> {
         if !actor.permissions.manage_settings {
@@ -140,22 +140,22 @@ impl TransportService {
             .into_iter()
             .find(|m| m.id == id)
             .ok_or(CoreError::NotFound("module"))?;
-        self.reconnect_module(id, webhook_url.unwrap_or(&current.webhook_url))
+        self.renew_own_module(id, webhook_url.unwrap_or(&current.webhook_url))
             .await
     }
 
     /// Gives a module a new token and webhook address, for the server's own modules (the
     /// living demo's) that keep no secret between starts.
-    pub async fn reconnect_module(
+    pub async fn renew_own_module(
         &self,
-        id: i64,
+        id: ModuleId,
         webhook_url: &str,
     ) -> CoreResult<(TransportModule, Token)> {
         let webhook_url = url("webhook_url", webhook_url)?;
         let token = Token::generate(MODULE_TOKEN_PREFIX);
         let module = self
             .store
-            .reconnect_module(id, &self.hasher.hash(&token), &webhook_url)
+            .renew_module(id, &self.hasher.hash(&token), &webhook_url)
             .await?;
         Ok((module, token))
     }

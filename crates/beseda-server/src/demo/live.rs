@@ -92,7 +92,7 @@ pub async fn start(
         .map_err(|e| beseda_core::CoreError::Storage(format!("demo module: {e}")))?;
     let (_, token) = state
         .transport
-        .reconnect_module(module.id, &format!("http://{addr}/webhook"))
+        .renew_own_module(module.id, &format!("http://{addr}/webhook"))
         .await?;
     let channels = state
         .store
@@ -154,7 +154,7 @@ async fn webhook(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::Json<Value> 
             tracing::warn!("living demo: a status report failed: {e}");
         }
     });
-    axum::Json(json!({ "transport_message_id": format!("demo-{id}") }))
+    axum::Json(json!({ "external_id": format!("demo-{id}") }))
 }
 
 impl Sim {

@@ -32,7 +32,7 @@ pub struct DeliveryWorker {
 /// What a module answers to a webhook.
 #[derive(Deserialize, Default)]
 struct ModuleAnswer {
-    transport_message_id: Option<String>,
+    external_id: Option<String>,
     #[serde(rename = "async", default)]
     is_async: bool,
     error: Option<Failure>,
@@ -109,7 +109,7 @@ impl DeliveryWorker {
                 "external_chat_id": job.contact_external_id,
                 "dialog_id": job.dialog_id,
                 "text": job.text,
-                "quote_transport_id": job.quote_transport_id,
+                "quote_external_id": job.quote_external_id,
                 "author": job.author_name,
                 "attachments": job.attachments.iter().map(|a| serde_json::json!({
                     "id": a.id,
@@ -145,12 +145,7 @@ impl DeliveryWorker {
                 match answer {
                     ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(f),
                     ModuleAnswer { is_async: true, .. } => DeliveryOutcome::Accepted,
-                    ModuleAnswer {
-                        transport_message_id,
-                        ..
-                    } => DeliveryOutcome::Sent {
-                        transport_id: transport_message_id,
-                    },
+                    ModuleAnswer { external_id, .. } => DeliveryOutcome::Sent { external_id },
                 }
             }
             Ok(resp)

@@ -196,7 +196,7 @@ async fn a_client_message_arrives_live_and_a_reply_moves_through_its_statuses() 
         assert!(std::time::Instant::now() < deadline, "no webhook");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let report = |status: &str| serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": status, "transport_id": "tg-1"});
+    let report = |status: &str| serde_json::json!({"channel_id": ch["id"], "message_id": sent_id, "status": status, "external_id": "tg-1"});
     let (s, _) = crate::common::send(
         t.post(app.url("/api/transport/v1/messages/status"))
             .header("x-transport-token", &token),

@@ -118,7 +118,8 @@ async fn f31_a_reply_is_queued_then_sent_through_a_signed_webhook_then_read(app:
     wait_status(&app, &s, id, "sent").await;
     assert_eq!(s.fake.delivered(), [(id, "Добрый день!".to_owned())]);
     assert_eq!(s.fake.bad_signatures(), 0);
-    let report = json!({"channel_id": s.channel, "transport_message_id": format!("fake-{id}"), "status": "read"});
+    let report =
+        json!({"channel_id": s.channel, "external_id": format!("fake-{id}"), "status": "read"});
     let r = reqwest::Client::new()
         .post(app.url("/api/transport/v1/messages/status"))
         .header("x-transport-token", &s.token)
@@ -138,7 +139,7 @@ async fn f31_a_reply_is_queued_then_sent_through_a_signed_webhook_then_read(app:
         "queued",
         "taken, not yet sent"
     );
-    let ack = json!({"channel_id": s.channel, "message_id": later, "status": "sent", "transport_id": "late-1"});
+    let ack = json!({"channel_id": s.channel, "message_id": later, "status": "sent", "external_id": "late-1"});
     reqwest::Client::new()
         .post(app.url("/api/transport/v1/messages/status"))
         .header("x-transport-token", &s.token)

@@ -341,7 +341,7 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         &token,
         Method::POST,
         path,
-        Some(report("sent", json!({"transport_id": "wamid.1"}))),
+        Some(report("sent", json!({"external_id": "wamid.1"}))),
     )
     .await;
     assert_eq!(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use beseda_core::company::{Tag, TagColor};
 use beseda_core::dialog::Responsible;
 use beseda_core::event::{DomainEvent, NewEvent};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, TagId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, QuickReplyId, TagId};
 use beseda_core::library::{
     ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, OrderSummary, OrderTotal,
     QuickReply, TimeLimitSettings, TimeLimits,
@@ -28,7 +28,7 @@ pub(super) fn tag_from(r: &SqlRow) -> CoreResult<Tag> {
 
 fn quick_reply_from(r: &SqlRow) -> CoreResult<QuickReply> {
     Ok(QuickReply {
-        id: r.i64("id")?,
+        id: QuickReplyId(r.i64("id")?),
         owner: r.opt_i64("owner_manager_id")?.map(ManagerId),
         title: r.text("title")?,
         body: r.text("body")?,
@@ -271,7 +271,7 @@ impl LibraryStore for SqlStore {
             .collect()
     }
 
-    async fn quick_reply(&self, id: i64) -> CoreResult<Option<QuickReply>> {
+    async fn quick_reply(&self, id: QuickReplyId) -> CoreResult<Option<QuickReply>> {
         let sql = format!("SELECT {QUICK_REPLY_COLUMNS} FROM quick_replies WHERE id = $1");
         self.db
             .fetch_optional(&sql, params![id])
@@ -301,7 +301,7 @@ impl LibraryStore for SqlStore {
 
     async fn update_quick_reply(
         &self,
-        id: i64,
+        id: QuickReplyId,
         title: Option<&str>,
         body: Option<&str>,
         now: Timestamp,
@@ -317,7 +317,7 @@ impl LibraryStore for SqlStore {
         quick_reply_from(&row)
     }
 
-    async fn delete_quick_reply(&self, id: i64) -> CoreResult<()> {
+    async fn delete_quick_reply(&self, id: QuickReplyId) -> CoreResult<()> {
         if self
             .db
             .execute("DELETE FROM quick_replies WHERE id = $1", params![id])

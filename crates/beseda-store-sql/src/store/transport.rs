@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::dialog::{DeliveryStatus, MessageView};
 use beseda_core::event::DomainEvent;
-use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, MessageId, ModuleId};
 use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
 use beseda_core::time::Timestamp;
@@ -23,7 +23,7 @@ const CHANNEL_COLUMNS: &str = "id, kind, name, avatar_url, external_id, capabili
 
 fn module_from(r: &SqlRow) -> CoreResult<TransportModule> {
     Ok(TransportModule {
-        id: r.i64("id")?,
+        id: ModuleId(r.i64("id")?),
         name: r.text("name")?,
         webhook_url: r.text("webhook_url")?,
         active: r.bool("active")?,
@@ -91,9 +91,9 @@ impl TransportStore for SqlStore {
             .collect()
     }
 
-    async fn reconnect_module(
+    async fn renew_module(
         &self,
-        id: i64,
+        id: ModuleId,
         token_hash: &TokenHash,
         webhook_url: &str,
     ) -> CoreResult<TransportModule> {
@@ -123,7 +123,7 @@ impl TransportStore for SqlStore {
 
     async fn register_channel(
         &self,
-        module: i64,
+        module: ModuleId,
         reg: &ChannelRegistration,
         now: Timestamp,
     ) -> CoreResult<Channel> {
@@ -151,7 +151,7 @@ impl TransportStore for SqlStore {
 
     async fn update_channel(
         &self,
-        module: i64,
+        module: ModuleId,
         id: ChannelId,
         reg: &ChannelRegistration,
         now: Timestamp,
@@ -181,7 +181,7 @@ impl TransportStore for SqlStore {
 
     async fn set_channel_active(
         &self,
-        module: i64,
+        module: ModuleId,
         id: ChannelId,
         active: bool,
         now: Timestamp,
@@ -197,7 +197,7 @@ impl TransportStore for SqlStore {
         channel_from(&row)
     }
 
-    async fn module_channel(&self, module: i64, id: ChannelId) -> CoreResult<Option<Channel>> {
+    async fn module_channel(&self, module: ModuleId, id: ChannelId) -> CoreResult<Option<Channel>> {
         let sql =
             format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND module_id = $2");
         self.db
@@ -208,7 +208,7 @@ impl TransportStore for SqlStore {
             .transpose()
     }
 
-    async fn module_channels(&self, module: i64) -> CoreResult<Vec<Channel>> {
+    async fn module_channels(&self, module: ModuleId) -> CoreResult<Vec<Channel>> {
         let sql =
             format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE module_id = $1 ORDER BY id");
         self.db
@@ -230,7 +230,7 @@ impl TransportStore for SqlStore {
                 tx.fetch_optional("SELECT id, dialog_id FROM messages WHERE id = $1 AND channel_id = $2 AND status IS NOT NULL", params![*id, report.channel_id])
                     .await?
             }
-            MessageRef::Transport(t) => {
+            MessageRef::External(t) => {
                 tx.fetch_optional("SELECT id, dialog_id FROM messages WHERE transport_id = $1 AND channel_id = $2", params![t.as_str(), report.channel_id])
                     .await?
             }
@@ -246,7 +246,7 @@ impl TransportStore for SqlStore {
                 id,
                 dialog,
                 report.status,
-                report.transport_id.as_deref(),
+                report.external_id.as_deref(),
                 report.failure.as_ref(),
                 now,
             )
@@ -320,7 +320,7 @@ impl TransportStore for SqlStore {
         let mut tx = self.db.begin().await?;
         let found = match message {
             MessageRef::Ours(id) => tx.fetch_optional("SELECT id, dialog_id, seq FROM messages WHERE id = $1 AND channel_id = $2 AND status IS NOT NULL", params![*id, channel]).await?,
-            MessageRef::Transport(t) => tx.fetch_optional("SELECT id, dialog_id, seq FROM messages WHERE transport_id = $1 AND channel_id = $2", params![t.as_str(), channel]).await?,
+            MessageRef::External(t) => tx.fetch_optional("SELECT id, dialog_id, seq FROM messages WHERE transport_id = $1 AND channel_id = $2", params![t.as_str(), channel]).await?,
         }
         .ok_or(CoreError::NotFound("message"))?;
         let dialog = DialogId(found.i64("dialog_id")?);
@@ -375,7 +375,7 @@ impl TransportStore for SqlStore {
             .await?;
         let mut jobs = Vec::new();
         for r in due {
-            let id = r.i64("id")?;
+            let id = DeliveryJobId(r.i64("id")?);
             // Whoever updates the row first holds the lease; the others find it taken.
             let claimed = self
                 .db
@@ -392,7 +392,7 @@ impl TransportStore for SqlStore {
                 .db
                 .fetch_optional(
                     "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.external_id AS channel_external_id, \
-                       ct.external_id AS contact_external_id, m.body, q.transport_id AS quote_transport_id, mg.name AS author_name, \
+                       ct.external_id AS contact_external_id, m.body, q.transport_id AS quote_external_id, mg.name AS author_name, \
                        m.created_at, tm.webhook_url, tm.webhook_secret \
                      FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
                        JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
@@ -412,7 +412,7 @@ impl TransportStore for SqlStore {
                     channel_external_id: j.opt_text("channel_external_id")?,
                     contact_external_id: j.text("contact_external_id")?,
                     text: j.text("body")?,
-                    quote_transport_id: j.opt_text("quote_transport_id")?,
+                    quote_external_id: j.opt_text("quote_external_id")?,
                     author_name: j.opt_text("author_name")?,
                     attachments: self.files_of(&[MessageId(j.i64("message_id")?)]).await?,
                     created_at: j.ts("created_at")?,
@@ -437,7 +437,7 @@ impl TransportStore for SqlStore {
 
     async fn finish_delivery(
         &self,
-        job: i64,
+        job: DeliveryJobId,
         owner: &str,
         outcome: &DeliveryOutcome,
         now: Timestamp,
@@ -469,13 +469,13 @@ impl TransportStore for SqlStore {
         )
         .await?;
         let events = match outcome {
-            DeliveryOutcome::Sent { transport_id } => {
+            DeliveryOutcome::Sent { external_id } => {
                 self.advance(
                     &mut tx,
                     message,
                     dialog,
                     DeliveryStatus::Sent,
-                    transport_id.as_deref(),
+                    external_id.as_deref(),
                     None,
                     now,
                 )
@@ -515,7 +515,7 @@ impl SqlStore {
         id: MessageId,
         dialog: DialogId,
         status: DeliveryStatus,
-        transport_id: Option<&str>,
+        external_id: Option<&str>,
         failure: Option<&Failure>,
         now: Timestamp,
     ) -> CoreResult<(ReportOutcome, Vec<beseda_core::event::Event>)> {
@@ -540,7 +540,7 @@ impl SqlStore {
         }
         tx.execute(
             "UPDATE messages SET status = $2, transport_id = COALESCE($3, transport_id), failure_code = $4, failure_reason = $5 WHERE id = $1",
-            params![id, status.as_str(), transport_id, failure.map(|f| f.code.clone()), failure.map(|f| f.message.clone())],
+            params![id, status.as_str(), external_id, failure.map(|f| f.code.clone()), failure.map(|f| f.message.clone())],
         )
         .await?;
         let view = self.message_in_tx(tx, id).await?;

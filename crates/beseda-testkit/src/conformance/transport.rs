@@ -195,7 +195,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
             taken[0].id,
             "w3",
             &DeliveryOutcome::Sent {
-                transport_id: Some("tg-9".into()),
+                external_id: Some("tg-9".into()),
             },
             Timestamp(82),
         )
@@ -218,10 +218,10 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
 
     let read = StatusReport {
         channel_id: ch.id,
-        message: MessageRef::Transport("tg-9".into()),
+        message: MessageRef::External("tg-9".into()),
         status: DeliveryStatus::Read,
         failure: None,
-        transport_id: None,
+        external_id: None,
     };
     assert!(
         store
@@ -245,7 +245,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
         (false, DeliveryStatus::Read)
     );
     let unknown = StatusReport {
-        message: MessageRef::Transport("nope".into()),
+        message: MessageRef::External("nope".into()),
         ..read
     };
     assert_code(

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::company::{Tag, TagColor};
-use beseda_core::ids::{ChannelId, ClientId, MessageId, TagId};
+use beseda_core::ids::{ChannelId, ClientId, MessageId, QuickReplyId, TagId};
 use beseda_core::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -236,7 +236,7 @@ pub struct QuickReplyChange {
 pub async fn update_quick_reply(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    Path(id): Path<QuickReplyId>,
     ApiJson(req): ApiJson<QuickReplyChange>,
 ) -> ApiResult<Json<QuickReply>> {
     Ok(Json(
@@ -253,7 +253,7 @@ pub async fn update_quick_reply(
 pub async fn delete_quick_reply(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    Path(id): Path<QuickReplyId>,
 ) -> ApiResult<StatusCode> {
     state.library.delete_quick_reply(&caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

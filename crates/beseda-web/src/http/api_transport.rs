@@ -17,7 +17,7 @@ use beseda_core::company::{Author, ImportMessage};
 use beseda_core::dialog::{
     ContactDetails, DeliveryStatus, HistoryImport, InboundMessage, Ingested,
 };
-use beseda_core::ids::{AttachmentId, ChannelId, DialogId, MessageId};
+use beseda_core::ids::{AttachmentId, ChannelId, DialogId, MessageId, ModuleId};
 use beseda_core::secret::Token;
 use beseda_core::services::transport::ChannelSpec;
 use beseda_core::time::{Clock, SystemClock, Timestamp};
@@ -120,7 +120,7 @@ pub struct RenewedModule {
 pub async fn renew_module(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    Path(id): Path<ModuleId>,
     ApiJson(req): ApiJson<RenewModule>,
 ) -> ApiResult<Json<RenewedModule>> {
     let webhook = req.webhook_url.filter(|u| !u.is_empty());
@@ -423,14 +423,14 @@ pub async fn push_message(
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     channel_id: ChannelId,
-    /// Our id of the message (sent in the webhook), or
+    /// Our id of the message (sent in the webhook); with it, `external_id` (if given) is
+    /// recorded as the module's id of the message.
     message_id: Option<MessageId>,
-    /// the module's id of it (given when it was sent).
-    transport_message_id: Option<String>,
+    /// The module's id of the message: names it when `message_id` is absent. The same word as
+    /// a push's `external_id`, a quote's `quote_external_id` and the webhook answer's.
+    external_id: Option<String>,
     /// `sent`, `delivered`, `read` or `failed`.
     status: DeliveryStatus,
-    /// With `sent`: the module's id of the message.
-    transport_id: Option<String>,
     /// With `failed`: why, as the manager will read it.
     error: Option<Failure>,
     /// With `read`: every company message of the dialog up to this one is read.
@@ -447,15 +447,11 @@ pub async fn report_status(
     ModuleCaller(module): ModuleCaller,
     ApiJson(req): ApiJson<StatusRequest>,
 ) -> ApiResult<Json<ReportOutcome>> {
-    let message = match (req.message_id, req.transport_message_id) {
-        (Some(id), None) => MessageRef::Ours(id),
-        (None, Some(t)) => MessageRef::Transport(t),
-        _ => {
-            return Err(CoreError::invalid(
-                "message_id",
-                "give message_id or transport_message_id",
-            )
-            .into());
+    let (message, external_id) = match (req.message_id, req.external_id) {
+        (Some(id), external) => (MessageRef::Ours(id), external),
+        (None, Some(t)) => (MessageRef::External(t), None),
+        (None, None) => {
+            return Err(CoreError::invalid("message_id", "give message_id or external_id").into());
         }
     };
     if req.status == DeliveryStatus::Queued {
@@ -486,7 +482,7 @@ pub async fn report_status(
         message,
         status: req.status,
         failure: req.error,
-        transport_id: req.transport_id,
+        external_id,
     };
     Ok(Json(state.transport.report(&module, report).await?))
 }
