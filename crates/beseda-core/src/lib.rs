@@ -8,6 +8,8 @@ pub mod company;
 pub mod dialog;
 pub mod error;
 pub mod event;
+pub mod files;
+
 pub mod ids;
 pub mod inbox;
 pub mod library;

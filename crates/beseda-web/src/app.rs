@@ -1,6 +1,7 @@
 //! The application's state: the core services over one store, shared by every request.
 
 use crate::files::Files;
+use crate::files::fetch::HttpFetcher;
 use crate::realtime::hub::Hub;
 use beseda_core::CoreResult;
 use beseda_core::event::{EventBus, LocalBus};
@@ -42,12 +43,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub attachments: Arc<AttachmentService>,
     pub inbox: Arc<InboxService>,
-    /// Attachment bytes.
-    pub files: Arc<Files>,
+
     /// How modules reach this server: the address of the files in our webhooks.
     pub public_url: String,
-    /// For fetching the files a module pushes by URL.
-    pub http: reqwest::Client,
 }
 
 /// What the state is built from besides the store.
@@ -92,11 +90,15 @@ impl AppState {
             .build()
             .map_err(|e| beseda_core::CoreError::Internal(e.to_string()))?;
         Ok(AppState {
-            attachments: Arc::new(AttachmentService::new(store.clone(), clock.clone())),
+            attachments: Arc::new(AttachmentService::new(
+                store.clone(),
+                clock.clone(),
+                Arc::new(files),
+                Arc::new(HttpFetcher::new(http)),
+            )),
             inbox: Arc::new(InboxService::new(store.clone(), clock.clone(), bus.clone())),
-            files: Arc::new(files),
+
             public_url,
-            http,
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

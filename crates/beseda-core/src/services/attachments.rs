@@ -10,11 +10,12 @@ use crate::attachment::{
 use crate::channel::Capabilities;
 use crate::dialog::Viewer;
 use crate::error::{CoreError, CoreResult};
+use crate::files::{ByteStream, FileStore, UrlFetcher};
 use crate::ids::{AttachmentId, DialogId};
 use crate::manager::Actor;
 use crate::store::Store;
 use crate::time::{Clock, Timestamp};
-use crate::transport::TransportModule;
+use crate::transport::{Channel, TransportModule};
 use std::sync::Arc;
 
 /// At most this many attachments listed per page.
@@ -23,6 +24,66 @@ pub const MAX_ATTACHMENT_PAGE: u32 = 100;
 pub struct AttachmentService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    files: Arc<dyn FileStore>,
+    fetcher: Arc<dyn UrlFetcher>,
+}
+
+/// Files arriving for one message, one by one (a form's parts). Each is checked against the
+/// channel's limits as it comes; if any step fails, nothing of the batch is kept.
+pub struct UploadBatch<'s> {
+    service: &'s AttachmentService,
+    caps: Capabilities,
+    uploader: Uploader,
+    received: Vec<NewAttachment>,
+}
+
+impl UploadBatch<'_> {
+    /// Streams one more file in; on a refusal the batch's files are gone.
+    pub async fn add(&mut self, body: ByteStream<'_>, file_name: Option<&str>) -> CoreResult<()> {
+        let stored = self
+            .service
+            .files
+            .put(body, file_name, &self.caps, self.uploader)
+            .await;
+        let checked = stored.and_then(|new| {
+            self.received.push(new);
+            let sizes = self.received.iter().map(|a| (a.kind, a.size_bytes));
+            check_message_attachments(&self.caps, sizes)
+        });
+        if checked.is_err() {
+            self.abort().await;
+        }
+        checked
+    }
+
+    /// Forgets the batch: every file stored so far is deleted.
+    pub async fn abort(&mut self) {
+        for a in self.received.drain(..) {
+            self.service.delete_object(&a).await;
+        }
+    }
+
+    /// Records the files as unsent uploads; their ids go into a message.
+    pub async fn finish(mut self) -> CoreResult<Vec<AttachmentView>> {
+        if self.received.is_empty() {
+            return Err(CoreError::invalid("file", "the form has no file"));
+        }
+        let mut views = Vec::with_capacity(self.received.len());
+        for (i, a) in self.received.iter().enumerate() {
+            match self.service.record(a).await {
+                Ok(v) => views.push(v),
+                Err(e) => {
+                    // Those recorded wait as unsent uploads for the sweep; the rest go now.
+                    for rest in &self.received[i..] {
+                        self.service.delete_object(rest).await;
+                    }
+                    self.received.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(views)
+    }
 }
 
 /// Checks the unsent uploads a message is about to take: each exists, is unsent and belongs
@@ -82,8 +143,132 @@ pub(crate) async fn check_unsent(
 }
 
 impl AttachmentService {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        AttachmentService { store, clock }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        files: Arc<dyn FileStore>,
+        fetcher: Arc<dyn UrlFetcher>,
+    ) -> Self {
+        AttachmentService {
+            store,
+            clock,
+            files,
+            fetcher,
+        }
+    }
+
+    async fn delete_object(&self, a: &NewAttachment) {
+        self.files
+            .delete(&a.object_key, a.preview_key.as_deref())
+            .await;
+    }
+
+    /// Files a manager uploads to send in a dialog they see (F25).
+    pub async fn manager_uploads(
+        &self,
+        actor: &Actor,
+        dialog: DialogId,
+    ) -> CoreResult<UploadBatch<'_>> {
+        let caps = self.dialog_limits(actor, dialog).await?;
+        let uploader = Uploader::Manager {
+            manager: actor.id(),
+            dialog,
+        };
+        Ok(self.batch(caps, uploader))
+    }
+
+    /// Files a module uploads for a client's message on one of its channels.
+    pub fn channel_uploads(&self, channel: &Channel) -> UploadBatch<'_> {
+        self.batch(channel.capabilities.clone(), Uploader::Channel(channel.id))
+    }
+
+    fn batch(&self, caps: Capabilities, uploader: Uploader) -> UploadBatch<'_> {
+        UploadBatch {
+            service: self,
+            caps,
+            uploader,
+            received: Vec::new(),
+        }
+    }
+
+    /// A file a module gives by address for a client's message: fetched within the channel's
+    /// limits and recorded as the channel's unsent upload. `field` names it in an error.
+    pub async fn fetch_for_channel(
+        &self,
+        channel: &Channel,
+        url: &str,
+        file_name: Option<&str>,
+        field: &str,
+    ) -> CoreResult<AttachmentId> {
+        let fetched = self
+            .fetcher
+            .fetch(url)
+            .await
+            .map_err(|e| CoreError::Unprocessable {
+                code: "attachment_unreachable",
+                message: format!("{field}: could not download {url}: {e}"),
+            })?;
+        let name = file_name.map(str::to_owned).or(fetched.file_name);
+        let mut batch = self.channel_uploads(channel);
+        batch.add(fetched.body, name.as_deref()).await?;
+        Ok(batch.finish().await?[0].id)
+    }
+
+    /// F11: a file already sent in a dialog the actor sees, copied as a new upload into
+    /// `dialog`, to send again within that dialog's channel limits.
+    pub async fn copy_into(
+        &self,
+        actor: &Actor,
+        dialog: DialogId,
+        source: AttachmentId,
+    ) -> CoreResult<AttachmentView> {
+        let caps = self.dialog_limits(actor, dialog).await?;
+        let source = self.resend_source(actor, source).await?;
+        let v = &source.view;
+        check_message_attachments(&caps, [(v.kind, v.size_bytes)])?;
+        let (object_key, preview_key) = self
+            .files
+            .copy(&source.object_key, source.preview_key.as_deref())
+            .await?;
+        let new = NewAttachment {
+            object_key,
+            uploader: Uploader::Manager {
+                manager: actor.id(),
+                dialog,
+            },
+            kind: v.kind,
+            file_name: v.file_name.clone(),
+            mime: v.mime.clone(),
+            size_bytes: v.size_bytes,
+            sha256: String::new(),
+            width: v.width,
+            height: v.height,
+            preview_key,
+        };
+        match self.record(&new).await {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                self.delete_object(&new).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The bytes of a file the caller was allowed (`for_manager`, `for_module`), or of its
+    /// preview.
+    pub async fn bytes(
+        &self,
+        a: &StoredAttachment,
+        preview: bool,
+    ) -> CoreResult<ByteStream<'static>> {
+        let key = if preview {
+            a.preview_key
+                .as_deref()
+                .ok_or(CoreError::NotFound("preview"))?
+        } else {
+            a.object_key.as_str()
+        };
+        self.files.get(key).await
     }
 
     /// The capabilities that bound an upload into a dialog the actor sees.
@@ -172,19 +357,22 @@ impl AttachmentService {
             .await
     }
 
-    /// Uploads that no message took within `max_age`: their rows go, and the caller deletes
-    /// their objects.
+    /// Uploads that no message took within `max_age`: their rows and their bytes go. Answers
+    /// how many went.
     pub async fn sweep_unsent(
         &self,
         max_age: std::time::Duration,
         limit: u32,
-    ) -> CoreResult<Vec<StoredAttachment>> {
+    ) -> CoreResult<usize> {
         let now = self.clock.now();
         let before = Timestamp(now.0 - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
-        let mut gone = Vec::new();
+        let mut gone = 0;
         for a in self.store.unsent_attachments(before, limit).await? {
             if self.store.delete_unsent_attachment(a.view.id).await? {
-                gone.push(a);
+                self.files
+                    .delete(&a.object_key, a.preview_key.as_deref())
+                    .await;
+                gone += 1;
             }
         }
         Ok(gone)

@@ -31,14 +31,8 @@ pub async fn housekeeping_once(state: &AppState, unsent_age: Duration) -> CoreRe
     let mut uploads = 0;
     loop {
         let gone = state.attachments.sweep_unsent(unsent_age, 200).await?;
-        for a in &gone {
-            state
-                .files
-                .delete(&a.object_key, a.preview_key.as_deref())
-                .await;
-        }
-        uploads += gone.len();
-        if gone.len() < 200 {
+        uploads += gone;
+        if gone < 200 {
             break;
         }
     }

@@ -1,16 +1,19 @@
-//! Attachment bytes in object storage (the `object_store` crate): a local directory by
-//! default, S3-compatible storage by configuration. Files stream in with the channel's limit
-//! for their kind enforced as the bytes arrive; keys are random, so a name reveals nothing and
-//! every read goes through an access check in the API.
+//! The core's file ports, filled: attachment bytes in object storage (the `object_store`
+//! crate: a local directory by default, S3-compatible storage by configuration), and files
+//! fetched by address over HTTP. Keys are random, so a name reveals nothing, and every read
+//! goes through an access check in the core first.
 
+pub mod fetch;
 pub mod preview;
 pub mod sniff;
 
+use async_trait::async_trait;
 use beseda_core::attachment::{AttachmentKind, NewAttachment, Uploader};
 use beseda_core::channel::Capabilities;
+use beseda_core::files::{ByteStream, FileStore};
 use beseda_core::{CoreError, CoreResult};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use rand::RngCore;
@@ -69,22 +72,18 @@ impl Files {
     fn s3(_bucket: &str) -> Result<Files, String> {
         Err("this build has no S3 support: build with `cargo build --release --features s3`".into())
     }
+}
 
-    /// Streams one file into storage. Its kind comes from its first bytes; the channel's limit
-    /// for that kind is enforced as the bytes arrive, so an oversized file is refused (413)
-    /// without being read to its end, and nothing of it is kept. Images get a preview.
-    pub async fn receive<S, E>(
+#[async_trait]
+impl FileStore for Files {
+    async fn put(
         &self,
-        mut body: S,
+        mut body: ByteStream<'_>,
         file_name: Option<&str>,
         caps: &Capabilities,
         uploader: Uploader,
-    ) -> CoreResult<NewAttachment>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
-        let broken = |e: E| CoreError::invalid("file", format!("the upload broke off: {e}"));
+    ) -> CoreResult<NewAttachment> {
+        let broken = |e: String| CoreError::invalid("file", format!("the upload broke off: {e}"));
         let mut head = Vec::new();
         let mut rest: Option<Bytes> = None;
         while head.len() < sniff::HEAD_BYTES {
@@ -181,25 +180,18 @@ impl Files {
         Ok(new)
     }
 
-    /// The bytes of an object, as a stream.
-    pub async fn read(
-        &self,
-        key: &str,
-    ) -> CoreResult<impl Stream<Item = Result<Bytes, object_store::Error>> + use<>> {
+    async fn get(&self, key: &str) -> CoreResult<ByteStream<'static>> {
         let got = self
             .store
             .get(&ObjectPath::from(key))
             .await
             .map_err(storage_error)?;
-        Ok(got.into_stream())
+        Ok(Box::pin(
+            got.into_stream().map(|r| r.map_err(|e| e.to_string())),
+        ))
     }
 
-    /// A copy of a stored file (and its preview) under fresh keys, for sending it again (F11).
-    pub async fn copy(
-        &self,
-        key: &str,
-        preview: Option<&str>,
-    ) -> CoreResult<(String, Option<String>)> {
+    async fn copy(&self, key: &str, preview: Option<&str>) -> CoreResult<(String, Option<String>)> {
         let to = new_key();
         self.store
             .copy(&ObjectPath::from(key), &ObjectPath::from(to.as_str()))
@@ -219,8 +211,7 @@ impl Files {
         Ok((to, to_preview))
     }
 
-    /// Deletes a file and its preview; a missing object is not an error.
-    pub async fn delete(&self, key: &str, preview: Option<&str>) {
+    async fn delete(&self, key: &str, preview: Option<&str>) {
         for k in std::iter::once(key).chain(preview) {
             match self.store.delete(&ObjectPath::from(k)).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}

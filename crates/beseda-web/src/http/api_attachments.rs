@@ -10,13 +10,10 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use beseda_core::CoreError;
-use beseda_core::attachment::{
-    AttachmentKind, AttachmentTab, AttachmentView, NewAttachment, StoredAttachment, Uploader,
-    check_message_attachments,
-};
-use beseda_core::channel::Capabilities;
+use beseda_core::attachment::{AttachmentKind, AttachmentTab, AttachmentView, StoredAttachment};
 use beseda_core::ids::{AttachmentId, ChannelId, DialogId};
+use beseda_core::services::attachments::UploadBatch;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -32,45 +29,26 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Streams every part of the form into storage, then records them. A request that fails part
-/// way keeps nothing: the files stored before the failure are deleted.
+/// Streams every part of the form into the batch, then records them. A request that fails part
+/// way keeps nothing: the batch deletes the files stored before the failure.
 async fn receive_all(
-    state: &AppState,
+    mut batch: UploadBatch<'_>,
     mut form: Multipart,
-    caps: &Capabilities,
-    uploader: Uploader,
 ) -> ApiResult<Vec<AttachmentView>> {
-    let mut received: Vec<NewAttachment> = Vec::new();
-    let outcome: ApiResult<()> = async {
-        while let Some(field) = form.next_field().await.map_err(form_error)? {
-            let name = field.file_name().map(str::to_owned);
-            let new = state
-                .files
-                .receive(Box::pin(field), name.as_deref(), caps, uploader)
-                .await?;
-            received.push(new);
-            check_message_attachments(caps, received.iter().map(|a| (a.kind, a.size_bytes)))?;
-        }
-        if received.is_empty() {
-            return Err(CoreError::invalid("file", "the form has no file").into());
-        }
-        Ok(())
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                batch.abort().await;
+                return Err(form_error(e));
+            }
+        };
+        let name = field.file_name().map(str::to_owned);
+        let body = Box::pin(field.map(|r| r.map_err(|e| e.body_text())));
+        batch.add(body, name.as_deref()).await?;
     }
-    .await;
-    if let Err(e) = outcome {
-        for a in &received {
-            state
-                .files
-                .delete(&a.object_key, a.preview_key.as_deref())
-                .await;
-        }
-        return Err(e);
-    }
-    let mut views = Vec::with_capacity(received.len());
-    for a in &received {
-        views.push(state.attachments.record(a).await?);
-    }
-    Ok(views)
+    Ok(batch.finish().await?)
 }
 
 fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
@@ -94,16 +72,11 @@ pub async fn upload(
     Path(id): Path<i64>,
     form: Multipart,
 ) -> ApiResult<impl IntoResponse> {
-    let dialog = DialogId(id);
-    let caps = state
+    let batch = state
         .attachments
-        .dialog_limits(&caller.actor, dialog)
+        .manager_uploads(&caller.actor, DialogId(id))
         .await?;
-    let uploader = Uploader::Manager {
-        manager: caller.actor.id(),
-        dialog,
-    };
-    let views = receive_all(&state, form, &caps, uploader).await?;
+    let views = receive_all(batch, form).await?;
     Ok((StatusCode::CREATED, Json(views)))
 }
 
@@ -153,55 +126,22 @@ pub async fn copy(
     caller: ApiActor,
     Path((id, attachment)): Path<(i64, i64)>,
 ) -> ApiResult<impl IntoResponse> {
-    let dialog = DialogId(id);
-    let caps = state
+    let copied = state
         .attachments
-        .dialog_limits(&caller.actor, dialog)
+        .copy_into(&caller.actor, DialogId(id), AttachmentId(attachment))
         .await?;
-    let source = state
-        .attachments
-        .resend_source(&caller.actor, AttachmentId(attachment))
-        .await?;
-    let v = &source.view;
-    check_message_attachments(&caps, [(v.kind, v.size_bytes)])?;
-    let (object_key, preview_key) = state
-        .files
-        .copy(&source.object_key, source.preview_key.as_deref())
-        .await?;
-    let new = NewAttachment {
-        object_key,
-        uploader: Uploader::Manager {
-            manager: caller.actor.id(),
-            dialog,
-        },
-        kind: v.kind,
-        file_name: v.file_name.clone(),
-        mime: v.mime.clone(),
-        size_bytes: v.size_bytes,
-        sha256: String::new(),
-        width: v.width,
-        height: v.height,
-        preview_key,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.attachments.record(&new).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(copied)))
 }
 
 /// The bytes of a file or its preview, as a download that a browser cannot run: never sniffed,
 /// sandboxed, and anything but media saved rather than shown.
 async fn serve(state: &AppState, a: &StoredAttachment, preview: bool) -> ApiResult<Response> {
-    let (key, mime) = if preview {
-        let key = a
-            .preview_key
-            .as_deref()
-            .ok_or(CoreError::NotFound("preview"))?;
-        (key, "image/jpeg")
+    let stream = state.attachments.bytes(a, preview).await?;
+    let mime = if preview {
+        "image/jpeg"
     } else {
-        (a.object_key.as_str(), a.view.mime.as_str())
+        a.view.mime.as_str()
     };
-    let stream = state.files.read(key).await?;
     let inline = preview || a.view.kind != AttachmentKind::File;
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
@@ -302,13 +242,7 @@ pub async fn module_upload(
     form: Multipart,
 ) -> ApiResult<impl IntoResponse> {
     let channel = state.transport.channel(&module, ChannelId(id)).await?;
-    let views = receive_all(
-        &state,
-        form,
-        &channel.capabilities,
-        Uploader::Channel(channel.id),
-    )
-    .await?;
+    let views = receive_all(state.attachments.channel_uploads(&channel), form).await?;
     Ok((StatusCode::CREATED, Json(views)))
 }
 

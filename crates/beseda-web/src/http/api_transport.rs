@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
-use beseda_core::attachment::Uploader;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::company::{Author, ImportMessage};
 use beseda_core::dialog::{
@@ -320,8 +319,8 @@ async fn push_files(
     files: Vec<PushAttachment>,
 ) -> ApiResult<Vec<AttachmentId>> {
     let mut ids = Vec::with_capacity(files.len());
-    // The channel's limits, read once for all the files given by URL.
-    let mut caps = None;
+    // The channel, read once for all the files given by URL.
+    let mut found = None;
     for (i, f) in files.into_iter().enumerate() {
         let field = format!("attachments[{i}]");
         match (f.id, f.url) {
@@ -330,37 +329,15 @@ async fn push_files(
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(CoreError::invalid(field, "url must be http:// or https://").into());
                 }
-                if caps.is_none() {
-                    caps = Some(state.transport.channel(module, channel).await?.capabilities);
+                if found.is_none() {
+                    found = Some(state.transport.channel(module, channel).await?);
                 }
-                let caps = caps.as_ref().expect("read above");
-                let fetch_failed = |e: &dyn std::fmt::Display| CoreError::Unprocessable {
-                    code: "attachment_unreachable",
-                    message: format!("{field}: could not download {url}: {e}"),
-                };
-                let resp = state
-                    .http
-                    .get(&url)
-                    .send()
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .map_err(|e| fetch_failed(&e))?;
-                let name = f.file_name.clone().or_else(|| {
-                    resp.url()
-                        .path_segments()
-                        .and_then(|mut s| s.next_back())
-                        .map(str::to_owned)
-                });
-                let new = state
-                    .files
-                    .receive(
-                        Box::pin(resp.bytes_stream()),
-                        name.as_deref(),
-                        caps,
-                        Uploader::Channel(channel),
-                    )
+                let on = found.as_ref().expect("read above");
+                let id = state
+                    .attachments
+                    .fetch_for_channel(on, &url, f.file_name.as_deref(), &field)
                     .await?;
-                ids.push(state.attachments.record(&new).await?.id);
+                ids.push(id);
             }
             _ => return Err(CoreError::invalid(field, "give either id or url").into()),
         }
