@@ -1,7 +1,8 @@
 //! The living demo: simulated clients write through the transport API, and the demo module
 //! acknowledges our replies, reports them read, and its clients answer; on both stores.
 
-use crate::common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_server::demo::live::{self, Pace};
 use beseda_server::demo::{self, DemoSize};
 use serde_json::{Value, json};
@@ -10,26 +11,15 @@ use tokio_util::sync::CancellationToken;
 
 on_both_backends!(simulated_clients_write_and_read_the_replies);
 
-async fn dialogs(c: &reqwest::Client, app: &TestApp) -> Vec<Value> {
-    let (status, v) = json_of(
-        c.get(app.url("/api/v1/dialogs?limit=200"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
+async fn dialogs(c: &Caller) -> Vec<Value> {
+    let v = c.get("/api/v1/dialogs?limit=200").expect(200).await;
     v["dialogs"].as_array().unwrap().clone()
 }
 
-async fn feed(c: &reqwest::Client, app: &TestApp, dialog: i64) -> Vec<Value> {
-    let (_, v) = json_of(
-        c.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages?limit=200")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+async fn feed(c: &Caller, dialog: i64) -> Vec<Value> {
+    let (_, v) = c
+        .get(&format!("/api/v1/dialogs/{dialog}/messages?limit=200"))
+        .await;
     v.as_array().unwrap().clone()
 }
 
@@ -41,8 +31,8 @@ async fn simulated_clients_write_and_read_the_replies(app: TestApp) {
     demo::load(app.store.clone(), size, false, false)
         .await
         .unwrap();
-    let admin = app.login(ADMIN_EMAIL).await;
-    let before = dialogs(&admin, &app).await.len();
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let before = dialogs(&admin).await.len();
     assert_eq!(before, 4);
     let pace = Pace {
         client_every: Duration::from_millis(150),
@@ -59,7 +49,7 @@ async fn simulated_clients_write_and_read_the_replies(app: TestApp) {
     // New clients appear in the list, their messages unread.
     let mut fresh = None;
     for _ in 0..100 {
-        let now = dialogs(&admin, &app).await;
+        let now = dialogs(&admin).await;
         if now.len() > before {
             fresh = now
                 .into_iter()
@@ -74,20 +64,17 @@ async fn simulated_clients_write_and_read_the_replies(app: TestApp) {
     let dialog = fresh["id"].as_i64().unwrap();
 
     // A reply goes out, is acknowledged, delivered and read, and the client answers.
-    let (status, m) = json_of(
-        admin
-            .post(app.url(&format!("/api/v1/dialogs/{dialog}/messages")))
-            .json(&json!({"body": "Здравствуйте! Чем помочь?"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{m}");
+    let m = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "Здравствуйте! Чем помочь?"}),
+        )
+        .expect(201)
+        .await;
     let ours = m["id"].as_i64().unwrap();
     let mut read = false;
     for _ in 0..100 {
-        let f = feed(&admin, &app, dialog).await;
+        let f = feed(&admin, dialog).await;
         let mine = f.iter().find(|x| x["id"].as_i64() == Some(ours)).unwrap();
         if mine["status"] == "read" {
             read = true;

@@ -1,7 +1,8 @@
 //! The chat rules through the public HTTP API, on both stores (F07–F10, F14, F15, F17, F18,
 //! F29, F30, F33).
 
-use crate::common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::dialog::{Ingested, MessageView, Responsible};
 use beseda_core::event::DomainEvent;
@@ -26,9 +27,9 @@ on_both_backends!(
     f17_the_feed_pages_and_records_who_did_what,
 );
 
-async fn manager_client(app: &TestApp, email: &str, name: &str) -> (i64, reqwest::Client) {
+async fn manager_client(app: &TestApp, email: &str, name: &str) -> (i64, Caller) {
     let m = app.manager(email, name).await;
-    (m.id.0, app.login(email).await)
+    (m.id.0, app.as_(email).await)
 }
 
 /// A feed page as the API documents it.
@@ -36,31 +37,21 @@ fn typed_feed(feed: Value) -> Vec<MessageView> {
     serde_json::from_value(feed).expect("messages")
 }
 
-async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Value) {
-    json_of(client.get(app.url(path)).send().await.unwrap()).await
-}
-
-async fn post(client: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    json_of(client.post(app.url(path)).json(&body).send().await.unwrap()).await
-}
-
-async fn assign(client: &reqwest::Client, app: &TestApp, dialog: i64, manager: i64) -> u16 {
-    post(
-        client,
-        app,
-        &format!("/api/v1/dialogs/{dialog}/assign"),
-        json!({"to": {"type": "manager", "id": manager}}),
-    )
-    .await
-    .0
+async fn assign(client: &Caller, dialog: i64, manager: i64) -> u16 {
+    client
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/assign"),
+            json!({"to": {"type": "manager", "id": manager}}),
+        )
+        .await
+        .0
 }
 
 async fn f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "42").await;
-    let (status, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
-    assert_eq!(status, 200);
+    let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
     assert_eq!(
         (
             view["open"].clone(),
@@ -77,22 +68,20 @@ async fn f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one(app: TestA
 
     assert_eq!(
         admin
-            .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
-            .send()
+            .post_empty(&format!("/api/v1/dialogs/{d}/close"))
             .await
-            .unwrap()
-            .status(),
+            .0,
         204
     );
-    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (view["open"].clone(), view["waiting_since"].clone()),
         (json!(false), Value::Null)
     );
     app.client_writes(tg, "42", "m2", "Ещё вопрос").await;
-    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(view["open"], true, "a client message reopens the dialog");
-    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     let lines: Vec<DomainEvent> = typed_feed(feed)
         .into_iter()
         .filter_map(|m| m.event.map(|e| *e))
@@ -110,19 +99,16 @@ async fn f08_a_client_message_opens_a_dialog_and_reopens_a_closed_one(app: TestA
 
     // A manager's message reopens it too (F08, F29).
     admin
-        .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        json!({"body": "Мы снова здесь"}),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+        .post_empty(&format!("/api/v1/dialogs/{d}/close"))
+        .await;
+    let _ = admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Мы снова здесь"}),
+        )
+        .expect(201)
+        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(view["open"], true);
 }
 
@@ -144,58 +130,49 @@ async fn f38_a_repeated_external_id_makes_one_message(app: TestApp) {
         panic!("unexpected results");
     };
     assert_eq!((dialog_id, message_id), (d2, m2));
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, feed) = get(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{}/messages", dialog_id.0),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, feed) = admin
+        .get(&format!("/api/v1/dialogs/{}/messages", dialog_id.0))
+        .await;
     assert_eq!(feed.as_array().unwrap().len(), 1);
 }
 
 async fn f33_a_manager_sees_own_and_unassigned_dialogs_only(app: TestApp) {
     let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let (_, boris) = manager_client(&app, "boris@example.com", "Boris").await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     assert_eq!(
-        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        boris.get(&format!("/api/v1/dialogs/{d}")).await.0,
         200,
         "unassigned: everyone sees it"
     );
-    assert_eq!(assign(&admin, &app, d, anna_id).await, 204);
-    assert_eq!(
-        get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await.0,
-        200
-    );
-    let (status, body) = get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(assign(&admin, d, anna_id).await, 204);
+    assert_eq!(anna.get(&format!("/api/v1/dialogs/{d}")).await.0, 200);
+    let (status, body) = boris.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (404, Some("not_found")),
         "not 403: its existence is not revealed"
     );
     assert_eq!(
-        get(&boris, &app, &format!("/api/v1/dialogs/{d}/messages"))
-            .await
-            .0,
+        boris.get(&format!("/api/v1/dialogs/{d}/messages")).await.0,
         404
     );
-    assert_eq!(get(&admin, &app, "/api/v1/dialogs/424242").await.0, 404);
+    assert_eq!(admin.get("/api/v1/dialogs/424242").await.0, 404);
 }
 
 async fn f29_only_the_responsible_manager_or_an_administrator_writes(app: TestApp) {
     let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let (_, olga) = manager_client(&app, "olga@example.com", "Olga").await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, group) = post(
-        &admin,
-        &app,
-        "/api/v1/groups",
-        json!({"name": "Viewers", "grants": {"view_all_dialogs": true}}),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, group) = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "Viewers", "grants": {"view_all_dialogs": true}}),
+        )
+        .await;
     let olga_id = app
         .store
         .manager_credentials(&beseda_core::values::Email::parse("olga@example.com").unwrap())
@@ -205,51 +182,37 @@ async fn f29_only_the_responsible_manager_or_an_administrator_writes(app: TestAp
         .manager
         .id;
     admin
-        .put(app.url(&format!("/api/v1/groups/{}/members", group["id"])))
-        .json(&json!({"members": [olga_id]}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            &format!("/api/v1/groups/{}/members", group["id"]),
+            json!({"members": [olga_id]}),
+        )
+        .await;
 
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    assign(&admin, &app, d, anna_id).await;
+    assign(&admin, d, anna_id).await;
     let path = format!("/api/v1/dialogs/{d}/messages");
     assert_eq!(
-        post(&anna, &app, &path, json!({"body": "Добрый день!"}))
-            .await
-            .0,
+        anna.post(&path, json!({"body": "Добрый день!"})).await.0,
         201
     );
-    let (status, body) = post(
-        &olga,
-        &app,
-        &path,
-        json!({"body": "I can see it, not write"}),
-    )
-    .await;
+    olga.post(&path, json!({"body": "I can see it, not write"}))
+        .refused(403, "dialog_not_yours")
+        .await;
     assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("dialog_not_yours"))
-    );
-    assert_eq!(
-        post(&admin, &app, &path, json!({"body": "An administrator may"}))
+        admin
+            .post(&path, json!({"body": "An administrator may"}))
             .await
             .0,
         201
     );
     assert_eq!(
-        post(
-            &olga,
-            &app,
-            &format!("/api/v1/dialogs/{d}/close"),
-            json!({})
-        )
-        .await
-        .0,
+        olga.post(&format!("/api/v1/dialogs/{d}/close"), json!({}))
+            .await
+            .0,
         403
     );
-    let (_, feed) = get(&anna, &app, &path).await;
+    let (_, feed) = anna.get(&path).await;
     let bodies: Vec<_> = feed
         .as_array()
         .unwrap()
@@ -267,18 +230,17 @@ async fn f29_answering_an_unassigned_dialog_takes_it(app: TestApp) {
     let (_, boris) = manager_client(&app, "boris@example.com", "Boris").await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (status, m) = post(
-        &anna,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        json!({"body": "Я помогу"}),
-    )
-    .await;
+    let (status, m) = anna
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Я помогу"}),
+        )
+        .await;
     assert_eq!(
         (status, m["status"].as_str(), m["author"]["name"].as_str()),
         (201, Some("queued"), Some("Anna"))
     );
-    let (_, view) = get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, view) = anna.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         view["responsible"],
         json!({"type": "manager", "id": anna_id})
@@ -289,35 +251,31 @@ async fn f29_answering_an_unassigned_dialog_takes_it(app: TestApp) {
         "the answer ends the wait"
     );
     assert_eq!(
-        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
+        boris.get(&format!("/api/v1/dialogs/{d}")).await.0,
         404,
         "the others lose it"
     );
 }
 
 async fn f30_a_message_over_2000_characters_is_refused_with_the_count(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     let path = format!("/api/v1/dialogs/{d}/messages");
     let long = "я".repeat(2001);
-    let (status, body) = post(&admin, &app, &path, json!({"body": long})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (422, Some("message_too_long"))
-    );
+    let body = admin
+        .post(&path, json!({"body": long}))
+        .refused(422, "message_too_long")
+        .await;
     assert_eq!(body["details"], json!({"count": 2001, "limit": 2000}));
     let spaced = format!("{} {}", "a".repeat(1000), "b".repeat(1000)) + &" \n".repeat(500);
     assert_eq!(
-        post(&admin, &app, &path, json!({"body": spaced})).await.0,
+        admin.post(&path, json!({"body": spaced})).await.0,
         201,
         "whitespace is not counted"
     );
-    assert_eq!(
-        post(&admin, &app, &path, json!({"body": "   "})).await.0,
-        422
-    );
-    let (_, feed) = get(&admin, &app, &path).await;
+    assert_eq!(admin.post(&path, json!({"body": "   "})).await.0, 422);
+    let (_, feed) = admin.get(&path).await;
     assert_eq!(
         feed.as_array().unwrap().len(),
         2,
@@ -326,23 +284,22 @@ async fn f30_a_message_over_2000_characters_is_refused_with_the_count(app: TestA
 }
 
 async fn f15_quotes_must_be_of_the_same_dialog_and_supported_by_the_channel(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d1 = app.new_dialog(tg, "1").await;
     let d2 = app.new_dialog(tg, "2").await;
-    let (_, feed1) = get(&admin, &app, &format!("/api/v1/dialogs/{d1}/messages")).await;
-    let (_, feed2) = get(&admin, &app, &format!("/api/v1/dialogs/{d2}/messages")).await;
+    let (_, feed1) = admin.get(&format!("/api/v1/dialogs/{d1}/messages")).await;
+    let (_, feed2) = admin.get(&format!("/api/v1/dialogs/{d2}/messages")).await;
     let (q1, q2) = (
         feed1[0]["id"].as_i64().unwrap(),
         feed2[0]["id"].as_i64().unwrap(),
     );
-    let (status, m) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d1}/messages"),
-        json!({"body": "Отвечаю", "quote_id": q1}),
-    )
-    .await;
+    let (status, m) = admin
+        .post(
+            &format!("/api/v1/dialogs/{d1}/messages"),
+            json!({"body": "Отвечаю", "quote_id": q1}),
+        )
+        .await;
     assert_eq!(
         (
             status,
@@ -351,17 +308,13 @@ async fn f15_quotes_must_be_of_the_same_dialog_and_supported_by_the_channel(app:
         ),
         (201, Some(q1), Some("Здравствуйте!"))
     );
-    let (status, body) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d1}/messages"),
-        json!({"body": "x", "quote_id": q2}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (422, Some("invalid_quote"))
-    );
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d1}/messages"),
+            json!({"body": "x", "quote_id": q2}),
+        )
+        .refused(422, "invalid_quote")
+        .await;
 
     // A channel that cannot quote.
     let mut caps = ChannelKind::Custom.default_capabilities();
@@ -377,36 +330,32 @@ async fn f15_quotes_must_be_of_the_same_dialog_and_supported_by_the_channel(app:
         .await
         .unwrap();
     let d3 = app.new_dialog(plain, "3").await;
-    let (_, feed3) = get(&admin, &app, &format!("/api/v1/dialogs/{d3}/messages")).await;
+    let (_, feed3) = admin.get(&format!("/api/v1/dialogs/{d3}/messages")).await;
     let q3 = feed3[0]["id"].as_i64().unwrap();
-    let (status, body) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d3}/messages"),
-        json!({"body": "x", "quote_id": q3}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (422, Some("quote_not_supported"))
-    );
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d3}/messages"),
+            json!({"body": "x", "quote_id": q3}),
+        )
+        .refused(422, "quote_not_supported")
+        .await;
 }
 
 async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestApp) {
     let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let (boris_id, boris) = manager_client(&app, "boris@example.com", "Boris").await;
     let (_, carl) = manager_client(&app, "carl@example.com", "Carl").await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    assign(&admin, &app, d, anna_id).await;
+    assign(&admin, d, anna_id).await;
     assert_eq!(
-        assign(&carl, &app, d, boris_id).await,
+        assign(&carl, d, boris_id).await,
         404,
         "Carl does not even see it"
     );
     assert_eq!(
-        assign(&anna, &app, d, boris_id).await,
+        assign(&anna, d, boris_id).await,
         204,
         "the responsible manager reassigns"
     );
@@ -414,12 +363,10 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
         format!("/api/v1/dialogs/{d}"),
         format!("/api/v1/dialogs/{d}/messages"),
     ] {
-        assert_eq!(get(&anna, &app, &path).await.0, 404, "{path}");
+        assert_eq!(anna.get(&path).await.0, 404, "{path}");
     }
     assert_eq!(
-        post(
-            &anna,
-            &app,
+        anna.post(
             &format!("/api/v1/dialogs/{d}/messages"),
             json!({"body": "still mine?"})
         )
@@ -427,11 +374,8 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
         .0,
         404
     );
-    assert_eq!(
-        get(&boris, &app, &format!("/api/v1/dialogs/{d}")).await.0,
-        200
-    );
-    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    assert_eq!(boris.get(&format!("/api/v1/dialogs/{d}")).await.0, 200);
+    let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     let last = typed_feed(feed).pop().unwrap();
     assert_eq!(
         last.event.as_deref(),
@@ -442,28 +386,25 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
         }),
         "F17: the line records who reassigned from whom to whom"
     );
-    let (status, body) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d}/assign"),
-        json!({"to": {"type": "manager", "id": 424242}}),
-    )
-    .await;
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/assign"),
+            json!({"to": {"type": "manager", "id": 424242}}),
+        )
+        .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("to")));
 }
 
 async fn f07_a_closed_dialog_stays_closed_when_reassigned(app: TestApp) {
     let (anna_id, _) = manager_client(&app, "anna@example.com", "Anna").await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     admin
-        .post(app.url(&format!("/api/v1/dialogs/{d}/close")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assign(&admin, &app, d, anna_id).await, 204);
-    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+        .post_empty(&format!("/api/v1/dialogs/{d}/close"))
+        .await;
+    assert_eq!(assign(&admin, d, anna_id).await, 204);
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (view["open"].clone(), view["responsible"]["id"].clone()),
         (json!(false), json!(anna_id))
@@ -471,30 +412,24 @@ async fn f07_a_closed_dialog_stays_closed_when_reassigned(app: TestApp) {
 }
 
 async fn f09_mark_unread_is_for_the_caller_only(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let (_, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     for c in [&admin, &anna] {
         assert_eq!(
-            c.post(app.url(&format!("/api/v1/dialogs/{d}/read")))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            c.post_empty(&format!("/api/v1/dialogs/{d}/read")).await.0,
             204
         );
     }
     assert_eq!(
-        anna.post(app.url(&format!("/api/v1/dialogs/{d}/unread")))
-            .send()
+        anna.post_empty(&format!("/api/v1/dialogs/{d}/unread"))
             .await
-            .unwrap()
-            .status(),
+            .0,
         204
     );
-    let (_, annas) = get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await;
-    let (_, admins) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, annas) = anna.get(&format!("/api/v1/dialogs/{d}")).await;
+    let (_, admins) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (
             annas["marked_unread"].clone(),
@@ -502,114 +437,99 @@ async fn f09_mark_unread_is_for_the_caller_only(app: TestApp) {
         ),
         (json!(true), json!(false))
     );
+    assert_eq!(anna.get("/api/v1/me/counters").await.1["unread_dialogs"], 1);
     assert_eq!(
-        get(&anna, &app, "/api/v1/me/counters").await.1["unread_dialogs"],
-        1
-    );
-    assert_eq!(
-        get(&admin, &app, "/api/v1/me/counters").await.1["unread_dialogs"],
+        admin.get("/api/v1/me/counters").await.1["unread_dialogs"],
         0
     );
 }
 
-async fn unread_dialogs(client: &reqwest::Client, app: &TestApp) -> i64 {
-    get(client, app, "/api/v1/me/counters").await.1["unread_dialogs"]
+async fn unread_dialogs(client: &Caller) -> i64 {
+    client.get("/api/v1/me/counters").await.1["unread_dialogs"]
         .as_i64()
         .unwrap()
 }
 
 async fn f02_f03_unread_counts_follow_reading_and_new_messages(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let (anna_id, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d1 = app.new_dialog(tg, "1").await;
     let d2 = app.new_dialog(tg, "2").await;
     app.client_writes(tg, "1", "1-b", "И ещё").await;
-    assert_eq!(unread_dialogs(&admin, &app).await, 2);
+    assert_eq!(unread_dialogs(&admin).await, 2);
     assert_eq!(
-        unread_dialogs(&anna, &app).await,
+        unread_dialogs(&anna).await,
         2,
         "both dialogs are unassigned"
     );
     assert_eq!(
-        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        admin.get(&format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
         2
     );
 
     admin
-        .post(app.url(&format!("/api/v1/dialogs/{d1}/read")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unread_dialogs(&admin, &app).await, 1);
+        .post_empty(&format!("/api/v1/dialogs/{d1}/read"))
+        .await;
+    assert_eq!(unread_dialogs(&admin).await, 1);
     assert_eq!(
-        unread_dialogs(&anna, &app).await,
+        unread_dialogs(&anna).await,
         2,
         "never shared between managers"
     );
     assert_eq!(
-        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        admin.get(&format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
         0
     );
     app.client_writes(tg, "1", "1-c", "Алло?").await;
     assert_eq!(
-        unread_dialogs(&admin, &app).await,
+        unread_dialogs(&admin).await,
         2,
         "a new client message makes it unread again"
     );
     assert_eq!(
-        get(&admin, &app, &format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
+        admin.get(&format!("/api/v1/dialogs/{d1}")).await.1["unread_messages"],
         1
     );
 
-    assign(&admin, &app, d2, anna_id).await;
-    anna.post(app.url(&format!("/api/v1/dialogs/{d2}/read")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unread_dialogs(&anna, &app).await, 1);
+    assign(&admin, d2, anna_id).await;
+    anna.post_empty(&format!("/api/v1/dialogs/{d2}/read")).await;
+    assert_eq!(unread_dialogs(&anna).await, 1);
     // The manager's own message counts as reading.
-    post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d1}/messages"),
-        json!({"body": "Отвечаю"}),
-    )
-    .await;
-    assert_eq!(unread_dialogs(&admin, &app).await, 1);
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d1}/messages"),
+            json!({"body": "Отвечаю"}),
+        )
+        .await;
+    assert_eq!(unread_dialogs(&admin).await, 1);
 }
 
 async fn f10_a_blocked_client_cannot_write_or_be_written_to(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     assert_eq!(
         admin
-            .post(app.url(&format!("/api/v1/dialogs/{d}/client/block")))
-            .send()
+            .post_empty(&format!("/api/v1/dialogs/{d}/client/block"))
             .await
-            .unwrap()
-            .status(),
+            .0,
         204
     );
-    let (_, view) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(view["client_blocked"], true);
-    let (status, body) = post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        json!({"body": "hello?"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("client_blocked"))
-    );
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "hello?"}),
+        )
+        .refused(409, "client_blocked")
+        .await;
     let refused = app
         .client_writes(tg, "1", "while-blocked", "let me in")
         .await;
     assert!(matches!(refused, Ingested::Refused { .. }), "{refused:?}");
-    let (_, feed) = get(&admin, &app, &format!("/api/v1/dialogs/{d}/messages")).await;
+    let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     assert!(
         !feed.to_string().contains("let me in"),
         "kept out of the inbox"
@@ -625,22 +545,19 @@ async fn f10_a_blocked_client_cannot_write_or_be_written_to(app: TestApp) {
 
     assert_eq!(
         admin
-            .delete(app.url(&format!("/api/v1/dialogs/{d}/client/block")))
-            .send()
+            .delete(&format!("/api/v1/dialogs/{d}/client/block"))
             .await
-            .unwrap()
-            .status(),
+            .0,
         204
     );
     assert_eq!(
-        post(
-            &admin,
-            &app,
-            &format!("/api/v1/dialogs/{d}/messages"),
-            json!({"body": "Снова на связи"})
-        )
-        .await
-        .0,
+        admin
+            .post(
+                &format!("/api/v1/dialogs/{d}/messages"),
+                json!({"body": "Снова на связи"})
+            )
+            .await
+            .0,
         201
     );
     assert!(matches!(
@@ -650,21 +567,19 @@ async fn f10_a_blocked_client_cannot_write_or_be_written_to(app: TestApp) {
 }
 
 async fn f14_detaching_keeps_the_client_and_drops_the_link(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, before) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, before) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert!(before["client"]["id"].is_i64());
     assert_eq!(
         admin
-            .post(app.url(&format!("/api/v1/dialogs/{d}/client/detach")))
-            .send()
+            .post_empty(&format!("/api/v1/dialogs/{d}/client/detach"))
             .await
-            .unwrap()
-            .status(),
+            .0,
         204
     );
-    let (_, after) = get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await;
+    let (_, after) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(after["client"], Value::Null);
     assert_eq!(
         app.store.data_counts().await.unwrap().clients,
@@ -672,55 +587,50 @@ async fn f14_detaching_keeps_the_client_and_drops_the_link(app: TestApp) {
         "the client stays"
     );
     assert_eq!(
-        post(
-            &admin,
-            &app,
-            &format!("/api/v1/dialogs/{d}/client/detach"),
-            json!({})
-        )
-        .await
-        .0,
+        admin
+            .post(&format!("/api/v1/dialogs/{d}/client/detach"), json!({}))
+            .await
+            .0,
         422
     );
 }
 
 async fn f18_drafts_are_kept_per_manager_and_cleared_on_send(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let (_, anna) = manager_client(&app, "anna@example.com", "Anna").await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     let r = admin
-        .put(app.url(&format!("/api/v1/dialogs/{d}/draft")))
-        .json(&json!({"body": "Черновик ответа"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+        .put(
+            &format!("/api/v1/dialogs/{d}/draft"),
+            json!({"body": "Черновик ответа"}),
+        )
+        .await;
+    assert_eq!(r.0, 204);
     assert_eq!(
-        get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        admin.get(&format!("/api/v1/dialogs/{d}")).await.1["draft"],
         "Черновик ответа"
     );
     assert_eq!(
-        get(&anna, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        anna.get(&format!("/api/v1/dialogs/{d}")).await.1["draft"],
         Value::Null,
         "only its author sees it"
     );
-    post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        json!({"body": "Черновик ответа"}),
-    )
-    .await;
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Черновик ответа"}),
+        )
+        .await;
     assert_eq!(
-        get(&admin, &app, &format!("/api/v1/dialogs/{d}")).await.1["draft"],
+        admin.get(&format!("/api/v1/dialogs/{d}")).await.1["draft"],
         Value::Null,
         "sending clears it"
     );
 }
 
 async fn f17_the_feed_pages_and_records_who_did_what(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     for n in 0..9 {
@@ -728,7 +638,7 @@ async fn f17_the_feed_pages_and_records_who_did_what(app: TestApp) {
             .await;
     }
     let path = format!("/api/v1/dialogs/{d}/messages");
-    let (_, latest) = get(&admin, &app, &format!("{path}?limit=4")).await;
+    let (_, latest) = admin.get(&format!("{path}?limit=4")).await;
     let seqs = |v: &Value| {
         v.as_array()
             .unwrap()
@@ -737,38 +647,28 @@ async fn f17_the_feed_pages_and_records_who_did_what(app: TestApp) {
             .collect::<Vec<_>>()
     };
     assert_eq!(seqs(&latest), [7, 8, 9, 10]);
-    let (_, older) = get(
-        &admin,
-        &app,
-        &format!("{path}?limit=4&before={}", latest[0]["id"]),
-    )
-    .await;
+    let (_, older) = admin
+        .get(&format!("{path}?limit=4&before={}", latest[0]["id"]))
+        .await;
     assert_eq!(seqs(&older), [3, 4, 5, 6]);
-    let (_, around) = get(
-        &admin,
-        &app,
-        &format!("{path}?limit=4&around={}", older[2]["id"]),
-    )
-    .await;
+    let (_, around) = admin
+        .get(&format!("{path}?limit=4&around={}", older[2]["id"]))
+        .await;
     assert_eq!(seqs(&around), [3, 4, 5, 6]);
-    let (_, after) = get(
-        &admin,
-        &app,
-        &format!("{path}?limit=3&after={}", older[3]["id"]),
-    )
-    .await;
+    let (_, after) = admin
+        .get(&format!("{path}?limit=3&after={}", older[3]["id"]))
+        .await;
     assert_eq!(seqs(&after), [7, 8, 9]);
-    let (status, body) = get(&admin, &app, &format!("{path}?before=1&after=2")).await;
+    let (status, body) = admin.get(&format!("{path}?before=1&after=2")).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("before")));
-    assert_eq!(get(&admin, &app, &format!("{path}?limit=500")).await.0, 422);
-    post(
-        &admin,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        json!({"body": "Ответ"}),
-    )
-    .await;
-    let (_, latest) = get(&admin, &app, &format!("{path}?limit=1")).await;
+    assert_eq!(admin.get(&format!("{path}?limit=500")).await.0, 422);
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Ответ"}),
+        )
+        .await;
+    let (_, latest) = admin.get(&format!("{path}?limit=1")).await;
     assert_eq!(
         latest[0]["author"],
         json!({"type": "manager", "id": app.admin.id.0, "name": "Administrator"})

@@ -1,7 +1,8 @@
 //! The dialog list (F12, F19–F24, F33) and search (F06) through the API, on both stores: each
 //! filter's meaning, both sorts, keyset pages while messages arrive, visibility, bulk delete.
 
-use crate::common::{ADMIN_EMAIL, TestApp, send};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{ContactDetails, InboundMessage, Ingested, Responsible};
@@ -110,7 +111,7 @@ async fn put_tag(app: &TestApp, d: i64, t: TagId, pinned: bool) {
 }
 
 /// The ids of every row of the list for `query`, through all its pages.
-async fn ids(app: &TestApp, client: &reqwest::Client, query: &str) -> Vec<i64> {
+async fn ids(client: &Caller, query: &str) -> Vec<i64> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -118,7 +119,7 @@ async fn ids(app: &TestApp, client: &reqwest::Client, query: &str) -> Vec<i64> {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let (status, page) = send(client.get(app.url(&url)), None).await;
+        let (status, page) = client.get(&url).await;
         assert_eq!(status, 200, "{url}: {page}");
         out.extend(
             page["dialogs"]
@@ -160,8 +161,8 @@ async fn f12_rows_carry_name_channel_last_message_draft_unread_and_pinned_tags(a
         .save_draft(&a, DialogId(d), "Да, есть")
         .await
         .unwrap();
-    let c = app.login(ADMIN_EMAIL).await;
-    let (_, page) = send(c.get(app.url("/api/v1/dialogs")), None).await;
+    let c = app.as_(ADMIN_EMAIL).await;
+    let (_, page) = c.get("/api/v1/dialogs").await;
     let row = &page["dialogs"][0];
     assert_eq!(row["id"], d);
     assert_eq!(row["contact_name"], "Анна Петрова");
@@ -182,7 +183,7 @@ async fn f12_rows_carry_name_channel_last_message_draft_unread_and_pinned_tags(a
     assert!(row["waiting_since"].is_i64());
     // A system event (closing) does not become the row's last message.
     app.state.dialogs.close(&a, DialogId(d)).await.unwrap();
-    let (_, page) = send(c.get(app.url("/api/v1/dialogs")), None).await;
+    let (_, page) = c.get("/api/v1/dialogs").await;
     assert_eq!(page["dialogs"][0]["last_message_preview"], "Жду ответа");
     assert_eq!(page["next_cursor"], Value::Null);
 }
@@ -194,25 +195,19 @@ async fn f20_activity_and_processing_order(app: TestApp) {
     let older = writes(&app, tg, "c2", "Two", "hi").await;
     let newer = writes(&app, tg, "c3", "Three", "hi").await;
     reply(&app, &a, answered, "hello").await;
-    let c = app.login(ADMIN_EMAIL).await;
-    assert_eq!(ids(&app, &c, "").await, [answered, newer, older]);
-    assert_eq!(
-        ids(&app, &c, "&sort=activity").await,
-        [answered, newer, older]
-    );
+    let c = app.as_(ADMIN_EMAIL).await;
+    assert_eq!(ids(&c, "").await, [answered, newer, older]);
+    assert_eq!(ids(&c, "&sort=activity").await, [answered, newer, older]);
     // Waiting longest first, then the rest by activity.
-    assert_eq!(
-        ids(&app, &c, "&sort=processing").await,
-        [older, newer, answered]
-    );
-    let (_, panel) = send(c.get(app.url("/api/v1/dialogs/filters")), None).await;
+    assert_eq!(ids(&c, "&sort=processing").await, [older, newer, answered]);
+    let (_, panel) = c.get("/api/v1/dialogs/filters").await;
     assert_eq!(panel["processing_order"], false, "no time limits yet");
-    send(
-        c.put(app.url("/api/v1/settings/time-limits")),
-        Some(json!({"warning_secs": 60, "danger_secs": 300})),
+    c.put(
+        "/api/v1/settings/time-limits",
+        json!({"warning_secs": 60, "danger_secs": 300}),
     )
     .await;
-    let (_, panel) = send(c.get(app.url("/api/v1/dialogs/filters")), None).await;
+    let (_, panel) = c.get("/api/v1/dialogs/filters").await;
     assert_eq!(
         (
             panel["processing_order"].as_bool(),
@@ -236,32 +231,26 @@ async fn f21_filters_by_responsible_channel_status_and_last_author(app: TestApp)
     assign(&app, d2, Some(boris.id)).await;
     reply(&app, &a, d3, "answer").await;
     app.state.dialogs.close(&a, DialogId(d4)).await.unwrap();
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
+    assert_eq!(ids(&c, &format!("&responsible={}", anna.id)).await, [d1]);
     assert_eq!(
-        ids(&app, &c, &format!("&responsible={}", anna.id)).await,
-        [d1]
-    );
-    assert_eq!(
-        ids(&app, &c, &format!("&responsible={},{}", anna.id, boris.id)).await,
+        ids(&c, &format!("&responsible={},{}", anna.id, boris.id)).await,
         [d2, d1]
     );
     // An administrator's reply does not take the dialog: d3 and d4 are nobody's.
-    assert_eq!(ids(&app, &c, "&responsible=none").await, [d3, d4]);
-    assert_eq!(ids(&app, &c, &format!("&channels={vk}")).await, [d4, d2]);
-    assert_eq!(
-        ids(&app, &c, &format!("&channels={vk},{tg}")).await.len(),
-        4
-    );
-    assert_eq!(ids(&app, &c, "&status=closed").await, [d4]);
-    assert_eq!(ids(&app, &c, "&status=open").await, [d3, d2, d1]);
-    assert_eq!(ids(&app, &c, "&last=company").await, [d3]);
-    assert_eq!(ids(&app, &c, "&last=client").await, [d4, d2, d1]);
+    assert_eq!(ids(&c, "&responsible=none").await, [d3, d4]);
+    assert_eq!(ids(&c, &format!("&channels={vk}")).await, [d4, d2]);
+    assert_eq!(ids(&c, &format!("&channels={vk},{tg}")).await.len(), 4);
+    assert_eq!(ids(&c, "&status=closed").await, [d4]);
+    assert_eq!(ids(&c, "&status=open").await, [d3, d2, d1]);
+    assert_eq!(ids(&c, "&last=company").await, [d3]);
+    assert_eq!(ids(&c, "&last=client").await, [d4, d2, d1]);
     // Filters combine with AND.
     assert_eq!(
-        ids(&app, &c, &format!("&channels={vk}&status=open&last=client")).await,
+        ids(&c, &format!("&channels={vk}&status=open&last=client")).await,
         [d2]
     );
-    assert_eq!(ids(&app, &c, "&bots=any").await, Vec::<i64>::new());
+    assert_eq!(ids(&c, "&bots=any").await, Vec::<i64>::new());
 }
 
 async fn f23_the_date_filter_finds_dialogs_with_a_message_in_the_period(app: TestApp) {
@@ -271,30 +260,24 @@ async fn f23_the_date_filter_finds_dialogs_with_a_message_in_the_period(app: Tes
     let d2 = writes(&app, tg, "c2", "Two", "hi").await;
     let now = beseda_core::time::Clock::now(&beseda_core::time::SystemClock).0;
     reply(&app, &a, d1, "today").await;
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
     // The client messages were written at their sent times (seconds after the epoch), the
     // reply now.
-    assert_eq!(ids(&app, &c, "&from=0&to=100000").await, [d1, d2]);
+    assert_eq!(ids(&c, "&from=0&to=100000").await, [d1, d2]);
     let today = format!("&from={}&to={}", now - 1000, now + 3_600_000);
-    assert_eq!(ids(&app, &c, &today).await, [d1]);
-    let (_, page) = send(
-        c.get(app.url(&format!("/api/v1/dialogs?{}", &today[1..]))),
-        None,
-    )
-    .await;
+    assert_eq!(ids(&c, &today).await, [d1]);
+    let (_, page) = c.get(&format!("/api/v1/dialogs?{}", &today[1..])).await;
     assert_eq!(
         page["open_feed_at"],
         now - 1000,
         "the feed opens at the period's start"
     );
-    let (_, feed) = send(
-        c.get(app.url(&format!(
+    let (_, feed) = c
+        .get(&format!(
             "/api/v1/dialogs/{d1}/messages?since={}",
             now - 1000
-        ))),
-        None,
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(feed[0]["body"], "today");
 }
 
@@ -309,30 +292,24 @@ async fn f24_tag_filters_and_the_panel_counts(app: TestApp) {
     put_tag(&app, d1, vip, true).await;
     put_tag(&app, d1, lead, false).await;
     put_tag(&app, d2, lead, false).await;
-    let c = app.login(ADMIN_EMAIL).await;
-    assert_eq!(ids(&app, &c, "").await, [d3, d2, d1], "All");
-    assert_eq!(ids(&app, &c, "&tags=none").await, [d3]);
-    assert_eq!(ids(&app, &c, &format!("&tags={lead}")).await, [d2, d1]);
+    let c = app.as_(ADMIN_EMAIL).await;
+    assert_eq!(ids(&c, "").await, [d3, d2, d1], "All");
+    assert_eq!(ids(&c, "&tags=none").await, [d3]);
+    assert_eq!(ids(&c, &format!("&tags={lead}")).await, [d2, d1]);
     assert_eq!(
-        ids(&app, &c, &format!("&tags={vip},{lead}")).await,
+        ids(&c, &format!("&tags={vip},{lead}")).await,
         [d1],
         "several tags mean AND"
     );
+    assert_eq!(ids(&c, &format!("&tags={cold}")).await, Vec::<i64>::new());
+    assert_eq!(ids(&c, "&pinned=true").await, [d1]);
     assert_eq!(
-        ids(&app, &c, &format!("&tags={cold}")).await,
+        ids(&c, &format!("&tags={lead}&pinned=true")).await,
         Vec::<i64>::new()
     );
-    assert_eq!(ids(&app, &c, "&pinned=true").await, [d1]);
-    assert_eq!(
-        ids(&app, &c, &format!("&tags={lead}&pinned=true")).await,
-        Vec::<i64>::new()
-    );
-    assert_eq!(
-        ids(&app, &c, &format!("&tags={vip}&pinned=true")).await,
-        [d1]
-    );
+    assert_eq!(ids(&c, &format!("&tags={vip}&pinned=true")).await, [d1]);
 
-    let (_, panel) = send(c.get(app.url("/api/v1/dialogs/filters")), None).await;
+    let (_, panel) = c.get("/api/v1/dialogs/filters").await;
     let counts: Vec<(&str, i64)> = panel["tags"]
         .as_array()
         .unwrap()
@@ -341,13 +318,9 @@ async fn f24_tag_filters_and_the_panel_counts(app: TestApp) {
         .collect();
     assert_eq!(counts, [("Лид", 2), ("VIP", 1), ("cold", 0)], "most first");
     assert_eq!(panel["tags"][1]["color"], "red");
-    let (_, panel) = send(
-        c.get(app.url("/api/v1/dialogs/filters?tag_search=ЛИ")),
-        None,
-    )
-    .await;
+    let (_, panel) = c.get("/api/v1/dialogs/filters?tag_search=ЛИ").await;
     assert_eq!(panel["tags"].as_array().unwrap().len(), 1);
-    let (_, panel) = send(c.get(app.url("/api/v1/dialogs/filters?pinned=true")), None).await;
+    let (_, panel) = c.get("/api/v1/dialogs/filters?pinned=true").await;
     assert_eq!(panel["tags"][0]["name"], "VIP");
     assert_eq!(panel["tags"][0]["dialogs"], 1);
     assert_eq!(panel["tags"][1]["dialogs"], 0);
@@ -379,11 +352,11 @@ async fn f06_search_over_names_contacts_channels_and_message_text(app: TestApp) 
     )
     .await;
     writes(&app, wa, "c2", "John Smith", "Доставка в Казань есть?").await;
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
     let search = |q: &str| {
         let c = c.clone();
-        let url = app.url(&format!("/api/v1/search?q={}", urlencode(q)));
-        async move { send(c.get(url), None).await.1 }
+        let path = format!("/api/v1/search?q={}", urlencode(q));
+        async move { c.get(&path).await.1 }
     };
     let dialog_ids = |r: &Value| {
         r["dialogs"]
@@ -429,11 +402,9 @@ async fn f06_search_over_names_contacts_channels_and_message_text(app: TestApp) 
     assert_eq!(r["messages"][0]["contact_name"], "John Smith");
     // A hit opens the dialog at that message.
     let hit = r["messages"][0]["message_id"].as_i64().unwrap();
-    let (_, feed) = send(
-        c.get(app.url(&format!("/api/v1/dialogs/{john}/messages?around={hit}"))),
-        None,
-    )
-    .await;
+    let (_, feed) = c
+        .get(&format!("/api/v1/dialogs/{john}/messages?around={hit}"))
+        .await;
     assert!(feed.as_array().unwrap().iter().any(|m| m["id"] == hit));
     // Short text: dialogs only, and a flag that says so.
     let r = search("Ив").await;
@@ -442,7 +413,7 @@ async fn f06_search_over_names_contacts_channels_and_message_text(app: TestApp) 
         (Some(false), vec![maria])
     );
     assert_eq!(r["messages"].as_array().unwrap().len(), 0);
-    let (status, e) = send(c.get(app.url("/api/v1/search?q=%20")), None).await;
+    let (status, e) = c.get("/api/v1/search?q=%20").await;
     assert_eq!((status, e["field"].as_str()), (422, Some("q")));
 }
 
@@ -462,47 +433,39 @@ async fn f33_search_and_list_show_only_what_the_caller_may_see(app: TestApp) {
     let d1 = writes(&app, tg, "c1", "Ольга", "секретный заказ номер 77").await;
     let d2 = writes(&app, tg, "c2", "Пётр", "другой вопрос").await;
     assign(&app, d1, Some(anna.id)).await;
-    let a = app.login("anna@example.com").await;
-    let b = app.login("boris@example.com").await;
-    assert_eq!(ids(&app, &a, "").await, [d2, d1]);
+    let a = app.as_("anna@example.com").await;
+    let b = app.as_("boris@example.com").await;
+    assert_eq!(ids(&a, "").await, [d2, d1]);
     assert_eq!(
-        ids(&app, &b, "").await,
+        ids(&b, "").await,
         [d2],
         "boris sees the unassigned one only"
     );
-    let (_, r) = send(
-        a.get(app.url("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")),
-        None,
-    )
-    .await;
+    let (_, r) = a
+        .get("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")
+        .await;
     assert_eq!(r["messages"].as_array().unwrap().len(), 1);
     assign(&app, d1, Some(boris.id)).await;
-    let (_, r) = send(
-        a.get(app.url("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")),
-        None,
-    )
-    .await;
+    let (_, r) = a
+        .get("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")
+        .await;
     assert_eq!(
         r["messages"].as_array().unwrap().len(),
         0,
         "anna lost the dialog: its text too"
     );
-    let (_, r) = send(
-        a.get(app.url("/api/v1/search?q=%D0%9E%D0%BB%D1%8C%D0%B3%D0%B0")),
-        None,
-    )
-    .await;
+    let (_, r) = a
+        .get("/api/v1/search?q=%D0%9E%D0%BB%D1%8C%D0%B3%D0%B0")
+        .await;
     assert_eq!(
         r["dialogs"].as_array().unwrap().len(),
         0,
         "and its client's name"
     );
-    assert_eq!(ids(&app, &a, "").await, [d2]);
-    let (_, r) = send(
-        b.get(app.url("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")),
-        None,
-    )
-    .await;
+    assert_eq!(ids(&a, "").await, [d2]);
+    let (_, r) = b
+        .get("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")
+        .await;
     assert_eq!(r["messages"][0]["dialog_id"], d1);
 }
 
@@ -514,54 +477,42 @@ async fn f19_bulk_delete_needs_the_permission_and_leaves_everything(app: TestApp
     let d2 = writes(&app, tg, "c2", "Two", "hi").await;
     let d3 = writes(&app, vk, "c3", "Three", "hi").await;
     let d4 = writes(&app, vk, "c4", "Four", "hi").await;
-    let anna = app.login("anna@example.com").await;
-    let (status, e) = send(
-        anna.post(app.url("/api/v1/dialogs/delete")),
-        Some(json!({"ids": [d1]})),
-    )
-    .await;
-    assert_eq!((status, e["error"].as_str()), (403, Some("forbidden")));
-    let c = app.login(ADMIN_EMAIL).await;
-    assert_eq!(ids(&app, &c, "").await.len(), 4, "nothing was deleted");
+    let anna = app.as_("anna@example.com").await;
+    anna.post("/api/v1/dialogs/delete", json!({"ids": [d1]}))
+        .refused(403, "forbidden")
+        .await;
+    let c = app.as_(ADMIN_EMAIL).await;
+    assert_eq!(ids(&c, "").await.len(), 4, "nothing was deleted");
     let counters = || async {
-        send(c.get(app.url("/api/v1/me/counters")), None).await.1["unread_dialogs"]
+        c.get("/api/v1/me/counters").await.1["unread_dialogs"]
             .as_i64()
             .unwrap()
     };
     assert_eq!(counters().await, 4);
-    let (status, r) = send(
-        c.post(app.url("/api/v1/dialogs/delete")),
-        Some(json!({"ids": [d1]})),
-    )
-    .await;
+    let (status, r) = c.post("/api/v1/dialogs/delete", json!({"ids": [d1]})).await;
     assert_eq!((status, r["deleted"].as_i64()), (200, Some(1)));
-    assert_eq!(ids(&app, &c, "").await, [d4, d3, d2]);
+    assert_eq!(ids(&c, "").await, [d4, d3, d2]);
     assert_eq!(counters().await, 3);
-    let (_, r) = send(
-        c.get(app.url("/api/v1/search?q=%D1%83%D0%B4%D0%B0%D0%BB%D0%B8%D1%82%D1%8C")),
-        None,
-    )
-    .await;
+    let (_, r) = c
+        .get("/api/v1/search?q=%D1%83%D0%B4%D0%B0%D0%BB%D0%B8%D1%82%D1%8C")
+        .await;
     assert_eq!(r["messages"].as_array().unwrap().len(), 0);
-    assert_eq!(
-        send(c.get(app.url(&format!("/api/v1/dialogs/{d1}"))), None)
-            .await
-            .0,
-        404
-    );
-    let (_, r) = send(
-        c.post(app.url("/api/v1/dialogs/delete")),
-        Some(json!({"filter": {"channels": vk.to_string()}})),
-    )
-    .await;
+    assert_eq!(c.get(&format!("/api/v1/dialogs/{d1}")).await.0, 404);
+    let (_, r) = c
+        .post(
+            "/api/v1/dialogs/delete",
+            json!({"filter": {"channels": vk.to_string()}}),
+        )
+        .await;
     assert_eq!(r["deleted"], 2);
-    assert_eq!(ids(&app, &c, "").await, [d2]);
+    assert_eq!(ids(&c, "").await, [d2]);
     assert_eq!(counters().await, 1);
-    let (status, e) = send(
-        c.post(app.url("/api/v1/dialogs/delete")),
-        Some(json!({"filter": {"status": "maybe"}})),
-    )
-    .await;
+    let (status, e) = c
+        .post(
+            "/api/v1/dialogs/delete",
+            json!({"filter": {"status": "maybe"}}),
+        )
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("status")));
     // A deleted dialog's client writes again: the dialog comes back with only the new message unread.
     writes(&app, tg, "c1", "One", "снова я").await;
@@ -574,7 +525,7 @@ async fn keyset_pages_neither_skip_nor_repeat_while_messages_arrive(app: TestApp
     for i in 0..24 {
         all.push(writes(&app, tg, &format!("c{i}"), "Client", "hi").await);
     }
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
     let mut seen: Vec<i64> = Vec::new();
     let mut touched = Vec::new();
     let mut cursor: Option<String> = None;
@@ -584,7 +535,7 @@ async fn keyset_pages_neither_skip_nor_repeat_while_messages_arrive(app: TestApp
         if let Some(cur) = &cursor {
             url.push_str(&format!("&cursor={cur}"));
         }
-        let (_, page) = send(c.get(app.url(&url)), None).await;
+        let (_, page) = c.get(&url).await;
         seen.extend(
             page["dialogs"]
                 .as_array()
@@ -624,7 +575,7 @@ async fn bad_filters_and_foreign_cursors_are_refused(app: TestApp) {
     for i in 0..3 {
         writes(&app, tg, &format!("c{i}"), "Client", "hi").await;
     }
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
     for (query, field) in [
         ("status=maybe", "status"),
         ("last=robot", "last"),
@@ -637,27 +588,25 @@ async fn bad_filters_and_foreign_cursors_are_refused(app: TestApp) {
         ("from=5", "to"),
         ("colour=red", "colour"),
     ] {
-        let (status, e) = send(c.get(app.url(&format!("/api/v1/dialogs?{query}"))), None).await;
+        let (status, e) = c.get(&format!("/api/v1/dialogs?{query}")).await;
         assert_eq!(
             (status, e["field"].as_str()),
             (422, Some(field)),
             "{query}: {e}"
         );
     }
-    let (_, page) = send(c.get(app.url("/api/v1/dialogs?limit=1")), None).await;
+    let (_, page) = c.get("/api/v1/dialogs?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (status, _) = send(
-        c.get(app.url(&format!("/api/v1/dialogs?limit=1&cursor={cursor}"))),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let _ = c
+        .get(&format!("/api/v1/dialogs?limit=1&cursor={cursor}"))
+        .expect(200)
+        .await;
     for other in [
         format!("sort=processing&cursor={cursor}"),
         format!("status=open&cursor={cursor}"),
         "cursor=garbage".into(),
     ] {
-        let (status, e) = send(c.get(app.url(&format!("/api/v1/dialogs?{other}"))), None).await;
+        let (status, e) = c.get(&format!("/api/v1/dialogs?{other}")).await;
         assert_eq!(
             (status, e["error"].as_str()),
             (400, Some("invalid_cursor")),

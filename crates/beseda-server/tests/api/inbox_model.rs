@@ -2,7 +2,8 @@
 //! sort combinations, the API's answer (through all its keyset pages) against a plain
 //! in-memory model of the rules, on both stores.
 
-use crate::common::{ADMIN_EMAIL, TestApp, send};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
 use beseda_core::dialog::{InboundMessage, Ingested, Responsible};
@@ -135,7 +136,7 @@ fn pick<T: Copy>(rng: &mut StdRng, from: &[T]) -> Vec<T> {
         .collect()
 }
 
-async fn all_pages(app: &TestApp, c: &reqwest::Client, q: &str) -> Vec<i64> {
+async fn all_pages(c: &Caller, q: &str) -> Vec<i64> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -143,7 +144,7 @@ async fn all_pages(app: &TestApp, c: &reqwest::Client, q: &str) -> Vec<i64> {
         if let Some(cur) = &cursor {
             url += &format!("&cursor={cur}");
         }
-        let (status, page) = send(c.get(app.url(&url)), None).await;
+        let (status, page) = c.get(&url).await;
         assert_eq!(status, 200, "{url}: {page}");
         out.extend(
             page["dialogs"]
@@ -313,15 +314,13 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
             ids.retain(|i| i != id);
         }
     }
-    let c = app.login(ADMIN_EMAIL).await;
+    let c = app.as_(ADMIN_EMAIL).await;
     let mut facts = Vec::new();
     for id in &ids {
-        let (_, v) = send(c.get(app.url(&format!("/api/v1/dialogs/{id}"))), None).await;
-        let (_, feed) = send(
-            c.get(app.url(&format!("/api/v1/dialogs/{id}/messages?limit=200"))),
-            None,
-        )
-        .await;
+        let (_, v) = c.get(&format!("/api/v1/dialogs/{id}")).await;
+        let (_, feed) = c
+            .get(&format!("/api/v1/dialogs/{id}/messages?limit=200"))
+            .await;
         facts.push(Facts {
             id: *id,
             channel: v["channel"]["id"].as_i64().unwrap(),
@@ -354,16 +353,14 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
     let times: Vec<i64> = facts.iter().flat_map(|f| f.times.clone()).collect();
     let viewers = [
         (None, c.clone()),
-        (Some(m1.0), app.login("m1@example.com").await),
+        (Some(m1.0), app.as_("m1@example.com").await),
     ];
     // The panel's tag counts (F24) are each viewer's visible dialogs with the tag (pinned).
     for (viewer, client) in &viewers {
         for pinned in [false, true] {
-            let (_, panel) = send(
-                client.get(app.url(&format!("/api/v1/dialogs/filters?pinned={pinned}"))),
-                None,
-            )
-            .await;
+            let (_, panel) = client
+                .get(&format!("/api/v1/dialogs/filters?pinned={pinned}"))
+                .await;
             for t in panel["tags"].as_array().unwrap() {
                 let tag = t["id"].as_i64().unwrap();
                 let expected = facts
@@ -405,7 +402,7 @@ async fn random_filters_and_sorts_agree_with_the_model(app: TestApp) {
             _ => {}
         }
         let (viewer, client) = &viewers[round % 2];
-        let got = all_pages(&app, client, &q.string()).await;
+        let got = all_pages(client, &q.string()).await;
         let expected = q.expect(&facts, *viewer);
         assert_eq!(
             got,

@@ -16,15 +16,10 @@ on_both_backends!(
 async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
     let ch = app.channel(ChannelKind::Telegram).await;
     let dialog = app.new_dialog(ch, "buyer").await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, d) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{dialog}"),
-        None,
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, d) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{dialog}"), None)
+        .await;
     let client = beseda_core::ids::ClientId(d["client"]["id"].as_i64().unwrap());
     for (number, total, currency, at) in [
         ("B-1", 150_000, "RUB", 1_000),
@@ -44,15 +39,10 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
             .await
             .unwrap();
     }
-    let (status, card) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/clients/{}", client.0),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{card}");
+    let card = admin
+        .request(Method::GET, &format!("/api/v1/clients/{}", client.0), None)
+        .expect(200)
+        .await;
     let numbers: Vec<&str> = card["orders"]
         .as_array()
         .unwrap()
@@ -69,122 +59,91 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
     );
 }
 
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    app: &TestApp,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    crate::common::send(client.request(method, app.url(path)), body).await
-}
-
 use reqwest::Method;
 
 async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let anna = app.manager("anna@example.com", "Anna").await;
-    let annas = app.login("anna@example.com").await;
-    let (status, vip) = call(
-        &admin,
-        Method::POST,
-        &app,
-        "/api/v1/tags",
-        Some(json!({"name": "VIP", "color": "red"})),
-    )
-    .await;
+    let annas = app.as_("anna@example.com").await;
+    let (status, vip) = admin
+        .request(
+            Method::POST,
+            "/api/v1/tags",
+            Some(json!({"name": "VIP", "color": "red"})),
+        )
+        .await;
     assert_eq!((status, vip["color"].as_str()), (201, Some("red")));
     assert_eq!(
-        call(
-            &admin,
-            Method::POST,
-            &app,
-            "/api/v1/tags",
-            Some(json!({"name": "VIP", "color": "blue"}))
-        )
-        .await
-        .0,
+        admin
+            .request(
+                Method::POST,
+                "/api/v1/tags",
+                Some(json!({"name": "VIP", "color": "blue"}))
+            )
+            .await
+            .0,
         409
     );
     assert_eq!(
-        call(
-            &admin,
-            Method::POST,
-            &app,
-            "/api/v1/tags",
-            Some(json!({"name": "X", "color": "purple"}))
-        )
-        .await
-        .0,
+        admin
+            .request(
+                Method::POST,
+                "/api/v1/tags",
+                Some(json!({"name": "X", "color": "purple"}))
+            )
+            .await
+            .0,
         422,
         "twelve colours only"
     );
     assert_eq!(
-        call(
-            &annas,
-            Method::POST,
-            &app,
-            "/api/v1/tags",
-            Some(json!({"name": "Mine", "color": "red"}))
-        )
-        .await
-        .0,
+        annas
+            .request(
+                Method::POST,
+                "/api/v1/tags",
+                Some(json!({"name": "Mine", "color": "red"}))
+            )
+            .await
+            .0,
         403
     );
-    let (status, renamed) = call(
-        &admin,
-        Method::PATCH,
-        &app,
-        &format!("/api/v1/tags/{}", vip["id"]),
-        Some(json!({"name": "VIP+", "color": "light_red"})),
-    )
-    .await;
+    let (status, renamed) = admin
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/tags/{}", vip["id"]),
+            Some(json!({"name": "VIP+", "color": "light_red"})),
+        )
+        .await;
     assert_eq!(
         (status, renamed["name"].as_str(), renamed["color"].as_str()),
         (200, Some("VIP+"), Some("light_red"))
     );
-    let (_, opt) = call(
-        &admin,
-        Method::POST,
-        &app,
-        "/api/v1/tags",
-        Some(json!({"name": "Опт", "color": "green"})),
-    )
-    .await;
+    let (_, opt) = admin
+        .request(
+            Method::POST,
+            "/api/v1/tags",
+            Some(json!({"name": "Опт", "color": "green"})),
+        )
+        .await;
 
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, view) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    let (_, view) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     let client = view["client"]["id"].as_i64().unwrap();
     let path = |tag: &Value| format!("/api/v1/clients/{client}/tags/{}", tag["id"]);
-    let (status, tags) = call(
-        &annas,
-        Method::PUT,
-        &app,
-        &path(&opt),
-        Some(json!({"pinned": false})),
-    )
-    .await;
+    let (status, tags) = annas
+        .request(Method::PUT, &path(&opt), Some(json!({"pinned": false})))
+        .await;
     assert_eq!(
         (status, tags.as_array().unwrap().len()),
         (200, 1),
         "the dialog is unassigned: Anna sees the client"
     );
-    let (_, tags) = call(
-        &annas,
-        Method::PUT,
-        &app,
-        &path(&vip),
-        Some(json!({"pinned": true})),
-    )
-    .await;
+    let (_, tags) = annas
+        .request(Method::PUT, &path(&vip), Some(json!({"pinned": true})))
+        .await;
     assert_eq!(
         tags.as_array()
             .unwrap()
@@ -197,14 +156,9 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
         [("VIP+", true), ("Опт", false)],
         "pinned first"
     );
-    let (_, view) = call(
-        &annas,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    let (_, view) = annas
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     assert_eq!(
         view["client_tags"][0]["tag"]["name"], "VIP+",
         "F12: the row shows the client's tags"
@@ -212,70 +166,56 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
 
     // Once the dialog is someone else's, Anna cannot touch the client.
     let boris = app.manager("boris@example.com", "Boris").await;
-    call(
-        &admin,
-        Method::POST,
-        &app,
-        &format!("/api/v1/dialogs/{d}/assign"),
-        Some(json!({"to": {"type": "manager", "id": boris.id}})),
-    )
-    .await;
+    admin
+        .request(
+            Method::POST,
+            &format!("/api/v1/dialogs/{d}/assign"),
+            Some(json!({"to": {"type": "manager", "id": boris.id}})),
+        )
+        .await;
     assert_eq!(
-        call(&annas, Method::DELETE, &app, &path(&opt), None)
-            .await
-            .0,
+        annas.request(Method::DELETE, &path(&opt), None).await.0,
         404
     );
     let _ = anna;
-    let (status, tags) = call(&admin, Method::DELETE, &app, &path(&opt), None).await;
+    let (status, tags) = admin.request(Method::DELETE, &path(&opt), None).await;
     assert_eq!((status, tags.as_array().unwrap().len()), (200, 1));
     assert_eq!(
-        call(
-            &admin,
-            Method::DELETE,
-            &app,
-            &format!("/api/v1/tags/{}", vip["id"]),
-            None
-        )
-        .await
-        .0,
+        admin
+            .request(Method::DELETE, &format!("/api/v1/tags/{}", vip["id"]), None)
+            .await
+            .0,
         204
     );
     assert_eq!(
-        call(
-            &admin,
-            Method::GET,
-            &app,
-            &format!("/api/v1/clients/{client}/tags"),
-            None
-        )
-        .await
-        .1,
+        admin
+            .request(Method::GET, &format!("/api/v1/clients/{client}/tags"), None)
+            .await
+            .1,
         json!([]),
         "a deleted tag leaves every client"
     );
 }
 
 async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     app.manager("anna@example.com", "Anna").await;
-    let anna = app.login("anna@example.com").await;
+    let anna = app.as_("anna@example.com").await;
     app.manager("boris@example.com", "Boris").await;
-    let boris = app.login("boris@example.com").await;
-    let (status, shared) = call(
-        &admin,
-        Method::POST,
-        &app,
-        "/api/v1/quick-replies",
-        Some(json!({"title": "Доставка", "body": "Доставка занимает 2–3 дня.", "shared": true})),
-    )
-    .await;
+    let boris = app.as_("boris@example.com").await;
+    let (status, shared) = admin
+        .request(
+            Method::POST,
+            "/api/v1/quick-replies",
+            Some(
+                json!({"title": "Доставка", "body": "Доставка занимает 2–3 дня.", "shared": true}),
+            ),
+        )
+        .await;
     assert_eq!((status, shared["owner"].clone()), (201, Value::Null));
     assert_eq!(
-        call(
-            &anna,
+        anna.request(
             Method::POST,
-            &app,
             "/api/v1/quick-replies",
             Some(json!({"title": "x", "body": "y", "shared": true}))
         )
@@ -283,15 +223,14 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         .0,
         403
     );
-    let (status, own) = call(
-        &anna,
-        Method::POST,
-        &app,
-        "/api/v1/quick-replies",
-        Some(json!({"title": "Привет", "body": "Здравствуйте! Чем помочь?"})),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let own = anna
+        .request(
+            Method::POST,
+            "/api/v1/quick-replies",
+            Some(json!({"title": "Привет", "body": "Здравствуйте! Чем помочь?"})),
+        )
+        .expect(201)
+        .await;
 
     let titles = |v: &Value| {
         v.as_array()
@@ -302,7 +241,8 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     };
     assert_eq!(
         titles(
-            &call(&anna, Method::GET, &app, "/api/v1/quick-replies", None)
+            &anna
+                .request(Method::GET, "/api/v1/quick-replies", None)
                 .await
                 .1
         ),
@@ -310,7 +250,8 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     );
     assert_eq!(
         titles(
-            &call(&boris, Method::GET, &app, "/api/v1/quick-replies", None)
+            &boris
+                .request(Method::GET, "/api/v1/quick-replies", None)
                 .await
                 .1
         ),
@@ -319,51 +260,42 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     );
     assert_eq!(
         titles(
-            &call(
-                &anna,
-                Method::GET,
-                &app,
-                "/api/v1/quick-replies?q=%D0%94%D0%9E%D0%A1%D0%A2",
-                None
-            )
-            .await
-            .1
+            &anna
+                .request(
+                    Method::GET,
+                    "/api/v1/quick-replies?q=%D0%94%D0%9E%D0%A1%D0%A2",
+                    None
+                )
+                .await
+                .1
         ),
         ["Доставка"],
         "search ignores case, in Russian too"
     );
     assert_eq!(
         titles(
-            &call(
-                &anna,
-                Method::GET,
-                &app,
-                "/api/v1/quick-replies?q=помочь",
-                None
-            )
-            .await
-            .1
+            &anna
+                .request(Method::GET, "/api/v1/quick-replies?q=помочь", None)
+                .await
+                .1
         ),
         ["Привет"]
     );
 
     assert_eq!(
-        call(
-            &boris,
-            Method::PATCH,
-            &app,
-            &format!("/api/v1/quick-replies/{}", own["id"]),
-            Some(json!({"body": "hijacked"}))
-        )
-        .await
-        .0,
+        boris
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/quick-replies/{}", own["id"]),
+                Some(json!({"body": "hijacked"}))
+            )
+            .await
+            .0,
         404
     );
     assert_eq!(
-        call(
-            &anna,
+        anna.request(
             Method::DELETE,
-            &app,
             &format!("/api/v1/quick-replies/{}", shared["id"]),
             None
         )
@@ -371,14 +303,13 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         .0,
         403
     );
-    let (status, edited) = call(
-        &anna,
-        Method::PATCH,
-        &app,
-        &format!("/api/v1/quick-replies/{}", own["id"]),
-        Some(json!({"body": "Добрый день!"})),
-    )
-    .await;
+    let (status, edited) = anna
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/quick-replies/{}", own["id"]),
+            Some(json!({"body": "Добрый день!"})),
+        )
+        .await;
     assert_eq!(
         (status, edited["body"].as_str()),
         (200, Some("Добрый день!"))
@@ -387,39 +318,30 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     // F15: the lightning on a message.
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, feed) = call(
-        &anna,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        None,
-    )
-    .await;
-    let (status, from) = call(
-        &anna,
-        Method::POST,
-        &app,
-        "/api/v1/quick-replies",
-        Some(json!({"from_message_id": feed[0]["id"]})),
-    )
-    .await;
+    let (_, feed) = anna
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}/messages"), None)
+        .await;
+    let (status, from) = anna
+        .request(
+            Method::POST,
+            "/api/v1/quick-replies",
+            Some(json!({"from_message_id": feed[0]["id"]})),
+        )
+        .await;
     assert_eq!(
         (status, from["body"].as_str(), from["title"].as_str()),
         (201, Some("Здравствуйте!"), Some("Здравствуйте!"))
     );
-    call(
-        &admin,
-        Method::POST,
-        &app,
-        &format!("/api/v1/dialogs/{d}/assign"),
-        Some(json!({"to": {"type": "manager", "id": app.admin.id}})),
-    )
-    .await;
-    assert_eq!(
-        call(
-            &anna,
+    admin
+        .request(
             Method::POST,
-            &app,
+            &format!("/api/v1/dialogs/{d}/assign"),
+            Some(json!({"to": {"type": "manager", "id": app.admin.id}})),
+        )
+        .await;
+    assert_eq!(
+        anna.request(
+            Method::POST,
             "/api/v1/quick-replies",
             Some(json!({"from_message_id": feed[0]["id"]}))
         )
@@ -429,10 +351,8 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         "only from a dialog she sees"
     );
     assert_eq!(
-        call(
-            &anna,
+        anna.request(
             Method::POST,
-            &app,
             "/api/v1/quick-replies",
             Some(json!({"title": "t"}))
         )
@@ -443,29 +363,26 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
 }
 
 async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app: TestApp) {
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     app.manager("anna@example.com", "Anna").await;
-    let anna = app.login("anna@example.com").await;
+    let anna = app.as_("anna@example.com").await;
     for bad in [
         json!({"warning_secs": 15}),
         json!({"warning_secs": 300, "danger_secs": 60}),
         json!({"danger_secs": 0}),
     ] {
-        let (status, body) = call(
-            &admin,
-            Method::PUT,
-            &app,
-            "/api/v1/settings/time-limits",
-            Some(bad.clone()),
-        )
-        .await;
+        let (status, body) = admin
+            .request(
+                Method::PUT,
+                "/api/v1/settings/time-limits",
+                Some(bad.clone()),
+            )
+            .await;
         assert_eq!(status, 422, "{bad} → {body}");
     }
     assert_eq!(
-        call(
-            &anna,
+        anna.request(
             Method::PUT,
-            &app,
             "/api/v1/settings/time-limits",
             Some(json!({"warning_secs": 60}))
         )
@@ -475,14 +392,9 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     );
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, view) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    let (_, view) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     assert_eq!(
         (
             view["waiting_level"].as_str(),
@@ -493,25 +405,19 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     );
 
     assert_eq!(
-        call(
-            &admin,
-            Method::PUT,
-            &app,
-            "/api/v1/settings/time-limits",
-            Some(json!({"warning_secs": 10, "danger_secs": 3600}))
-        )
-        .await
-        .0,
+        admin
+            .request(
+                Method::PUT,
+                "/api/v1/settings/time-limits",
+                Some(json!({"warning_secs": 10, "danger_secs": 3600}))
+            )
+            .await
+            .0,
         204
     );
-    let (_, view) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    let (_, view) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     let since = view["waiting_since"].as_i64().unwrap();
     assert_eq!(
         view["time_limits"],
@@ -527,70 +433,53 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     // F13: yellow past the first limit, red past the second; the clock moves, nobody waits.
     app.clock.advance(std::time::Duration::from_secs(11));
     let path = format!("/api/v1/dialogs/{d}");
-    let (_, view) = call(&admin, Method::GET, &app, &path, None).await;
+    let (_, view) = admin.request(Method::GET, &path, None).await;
     assert_eq!(
         level(&view),
         (Some("warning".into()), Some(since + 3_600_000))
     );
     app.clock.advance(std::time::Duration::from_secs(3600));
-    let (_, view) = call(&admin, Method::GET, &app, &path, None).await;
+    let (_, view) = admin.request(Method::GET, &path, None).await;
     assert_eq!(level(&view), (Some("danger".into()), None));
 
     // A channel's own limit wins over the default; the other default stays.
     assert_eq!(
-        call(
-            &admin,
-            Method::PUT,
-            &app,
-            &format!("/api/v1/settings/time-limits/channels/{}", tg.0),
-            Some(json!({"danger_secs": 600}))
-        )
-        .await
-        .0,
+        admin
+            .request(
+                Method::PUT,
+                &format!("/api/v1/settings/time-limits/channels/{}", tg.0),
+                Some(json!({"danger_secs": 600}))
+            )
+            .await
+            .0,
         204
     );
-    let (_, view) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    let (_, view) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     assert_eq!(
         view["time_limits"],
         json!({"warning_secs": 10, "danger_secs": 600})
     );
-    let (_, settings) = call(
-        &anna,
-        Method::GET,
-        &app,
-        "/api/v1/settings/time-limits",
-        None,
-    )
-    .await;
+    let (_, settings) = anna
+        .request(Method::GET, "/api/v1/settings/time-limits", None)
+        .await;
     assert_eq!(
         settings["channels"],
         json!([{"channel_id": tg.0, "limits": {"warning_secs": null, "danger_secs": 600}}])
     );
 
     // The answer ends the wait and the mark.
-    call(
-        &admin,
-        Method::POST,
-        &app,
-        &format!("/api/v1/dialogs/{d}/messages"),
-        Some(json!({"body": "Ответ"})),
-    )
-    .await;
-    let (_, view) = call(
-        &admin,
-        Method::GET,
-        &app,
-        &format!("/api/v1/dialogs/{d}"),
-        None,
-    )
-    .await;
+    admin
+        .request(
+            Method::POST,
+            &format!("/api/v1/dialogs/{d}/messages"),
+            Some(json!({"body": "Ответ"})),
+        )
+        .await;
+    let (_, view) = admin
+        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
+        .await;
     assert_eq!(
         (
             view["waiting_level"].as_str(),
@@ -599,15 +488,14 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
         (Some("none"), Value::Null)
     );
     assert_eq!(
-        call(
-            &admin,
-            Method::PUT,
-            &app,
-            "/api/v1/settings/time-limits/channels/424242",
-            Some(json!({"danger_secs": 600}))
-        )
-        .await
-        .0,
+        admin
+            .request(
+                Method::PUT,
+                "/api/v1/settings/time-limits/channels/424242",
+                Some(json!({"danger_secs": 600}))
+            )
+            .await
+            .0,
         404
     );
 }

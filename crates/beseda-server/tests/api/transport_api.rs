@@ -1,6 +1,7 @@
 //! The transport API as an integration module uses it (F38, F31), on both stores.
 
-use crate::common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -15,35 +16,16 @@ on_both_backends!(
 
 /// Connects a module through the settings API; returns its token.
 async fn module(app: &TestApp, name: &str) -> String {
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (status, body) = json_of(
-        admin
-            .post(app.url("/api/v1/transport-modules"))
-            .json(&json!({"name": name, "webhook_url": "http://127.0.0.1:9/hook"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let body = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": name, "webhook_url": "http://127.0.0.1:9/hook"}),
+        )
+        .expect(201)
+        .await;
     assert!(body["webhook_secret"].as_str().unwrap().len() >= 32);
     body["token"].as_str().unwrap().to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    crate::common::send(
-        reqwest::Client::new()
-            .request(method, app.url(path))
-            .header("x-transport-token", token),
-        body,
-    )
-    .await
 }
 
 fn push(channel: i64, customer: &str, external_id: &str, text: &str) -> Value {
@@ -55,26 +37,21 @@ use reqwest::Method;
 async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp) {
     let token = module(&app, "Telegram module").await;
     assert_eq!(
-        call(
-            &app,
-            "bm_wrong",
-            Method::GET,
-            "/api/transport/v1/channels",
-            None
-        )
-        .await
-        .0,
+        app.as_module("bm_wrong")
+            .request(Method::GET, "/api/transport/v1/channels", None)
+            .await
+            .0,
         401
     );
-    let (status, ch) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "telegram", "name": "Shop bot"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{ch}");
+    let ch = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "telegram", "name": "Shop bot"})),
+        )
+        .expect(201)
+        .await;
     assert_eq!(
         ch["capabilities"]["attachments"]["image"],
         10 * 1024 * 1024,
@@ -83,75 +60,60 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     let channel = ch["id"].as_i64().unwrap();
     let own_caps = json!({"type": "telegram", "name": "x", "capabilities": ch["capabilities"]});
     assert_eq!(
-        call(
-            &app,
-            &token,
-            Method::POST,
-            "/api/transport/v1/channels",
-            Some(own_caps)
-        )
-        .await
-        .0,
+        app.as_module(&token)
+            .request(Method::POST, "/api/transport/v1/channels", Some(own_caps))
+            .await
+            .0,
         422
     );
     assert_eq!(
-        call(
-            &app,
-            &token,
-            Method::POST,
-            "/api/transport/v1/channels",
-            Some(json!({"type": "custom", "name": "Avito"}))
-        )
-        .await
-        .0,
+        app.as_module(&token)
+            .request(
+                Method::POST,
+                "/api/transport/v1/channels",
+                Some(json!({"type": "custom", "name": "Avito"}))
+            )
+            .await
+            .0,
         422
     );
     let mut caps = ch["capabilities"].clone();
     caps["text"]["quote"] = json!(false);
-    let (status, custom) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "custom", "name": "Avito", "capabilities": caps})),
-    )
-    .await;
+    let (status, custom) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "custom", "name": "Avito", "capabilities": caps})),
+        )
+        .await;
     assert_eq!(
         (status, custom["capabilities"]["text"]["quote"].clone()),
         (201, json!(false))
     );
-    let (_, list) = call(
-        &app,
-        &token,
-        Method::GET,
-        "/api/transport/v1/channels",
-        None,
-    )
-    .await;
+    let (_, list) = app
+        .as_module(&token)
+        .request(Method::GET, "/api/transport/v1/channels", None)
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 
-    let (status, pushed) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(channel, "u1", "m1", "Здравствуйте!")),
-    )
-    .await;
+    let (status, pushed) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "u1", "m1", "Здравствуйте!")),
+        )
+        .await;
     assert_eq!(
         (status, pushed["duplicate"].clone()),
         (200, json!(false)),
         "{pushed}"
     );
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, view) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/dialogs/{}", pushed["dialog_id"])))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, view) = admin
+        .get(&format!("/api/v1/dialogs/{}", pushed["dialog_id"]))
+        .await;
     assert_eq!(
         (
             view["contact_name"].as_str(),
@@ -159,14 +121,14 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
         ),
         (Some("Мария Иванова"), Some("Shop bot"))
     );
-    let (_, again) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(channel, "u1", "m1", "Здравствуйте!")),
-    )
-    .await;
+    let (_, again) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "u1", "m1", "Здравствуйте!")),
+        )
+        .await;
     assert_eq!(
         (again["duplicate"].clone(), again["message_id"].clone()),
         (json!(true), pushed["message_id"].clone())
@@ -175,85 +137,81 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     // Another module may not use this channel; a deactivated channel takes nothing.
     let other = module(&app, "Other").await;
     assert_eq!(
-        call(
-            &app,
-            &other,
-            Method::POST,
-            "/api/transport/v1/messages",
-            Some(push(channel, "u2", "x", "hi"))
-        )
-        .await
-        .0,
+        app.as_module(&other)
+            .request(
+                Method::POST,
+                "/api/transport/v1/messages",
+                Some(push(channel, "u2", "x", "hi"))
+            )
+            .await
+            .0,
         404
     );
     assert_eq!(
-        call(
-            &app,
-            &other,
+        app.as_module(&other)
+            .request(
+                Method::DELETE,
+                &format!("/api/transport/v1/channels/{channel}"),
+                None
+            )
+            .await
+            .0,
+        404
+    );
+    let (status, off) = app
+        .as_module(&token)
+        .request(
             Method::DELETE,
             &format!("/api/transport/v1/channels/{channel}"),
-            None
+            None,
         )
-        .await
-        .0,
-        404
-    );
-    let (status, off) = call(
-        &app,
-        &token,
-        Method::DELETE,
-        &format!("/api/transport/v1/channels/{channel}"),
-        None,
-    )
-    .await;
+        .await;
     assert_eq!((status, off["active"].clone()), (200, json!(false)));
     assert_eq!(
-        call(
-            &app,
-            &token,
-            Method::POST,
-            "/api/transport/v1/messages",
-            Some(push(channel, "u2", "m2", "hi"))
-        )
-        .await
-        .0,
+        app.as_module(&token)
+            .request(
+                Method::POST,
+                "/api/transport/v1/messages",
+                Some(push(channel, "u2", "m2", "hi"))
+            )
+            .await
+            .0,
         422
     );
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(json!({"channel_id": channel})),
-    )
-    .await;
+    let (status, body) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(json!({"channel_id": channel})),
+        )
+        .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("customer")));
 }
 
 async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message(app: TestApp) {
     let token = Arc::new(module(&app, "Module").await);
-    let (_, ch) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "vk", "name": "Group"})),
-    )
-    .await;
+    let (_, ch) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "vk", "name": "Group"})),
+        )
+        .await;
     let channel = ch["id"].as_i64().unwrap();
     let app = Arc::new(app);
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (app, token) = (app.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            call(
-                &app,
-                &token,
-                Method::POST,
-                "/api/transport/v1/messages",
-                Some(push(channel, "u", "same", "один раз")),
-            )
-            .await
+            app.as_module(&token)
+                .request(
+                    Method::POST,
+                    "/api/transport/v1/messages",
+                    Some(push(channel, "u", "same", "один раз")),
+                )
+                .await
         }));
     }
     let mut ids = std::collections::HashSet::new();
@@ -265,7 +223,7 @@ async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message
         firsts += usize::from(body["duplicate"] == json!(false));
     }
     assert_eq!((ids.len(), firsts), (1, 1), "one message, one first answer");
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let counts = app.store.data_counts().await.unwrap();
     assert_eq!((counts.dialogs, counts.messages), (1, 1));
     drop(admin);
@@ -273,34 +231,31 @@ async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message
 
 async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     let token = module(&app, "Module").await;
-    let (_, ch) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "whatsapp_business", "name": "Support"})),
-    )
-    .await;
+    let (_, ch) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "whatsapp_business", "name": "Support"})),
+        )
+        .await;
     let channel = ch["id"].as_i64().unwrap();
-    let (_, pushed) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(channel, "u", "in-1", "Где заказ?")),
-    )
-    .await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let (_, pushed) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "u", "in-1", "Где заказ?")),
+        )
+        .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let d = pushed["dialog_id"].as_i64().unwrap();
-    let (_, reply) = json_of(
-        admin
-            .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
-            .json(&json!({"body": "Уже в пути"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, reply) = admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Уже в пути"}),
+        )
+        .await;
     let id = reply["id"].as_i64().unwrap();
     let report = |status: &str, extra: Value| {
         let mut b = json!({"channel_id": channel, "message_id": id, "status": status});
@@ -310,10 +265,10 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         b
     };
     let path = "/api/transport/v1/messages/status";
-    let status_of = |app: &TestApp, admin: reqwest::Client| {
-        let url = app.url(&format!("/api/v1/dialogs/{d}/messages"));
+    let status_of = |admin: Caller| {
+        let path = format!("/api/v1/dialogs/{d}/messages");
         async move {
-            let (_, feed) = json_of(admin.get(url).send().await.unwrap()).await;
+            let (_, feed) = admin.get(&path).await;
             feed.as_array()
                 .unwrap()
                 .iter()
@@ -324,81 +279,65 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
                 .to_owned()
         }
     };
-    let (_, r) = call(
-        &app,
-        &token,
-        Method::POST,
-        path,
-        Some(report("delivered", json!({}))),
-    )
-    .await;
+    let (_, r) = app
+        .as_module(&token)
+        .request(Method::POST, path, Some(report("delivered", json!({}))))
+        .await;
     assert_eq!(
         (r["changed"].clone(), r["status"].clone()),
         (json!(true), json!("delivered"))
     );
-    let (_, late) = call(
-        &app,
-        &token,
-        Method::POST,
-        path,
-        Some(report("sent", json!({"external_id": "wamid.1"}))),
-    )
-    .await;
+    let (_, late) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            path,
+            Some(report("sent", json!({"external_id": "wamid.1"}))),
+        )
+        .await;
     assert_eq!(
         (late["changed"].clone(), late["status"].clone()),
         (json!(false), json!("delivered")),
         "a late report is a no-op"
     );
-    assert_eq!(status_of(&app, admin.clone()).await, "delivered");
-    call(
-        &app,
-        &token,
-        Method::POST,
-        path,
-        Some(report("read", json!({}))),
-    )
-    .await;
-    let (_, after) = call(
-        &app,
-        &token,
-        Method::POST,
-        path,
-        Some(report(
-            "failed",
-            json!({"error": {"code": "general", "message": "boom"}}),
-        )),
-    )
-    .await;
+    assert_eq!(status_of(admin.clone()).await, "delivered");
+    app.as_module(&token)
+        .request(Method::POST, path, Some(report("read", json!({}))))
+        .await;
+    let (_, after) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            path,
+            Some(report(
+                "failed",
+                json!({"error": {"code": "general", "message": "boom"}}),
+            )),
+        )
+        .await;
     assert_eq!(
         after["changed"],
         json!(false),
         "nothing fails after it was read"
     );
-    assert_eq!(status_of(&app, admin.clone()).await, "read");
+    assert_eq!(status_of(admin.clone()).await, "read");
 
     // A failure on a message not yet delivered is shown with its reason.
-    let (_, second) = json_of(
-        admin
-            .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
-            .json(&json!({"body": "Ещё"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, second) = admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Ещё"}),
+        )
+        .await;
     let failed = json!({"channel_id": channel, "message_id": second["id"], "status": "failed", "error": {"code": "reply_timed_out", "message": "The 24-hour window is over"}});
     assert_eq!(
-        call(&app, &token, Method::POST, path, Some(failed)).await.1["changed"],
+        app.as_module(&token)
+            .request(Method::POST, path, Some(failed))
+            .await
+            .1["changed"],
         json!(true)
     );
-    let (_, feed) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/dialogs/{d}/messages")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     let m = feed
         .as_array()
         .unwrap()
@@ -413,7 +352,8 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
 
     let unknown = json!({"channel_id": channel, "message_id": 424242, "status": "read"});
     assert_eq!(
-        call(&app, &token, Method::POST, path, Some(unknown))
+        app.as_module(&token)
+            .request(Method::POST, path, Some(unknown))
             .await
             .0,
         404
@@ -421,75 +361,57 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     let client_message =
         json!({"channel_id": channel, "message_id": pushed["message_id"], "status": "read"});
     assert_eq!(
-        call(&app, &token, Method::POST, path, Some(client_message))
+        app.as_module(&token)
+            .request(Method::POST, path, Some(client_message))
             .await
             .0,
         404,
         "client messages have no delivery status"
     );
     assert_eq!(
-        call(
-            &app,
-            &token,
-            Method::POST,
-            path,
-            Some(report("failed", json!({})))
-        )
-        .await
-        .0,
+        app.as_module(&token)
+            .request(Method::POST, path, Some(report("failed", json!({}))))
+            .await
+            .0,
         422
     );
 }
 
 async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(app: TestApp) {
     let token = module(&app, "Module").await;
-    let (_, widget) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "widget", "name": "Site chat"})),
-    )
-    .await;
-    let (_, wa) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "whatsapp_business", "name": "WA"})),
-    )
-    .await;
+    let (_, widget) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "widget", "name": "Site chat"})),
+        )
+        .await;
+    let (_, wa) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "whatsapp_business", "name": "WA"})),
+        )
+        .await;
     let first = json!({
         "channel_id": widget["id"], "external_id": "w1", "text": "Хочу заказать", "page_link": "https://shop.example.com/sofa",
         "customer": {"external_id": "visitor-1", "first_name": "Ольга", "phone": "+7 (900) 111-22-33", "utm": {"utm_source": "yandex", "utm_campaign": "sofas"}}
     });
-    let (_, pushed) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(first),
-    )
-    .await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, view) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/dialogs/{}", pushed["dialog_id"])))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, pushed) = app
+        .as_module(&token)
+        .request(Method::POST, "/api/transport/v1/messages", Some(first))
+        .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, view) = admin
+        .get(&format!("/api/v1/dialogs/{}", pushed["dialog_id"]))
+        .await;
     let client = view["client"]["id"].as_i64().unwrap();
-    let (status, card) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/clients/{client}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{card}");
+    let card = admin
+        .get(&format!("/api/v1/clients/{client}"))
+        .expect(200)
+        .await;
     assert_eq!(
         (card["name"].as_str(), card["phone"].as_str()),
         (Some("Ольга"), Some("+79001112233"))
@@ -515,44 +437,23 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
 
     // The same phone on another channel: the same client card, its source unchanged.
     let second = json!({"channel_id": wa["id"], "external_id": "a1", "text": "Это снова я", "customer": {"external_id": "79001112233", "phone": "79001112233", "first_name": "Оля"}});
-    let (_, pushed2) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(second),
-    )
-    .await;
+    let (_, pushed2) = app
+        .as_module(&token)
+        .request(Method::POST, "/api/transport/v1/messages", Some(second))
+        .await;
     let third = json!({"channel_id": wa["id"], "external_id": "a2", "text": "+", "customer": {"external_id": "other", "phone": "+7 900 111 22 33"}});
-    call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(third),
-    )
-    .await;
-    let (_, view2) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/dialogs/{}", pushed2["dialog_id"])))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    app.as_module(&token)
+        .request(Method::POST, "/api/transport/v1/messages", Some(third))
+        .await;
+    let (_, view2) = admin
+        .get(&format!("/api/v1/dialogs/{}", pushed2["dialog_id"]))
+        .await;
     assert_ne!(
         view2["client"]["id"].as_i64(),
         Some(client),
         "79001112233 without a plus is another number"
     );
-    let (_, card_again) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/clients/{client}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, card_again) = admin.get(&format!("/api/v1/clients/{client}")).await;
     assert_eq!(card_again["source"]["channel_type"], "widget");
     assert_eq!(
         app.store.data_counts().await.unwrap().clients,
@@ -563,87 +464,81 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
 
 async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(app: TestApp) {
     let token = module(&app, "Module").await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, tg) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "telegram", "name": "Bot"})),
-    )
-    .await;
-    let (_, fb) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "fb_instagram", "name": "IG"})),
-    )
-    .await;
-    let (_, pushed) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка")),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, tg) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "telegram", "name": "Bot"})),
+        )
+        .await;
+    let (_, fb) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "fb_instagram", "name": "IG"})),
+        )
+        .await;
+    let (_, pushed) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка")),
+        )
+        .await;
     let edit = json!({"channel_id": tg["id"], "external_id": "e1", "text": "Опечатка"});
-    let (status, m) = call(
-        &app,
-        &token,
-        Method::PUT,
-        "/api/transport/v1/messages",
-        Some(edit),
-    )
-    .await;
+    let (status, m) = app
+        .as_module(&token)
+        .request(Method::PUT, "/api/transport/v1/messages", Some(edit))
+        .await;
     assert_eq!((status, m["body"].as_str()), (200, Some("Опечатка")));
     assert!(m["edited_at"].is_i64());
-    let (status, m) = call(
-        &app,
-        &token,
-        Method::DELETE,
-        "/api/transport/v1/messages",
-        Some(json!({"channel_id": tg["id"], "external_id": "e1"})),
-    )
-    .await;
+    let (status, m) = app
+        .as_module(&token)
+        .request(
+            Method::DELETE,
+            "/api/transport/v1/messages",
+            Some(json!({"channel_id": tg["id"], "external_id": "e1"})),
+        )
+        .await;
     assert_eq!(
         (status, m["body"].as_str()),
         (200, Some("")),
         "the text is withheld"
     );
     assert!(m["deleted_at"].is_i64());
-    call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(fb["id"].as_i64().unwrap(), "u", "f1", "hi")),
-    )
-    .await;
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::PUT,
-        "/api/transport/v1/messages",
-        Some(json!({"channel_id": fb["id"], "external_id": "f1", "text": "x"})),
-    )
-    .await;
+    app.as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(fb["id"].as_i64().unwrap(), "u", "f1", "hi")),
+        )
+        .await;
+    let (status, body) = app
+        .as_module(&token)
+        .request(
+            Method::PUT,
+            "/api/transport/v1/messages",
+            Some(json!({"channel_id": fb["id"], "external_id": "f1", "text": "x"})),
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (422, Some("not_supported_by_channel")),
         "Instagram cannot edit"
     );
     assert_eq!(
-        call(
-            &app,
-            &token,
-            Method::PUT,
-            "/api/transport/v1/messages",
-            Some(json!({"channel_id": tg["id"], "external_id": "nope", "text": "x"}))
-        )
-        .await
-        .0,
+        app.as_module(&token)
+            .request(
+                Method::PUT,
+                "/api/transport/v1/messages",
+                Some(json!({"channel_id": tg["id"], "external_id": "nope", "text": "x"}))
+            )
+            .await
+            .0,
         404
     );
 
@@ -651,36 +546,26 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
     let d = pushed["dialog_id"].as_i64().unwrap();
     let mut ids = Vec::new();
     for text in ["1", "2", "3"] {
-        let (_, m) = json_of(
-            admin
-                .post(app.url(&format!("/api/v1/dialogs/{d}/messages")))
-                .json(&json!({"body": text}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, m) = admin
+            .post(
+                &format!("/api/v1/dialogs/{d}/messages"),
+                json!({"body": text}),
+            )
+            .await;
         ids.push(m["id"].as_i64().unwrap());
     }
     let read =
         json!({"channel_id": tg["id"], "message_id": ids[1], "status": "read", "up_to": true});
-    let (status, r) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages/status",
-        Some(read),
-    )
-    .await;
+    let (status, r) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages/status",
+            Some(read),
+        )
+        .await;
     assert_eq!((status, r["changed"].clone()), (200, json!(true)));
-    let (_, feed) = json_of(
-        admin
-            .get(app.url(&format!("/api/v1/dialogs/{d}/messages")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     let status_of = |id: i64| {
         feed.as_array()
             .unwrap()
@@ -700,20 +585,18 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
 
 async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     let token = module(&app, "Import").await;
-    let (_, ch) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/channels",
-        Some(json!({"type": "whatsapp_business", "name": "WA"})),
-    )
-    .await;
+    let (_, ch) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/channels",
+            Some(json!({"type": "whatsapp_business", "name": "WA"})),
+        )
+        .await;
     let channel = ch["id"].as_i64().unwrap();
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let counters = || async {
-        crate::common::send(admin.get(app.url("/api/v1/me/counters")), None)
-            .await
-            .1["unread_dialogs"]
+        admin.get("/api/v1/me/counters").await.1["unread_dialogs"]
             .as_i64()
             .unwrap()
     };
@@ -727,14 +610,14 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
             {"external_id": "h3", "from": "client", "text": "Спасибо", "sent_at": 1_600_000_120_000_i64},
         ],
     });
-    let (status, first) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/history",
-        Some(history.clone()),
-    )
-    .await;
+    let (status, first) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/history",
+            Some(history.clone()),
+        )
+        .await;
     assert_eq!(
         (status, first["imported"].as_bool()),
         (200, Some(true)),
@@ -746,22 +629,16 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         unread_before,
         "history is read by everyone"
     );
-    let (_, view) = crate::common::send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}"))),
-        None,
-    )
-    .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{dialog}")).await;
     assert_eq!(
         (view["open"].as_bool(), view["waiting_since"].is_null()),
         (Some(false), true),
         "{view}"
     );
     assert_eq!(view["last_activity_at"], 1_600_000_120_000_i64);
-    let (_, feed) = crate::common::send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        None,
-    )
-    .await;
+    let (_, feed) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .await;
     let feed = feed.as_array().unwrap();
     assert_eq!(
         feed.iter()
@@ -777,21 +654,13 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         (Some("company"), Some("delivered"))
     );
     let client = view["client"]["id"].as_i64().unwrap();
-    let (_, card) = crate::common::send(
-        admin.get(app.url(&format!("/api/v1/clients/{client}"))),
-        None,
-    )
-    .await;
+    let (_, card) = admin.get(&format!("/api/v1/clients/{client}")).await;
     assert_eq!(card["source"]["channel_name"], "WA", "{card}");
 
-    let (status, again) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/history",
-        Some(history),
-    )
-    .await;
+    let (status, again) = app
+        .as_module(&token)
+        .request(Method::POST, "/api/transport/v1/history", Some(history))
+        .await;
     assert_eq!(
         (
             status,
@@ -800,11 +669,9 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         ),
         (200, Some(false), Some(dialog))
     );
-    let (_, feed) = crate::common::send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        None,
-    )
-    .await;
+    let (_, feed) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .await;
     assert_eq!(
         feed.as_array().unwrap().len(),
         3,
@@ -812,41 +679,40 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     );
 
     // The client writes now: the dialog opens and is unread.
-    let (status, _) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/messages",
-        Some(push(channel, "7900", "live-1", "А доставка?")),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let _ = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/messages",
+            Some(push(channel, "7900", "live-1", "А доставка?")),
+        )
+        .expect(200)
+        .await;
     assert_eq!(counters().await, unread_before + 1);
 
     let bad = |messages: Value| json!({"channel_id": channel, "customer": {"external_id": "other"}, "messages": messages});
-    let (status, e) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/history",
-        Some(bad(json!([]))),
-    )
-    .await;
+    let (status, e) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/history",
+            Some(bad(json!([]))),
+        )
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("messages")));
     let disorder = json!([
         {"external_id": "a", "from": "client", "text": "2", "sent_at": 2000},
         {"external_id": "b", "from": "client", "text": "1", "sent_at": 1000},
     ]);
-    let (status, e) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/transport/v1/history",
-        Some(bad(disorder)),
-    )
-    .await;
+    let (status, e) = app
+        .as_module(&token)
+        .request(
+            Method::POST,
+            "/api/transport/v1/history",
+            Some(bad(disorder)),
+        )
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("messages[1]")));
-    let (status, e) = call(&app, &token, Method::POST, "/api/transport/v1/history",
-        Some(json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]}))).await;
-    assert_eq!(status, 404, "{e}");
+    app.as_module(&token).request(Method::POST, "/api/transport/v1/history",
+        Some(json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]}))).expect(404).await;
 }

@@ -1,6 +1,7 @@
 //! Starts the real application on port 0 with a fresh database, and talks to it over HTTP.
 
 pub mod browser;
+pub mod client;
 
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::NewChannel;

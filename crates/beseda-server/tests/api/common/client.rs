@@ -1,0 +1,119 @@
+//! The typed test client: who calls, then what, then what must come back:
+//! `app.as_(ADMIN_EMAIL).await.post("/api/v1/tags", body).expect(201).await`.
+
+use super::{PASSWORD, TestApp, browser, json_of};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+/// Someone calling the API: a signed-in manager (their session cookie), a module (its token),
+/// or nobody.
+#[derive(Clone)]
+pub struct Caller {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl TestApp {
+    /// The API as the manager `email`, signed in with the test password.
+    pub async fn as_(&self, email: &str) -> Caller {
+        let caller = self.anonymous();
+        let answer = caller
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(answer.0, 200, "login as {email}: {}", answer.1);
+        caller
+    }
+
+    /// The transport API as the module holding `token`.
+    pub fn as_module(&self, token: &str) -> Caller {
+        Caller {
+            token: Some(token.to_owned()),
+            ..self.anonymous()
+        }
+    }
+
+    /// The API without a session.
+    pub fn anonymous(&self) -> Caller {
+        Caller {
+            base: self.base.clone(),
+            http: browser(),
+            token: None,
+        }
+    }
+}
+
+impl Caller {
+    pub fn get(&self, path: &str) -> Call {
+        self.request(Method::GET, path, None)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Call {
+        self.request(Method::POST, path, Some(body))
+    }
+
+    /// A POST without a body: an action (`…/close`, `…/read`).
+    pub fn post_empty(&self, path: &str) -> Call {
+        self.request(Method::POST, path, None)
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> Call {
+        self.request(Method::PUT, path, Some(body))
+    }
+
+    pub fn patch(&self, path: &str, body: Value) -> Call {
+        self.request(Method::PATCH, path, Some(body))
+    }
+
+    pub fn delete(&self, path: &str) -> Call {
+        self.request(Method::DELETE, path, None)
+    }
+
+    pub fn request(&self, method: Method, path: &str, body: Option<Value>) -> Call {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.header("x-transport-token", token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Call(req)
+    }
+}
+
+/// One request, not yet sent. Awaiting it gives the status and the JSON answer.
+pub struct Call(reqwest::RequestBuilder);
+
+impl Call {
+    /// The answer must have this status; gives its JSON.
+    pub async fn expect(self, status: u16) -> Value {
+        let (got, body) = self.await;
+        assert_eq!(got, status, "{body}");
+        body
+    }
+
+    /// The request must be refused with this status and stable error code; gives the answer.
+    pub async fn refused(self, status: u16, code: &str) -> Value {
+        let (got, body) = self.await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+        body
+    }
+}
+
+impl IntoFuture for Call {
+    type Output = (u16, Value);
+    type IntoFuture = Pin<Box<dyn Future<Output = (u16, Value)> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { json_of(self.0.send().await.expect("the server answers")).await })
+    }
+}
