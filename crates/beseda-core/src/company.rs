@@ -123,11 +123,12 @@ pub enum Author {
 }
 
 impl Author {
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> crate::dialog::AuthorKind {
+        use crate::dialog::AuthorKind as K;
         match self {
-            Author::Client => "client",
-            Author::Manager(_) | Author::Company => "manager",
-            Author::System => "system",
+            Author::Client => K::Client,
+            Author::Manager(_) | Author::Company => K::Manager,
+            Author::System => K::System,
         }
     }
 }
@@ -192,7 +193,7 @@ pub struct DialogSummary {
     pub responsible: Option<ManagerId>,
     pub last_seq: i64,
     pub last_client_seq: i64,
-    pub last_message_author: Option<String>,
+    pub last_message_author: Option<crate::dialog::AuthorKind>,
     pub last_message_preview: Option<String>,
     pub last_activity_at: Timestamp,
     /// The first client message that has no answer yet (F20, F34).

@@ -63,7 +63,7 @@ pub struct DialogView {
     pub responsible: Option<Responsible>,
     pub last_activity_at: Timestamp,
     pub last_message_preview: Option<String>,
-    pub last_message_author: Option<String>,
+    pub last_message_author: Option<AuthorKind>,
     /// Since when the client waits for an answer (F20, F34).
     pub waiting_since: Option<Timestamp>,
     /// The answer-time limits that apply to this dialog's channel (F34).
@@ -113,6 +113,85 @@ pub enum MessageAuthor {
     System,
 }
 
+/// What a message is: text, a message of files of one kind (named by its first file), or a
+/// system line of the feed (F17).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Image,
+    Audio,
+    Video,
+    File,
+    Event,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Image => "image",
+            MessageKind::Audio => "audio",
+            MessageKind::Video => "video",
+            MessageKind::File => "file",
+            MessageKind::Event => "event",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<MessageKind> {
+        [
+            Self::Text,
+            Self::Image,
+            Self::Audio,
+            Self::Video,
+            Self::File,
+            Self::Event,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+}
+
+impl From<crate::attachment::AttachmentKind> for MessageKind {
+    fn from(kind: crate::attachment::AttachmentKind) -> MessageKind {
+        use crate::attachment::AttachmentKind as A;
+        match kind {
+            A::Image => MessageKind::Image,
+            A::Audio => MessageKind::Audio,
+            A::Video => MessageKind::Video,
+            A::File => MessageKind::File,
+        }
+    }
+}
+
+/// Who wrote a dialog's last message, as its row and the "last message" filter see it (F12,
+/// F21): the client, a manager (or the company in imported history), or a bot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    Client,
+    Manager,
+    Bot,
+    System,
+}
+
+impl AuthorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorKind::Client => "client",
+            AuthorKind::Manager => "manager",
+            AuthorKind::Bot => "bot",
+            AuthorKind::System => "system",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<AuthorKind> {
+        [Self::Client, Self::Manager, Self::Bot, Self::System]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+}
+
 /// The delivery status of a company message (F31); it only moves forward.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -157,8 +236,7 @@ pub struct MessageView {
     pub dialog_id: DialogId,
     pub seq: i64,
     pub author: MessageAuthor,
-    /// `text`, or `event` for the feed's system events.
-    pub kind: String,
+    pub kind: MessageKind,
     pub body: String,
     /// For a system line: the dialog event it records (F17), e.g.
     /// `{"kind":"dialog_assigned","data":{"from":…,"to":…,"by":…}}`.

@@ -133,8 +133,7 @@ pub struct DialogKeys {
     pub client_id: Option<ClientId>,
     pub last_activity_at: Timestamp,
     pub last_message_preview: Option<String>,
-    /// `client`, `manager`, `bot` or `company`.
-    pub last_message_author: Option<String>,
+    pub last_message_author: Option<crate::dialog::AuthorKind>,
     pub waiting_since: Option<Timestamp>,
 }
 

@@ -54,6 +54,27 @@ impl From<Option<String>> for SqlValue {
         SqlValue::Text(v)
     }
 }
+/// Closed sets of values are stored as their names.
+macro_rules! named_values {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for SqlValue {
+            fn from(v: $t) -> Self {
+                SqlValue::Text(Some(v.as_str().to_owned()))
+            }
+        }
+        impl From<Option<$t>> for SqlValue {
+            fn from(v: Option<$t>) -> Self {
+                SqlValue::Text(v.map(|v| v.as_str().to_owned()))
+            }
+        }
+    )*};
+}
+named_values!(
+    beseda_core::dialog::MessageKind,
+    beseda_core::dialog::AuthorKind,
+    beseda_core::dialog::DeliveryStatus,
+);
+
 impl From<Timestamp> for SqlValue {
     fn from(v: Timestamp) -> Self {
         SqlValue::I64(Some(v.0))
@@ -151,6 +172,25 @@ impl SqlRow {
 
     pub fn text(&self, name: &str) -> Result<String, SqlError> {
         self.opt_text(name)?
+            .ok_or_else(|| SqlError::other(format!("column {name} is null")))
+    }
+
+    /// A text column that holds one of a closed set of values (a kind, a status).
+    pub fn opt_parsed<T>(
+        &self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, SqlError> {
+        self.opt_text(name)?
+            .map(|raw| {
+                parse(&raw)
+                    .ok_or_else(|| SqlError::other(format!("column {name}: unknown {raw:?}")))
+            })
+            .transpose()
+    }
+
+    pub fn parsed<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, SqlError> {
+        self.opt_parsed(name, parse)?
             .ok_or_else(|| SqlError::other(format!("column {name} is null")))
     }
 

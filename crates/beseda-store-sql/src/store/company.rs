@@ -7,6 +7,7 @@ use beseda_core::company::{
     Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
     TagColor,
 };
+use beseda_core::dialog::{AuthorKind, DeliveryStatus, MessageKind};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, OrderId, TagId};
 use beseda_core::store::CompanyStore;
 use beseda_core::{CoreError, CoreResult};
@@ -151,7 +152,7 @@ impl CompanyStore for SqlStore {
             responsible: r.opt_i64("responsible_manager_id")?.map(ManagerId),
             last_seq: r.i64("last_seq")?,
             last_client_seq: r.i64("last_client_seq")?,
-            last_message_author: r.opt_text("last_message_author")?,
+            last_message_author: r.opt_parsed("last_message_author", AuthorKind::parse)?,
             last_message_preview: r.opt_text("last_message_preview")?,
             last_activity_at: r.ts("last_activity_at")?,
             waiting_since: r.opt_ts("waiting_since")?,
@@ -211,12 +212,12 @@ pub(super) async fn insert_history(
     let mut last_id = None;
     for (seq, m) in (1_i64..).zip(&d.messages) {
         // Imported company messages were delivered long ago; client messages have no status.
-        let status =
-            matches!(m.author, Author::Manager(_) | Author::Company).then_some("delivered");
+        let status = matches!(m.author, Author::Manager(_) | Author::Company)
+            .then_some(DeliveryStatus::Delivered);
         let kind = if m.author == Author::System {
-            "event"
+            MessageKind::Event
         } else {
-            "text"
+            MessageKind::Text
         };
         let row = tx
             .fetch_one(

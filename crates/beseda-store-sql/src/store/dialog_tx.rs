@@ -6,7 +6,9 @@ use super::params;
 use crate::driver::SqlTx;
 use beseda_core::attachment::{Uploader, preview_of};
 use beseda_core::company::PREVIEW_CHARS;
-use beseda_core::dialog::{DeliveryStatus, MessageAuthor, MessageView, QuoteRef, Responsible};
+use beseda_core::dialog::{
+    AuthorKind, DeliveryStatus, MessageAuthor, MessageKind, MessageView, QuoteRef, Responsible,
+};
 use beseda_core::event::{DialogKeys, DomainEvent};
 use beseda_core::ids::{AttachmentId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::rules::DialogState;
@@ -94,7 +96,7 @@ pub(crate) async fn client_blocked(tx: &mut Box<dyn SqlTx>, d: &Locked) -> CoreR
 /// A message to add to a dialog.
 pub(crate) struct NewMessage<'a> {
     pub author: MessageAuthor,
-    pub kind: &'a str,
+    pub kind: MessageKind,
     pub body: &'a str,
     pub event: Option<DomainEvent>,
     pub quote: Option<MessageId>,
@@ -117,11 +119,11 @@ pub(crate) async fn add_message(
 ) -> CoreResult<MessageView> {
     let seq = d.last_seq + 1;
     let (author_kind, author_manager) = match &m.author {
-        MessageAuthor::Client => ("client", None),
-        MessageAuthor::Manager { id, .. } => ("manager", Some(*id)),
-        MessageAuthor::Company => ("manager", None),
-        MessageAuthor::Bot { .. } => ("bot", None),
-        MessageAuthor::System => ("system", None),
+        MessageAuthor::Client => (AuthorKind::Client, None),
+        MessageAuthor::Manager { id, .. } => (AuthorKind::Manager, Some(*id)),
+        MessageAuthor::Company => (AuthorKind::Manager, None),
+        MessageAuthor::Bot { .. } => (AuthorKind::Bot, None),
+        MessageAuthor::System => (AuthorKind::System, None),
     };
     let event_text = m
         .event
@@ -147,7 +149,7 @@ pub(crate) async fn add_message(
     let mut kind = m.kind;
     let preview: String = if m.body.is_empty() && !attachments.is_empty() {
         // A message of files only: the dialog row and the feed name its first file.
-        kind = attachments[0].kind.as_str();
+        kind = attachments[0].kind.into();
         tx.execute(
             "UPDATE messages SET kind = $2 WHERE id = $1",
             params![id, kind],
@@ -200,7 +202,7 @@ pub(crate) async fn add_message(
         dialog_id: d.id,
         seq,
         author: m.author,
-        kind: kind.to_owned(),
+        kind,
         body: m.body.to_owned(),
         event: m.event.map(Box::new),
         quote,
@@ -222,7 +224,7 @@ pub(crate) async fn add_system_message(
 ) -> CoreResult<MessageView> {
     let m = NewMessage {
         author: MessageAuthor::System,
-        kind: "event",
+        kind: MessageKind::Event,
         body: "",
         event: Some(event),
         quote: None,
@@ -329,7 +331,7 @@ pub(crate) async fn dialog_keys(tx: &mut Box<dyn SqlTx>, id: DialogId) -> CoreRe
         client_id: r.opt_i64("client_id")?.map(ClientId),
         last_activity_at: r.ts("last_activity_at")?,
         last_message_preview: r.opt_text("last_message_preview")?,
-        last_message_author: r.opt_text("last_message_author")?,
+        last_message_author: r.opt_parsed("last_message_author", AuthorKind::parse)?,
         waiting_since: r.opt_ts("waiting_since")?,
     })
 }

@@ -6,8 +6,8 @@ use crate::driver::SqlTx;
 use async_trait::async_trait;
 use beseda_core::attachment::Uploader;
 use beseda_core::dialog::{
-    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
-    Responsible, Viewer,
+    Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageKind, MessageView,
+    OutgoingMessage, Responsible, Viewer,
 };
 use beseda_core::event::{DomainEvent, Event, EventId, MessageChange, NewEvent};
 use beseda_core::ids::{ClientId, DialogId, ManagerId, MessageId};
@@ -110,7 +110,7 @@ impl DialogStore for SqlStore {
         let author = dtx::manager_author(&mut tx, m.author).await?;
         let msg = NewMessage {
             author,
-            kind: "text",
+            kind: MessageKind::Text,
             body: &m.body,
             event: None,
             quote: m.quote,

@@ -6,8 +6,8 @@ use super::{SqlStore, params, visibility};
 use crate::driver::SqlRow;
 use beseda_core::channel::Capabilities;
 use beseda_core::dialog::{
-    ChannelRef, ClientRef, Counters, DeliveryStatus, DialogView, FeedPage, MessageAuthor,
-    MessageView, QuoteRef, Viewer,
+    AuthorKind, ChannelRef, ClientRef, Counters, DeliveryStatus, DialogView, FeedPage,
+    MessageAuthor, MessageKind, MessageView, QuoteRef, Viewer,
 };
 use beseda_core::ids::{BotId, ChannelId, ClientId, DialogId, ManagerId, MessageId};
 use beseda_core::library::TimeLimits;
@@ -52,7 +52,7 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         dialog_id: DialogId(r.i64("dialog_id")?),
         seq: r.i64("seq")?,
         author,
-        kind: r.text("kind")?,
+        kind: r.parsed("kind", MessageKind::parse)?,
         body: if r.opt_i64("deleted_at")?.is_some() {
             String::new()
         } else {
@@ -137,7 +137,7 @@ pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> 
         responsible,
         last_activity_at: r.ts("last_activity_at")?,
         last_message_preview: r.opt_text("last_message_preview")?,
-        last_message_author: r.opt_text("last_message_author")?,
+        last_message_author: r.opt_parsed("last_message_author", AuthorKind::parse)?,
         waiting_since,
         time_limits,
         waiting_level,

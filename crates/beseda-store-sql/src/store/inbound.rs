@@ -8,7 +8,9 @@ use super::{SqlStore, events, params};
 use crate::driver::SqlTx;
 use beseda_core::attachment::Uploader;
 use beseda_core::company::ImportDialog;
-use beseda_core::dialog::{ContactDetails, HistoryImport, InboundMessage, Ingested, MessageAuthor};
+use beseda_core::dialog::{
+    ContactDetails, HistoryImport, InboundMessage, Ingested, MessageAuthor, MessageKind,
+};
 use beseda_core::event::{Audience, DomainEvent, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, MessageId};
 use beseda_core::rules::{self, ClientMessage};
@@ -294,7 +296,7 @@ impl SqlStore {
         };
         let msg = NewMessage {
             author: MessageAuthor::Client,
-            kind: "text",
+            kind: MessageKind::Text,
             body: &m.body,
             event: None,
             quote,

@@ -90,7 +90,7 @@ pub async fn attachments_bind_to_one_message_and_are_listed(store: &dyn Store) {
         .await
         .unwrap()
         .value;
-    assert_eq!(sent.kind, "file");
+    assert_eq!(sent.kind, beseda_core::dialog::MessageKind::File);
     assert_eq!(
         sent.attachments.iter().map(|a| a.id).collect::<Vec<_>>(),
         [doc.id, pic.id]

@@ -161,7 +161,10 @@ pub async fn a_dialog_is_imported_with_its_keys(store: &dyn Store) {
         (id, wa, None, true, Some(m.id))
     );
     assert_eq!((s.last_seq, s.last_client_seq), (3, 3));
-    assert_eq!(s.last_message_author.as_deref(), Some("client"));
+    assert_eq!(
+        s.last_message_author,
+        Some(beseda_core::dialog::AuthorKind::Client)
+    );
     assert_eq!(s.last_message_preview.as_deref(), Some("Где мой заказ?"));
     assert_eq!(
         (s.last_activity_at, s.waiting_since, s.opened_at),
