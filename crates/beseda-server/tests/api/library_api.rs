@@ -17,9 +17,7 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
     let ch = app.channel(ChannelKind::Telegram).await;
     let dialog = app.new_dialog(ch, "buyer").await;
     let admin = app.as_(ADMIN_EMAIL).await;
-    let (_, d) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{dialog}"), None)
-        .await;
+    let (_, d) = admin.get(&format!("/api/v1/dialogs/{dialog}")).await;
     let client = beseda_core::ids::ClientId(d["client"]["id"].as_i64().unwrap());
     for (number, total, currency, at) in [
         ("B-1", 150_000, "RUB", 1_000),
@@ -40,7 +38,7 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
             .unwrap();
     }
     let card = admin
-        .request(Method::GET, &format!("/api/v1/clients/{}", client.0), None)
+        .get(&format!("/api/v1/clients/{}", client.0))
         .expect(200)
         .await;
     let numbers: Vec<&str> = card["orders"]
@@ -59,38 +57,24 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
     );
 }
 
-use reqwest::Method;
-
 async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestApp) {
     let admin = app.as_(ADMIN_EMAIL).await;
     let anna = app.manager("anna@example.com", "Anna").await;
     let annas = app.as_("anna@example.com").await;
     let (status, vip) = admin
-        .request(
-            Method::POST,
-            "/api/v1/tags",
-            Some(json!({"name": "VIP", "color": "red"})),
-        )
+        .post("/api/v1/tags", json!({"name": "VIP", "color": "red"}))
         .await;
     assert_eq!((status, vip["color"].as_str()), (201, Some("red")));
     assert_eq!(
         admin
-            .request(
-                Method::POST,
-                "/api/v1/tags",
-                Some(json!({"name": "VIP", "color": "blue"}))
-            )
+            .post("/api/v1/tags", json!({"name": "VIP", "color": "blue"}))
             .await
             .0,
         409
     );
     assert_eq!(
         admin
-            .request(
-                Method::POST,
-                "/api/v1/tags",
-                Some(json!({"name": "X", "color": "purple"}))
-            )
+            .post("/api/v1/tags", json!({"name": "X", "color": "purple"}))
             .await
             .0,
         422,
@@ -98,20 +82,15 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
     );
     assert_eq!(
         annas
-            .request(
-                Method::POST,
-                "/api/v1/tags",
-                Some(json!({"name": "Mine", "color": "red"}))
-            )
+            .post("/api/v1/tags", json!({"name": "Mine", "color": "red"}))
             .await
             .0,
         403
     );
     let (status, renamed) = admin
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/tags/{}", vip["id"]),
-            Some(json!({"name": "VIP+", "color": "light_red"})),
+            json!({"name": "VIP+", "color": "light_red"}),
         )
         .await;
     assert_eq!(
@@ -119,31 +98,21 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
         (200, Some("VIP+"), Some("light_red"))
     );
     let (_, opt) = admin
-        .request(
-            Method::POST,
-            "/api/v1/tags",
-            Some(json!({"name": "Опт", "color": "green"})),
-        )
+        .post("/api/v1/tags", json!({"name": "Опт", "color": "green"}))
         .await;
 
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, view) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     let client = view["client"]["id"].as_i64().unwrap();
     let path = |tag: &Value| format!("/api/v1/clients/{client}/tags/{}", tag["id"]);
-    let (status, tags) = annas
-        .request(Method::PUT, &path(&opt), Some(json!({"pinned": false})))
-        .await;
+    let (status, tags) = annas.put(&path(&opt), json!({"pinned": false})).await;
     assert_eq!(
         (status, tags.as_array().unwrap().len()),
         (200, 1),
         "the dialog is unassigned: Anna sees the client"
     );
-    let (_, tags) = annas
-        .request(Method::PUT, &path(&vip), Some(json!({"pinned": true})))
-        .await;
+    let (_, tags) = annas.put(&path(&vip), json!({"pinned": true})).await;
     assert_eq!(
         tags.as_array()
             .unwrap()
@@ -156,9 +125,7 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
         [("VIP+", true), ("Опт", false)],
         "pinned first"
     );
-    let (_, view) = annas
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = annas.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         view["client_tags"][0]["tag"]["name"], "VIP+",
         "F12: the row shows the client's tags"
@@ -167,31 +134,21 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
     // Once the dialog is someone else's, Anna cannot touch the client.
     let boris = app.manager("boris@example.com", "Boris").await;
     admin
-        .request(
-            Method::POST,
+        .post(
             &format!("/api/v1/dialogs/{d}/assign"),
-            Some(json!({"to": {"type": "manager", "id": boris.id}})),
+            json!({"to": {"type": "manager", "id": boris.id}}),
         )
         .await;
-    assert_eq!(
-        annas.request(Method::DELETE, &path(&opt), None).await.0,
-        404
-    );
+    assert_eq!(annas.delete(&path(&opt)).await.0, 404);
     let _ = anna;
-    let (status, tags) = admin.request(Method::DELETE, &path(&opt), None).await;
+    let (status, tags) = admin.delete(&path(&opt)).await;
     assert_eq!((status, tags.as_array().unwrap().len()), (200, 1));
     assert_eq!(
-        admin
-            .request(Method::DELETE, &format!("/api/v1/tags/{}", vip["id"]), None)
-            .await
-            .0,
+        admin.delete(&format!("/api/v1/tags/{}", vip["id"])).await.0,
         204
     );
     assert_eq!(
-        admin
-            .request(Method::GET, &format!("/api/v1/clients/{client}/tags"), None)
-            .await
-            .1,
+        admin.get(&format!("/api/v1/clients/{client}/tags")).await.1,
         json!([]),
         "a deleted tag leaves every client"
     );
@@ -204,30 +161,25 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     app.manager("boris@example.com", "Boris").await;
     let boris = app.as_("boris@example.com").await;
     let (status, shared) = admin
-        .request(
-            Method::POST,
+        .post(
             "/api/v1/quick-replies",
-            Some(
-                json!({"title": "Доставка", "body": "Доставка занимает 2–3 дня.", "shared": true}),
-            ),
+            json!({"title": "Доставка", "body": "Доставка занимает 2–3 дня.", "shared": true}),
         )
         .await;
     assert_eq!((status, shared["owner"].clone()), (201, Value::Null));
     assert_eq!(
-        anna.request(
-            Method::POST,
+        anna.post(
             "/api/v1/quick-replies",
-            Some(json!({"title": "x", "body": "y", "shared": true}))
+            json!({"title": "x", "body": "y", "shared": true})
         )
         .await
         .0,
         403
     );
     let own = anna
-        .request(
-            Method::POST,
+        .post(
             "/api/v1/quick-replies",
-            Some(json!({"title": "Привет", "body": "Здравствуйте! Чем помочь?"})),
+            json!({"title": "Привет", "body": "Здравствуйте! Чем помочь?"}),
         )
         .expect(201)
         .await;
@@ -240,32 +192,18 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        titles(
-            &anna
-                .request(Method::GET, "/api/v1/quick-replies", None)
-                .await
-                .1
-        ),
+        titles(&anna.get("/api/v1/quick-replies").await.1),
         ["Доставка", "Привет"]
     );
     assert_eq!(
-        titles(
-            &boris
-                .request(Method::GET, "/api/v1/quick-replies", None)
-                .await
-                .1
-        ),
+        titles(&boris.get("/api/v1/quick-replies").await.1),
         ["Доставка"],
         "personal replies are personal"
     );
     assert_eq!(
         titles(
             &anna
-                .request(
-                    Method::GET,
-                    "/api/v1/quick-replies?q=%D0%94%D0%9E%D0%A1%D0%A2",
-                    None
-                )
+                .get("/api/v1/quick-replies?q=%D0%94%D0%9E%D0%A1%D0%A2")
                 .await
                 .1
         ),
@@ -273,41 +211,30 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         "search ignores case, in Russian too"
     );
     assert_eq!(
-        titles(
-            &anna
-                .request(Method::GET, "/api/v1/quick-replies?q=помочь", None)
-                .await
-                .1
-        ),
+        titles(&anna.get("/api/v1/quick-replies?q=помочь").await.1),
         ["Привет"]
     );
 
     assert_eq!(
         boris
-            .request(
-                Method::PATCH,
+            .patch(
                 &format!("/api/v1/quick-replies/{}", own["id"]),
-                Some(json!({"body": "hijacked"}))
+                json!({"body": "hijacked"})
             )
             .await
             .0,
         404
     );
     assert_eq!(
-        anna.request(
-            Method::DELETE,
-            &format!("/api/v1/quick-replies/{}", shared["id"]),
-            None
-        )
-        .await
-        .0,
+        anna.delete(&format!("/api/v1/quick-replies/{}", shared["id"]))
+            .await
+            .0,
         403
     );
     let (status, edited) = anna
-        .request(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/quick-replies/{}", own["id"]),
-            Some(json!({"body": "Добрый день!"})),
+            json!({"body": "Добрый день!"}),
         )
         .await;
     assert_eq!(
@@ -318,14 +245,11 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     // F15: the lightning on a message.
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, feed) = anna
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}/messages"), None)
-        .await;
+    let (_, feed) = anna.get(&format!("/api/v1/dialogs/{d}/messages")).await;
     let (status, from) = anna
-        .request(
-            Method::POST,
+        .post(
             "/api/v1/quick-replies",
-            Some(json!({"from_message_id": feed[0]["id"]})),
+            json!({"from_message_id": feed[0]["id"]}),
         )
         .await;
     assert_eq!(
@@ -333,17 +257,15 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         (201, Some("Здравствуйте!"), Some("Здравствуйте!"))
     );
     admin
-        .request(
-            Method::POST,
+        .post(
             &format!("/api/v1/dialogs/{d}/assign"),
-            Some(json!({"to": {"type": "manager", "id": app.admin.id}})),
+            json!({"to": {"type": "manager", "id": app.admin.id}}),
         )
         .await;
     assert_eq!(
-        anna.request(
-            Method::POST,
+        anna.post(
             "/api/v1/quick-replies",
-            Some(json!({"from_message_id": feed[0]["id"]}))
+            json!({"from_message_id": feed[0]["id"]})
         )
         .await
         .0,
@@ -351,13 +273,9 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         "only from a dialog she sees"
     );
     assert_eq!(
-        anna.request(
-            Method::POST,
-            "/api/v1/quick-replies",
-            Some(json!({"title": "t"}))
-        )
-        .await
-        .0,
+        anna.post("/api/v1/quick-replies", json!({"title": "t"}))
+            .await
+            .0,
         422
     );
 }
@@ -371,30 +289,18 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
         json!({"warning_secs": 300, "danger_secs": 60}),
         json!({"danger_secs": 0}),
     ] {
-        let (status, body) = admin
-            .request(
-                Method::PUT,
-                "/api/v1/settings/time-limits",
-                Some(bad.clone()),
-            )
-            .await;
+        let (status, body) = admin.put("/api/v1/settings/time-limits", bad.clone()).await;
         assert_eq!(status, 422, "{bad} → {body}");
     }
     assert_eq!(
-        anna.request(
-            Method::PUT,
-            "/api/v1/settings/time-limits",
-            Some(json!({"warning_secs": 60}))
-        )
-        .await
-        .0,
+        anna.put("/api/v1/settings/time-limits", json!({"warning_secs": 60}))
+            .await
+            .0,
         403
     );
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
-    let (_, view) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (
             view["waiting_level"].as_str(),
@@ -406,18 +312,15 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
 
     assert_eq!(
         admin
-            .request(
-                Method::PUT,
+            .put(
                 "/api/v1/settings/time-limits",
-                Some(json!({"warning_secs": 10, "danger_secs": 3600}))
+                json!({"warning_secs": 10, "danger_secs": 3600})
             )
             .await
             .0,
         204
     );
-    let (_, view) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     let since = view["waiting_since"].as_i64().unwrap();
     assert_eq!(
         view["time_limits"],
@@ -433,37 +336,32 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     // F13: yellow past the first limit, red past the second; the clock moves, nobody waits.
     app.clock.advance(std::time::Duration::from_secs(11));
     let path = format!("/api/v1/dialogs/{d}");
-    let (_, view) = admin.request(Method::GET, &path, None).await;
+    let (_, view) = admin.get(&path).await;
     assert_eq!(
         level(&view),
         (Some("warning".into()), Some(since + 3_600_000))
     );
     app.clock.advance(std::time::Duration::from_secs(3600));
-    let (_, view) = admin.request(Method::GET, &path, None).await;
+    let (_, view) = admin.get(&path).await;
     assert_eq!(level(&view), (Some("danger".into()), None));
 
     // A channel's own limit wins over the default; the other default stays.
     assert_eq!(
         admin
-            .request(
-                Method::PUT,
+            .put(
                 &format!("/api/v1/settings/time-limits/channels/{}", tg.0),
-                Some(json!({"danger_secs": 600}))
+                json!({"danger_secs": 600})
             )
             .await
             .0,
         204
     );
-    let (_, view) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         view["time_limits"],
         json!({"warning_secs": 10, "danger_secs": 600})
     );
-    let (_, settings) = anna
-        .request(Method::GET, "/api/v1/settings/time-limits", None)
-        .await;
+    let (_, settings) = anna.get("/api/v1/settings/time-limits").await;
     assert_eq!(
         settings["channels"],
         json!([{"channel_id": tg.0, "limits": {"warning_secs": null, "danger_secs": 600}}])
@@ -471,15 +369,12 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
 
     // The answer ends the wait and the mark.
     admin
-        .request(
-            Method::POST,
+        .post(
             &format!("/api/v1/dialogs/{d}/messages"),
-            Some(json!({"body": "Ответ"})),
+            json!({"body": "Ответ"}),
         )
         .await;
-    let (_, view) = admin
-        .request(Method::GET, &format!("/api/v1/dialogs/{d}"), None)
-        .await;
+    let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(
         (
             view["waiting_level"].as_str(),
@@ -489,10 +384,9 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     );
     assert_eq!(
         admin
-            .request(
-                Method::PUT,
+            .put(
                 "/api/v1/settings/time-limits/channels/424242",
-                Some(json!({"danger_secs": 600}))
+                json!({"danger_secs": 600})
             )
             .await
             .0,

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 on_both_backends!(
-    f38_a_module_registers_channels_and_pushes_client_messages,
+    f38_a_module_registers_channels_with_built_in_or_declared_capabilities,
+    f38_a_pushed_message_opens_a_dialog_and_a_repeat_changes_nothing,
+    f38_a_module_pushes_only_into_its_own_active_channels,
     f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
     f31_delivery_reports_only_move_statuses_forward,
     f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
@@ -34,21 +36,22 @@ fn push(channel: i64, customer: &str, external_id: &str, text: &str) -> Value {
 
 use reqwest::Method;
 
-async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp) {
+/// F38, F26: a module registers channels of the built-in types with their built-in limits, or
+/// custom channels that declare their own; only its own token works.
+async fn f38_a_module_registers_channels_with_built_in_or_declared_capabilities(app: TestApp) {
     let token = module(&app, "Telegram module").await;
     assert_eq!(
         app.as_module("bm_wrong")
-            .request(Method::GET, "/api/transport/v1/channels", None)
+            .get("/api/transport/v1/channels")
             .await
             .0,
         401
     );
     let ch = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "telegram", "name": "Shop bot"})),
+            json!({"type": "telegram", "name": "Shop bot"}),
         )
         .expect(201)
         .await;
@@ -57,21 +60,19 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
         10 * 1024 * 1024,
         "F26: built in"
     );
-    let channel = ch["id"].as_i64().unwrap();
     let own_caps = json!({"type": "telegram", "name": "x", "capabilities": ch["capabilities"]});
     assert_eq!(
         app.as_module(&token)
-            .request(Method::POST, "/api/transport/v1/channels", Some(own_caps))
+            .post("/api/transport/v1/channels", own_caps)
             .await
             .0,
         422
     );
     assert_eq!(
         app.as_module(&token)
-            .request(
-                Method::POST,
+            .post(
                 "/api/transport/v1/channels",
-                Some(json!({"type": "custom", "name": "Avito"}))
+                json!({"type": "custom", "name": "Avito"})
             )
             .await
             .0,
@@ -81,10 +82,9 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     caps["text"]["quote"] = json!(false);
     let (status, custom) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "custom", "name": "Avito", "capabilities": caps})),
+            json!({"type": "custom", "name": "Avito", "capabilities": caps}),
         )
         .await;
     assert_eq!(
@@ -93,16 +93,34 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     );
     let (_, list) = app
         .as_module(&token)
-        .request(Method::GET, "/api/transport/v1/channels", None)
+        .get("/api/transport/v1/channels")
         .await;
     assert_eq!(list.as_array().unwrap().len(), 2);
+}
 
+/// A module with one Telegram channel: its token and the channel's id.
+async fn shop_bot(app: &TestApp) -> (String, i64) {
+    let token = module(app, "Telegram module").await;
+    let ch = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/channels",
+            json!({"type": "telegram", "name": "Shop bot"}),
+        )
+        .expect(201)
+        .await;
+    (token, ch["id"].as_i64().unwrap())
+}
+
+/// F38: a client's message pushed by a module opens a dialog with the contact's name on the
+/// channel; the same external id again answers the first result and changes nothing.
+async fn f38_a_pushed_message_opens_a_dialog_and_a_repeat_changes_nothing(app: TestApp) {
+    let (token, channel) = shop_bot(&app).await;
     let (status, pushed) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(channel, "u1", "m1", "Здравствуйте!")),
+            push(channel, "u1", "m1", "Здравствуйте!"),
         )
         .await;
     assert_eq!(
@@ -123,56 +141,46 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     );
     let (_, again) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(channel, "u1", "m1", "Здравствуйте!")),
+            push(channel, "u1", "m1", "Здравствуйте!"),
         )
         .await;
     assert_eq!(
         (again["duplicate"].clone(), again["message_id"].clone()),
         (json!(true), pushed["message_id"].clone())
     );
+}
 
-    // Another module may not use this channel; a deactivated channel takes nothing.
+/// F38: a module pushes only into its own channels, and a deactivated channel takes nothing; a
+/// push without its customer is refused naming the field.
+async fn f38_a_module_pushes_only_into_its_own_active_channels(app: TestApp) {
+    let (token, channel) = shop_bot(&app).await;
     let other = module(&app, "Other").await;
     assert_eq!(
         app.as_module(&other)
-            .request(
-                Method::POST,
-                "/api/transport/v1/messages",
-                Some(push(channel, "u2", "x", "hi"))
-            )
+            .post("/api/transport/v1/messages", push(channel, "u2", "x", "hi"))
             .await
             .0,
         404
     );
     assert_eq!(
         app.as_module(&other)
-            .request(
-                Method::DELETE,
-                &format!("/api/transport/v1/channels/{channel}"),
-                None
-            )
+            .delete(&format!("/api/transport/v1/channels/{channel}"))
             .await
             .0,
         404
     );
     let (status, off) = app
         .as_module(&token)
-        .request(
-            Method::DELETE,
-            &format!("/api/transport/v1/channels/{channel}"),
-            None,
-        )
+        .delete(&format!("/api/transport/v1/channels/{channel}"))
         .await;
     assert_eq!((status, off["active"].clone()), (200, json!(false)));
     assert_eq!(
         app.as_module(&token)
-            .request(
-                Method::POST,
+            .post(
                 "/api/transport/v1/messages",
-                Some(push(channel, "u2", "m2", "hi"))
+                push(channel, "u2", "m2", "hi")
             )
             .await
             .0,
@@ -180,11 +188,7 @@ async fn f38_a_module_registers_channels_and_pushes_client_messages(app: TestApp
     );
     let (status, body) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            "/api/transport/v1/messages",
-            Some(json!({"channel_id": channel})),
-        )
+        .post("/api/transport/v1/messages", json!({"channel_id": channel}))
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("customer")));
 }
@@ -193,10 +197,9 @@ async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message
     let token = Arc::new(module(&app, "Module").await);
     let (_, ch) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "vk", "name": "Group"})),
+            json!({"type": "vk", "name": "Group"}),
         )
         .await;
     let channel = ch["id"].as_i64().unwrap();
@@ -206,10 +209,9 @@ async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message
         let (app, token) = (app.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             app.as_module(&token)
-                .request(
-                    Method::POST,
+                .post(
                     "/api/transport/v1/messages",
-                    Some(push(channel, "u", "same", "один раз")),
+                    push(channel, "u", "same", "один раз"),
                 )
                 .await
         }));
@@ -233,19 +235,17 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     let token = module(&app, "Module").await;
     let (_, ch) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "whatsapp_business", "name": "Support"})),
+            json!({"type": "whatsapp_business", "name": "Support"}),
         )
         .await;
     let channel = ch["id"].as_i64().unwrap();
     let (_, pushed) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(channel, "u", "in-1", "Где заказ?")),
+            push(channel, "u", "in-1", "Где заказ?"),
         )
         .await;
     let admin = app.as_(ADMIN_EMAIL).await;
@@ -281,7 +281,7 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     };
     let (_, r) = app
         .as_module(&token)
-        .request(Method::POST, path, Some(report("delivered", json!({}))))
+        .post(path, report("delivered", json!({})))
         .await;
     assert_eq!(
         (r["changed"].clone(), r["status"].clone()),
@@ -289,11 +289,7 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     );
     let (_, late) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            path,
-            Some(report("sent", json!({"external_id": "wamid.1"}))),
-        )
+        .post(path, report("sent", json!({"external_id": "wamid.1"})))
         .await;
     assert_eq!(
         (late["changed"].clone(), late["status"].clone()),
@@ -302,17 +298,16 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     );
     assert_eq!(status_of(admin.clone()).await, "delivered");
     app.as_module(&token)
-        .request(Method::POST, path, Some(report("read", json!({}))))
+        .post(path, report("read", json!({})))
         .await;
     let (_, after) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             path,
-            Some(report(
+            report(
                 "failed",
                 json!({"error": {"code": "general", "message": "boom"}}),
-            )),
+            ),
         )
         .await;
     assert_eq!(
@@ -331,10 +326,7 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         .await;
     let failed = json!({"channel_id": channel, "message_id": second["id"], "status": "failed", "error": {"code": "reply_timed_out", "message": "The 24-hour window is over"}});
     assert_eq!(
-        app.as_module(&token)
-            .request(Method::POST, path, Some(failed))
-            .await
-            .1["changed"],
+        app.as_module(&token).post(path, failed).await.1["changed"],
         json!(true)
     );
     let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
@@ -351,26 +343,17 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     );
 
     let unknown = json!({"channel_id": channel, "message_id": 424242, "status": "read"});
-    assert_eq!(
-        app.as_module(&token)
-            .request(Method::POST, path, Some(unknown))
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.as_module(&token).post(path, unknown).await.0, 404);
     let client_message =
         json!({"channel_id": channel, "message_id": pushed["message_id"], "status": "read"});
     assert_eq!(
-        app.as_module(&token)
-            .request(Method::POST, path, Some(client_message))
-            .await
-            .0,
+        app.as_module(&token).post(path, client_message).await.0,
         404,
         "client messages have no delivery status"
     );
     assert_eq!(
         app.as_module(&token)
-            .request(Method::POST, path, Some(report("failed", json!({}))))
+            .post(path, report("failed", json!({})))
             .await
             .0,
         422
@@ -381,18 +364,16 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
     let token = module(&app, "Module").await;
     let (_, widget) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "widget", "name": "Site chat"})),
+            json!({"type": "widget", "name": "Site chat"}),
         )
         .await;
     let (_, wa) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "whatsapp_business", "name": "WA"})),
+            json!({"type": "whatsapp_business", "name": "WA"}),
         )
         .await;
     let first = json!({
@@ -401,7 +382,7 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
     });
     let (_, pushed) = app
         .as_module(&token)
-        .request(Method::POST, "/api/transport/v1/messages", Some(first))
+        .post("/api/transport/v1/messages", first)
         .await;
     let admin = app.as_(ADMIN_EMAIL).await;
     let (_, view) = admin
@@ -439,11 +420,11 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
     let second = json!({"channel_id": wa["id"], "external_id": "a1", "text": "Это снова я", "customer": {"external_id": "79001112233", "phone": "79001112233", "first_name": "Оля"}});
     let (_, pushed2) = app
         .as_module(&token)
-        .request(Method::POST, "/api/transport/v1/messages", Some(second))
+        .post("/api/transport/v1/messages", second)
         .await;
     let third = json!({"channel_id": wa["id"], "external_id": "a2", "text": "+", "customer": {"external_id": "other", "phone": "+7 900 111 22 33"}});
     app.as_module(&token)
-        .request(Method::POST, "/api/transport/v1/messages", Some(third))
+        .post("/api/transport/v1/messages", third)
         .await;
     let (_, view2) = admin
         .get(&format!("/api/v1/dialogs/{}", pushed2["dialog_id"]))
@@ -467,32 +448,29 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
     let admin = app.as_(ADMIN_EMAIL).await;
     let (_, tg) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "telegram", "name": "Bot"})),
+            json!({"type": "telegram", "name": "Bot"}),
         )
         .await;
     let (_, fb) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "fb_instagram", "name": "IG"})),
+            json!({"type": "fb_instagram", "name": "IG"}),
         )
         .await;
     let (_, pushed) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка")),
+            push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка"),
         )
         .await;
     let edit = json!({"channel_id": tg["id"], "external_id": "e1", "text": "Опечатка"});
     let (status, m) = app
         .as_module(&token)
-        .request(Method::PUT, "/api/transport/v1/messages", Some(edit))
+        .put("/api/transport/v1/messages", edit)
         .await;
     assert_eq!((status, m["body"].as_str()), (200, Some("Опечатка")));
     assert!(m["edited_at"].is_i64());
@@ -511,18 +489,16 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
     );
     assert!(m["deleted_at"].is_i64());
     app.as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(fb["id"].as_i64().unwrap(), "u", "f1", "hi")),
+            push(fb["id"].as_i64().unwrap(), "u", "f1", "hi"),
         )
         .await;
     let (status, body) = app
         .as_module(&token)
-        .request(
-            Method::PUT,
+        .put(
             "/api/transport/v1/messages",
-            Some(json!({"channel_id": fb["id"], "external_id": "f1", "text": "x"})),
+            json!({"channel_id": fb["id"], "external_id": "f1", "text": "x"}),
         )
         .await;
     assert_eq!(
@@ -532,10 +508,9 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
     );
     assert_eq!(
         app.as_module(&token)
-            .request(
-                Method::PUT,
+            .put(
                 "/api/transport/v1/messages",
-                Some(json!({"channel_id": tg["id"], "external_id": "nope", "text": "x"}))
+                json!({"channel_id": tg["id"], "external_id": "nope", "text": "x"})
             )
             .await
             .0,
@@ -558,11 +533,7 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
         json!({"channel_id": tg["id"], "message_id": ids[1], "status": "read", "up_to": true});
     let (status, r) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            "/api/transport/v1/messages/status",
-            Some(read),
-        )
+        .post("/api/transport/v1/messages/status", read)
         .await;
     assert_eq!((status, r["changed"].clone()), (200, json!(true)));
     let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
@@ -587,10 +558,9 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     let token = module(&app, "Import").await;
     let (_, ch) = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/channels",
-            Some(json!({"type": "whatsapp_business", "name": "WA"})),
+            json!({"type": "whatsapp_business", "name": "WA"}),
         )
         .await;
     let channel = ch["id"].as_i64().unwrap();
@@ -612,11 +582,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     });
     let (status, first) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            "/api/transport/v1/history",
-            Some(history.clone()),
-        )
+        .post("/api/transport/v1/history", history.clone())
         .await;
     assert_eq!(
         (status, first["imported"].as_bool()),
@@ -659,7 +625,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
 
     let (status, again) = app
         .as_module(&token)
-        .request(Method::POST, "/api/transport/v1/history", Some(history))
+        .post("/api/transport/v1/history", history)
         .await;
     assert_eq!(
         (
@@ -681,10 +647,9 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     // The client writes now: the dialog opens and is unread.
     let _ = app
         .as_module(&token)
-        .request(
-            Method::POST,
+        .post(
             "/api/transport/v1/messages",
-            Some(push(channel, "7900", "live-1", "А доставка?")),
+            push(channel, "7900", "live-1", "А доставка?"),
         )
         .expect(200)
         .await;
@@ -693,11 +658,7 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     let bad = |messages: Value| json!({"channel_id": channel, "customer": {"external_id": "other"}, "messages": messages});
     let (status, e) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            "/api/transport/v1/history",
-            Some(bad(json!([]))),
-        )
+        .post("/api/transport/v1/history", bad(json!([])))
         .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("messages")));
     let disorder = json!([
@@ -706,13 +667,8 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
     ]);
     let (status, e) = app
         .as_module(&token)
-        .request(
-            Method::POST,
-            "/api/transport/v1/history",
-            Some(bad(disorder)),
-        )
+        .post("/api/transport/v1/history", bad(disorder))
         .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("messages[1]")));
-    app.as_module(&token).request(Method::POST, "/api/transport/v1/history",
-        Some(json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]}))).expect(404).await;
+    app.as_module(&token).post("/api/transport/v1/history", json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]})).expect(404).await;
 }
