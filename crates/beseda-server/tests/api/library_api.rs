@@ -7,8 +7,11 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     f35_admins_manage_tags_and_managers_tag_the_clients_they_see,
-    f32_quick_replies_shared_and_personal_searchable_and_from_a_message,
-    f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark,
+    f32_quick_replies_shared_and_personal_searchable,
+    f15_f32_a_quick_reply_is_made_from_a_message,
+    f34_time_limits_are_validated_and_set_by_administrators_only,
+    f13_f34_a_waiting_dialog_turns_yellow_then_red_as_time_passes,
+    f34_a_channels_own_limit_wins_and_an_answer_ends_the_mark,
     f14_the_client_card_lists_orders_with_their_totals,
 );
 
@@ -154,7 +157,7 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
     );
 }
 
-async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app: TestApp) {
+async fn f32_quick_replies_shared_and_personal_searchable(app: TestApp) {
     let admin = app.as_(ADMIN_EMAIL).await;
     app.manager("anna@example.com", "Anna").await;
     let anna = app.as_("anna@example.com").await;
@@ -241,8 +244,14 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
         (status, edited["body"].as_str()),
         (200, Some("Добрый день!"))
     );
+}
 
-    // F15: the lightning on a message.
+/// F15, F32: the lightning on a message makes a quick reply of its text, only from a dialog
+/// the manager sees; a reply needs a text.
+async fn f15_f32_a_quick_reply_is_made_from_a_message(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    app.manager("anna@example.com", "Anna").await;
+    let anna = app.as_("anna@example.com").await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     let (_, feed) = anna.get(&format!("/api/v1/dialogs/{d}/messages")).await;
@@ -280,7 +289,9 @@ async fn f32_quick_replies_shared_and_personal_searchable_and_from_a_message(app
     );
 }
 
-async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app: TestApp) {
+/// F34: limits are multiples of 10 s, at least 10 s, the red after the yellow; only those who
+/// manage settings set them.
+async fn f34_time_limits_are_validated_and_set_by_administrators_only(app: TestApp) {
     let admin = app.as_(ADMIN_EMAIL).await;
     app.manager("anna@example.com", "Anna").await;
     let anna = app.as_("anna@example.com").await;
@@ -298,6 +309,12 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
             .0,
         403
     );
+}
+
+/// F13, F34: with limits set, a waiting dialog has no mark, then yellow past the first limit and
+/// red past the second; the test moves the clock instead of waiting.
+async fn f13_f34_a_waiting_dialog_turns_yellow_then_red_as_time_passes(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
     let tg = app.channel(ChannelKind::Telegram).await;
     let d = app.new_dialog(tg, "1").await;
     let (_, view) = admin.get(&format!("/api/v1/dialogs/{d}")).await;
@@ -344,8 +361,23 @@ async fn f34_time_limits_are_validated_and_give_each_dialog_its_waiting_mark(app
     app.clock.advance(std::time::Duration::from_secs(3600));
     let (_, view) = admin.get(&path).await;
     assert_eq!(level(&view), (Some("danger".into()), None));
+}
 
-    // A channel's own limit wins over the default; the other default stays.
+/// F34: a channel's own limit wins over the default (the other default stays), and the
+/// company's answer ends the wait and the mark.
+async fn f34_a_channels_own_limit_wins_and_an_answer_ends_the_mark(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    app.manager("anna@example.com", "Anna").await;
+    let anna = app.as_("anna@example.com").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    admin
+        .put(
+            "/api/v1/settings/time-limits",
+            json!({"warning_secs": 10, "danger_secs": 3600}),
+        )
+        .expect(204)
+        .await;
     assert_eq!(
         admin
             .put(
