@@ -6,7 +6,8 @@ use beseda_core::channel::ChannelKind;
 use serde_json::{Value, json};
 
 on_both_backends!(
-    f35_admins_manage_tags_and_managers_tag_the_clients_they_see,
+    f35_administrators_manage_tags,
+    f35_managers_tag_the_clients_they_see,
     f32_quick_replies_shared_and_personal_searchable,
     f15_f32_a_quick_reply_is_made_from_a_message,
     f34_time_limits_are_validated_and_set_by_administrators_only,
@@ -60,9 +61,11 @@ async fn f14_the_client_card_lists_orders_with_their_totals(app: TestApp) {
     );
 }
 
-async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestApp) {
+/// F35: administrators create, rename and recolour tags from the palette of twelve; names are
+/// unique; managers cannot.
+async fn f35_administrators_manage_tags(app: TestApp) {
     let admin = app.as_(ADMIN_EMAIL).await;
-    let anna = app.manager("anna@example.com", "Anna").await;
+    app.manager("anna@example.com", "Anna").await;
     let annas = app.as_("anna@example.com").await;
     let (status, vip) = admin
         .post("/api/v1/tags", json!({"name": "VIP", "color": "red"}))
@@ -100,6 +103,21 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
         (status, renamed["name"].as_str(), renamed["color"].as_str()),
         (200, Some("VIP+"), Some("light_red"))
     );
+}
+
+/// F35, F12: a manager tags and pins the clients of the dialogs they see (pinned first, on the
+/// row too), not once the dialog is another's; a deleted tag leaves every client.
+async fn f35_managers_tag_the_clients_they_see(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    app.manager("anna@example.com", "Anna").await;
+    let annas = app.as_("anna@example.com").await;
+    let vip = admin
+        .post(
+            "/api/v1/tags",
+            json!({"name": "VIP+", "color": "light_red"}),
+        )
+        .expect(201)
+        .await;
     let (_, opt) = admin
         .post("/api/v1/tags", json!({"name": "Опт", "color": "green"}))
         .await;
@@ -143,7 +161,6 @@ async fn f35_admins_manage_tags_and_managers_tag_the_clients_they_see(app: TestA
         )
         .await;
     assert_eq!(annas.delete(&path(&opt)).await.0, 404);
-    let _ = anna;
     let (status, tags) = admin.delete(&path(&opt)).await;
     assert_eq!((status, tags.as_array().unwrap().len()), (200, 1));
     assert_eq!(
