@@ -11,6 +11,7 @@ on_both_backends!(
     f38_a_module_pushes_only_into_its_own_active_channels,
     f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
     f31_delivery_reports_only_move_statuses_forward,
+    f31_a_failure_is_shown_with_its_reason_and_bad_reports_are_refused,
     f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
     f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to,
     f38_history_is_imported_read_and_silent_once,
@@ -231,8 +232,18 @@ async fn f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message
     drop(admin);
 }
 
-async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
-    let token = module(&app, "Module").await;
+/// A module's WhatsApp channel with a client's message and a manager's reply to it.
+struct Replied {
+    token: String,
+    channel: i64,
+    dialog: i64,
+    client_message: Value,
+    reply: i64,
+    admin: Caller,
+}
+
+async fn replied(app: &TestApp) -> Replied {
+    let token = module(app, "Module").await;
     let (_, ch) = app
         .as_module(&token)
         .post(
@@ -257,14 +268,32 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         )
         .await;
     let id = reply["id"].as_i64().unwrap();
-    let report = |status: &str, extra: Value| {
-        let mut b = json!({"channel_id": channel, "message_id": id, "status": status});
-        if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        b
-    };
-    let path = "/api/transport/v1/messages/status";
+    Replied {
+        token,
+        channel,
+        dialog: d,
+        client_message: pushed["message_id"].clone(),
+        reply: id,
+        admin,
+    }
+}
+
+/// A status report on the reply, with `extra` fields.
+fn report(r: &Replied, status: &str, extra: Value) -> Value {
+    let mut b = json!({"channel_id": r.channel, "message_id": r.reply, "status": status});
+    if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    b
+}
+
+const STATUS: &str = "/api/transport/v1/messages/status";
+
+/// F31: reports move a reply's status forward only: a late `sent` after `delivered`, or a
+/// failure after `read`, changes nothing.
+async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
+    let r = replied(&app).await;
+    let (token, d, id, admin) = (r.token.clone(), r.dialog, r.reply, r.admin.clone());
     let status_of = |admin: Caller| {
         let path = format!("/api/v1/dialogs/{d}/messages");
         async move {
@@ -279,17 +308,20 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
                 .to_owned()
         }
     };
-    let (_, r) = app
+    let (_, moved) = app
         .as_module(&token)
-        .post(path, report("delivered", json!({})))
+        .post(STATUS, report(&r, "delivered", json!({})))
         .await;
     assert_eq!(
-        (r["changed"].clone(), r["status"].clone()),
+        (moved["changed"].clone(), moved["status"].clone()),
         (json!(true), json!("delivered"))
     );
     let (_, late) = app
         .as_module(&token)
-        .post(path, report("sent", json!({"external_id": "wamid.1"})))
+        .post(
+            STATUS,
+            report(&r, "sent", json!({"external_id": "wamid.1"})),
+        )
         .await;
     assert_eq!(
         (late["changed"].clone(), late["status"].clone()),
@@ -298,13 +330,14 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     );
     assert_eq!(status_of(admin.clone()).await, "delivered");
     app.as_module(&token)
-        .post(path, report("read", json!({})))
+        .post(STATUS, report(&r, "read", json!({})))
         .await;
     let (_, after) = app
         .as_module(&token)
         .post(
-            path,
+            STATUS,
             report(
+                &r,
                 "failed",
                 json!({"error": {"code": "general", "message": "boom"}}),
             ),
@@ -316,8 +349,13 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         "nothing fails after it was read"
     );
     assert_eq!(status_of(admin.clone()).await, "read");
+}
 
-    // A failure on a message not yet delivered is shown with its reason.
+/// F31: a failure on a reply not yet delivered is shown with its reason; a report on an unknown
+/// message or a client's message is 404, a failure without its reason 422.
+async fn f31_a_failure_is_shown_with_its_reason_and_bad_reports_are_refused(app: TestApp) {
+    let r = replied(&app).await;
+    let (token, channel, d, admin) = (r.token.clone(), r.channel, r.dialog, r.admin.clone());
     let (_, second) = admin
         .post(
             &format!("/api/v1/dialogs/{d}/messages"),
@@ -326,7 +364,7 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
         .await;
     let failed = json!({"channel_id": channel, "message_id": second["id"], "status": "failed", "error": {"code": "reply_timed_out", "message": "The 24-hour window is over"}});
     assert_eq!(
-        app.as_module(&token).post(path, failed).await.1["changed"],
+        app.as_module(&token).post(STATUS, failed).await.1["changed"],
         json!(true)
     );
     let (_, feed) = admin.get(&format!("/api/v1/dialogs/{d}/messages")).await;
@@ -343,17 +381,17 @@ async fn f31_delivery_reports_only_move_statuses_forward(app: TestApp) {
     );
 
     let unknown = json!({"channel_id": channel, "message_id": 424242, "status": "read"});
-    assert_eq!(app.as_module(&token).post(path, unknown).await.0, 404);
+    assert_eq!(app.as_module(&token).post(STATUS, unknown).await.0, 404);
     let client_message =
-        json!({"channel_id": channel, "message_id": pushed["message_id"], "status": "read"});
+        json!({"channel_id": channel, "message_id": r.client_message, "status": "read"});
     assert_eq!(
-        app.as_module(&token).post(path, client_message).await.0,
+        app.as_module(&token).post(STATUS, client_message).await.0,
         404,
         "client messages have no delivery status"
     );
     assert_eq!(
         app.as_module(&token)
-            .post(path, report("failed", json!({})))
+            .post(STATUS, report(&r, "failed", json!({})))
             .await
             .0,
         422
