@@ -13,7 +13,8 @@ on_both_backends!(
     f31_delivery_reports_only_move_statuses_forward,
     f31_a_failure_is_shown_with_its_reason_and_bad_reports_are_refused,
     f04_the_first_message_writes_the_source_and_a_phone_finds_the_client,
-    f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to,
+    f16_client_edits_and_deletions_where_the_channel_allows,
+    f31_read_up_to_reads_every_reply_up_to_that_one,
     f38_history_is_imported_read_and_silent_once,
 );
 
@@ -481,9 +482,10 @@ async fn f04_the_first_message_writes_the_source_and_a_phone_finds_the_client(ap
     );
 }
 
-async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(app: TestApp) {
+/// F16: a client's edits and deletions arrive where the channel allows them.
+async fn f16_client_edits_and_deletions_where_the_channel_allows(app: TestApp) {
     let token = module(&app, "Module").await;
-    let admin = app.as_(ADMIN_EMAIL).await;
+
     let (_, tg) = app
         .as_module(&token)
         .post(
@@ -498,12 +500,12 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
             json!({"type": "fb_instagram", "name": "IG"}),
         )
         .await;
-    let (_, pushed) = app
-        .as_module(&token)
+    app.as_module(&token)
         .post(
             "/api/transport/v1/messages",
             push(tg["id"].as_i64().unwrap(), "u", "e1", "Опечтка"),
         )
+        .expect(200)
         .await;
     let edit = json!({"channel_id": tg["id"], "external_id": "e1", "text": "Опечатка"});
     let (status, m) = app
@@ -554,8 +556,19 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
             .0,
         404
     );
+}
 
-    // Read up to the second of three replies: the first two are read, the third is not.
+/// F31, F38: a `read` report with `up_to` reads every reply up to that one, not those after.
+async fn f31_read_up_to_reads_every_reply_up_to_that_one(app: TestApp) {
+    let (token, channel) = shop_bot(&app).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, pushed) = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/messages",
+            push(channel, "u", "e1", "Здравствуйте"),
+        )
+        .await;
     let d = pushed["dialog_id"].as_i64().unwrap();
     let mut ids = Vec::new();
     for text in ["1", "2", "3"] {
@@ -568,7 +581,7 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows_and_read_up_to(
         ids.push(m["id"].as_i64().unwrap());
     }
     let read =
-        json!({"channel_id": tg["id"], "message_id": ids[1], "status": "read", "up_to": true});
+        json!({"channel_id": channel, "message_id": ids[1], "status": "read", "up_to": true});
     let (status, r) = app
         .as_module(&token)
         .post("/api/transport/v1/messages/status", read)
