@@ -16,6 +16,7 @@ on_both_backends!(
     f16_client_edits_and_deletions_where_the_channel_allows,
     f31_read_up_to_reads_every_reply_up_to_that_one,
     f38_history_is_imported_read_and_silent_once,
+    f38_a_bad_history_is_refused_with_the_message_it_names,
 );
 
 /// Connects a module through the settings API; returns its token.
@@ -705,7 +706,12 @@ async fn f38_history_is_imported_read_and_silent_once(app: TestApp) {
         .expect(200)
         .await;
     assert_eq!(counters().await, unread_before + 1);
+}
 
+/// F38: a history without messages, or out of order, is refused naming the message; an unknown
+/// channel is 404.
+async fn f38_a_bad_history_is_refused_with_the_message_it_names(app: TestApp) {
+    let (token, channel) = shop_bot(&app).await;
     let bad = |messages: Value| json!({"channel_id": channel, "customer": {"external_id": "other"}, "messages": messages});
     let (status, e) = app
         .as_module(&token)
