@@ -2,10 +2,12 @@
 //! limits, previews, downloads only for who sees the dialog, sending again, and files both ways
 //! through the transport API, on both stores.
 
-use crate::common::{ADMIN_EMAIL, TestApp, json_of, send};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp, json_of};
 use beseda_testkit::fake_module::FakeModule;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -42,19 +44,11 @@ fn form(files: Vec<(&str, Vec<u8>)>) -> Form {
 }
 
 async fn upload(
-    client: &reqwest::Client,
-    url: String,
+    client: &Caller,
+    path: impl AsRef<str>,
     files: Vec<(&str, Vec<u8>)>,
 ) -> (u16, Value) {
-    json_of(
-        client
-            .post(url)
-            .multipart(form(files))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    client.upload(path.as_ref(), form(files)).await
 }
 
 /// How many objects the storage directory holds.
@@ -87,12 +81,12 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
     let dialog = app.new_dialog(ch, "c1").await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let big = png(800, 600);
     let report = pdf(2000);
     let (status, files) = upload(
         &admin,
-        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        format!("/api/v1/dialogs/{dialog}/attachments"),
         vec![
             ("photo.png", big.clone()),
             ("../../evil.png", png(10, 10)),
@@ -117,41 +111,40 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
     assert_eq!(files[2]["preview"], false);
     assert_eq!(files[2]["size_bytes"], 2000);
 
-    let (status, m) = send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"body": "", "attachment_ids": ids(&files)})),
-    )
-    .await;
+    let (status, m) = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "", "attachment_ids": ids(&files)}),
+        )
+        .await;
     assert_eq!(status, 201, "{m}");
     assert_eq!(m["kind"], "image");
     assert_eq!(ids(&m["attachments"]), ids(&files));
-    let (_, row) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}"))),
-        None,
-    )
-    .await;
+    let (_, row) = admin.get(&format!("/api/v1/dialogs/{dialog}")).await;
     assert_eq!(row["last_message_preview"], "📎 photo.png (+2)");
-    let (_, feed) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        None,
-    )
-    .await;
+    let (_, feed) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .await;
     let last = feed.as_array().unwrap().last().unwrap();
     assert_eq!(ids(&last["attachments"]), ids(&files));
 
     // The same uploads cannot go out twice.
-    let (status, e) = send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"body": "again", "attachment_ids": [files[0]["id"]]})),
-    )
-    .await;
+    let (status, e) = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "again", "attachment_ids": [files[0]["id"]]}),
+        )
+        .await;
     assert_eq!(
         (status, e["error"].as_str()),
         (422, Some("invalid_attachment"))
     );
 
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", files[0]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", files[0]["id"]),
+        )
         .send()
         .await
         .unwrap();
@@ -160,7 +153,10 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().as_ref(), big.as_slice());
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", files[2]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", files[2]["id"]),
+        )
         .send()
         .await
         .unwrap();
@@ -173,7 +169,10 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
     );
     assert_eq!(r.bytes().await.unwrap().as_ref(), report.as_slice());
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}/preview", files[0]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}/preview", files[0]["id"]),
+        )
         .send()
         .await
         .unwrap();
@@ -182,17 +181,18 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
     let thumb = image::load_from_memory(&jpeg).unwrap();
     assert_eq!((thumb.width(), thumb.height()), (320, 240));
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}/preview", files[2]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}/preview", files[2]["id"]),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "a file has no preview");
 
-    let (_, images) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))),
-        None,
-    )
-    .await;
+    let (_, images) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))
+        .await;
     assert_eq!(
         ids(&images),
         vec![
@@ -200,27 +200,23 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
             files[0]["id"].as_i64().unwrap()
         ]
     );
-    let (_, others) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=files"))),
-        None,
-    )
-    .await;
+    let (_, others) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/attachments?tab=files"))
+        .await;
     assert_eq!(ids(&others), vec![files[2]["id"].as_i64().unwrap()]);
-    let (_, older) = send(
-        admin.get(app.url(&format!(
+    let (_, older) = admin
+        .get(&format!(
             "/api/v1/dialogs/{dialog}/attachments?tab=images&before={}",
             files[1]["id"]
-        ))),
-        None,
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(ids(&older), vec![files[0]["id"].as_i64().unwrap()]);
 
     // An upload no message takes is swept by housekeeping; sent files stay.
     let objects = stored_objects(&app);
     let (_, unsent) = upload(
         &admin,
-        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        format!("/api/v1/dialogs/{dialog}/attachments"),
         vec![("x.png", png(4, 4))],
     )
     .await;
@@ -234,13 +230,19 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
         .unwrap();
     assert_eq!(stored_objects(&app), objects);
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", unsent[0]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", unsent[0]["id"]),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", files[0]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", files[0]["id"]),
+        )
         .send()
         .await
         .unwrap();
@@ -267,12 +269,12 @@ async fn f26_limits_per_channel_type_and_kind_before_the_body_is_read(app: TestA
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
     let dialog = app.new_dialog(tg, "c1").await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let url = app.url(&format!("/api/v1/dialogs/{dialog}/attachments"));
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let url = format!("/api/v1/dialogs/{dialog}/attachments");
     let r = tokio::time::timeout(
         Duration::from_secs(20),
         admin
-            .post(&url)
+            .raw(Method::POST, &url)
             .multipart(endless_form(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 11 * MB))
             .send(),
     )
@@ -297,7 +299,7 @@ async fn f26_limits_per_channel_type_and_kind_before_the_body_is_read(app: TestA
     // VK takes images up to 50 MB but audio only up to 8 MB.
     let vk = app.channel(beseda_core::channel::ChannelKind::Vk).await;
     let vk_dialog = app.new_dialog(vk, "c2").await;
-    let vk_url = app.url(&format!("/api/v1/dialogs/{vk_dialog}/attachments"));
+    let vk_url = format!("/api/v1/dialogs/{vk_dialog}/attachments");
     let mut big_png = png(8, 8);
     big_png.resize(11 * MB, 0);
     let (status, files) = upload(&admin, vk_url.clone(), vec![("big.png", big_png)]).await;
@@ -319,8 +321,8 @@ async fn f26_limits_per_channel_type_and_kind_before_the_body_is_read(app: TestA
 async fn f25_too_many_files_are_refused_and_nothing_is_kept(app: TestApp) {
     let ch = app.channel(beseda_core::channel::ChannelKind::Widget).await;
     let dialog = app.new_dialog(ch, "c1").await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let url = app.url(&format!("/api/v1/dialogs/{dialog}/attachments"));
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let url = format!("/api/v1/dialogs/{dialog}/attachments");
     let eleven = (0..11).map(|_| ("p.png", png(2, 2))).collect();
     let (status, e) = upload(&admin, url.clone(), eleven).await;
     assert_eq!(
@@ -346,23 +348,19 @@ async fn f25_too_many_files_are_refused_and_nothing_is_kept(app: TestApp) {
     let (_, images) = upload(&admin, url.clone(), ten).await;
     let (_, a) = upload(&admin, url.clone(), vec![("a.pdf", pdf(100))]).await;
     let (_, b) = upload(&admin, url.clone(), vec![("b.pdf", pdf(100))]).await;
-    let path = app.url(&format!("/api/v1/dialogs/{dialog}/messages"));
-    let (status, e) = send(
-        admin.post(&path),
-        Some(json!({"attachment_ids": [a[0]["id"], b[0]["id"]]})),
-    )
-    .await;
+    let path = format!("/api/v1/dialogs/{dialog}/messages");
+    let (status, e) = admin
+        .post(&path, json!({"attachment_ids": [a[0]["id"], b[0]["id"]]}))
+        .await;
     assert_eq!(
         (status, e["error"].as_str()),
         (422, Some("too_many_attachments"))
     );
     let mut all = ids(&images);
     all.push(a[0]["id"].as_i64().unwrap());
-    let (status, m) = send(
-        admin.post(&path),
-        Some(json!({"body": "вот", "attachment_ids": all})),
-    )
-    .await;
+    let (status, m) = admin
+        .post(&path, json!({"body": "вот", "attachment_ids": all}))
+        .await;
     assert_eq!(status, 201, "{m}");
     assert_eq!(m["attachments"].as_array().unwrap().len(), 11);
     assert_eq!(m["kind"], "text");
@@ -375,45 +373,50 @@ async fn f11_downloads_are_refused_to_a_manager_who_lost_the_dialog(app: TestApp
     let dialog = app.new_dialog(ch, "c1").await;
     let anna = app.manager("anna@example.com", "Anna").await;
     let boris = app.manager("boris@example.com", "Boris").await;
-    let a = app.login("anna@example.com").await;
-    let b = app.login("boris@example.com").await;
+    let a = app.as_("anna@example.com").await;
+    let b = app.as_("boris@example.com").await;
     let (_, files) = upload(
         &a,
-        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        format!("/api/v1/dialogs/{dialog}/attachments"),
         vec![("p.png", png(50, 50))],
     )
     .await;
     let id = files[0]["id"].clone();
     // An unsent upload is its uploader's alone.
     let r = b
-        .get(app.url(&format!("/api/v1/attachments/{id}")))
+        .raw(Method::GET, &format!("/api/v1/attachments/{id}"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let (status, _) = send(
-        a.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"attachment_ids": [id]})),
-    )
-    .await;
+    let (status, _) = a
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"attachment_ids": [id]}),
+        )
+        .await;
     assert_eq!(status, 201, "anna answers and takes the dialog");
     for path in [
         format!("/api/v1/attachments/{id}"),
         format!("/api/v1/attachments/{id}/preview"),
     ] {
-        assert_eq!(a.get(app.url(&path)).send().await.unwrap().status(), 200);
         assert_eq!(
-            b.get(app.url(&path)).send().await.unwrap().status(),
+            a.raw(Method::GET, &path).send().await.unwrap().status(),
+            200
+        );
+        assert_eq!(
+            b.raw(Method::GET, &path).send().await.unwrap().status(),
             404,
             "boris does not see anna's dialog"
         );
     }
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (status, _) = send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/assign"))),
-        Some(json!({"to": {"type": "manager", "id": boris.id}})),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/assign"),
+            json!({"to": {"type": "manager", "id": boris.id}}),
+        )
+        .await;
     assert_eq!(status, 204);
     let _ = anna;
     for path in [
@@ -422,12 +425,12 @@ async fn f11_downloads_are_refused_to_a_manager_who_lost_the_dialog(app: TestApp
         format!("/api/v1/dialogs/{dialog}/attachments?tab=images"),
     ] {
         assert_eq!(
-            a.get(app.url(&path)).send().await.unwrap().status(),
+            a.raw(Method::GET, &path).send().await.unwrap().status(),
             404,
             "anna lost {path}"
         );
         assert_eq!(
-            b.get(app.url(&path)).send().await.unwrap().status(),
+            b.raw(Method::GET, &path).send().await.unwrap().status(),
             200,
             "boris got {path}"
         );
@@ -439,52 +442,50 @@ async fn f11_a_file_in_the_chat_is_sent_again(app: TestApp) {
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
     let dialog = app.new_dialog(ch, "c1").await;
-    let admin = app.login(ADMIN_EMAIL).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
     let bytes = png(30, 20);
     let (_, files) = upload(
         &admin,
-        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        format!("/api/v1/dialogs/{dialog}/attachments"),
         vec![("p.png", bytes.clone())],
     )
     .await;
     let first = files[0]["id"].as_i64().unwrap();
-    let copy = app.url(&format!(
-        "/api/v1/dialogs/{dialog}/attachments/{first}/copy"
-    ));
-    let (status, e) = send(admin.post(&copy), None).await;
+    let copy = format!("/api/v1/dialogs/{dialog}/attachments/{first}/copy");
+    let (status, e) = admin.post_empty(&copy).await;
     assert_eq!(
         (status, e["error"].as_str()),
         (422, Some("attachment_unsent"))
     );
-    send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"attachment_ids": [first]})),
-    )
-    .await;
-    let (status, again) = send(admin.post(&copy), None).await;
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"attachment_ids": [first]}),
+        )
+        .await;
+    let (status, again) = admin.post_empty(&copy).await;
     assert_eq!(status, 201, "{again}");
     assert_ne!(again["id"], first);
     assert_eq!(
         (again["file_name"].as_str(), again["preview"].as_bool()),
         (Some("p.png"), Some(true))
     );
-    let (status, m) = send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"body": "Ещё раз", "attachment_ids": [again["id"]]})),
-    )
-    .await;
+    let (status, m) = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "Ещё раз", "attachment_ids": [again["id"]]}),
+        )
+        .await;
     assert_eq!(status, 201, "{m}");
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", again["id"])))
+        .raw(Method::GET, &format!("/api/v1/attachments/{}", again["id"]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
-    let (_, images) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))),
-        None,
-    )
-    .await;
+    let (_, images) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))
+        .await;
     assert_eq!(images.as_array().unwrap().len(), 2);
 }
 
@@ -505,42 +506,35 @@ async fn cdn(bytes: Vec<u8>) -> String {
 
 async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: TestApp) {
     let fake = FakeModule::start().await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, m) = send(
-        admin.post(app.url("/api/v1/transport-modules")),
-        Some(json!({"name": "Fake", "webhook_url": fake.webhook_url})),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, m) = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
+        )
+        .await;
     fake.set_secret(m["webhook_secret"].as_str().unwrap());
     let token = m["token"].as_str().unwrap().to_owned();
     let t = reqwest::Client::new();
-    let (_, ch) = send(
-        t.post(app.url("/api/transport/v1/channels"))
-            .header("x-transport-token", &token),
-        Some(json!({"type": "telegram", "name": "Bot"})),
-    )
-    .await;
+    let (_, ch) = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/channels",
+            json!({"type": "telegram", "name": "Bot"}),
+        )
+        .await;
     let channel = ch["id"].as_i64().unwrap();
-    let upload_url = app.url(&format!("/api/transport/v1/channels/{channel}/attachments"));
-    let (status, _) = json_of(
-        t.post(&upload_url)
-            .multipart(form(vec![("a.png", png(4, 4))]))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let upload_url = format!("/api/transport/v1/channels/{channel}/attachments");
+    let (status, _) = app
+        .anonymous()
+        .upload(&upload_url, form(vec![("a.png", png(4, 4))]))
+        .await;
     assert_eq!(status, 401, "no token");
     let photo = png(64, 48);
-    let (status, up) = json_of(
-        t.post(&upload_url)
-            .header("x-transport-token", &token)
-            .multipart(form(vec![("photo.png", photo.clone())]))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, up) = app
+        .as_module(&token)
+        .upload(&upload_url, form(vec![("photo.png", photo.clone())]))
+        .await;
     assert_eq!(status, 201, "{up}");
     let cdn = cdn(pdf(3000)).await;
     let push = json!({
@@ -548,30 +542,25 @@ async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: Tes
         "external_id": "in-1", "text": "Смотрите",
         "attachments": [{"id": up[0]["id"]}, {"url": format!("{cdn}/files/invoice.pdf")}],
     });
-    let push_url = app.url("/api/transport/v1/messages");
-    let (status, first) = send(
-        t.post(&push_url).header("x-transport-token", &token),
-        Some(push.clone()),
-    )
-    .await;
+    let (status, first) = app
+        .as_module(&token)
+        .post("/api/transport/v1/messages", push.clone())
+        .await;
     assert_eq!(status, 200, "{first}");
     let dialog = first["dialog_id"].as_i64().unwrap();
-    let (status, again) = send(
-        t.post(&push_url).header("x-transport-token", &token),
-        Some(push),
-    )
-    .await;
+    let (status, again) = app
+        .as_module(&token)
+        .post("/api/transport/v1/messages", push)
+        .await;
     assert_eq!(
         (status, again["duplicate"].as_bool()),
         (200, Some(true)),
         "{again}"
     );
     assert_eq!(again["message_id"], first["message_id"]);
-    let (_, feed) = send(
-        admin.get(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        None,
-    )
-    .await;
+    let (_, feed) = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .await;
     let msgs = feed.as_array().unwrap();
     assert_eq!(
         msgs.iter()
@@ -586,44 +575,40 @@ async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: Tes
         (Some("file"), Some("invoice.pdf"))
     );
     let r = admin
-        .get(app.url(&format!("/api/v1/attachments/{}", got[0]["id"])))
+        .raw(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", got[0]["id"]),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), photo.as_slice());
 
     // A push that names another channel's upload, or a bad URL, changes nothing.
-    let (status, e) = send(
-        t.post(&push_url).header("x-transport-token", &token),
-        Some(json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-2", "text": "x",
-            "attachments": [{"id": got[0]["id"]}]})),
-    )
-    .await;
+    let (status, e) = app.as_module(&token).post("/api/transport/v1/messages", json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-2", "text": "x",
+            "attachments": [{"id": got[0]["id"]}]})).await;
     assert_eq!(
         (status, e["error"].as_str()),
         (422, Some("invalid_attachment")),
         "{e}"
     );
-    let (status, e) = send(
-        t.post(&push_url).header("x-transport-token", &token),
-        Some(json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-3", "text": "x",
-            "attachments": [{"url": format!("{cdn}/missing")}, {"url": "ftp://x"}]})),
-    )
-    .await;
+    let (status, e) = app.as_module(&token).post("/api/transport/v1/messages", json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-3", "text": "x",
+            "attachments": [{"url": format!("{cdn}/missing")}, {"url": "ftp://x"}]})).await;
     assert_eq!(status, 422, "{e}");
 
     // A manager's file reaches the module by URL, fetched with the module's token only.
     let (_, mine) = upload(
         &admin,
-        app.url(&format!("/api/v1/dialogs/{dialog}/attachments")),
+        format!("/api/v1/dialogs/{dialog}/attachments"),
         vec![("price.pdf", pdf(1234))],
     )
     .await;
-    let (status, _) = send(
-        admin.post(app.url(&format!("/api/v1/dialogs/{dialog}/messages"))),
-        Some(json!({"body": "Прайс", "attachment_ids": ids(&mine)})),
-    )
-    .await;
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "Прайс", "attachment_ids": ids(&mine)}),
+        )
+        .await;
     assert_eq!(status, 201);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let sent = loop {
@@ -652,11 +637,12 @@ async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: Tes
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().len(), 1234);
     assert_eq!(t.get(url).send().await.unwrap().status(), 401);
-    let (_, other) = send(
-        admin.post(app.url("/api/v1/transport-modules")),
-        Some(json!({"name": "Other", "webhook_url": "http://127.0.0.1:9/hook"})),
-    )
-    .await;
+    let (_, other) = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": "Other", "webhook_url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
     let r = t
         .get(url)
         .header("x-transport-token", other["token"].as_str().unwrap())

@@ -74,15 +74,27 @@ impl Caller {
         self.request(Method::DELETE, path, None)
     }
 
+    /// Files as `multipart/form-data`.
+    pub fn upload(&self, path: &str, form: reqwest::multipart::Form) -> Call {
+        Call(self.raw(Method::POST, path).multipart(form))
+    }
+
     pub fn request(&self, method: Method, path: &str, body: Option<Value>) -> Call {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            req = req.header("x-transport-token", token);
+        let req = self.raw(method, path);
+        Call(match body {
+            Some(body) => req.json(&body),
+            None => req,
+        })
+    }
+
+    /// The request as this caller sends it, for what the typed calls do not cover: a
+    /// download's bytes and headers, a body that never ends.
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => req.header("x-transport-token", token),
+            None => req,
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        Call(req)
     }
 }
 
