@@ -1,7 +1,8 @@
 //! Outgoing messages reach the module's webhook signed, in order, retried, never lost or
 //! doubled, with statuses the manager sees (F31, F38), on both stores.
 
-use crate::common::{ADMIN_EMAIL, TestApp, json_of};
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::time::{Clock, SystemClock};
 use beseda_testkit::fake_module::{Answer, FakeModule};
 use serde_json::{Value, json};
@@ -19,44 +20,35 @@ struct Setup {
     token: String,
     channel: i64,
     dialog: i64,
-    admin: reqwest::Client,
+    admin: Caller,
 }
 
 async fn setup(app: &TestApp) -> Setup {
     let fake = FakeModule::start().await;
-    let admin = app.login(ADMIN_EMAIL).await;
-    let (_, m) = json_of(
-        admin
-            .post(app.url("/api/v1/transport-modules"))
-            .json(&json!({"name": "Fake", "webhook_url": fake.webhook_url}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let m = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
+        )
+        .expect(201)
+        .await;
     fake.set_secret(m["webhook_secret"].as_str().unwrap());
     let token = m["token"].as_str().unwrap().to_owned();
-    let t = reqwest::Client::new();
-    let (_, ch) = json_of(
-        t.post(app.url("/api/transport/v1/channels"))
-            .header("x-transport-token", &token)
-            .json(&json!({"type": "telegram", "name": "Bot"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let module = app.as_module(&token);
+    let ch = module
+        .post(
+            "/api/transport/v1/channels",
+            json!({"type": "telegram", "name": "Bot"}),
+        )
+        .expect(201)
+        .await;
     let channel = ch["id"].as_i64().unwrap();
     let push = json!({"channel_id": channel, "customer": {"external_id": "u1", "nickname": "masha"}, "external_id": "in-1", "text": "Привет"});
-    let (_, pushed) = json_of(
-        t.post(app.url("/api/transport/v1/messages"))
-            .header("x-transport-token", &token)
-            .json(&push)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let pushed = module
+        .post("/api/transport/v1/messages", push)
+        .expect(200)
+        .await;
     Setup {
         fake,
         token,
@@ -66,29 +58,16 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-async fn send(app: &TestApp, s: &Setup, text: &str) -> i64 {
-    let (status, m) = json_of(
-        s.admin
-            .post(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
-            .json(&json!({"body": text}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+async fn send(s: &Setup, text: &str) -> i64 {
+    let path = format!("/api/v1/dialogs/{}/messages", s.dialog);
+    let (status, m) = s.admin.post(&path, json!({"body": text})).await;
     assert_eq!((status, m["status"].as_str()), (201, Some("queued")));
     m["id"].as_i64().unwrap()
 }
 
-async fn message(app: &TestApp, s: &Setup, id: i64) -> Value {
-    let (_, feed) = json_of(
-        s.admin
-            .get(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+async fn message(s: &Setup, id: i64) -> Value {
+    let path = format!("/api/v1/dialogs/{}/messages", s.dialog);
+    let (_, feed) = s.admin.get(&path).await;
     feed.as_array()
         .unwrap()
         .iter()
@@ -98,9 +77,9 @@ async fn message(app: &TestApp, s: &Setup, id: i64) -> Value {
 }
 
 /// Waits until the message has `status`, or fails after five seconds.
-async fn wait_status(app: &TestApp, s: &Setup, id: i64, status: &str) -> Value {
+async fn wait_status(s: &Setup, id: i64, status: &str) -> Value {
     for _ in 0..100 {
-        let m = message(app, s, id).await;
+        let m = message(s, id).await;
         if m["status"] == status {
             return m;
         }
@@ -108,58 +87,52 @@ async fn wait_status(app: &TestApp, s: &Setup, id: i64, status: &str) -> Value {
     }
     panic!(
         "message {id} never became {status}: {}",
-        message(app, s, id).await
+        message(s, id).await
     );
 }
 
 async fn f31_a_reply_is_queued_then_sent_through_a_signed_webhook_then_read(app: TestApp) {
     let s = setup(&app).await;
-    let id = send(&app, &s, "Добрый день!").await;
-    wait_status(&app, &s, id, "sent").await;
+    let id = send(&s, "Добрый день!").await;
+    wait_status(&s, id, "sent").await;
     assert_eq!(s.fake.delivered(), [(id, "Добрый день!".to_owned())]);
     assert_eq!(s.fake.bad_signatures(), 0);
     let report =
         json!({"channel_id": s.channel, "external_id": format!("fake-{id}"), "status": "read"});
-    let r = reqwest::Client::new()
-        .post(app.url("/api/transport/v1/messages/status"))
-        .header("x-transport-token", &s.token)
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "the module's own id finds the message");
-    wait_status(&app, &s, id, "read").await;
+    let (status, _) = app
+        .as_module(&s.token)
+        .post("/api/transport/v1/messages/status", report)
+        .await;
+    assert_eq!(status, 200, "the module's own id finds the message");
+    wait_status(&s, id, "read").await;
 
     // An async module acknowledges later.
     s.fake.answer(Answer::Async);
-    let later = send(&app, &s, "Ещё вопрос?").await;
+    let later = send(&s, "Ещё вопрос?").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        message(&app, &s, later).await["status"],
+        message(&s, later).await["status"],
         "queued",
         "taken, not yet sent"
     );
     let ack = json!({"channel_id": s.channel, "message_id": later, "status": "sent", "external_id": "late-1"});
-    reqwest::Client::new()
-        .post(app.url("/api/transport/v1/messages/status"))
-        .header("x-transport-token", &s.token)
-        .json(&ack)
-        .send()
-        .await
-        .unwrap();
-    wait_status(&app, &s, later, "sent").await;
+    app.as_module(&s.token)
+        .post("/api/transport/v1/messages/status", ack)
+        .expect(200)
+        .await;
+    wait_status(&s, later, "sent").await;
 }
 
 async fn a_module_failing_three_times_gets_every_message_once_in_order(app: TestApp) {
     let s = setup(&app).await;
     s.fake.fail_next(3);
     let ids = [
-        send(&app, &s, "один").await,
-        send(&app, &s, "два").await,
-        send(&app, &s, "три").await,
+        send(&s, "один").await,
+        send(&s, "два").await,
+        send(&s, "три").await,
     ];
     for id in ids {
-        wait_status(&app, &s, id, "sent").await;
+        wait_status(&s, id, "sent").await;
     }
     let delivered: Vec<i64> = s.fake.delivered().into_iter().map(|(id, _)| id).collect();
     assert_eq!(delivered, ids, "once each, in order");
@@ -177,14 +150,14 @@ async fn a_refused_or_unreachable_delivery_ends_failed_with_its_reason(app: Test
         code: "reply_timed_out".into(),
         message: "The 24-hour window is over".into(),
     });
-    let refused = send(&app, &s, "Поздно").await;
-    let m = wait_status(&app, &s, refused, "failed").await;
+    let refused = send(&s, "Поздно").await;
+    let m = wait_status(&s, refused, "failed").await;
     assert_eq!(m["failure_reason"], "The 24-hour window is over");
 
     s.fake.answer(Answer::Sent);
     s.fake.fail_next(100);
-    let lost = send(&app, &s, "Никто не ответит").await;
-    let m = wait_status(&app, &s, lost, "failed").await;
+    let lost = send(&s, "Никто не ответит").await;
+    let m = wait_status(&s, lost, "failed").await;
     assert!(m["failure_reason"].as_str().unwrap().contains("500"), "{m}");
     assert_eq!(
         s.fake
@@ -202,15 +175,12 @@ async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {
     // A worker leases the job and dies before it answers.
     let now = SystemClock.now();
     let id = {
-        let (_, m) = json_of(
-            s.admin
-                .post(app.url(&format!("/api/v1/dialogs/{}/messages", s.dialog)))
-                .json(&json!({"body": "пережить сбой"}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let path = format!("/api/v1/dialogs/{}/messages", s.dialog);
+        let m = s
+            .admin
+            .post(&path, json!({"body": "пережить сбой"}))
+            .expect(201)
+            .await;
         m["id"].as_i64().unwrap()
     };
     let stolen = app
@@ -224,7 +194,7 @@ async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(s.fake.attempts().is_empty(), "nobody touches a leased job");
     }
-    let m = wait_status(&app, &s, id, "sent").await;
+    let m = wait_status(&s, id, "sent").await;
     assert_eq!(m["status"], "sent");
     if let Some(job) = stolen.first() {
         // The dead worker's late word changes nothing.
@@ -237,7 +207,7 @@ async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {
             .finish_delivery(job.id, "dead-worker", &late, SystemClock.now())
             .await
             .unwrap();
-        assert_eq!(message(&app, &s, id).await["status"], "sent");
+        assert_eq!(message(&s, id).await["status"], "sent");
     }
     assert_eq!(
         s.fake.delivered(),
