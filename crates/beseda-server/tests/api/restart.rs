@@ -2,15 +2,14 @@
 //! a webhook, starts again, and every reply reaches the module exactly once, in order, on both
 //! stores. The module dedupes by our message id, as the webhook's event id tells it to.
 
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL as EMAIL, PASSWORD};
 use beseda_testkit::fake_module::FakeModule;
 use beseda_testkit::{TestBackend, TestDb};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const EMAIL: &str = "admin@example.com";
-const PASSWORD: &str = "correct horse battery staple";
 
 /// A `beseda serve` process.
 struct Node {
@@ -58,19 +57,8 @@ impl Node {
         self.child.wait().unwrap();
     }
 
-    async fn admin(&self) -> reqwest::Client {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let r = c
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": EMAIL, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        c
+    async fn admin(&self) -> Caller {
+        Caller::manager_at(&self.base, EMAIL).await
     }
 }
 
@@ -79,16 +67,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn post(c: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> Value {
-    let mut r = c.post(url).json(&body);
-    if let Some(t) = token {
-        r = r.header("x-transport-token", t);
-    }
-    let r = r.send().await.unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    r.json().await.unwrap()
 }
 
 fn free_port() -> u16 {
@@ -109,45 +87,43 @@ async fn a_killed_server_delivers_every_reply_once_after_restart(backend: TestBa
     let port = free_port();
     let node = Node::start(&db, port);
     let admin = node.admin().await;
-    let m = post(
-        &admin,
-        format!("{}/api/v1/transport-modules", node.base),
-        json!({"name": "Fake", "webhook_url": fake.webhook_url}),
-        None,
-    )
-    .await;
+    let m = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
+        )
+        .expect(201)
+        .await;
     fake.set_secret(m["webhook_secret"].as_str().unwrap());
     let token = m["token"].as_str().unwrap().to_owned();
-    let t = reqwest::Client::new();
-    let ch = post(
-        &t,
-        format!("{}/api/transport/v1/channels", node.base),
-        json!({"type": "telegram", "name": "Bot"}),
-        Some(&token),
-    )
-    .await;
-    let pushed = post(
-        &t,
-        format!("{}/api/transport/v1/messages", node.base),
-        json!({"channel_id": ch["id"], "customer": {"external_id": "u1"}, "external_id": "in-1", "text": "Привет"}),
-        Some(&token),
-    )
-    .await;
-    let dialog = pushed["dialog_id"].as_i64().unwrap();
-    let reply = |admin: reqwest::Client, base: String, text: &'static str| async move {
-        post(
-            &admin,
-            format!("{base}/api/v1/dialogs/{dialog}/messages"),
-            json!({"body": text}),
-            None,
+    let module = Caller::module_at(&node.base, &token);
+    let ch = module
+        .post(
+            "/api/transport/v1/channels",
+            json!({"type": "telegram", "name": "Bot"}),
         )
-        .await["id"]
-            .as_i64()
-            .unwrap()
+        .expect(201)
+        .await;
+    let pushed = module
+        .post(
+            "/api/transport/v1/messages",
+            json!({"channel_id": ch["id"], "customer": {"external_id": "u1"}, "external_id": "in-1", "text": "Привет"}),
+        )
+        .expect(200)
+        .await;
+    let dialog = pushed["dialog_id"].as_i64().unwrap();
+    let path = format!("/api/v1/dialogs/{dialog}/messages");
+    let reply = |admin: Caller, text: &'static str| {
+        let path = path.clone();
+        async move {
+            admin.post(&path, json!({"body": text})).expect(201).await["id"]
+                .as_i64()
+                .unwrap()
+        }
     };
     let mut ids = Vec::new();
     for text in ["r1", "r2", "r3"] {
-        ids.push(reply(admin.clone(), node.base.clone(), text).await);
+        ids.push(reply(admin.clone(), text).await);
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     while fake.attempts().is_empty() {
@@ -159,18 +135,11 @@ async fn a_killed_server_delivers_every_reply_once_after_restart(backend: TestBa
     let node = Node::start(&db, port);
     let admin = node.admin().await;
     for text in ["r4", "r5"] {
-        ids.push(reply(admin.clone(), node.base.clone(), text).await);
+        ids.push(reply(admin.clone(), text).await);
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let feed: Value = admin
-            .get(format!("{}/api/v1/dialogs/{dialog}/messages", node.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let feed = admin.get(&path).await.1;
         let sent = feed
             .as_array()
             .unwrap()

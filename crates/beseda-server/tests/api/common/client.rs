@@ -19,7 +19,33 @@ pub struct Caller {
 impl TestApp {
     /// The API as the manager `email`, signed in with the test password.
     pub async fn as_(&self, email: &str) -> Caller {
-        let caller = self.anonymous();
+        Caller::manager_at(&self.base, email).await
+    }
+
+    /// The transport API as the module holding `token`.
+    pub fn as_module(&self, token: &str) -> Caller {
+        Caller::module_at(&self.base, token)
+    }
+
+    /// The API without a session.
+    pub fn anonymous(&self) -> Caller {
+        Caller::anonymous_at(&self.base)
+    }
+}
+
+impl Caller {
+    /// Nobody, calling the server at `base` (`http://host:port`).
+    pub fn anonymous_at(base: &str) -> Caller {
+        Caller {
+            base: base.to_owned(),
+            http: browser(),
+            token: None,
+        }
+    }
+
+    /// The manager `email`, signed in with the test password at `base`.
+    pub async fn manager_at(base: &str, email: &str) -> Caller {
+        let caller = Caller::anonymous_at(base);
         let answer = caller
             .post(
                 "/api/v1/auth/login",
@@ -30,25 +56,14 @@ impl TestApp {
         caller
     }
 
-    /// The transport API as the module holding `token`.
-    pub fn as_module(&self, token: &str) -> Caller {
+    /// The module holding `token`, at `base`.
+    pub fn module_at(base: &str, token: &str) -> Caller {
         Caller {
             token: Some(token.to_owned()),
-            ..self.anonymous()
+            ..Caller::anonymous_at(base)
         }
     }
 
-    /// The API without a session.
-    pub fn anonymous(&self) -> Caller {
-        Caller {
-            base: self.base.clone(),
-            http: browser(),
-            token: None,
-        }
-    }
-}
-
-impl Caller {
     pub fn get(&self, path: &str) -> Call {
         self.request(Method::GET, path, None)
     }
