@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 on_both_backends!(
-    f25_f27_a_manager_sends_images_and_a_file_with_previews,
+    f25_f27_a_manager_sends_images_and_a_file_in_one_message,
+    f27_downloads_are_safe_and_images_have_previews,
+    f11_the_files_panel_lists_images_and_files_apart,
+    f25_unsent_uploads_are_swept_and_sent_files_stay,
     f26_limits_per_channel_type_and_kind_before_the_body_is_read,
     f25_too_many_files_are_refused_and_nothing_is_kept,
     f11_downloads_are_refused_to_a_manager_who_lost_the_dialog,
@@ -76,7 +79,53 @@ fn ids(files: &Value) -> Vec<i64> {
         .collect()
 }
 
-async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
+/// A manager's message of two images and a PDF in a Telegram dialog.
+struct Sent {
+    admin: Caller,
+    dialog: i64,
+    files: Value,
+    big: Vec<u8>,
+    report: Vec<u8>,
+}
+
+async fn sent_files(app: &TestApp) -> Sent {
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (big, report) = (png(800, 600), pdf(2000));
+    let files = admin
+        .upload(
+            &format!("/api/v1/dialogs/{dialog}/attachments"),
+            form(vec![
+                ("photo.png", big.clone()),
+                ("../../evil.png", png(10, 10)),
+                ("report.jpg", report.clone()),
+            ]),
+        )
+        .expect(201)
+        .await;
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "", "attachment_ids": ids(&files)}),
+        )
+        .expect(201)
+        .await;
+    Sent {
+        admin,
+        dialog,
+        files,
+        big,
+        report,
+    }
+}
+
+/// F25, F27: files are classified by their content, not their name (a PDF named .jpg is a file),
+/// names are cleaned, images get their size and a preview; one message takes them all, the row
+/// names its first file, and the same uploads cannot go out twice.
+async fn f25_f27_a_manager_sends_images_and_a_file_in_one_message(app: TestApp) {
     let ch = app
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
@@ -139,7 +188,18 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
         (status, e["error"].as_str()),
         (422, Some("invalid_attachment"))
     );
+}
 
+/// F27: a file downloads as itself (never sniffed, saved rather than shown unless it is media),
+/// an image's preview is a small JPEG, and a file has no preview.
+async fn f27_downloads_are_safe_and_images_have_previews(app: TestApp) {
+    let Sent {
+        admin,
+        dialog: _,
+        files,
+        big,
+        report,
+    } = sent_files(&app).await;
     let r = admin
         .raw(
             Method::GET,
@@ -189,7 +249,17 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "a file has no preview");
+}
 
+/// F11: the files panel lists a dialog's images and other files on their own tabs, newest first.
+async fn f11_the_files_panel_lists_images_and_files_apart(app: TestApp) {
+    let Sent {
+        admin,
+        dialog,
+        files,
+        big: _,
+        report: _,
+    } = sent_files(&app).await;
     let (_, images) = admin
         .get(&format!("/api/v1/dialogs/{dialog}/attachments?tab=images"))
         .await;
@@ -211,8 +281,17 @@ async fn f25_f27_a_manager_sends_images_and_a_file_with_previews(app: TestApp) {
         ))
         .await;
     assert_eq!(ids(&older), vec![files[0]["id"].as_i64().unwrap()]);
+}
 
-    // An upload no message takes is swept by housekeeping; sent files stay.
+/// F25: an upload no message takes is swept by housekeeping; sent files stay.
+async fn f25_unsent_uploads_are_swept_and_sent_files_stay(app: TestApp) {
+    let Sent {
+        admin,
+        dialog,
+        files,
+        big: _,
+        report: _,
+    } = sent_files(&app).await;
     let objects = stored_objects(&app);
     let (_, unsent) = upload(
         &admin,
