@@ -21,7 +21,8 @@ on_both_backends!(
     f25_too_many_files_are_refused_and_nothing_is_kept,
     f11_downloads_are_refused_to_a_manager_who_lost_the_dialog,
     f11_a_file_in_the_chat_is_sent_again,
-    f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook,
+    f38_a_clients_files_come_in_uploaded_or_by_url,
+    f38_a_managers_file_goes_out_in_the_webhook,
 );
 
 const MB: usize = 1024 * 1024;
@@ -583,7 +584,9 @@ async fn cdn(bytes: Vec<u8>) -> String {
     base
 }
 
-async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: TestApp) {
+/// F38: a module brings a client's files uploaded first or by URL (fetched within the channel's
+/// limits); a repeated push makes nothing twice; another channel's upload or a bad URL is refused.
+async fn f38_a_clients_files_come_in_uploaded_or_by_url(app: TestApp) {
     let fake = FakeModule::start().await;
     let admin = app.as_(ADMIN_EMAIL).await;
     let (_, m) = admin
@@ -594,7 +597,6 @@ async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: Tes
         .await;
     fake.set_secret(m["webhook_secret"].as_str().unwrap());
     let token = m["token"].as_str().unwrap().to_owned();
-    let t = reqwest::Client::new();
     let (_, ch) = app
         .as_module(&token)
         .post(
@@ -674,8 +676,39 @@ async fn f38_files_come_in_uploaded_or_by_url_and_go_out_in_the_webhook(app: Tes
     let (status, e) = app.as_module(&token).post("/api/transport/v1/messages", json!({"channel_id": channel, "customer": {"external_id": "u2"}, "external_id": "in-3", "text": "x",
             "attachments": [{"url": format!("{cdn}/missing")}, {"url": "ftp://x"}]})).await;
     assert_eq!(status, 422, "{e}");
+}
 
-    // A manager's file reaches the module by URL, fetched with the module's token only.
+/// F38: a manager's file goes out in the webhook with a URL the module fetches with its own
+/// token only.
+async fn f38_a_managers_file_goes_out_in_the_webhook(app: TestApp) {
+    let fake = FakeModule::start().await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let (_, m) = admin
+        .post(
+            "/api/v1/transport-modules",
+            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
+        )
+        .await;
+    fake.set_secret(m["webhook_secret"].as_str().unwrap());
+    let token = m["token"].as_str().unwrap().to_owned();
+    let t = reqwest::Client::new();
+    let (_, ch) = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/channels",
+            json!({"type": "telegram", "name": "Bot"}),
+        )
+        .await;
+    let channel = ch["id"].as_i64().unwrap();
+    let pushed = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/messages",
+            json!({"channel_id": channel, "customer": {"external_id": "u1"}, "external_id": "in-1", "text": "Пришлите прайс"}),
+        )
+        .expect(200)
+        .await;
+    let dialog = pushed["dialog_id"].as_i64().unwrap();
     let (_, mine) = upload(
         &admin,
         format!("/api/v1/dialogs/{dialog}/attachments"),
