@@ -390,4 +390,23 @@ async fn health_and_api_documents_are_served(app: TestApp) {
     let (status, body) =
         crate::common::json_of(client.get(app.url("/no/such/page")).send().await.unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    // Nothing is ever sniffed into another type: pages, assets, JSON, errors, the documents.
+    for path in [
+        "/login",
+        "/assets/inbox.js",
+        "/healthz",
+        "/api/v1/me",
+        "/api/openapi.json",
+        "/api/docs/",
+        "/no/such/page",
+    ] {
+        let r = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            r.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
 }

@@ -210,10 +210,15 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pages())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
-        .fallback(not_found)
+                .fallback(not_found)
         .with_state(state)
         .layer(
             ServiceBuilder::new()
+                // No answer is ever sniffed into another type: pages, fragments, assets, JSON.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
                 .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
