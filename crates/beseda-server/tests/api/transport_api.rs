@@ -9,6 +9,7 @@ on_both_backends!(
     f38_a_module_registers_channels_with_built_in_or_declared_capabilities,
     f38_a_pushed_message_opens_a_dialog_and_a_repeat_changes_nothing,
     f38_a_module_pushes_only_into_its_own_active_channels,
+    a_nul_character_in_any_text_is_dropped_never_a_server_error,
     f38_the_same_external_id_pushed_50_times_concurrently_makes_one_message,
     f31_delivery_reports_only_move_statuses_forward,
     f31_a_failure_is_shown_with_its_reason_and_bad_reports_are_refused,
@@ -728,4 +729,48 @@ async fn f38_a_bad_history_is_refused_with_the_message_it_names(app: TestApp) {
         .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("messages[1]")));
     app.as_module(&token).post("/api/transport/v1/history", json!({"channel_id": 999_999, "customer": {"external_id": "x"}, "messages": [{"external_id": "a", "from": "client", "text": "t", "sent_at": 1}]})).expect(404).await;
+}
+
+/// A NUL character (U+0000) cannot be stored by PostgreSQL and stops SQLite's full-text search:
+/// it is dropped at the API's edge, so a module's push, a manager's message and a search with one
+/// work on both stores instead of failing with a 5xx that a module would retry forever.
+async fn a_nul_character_in_any_text_is_dropped_never_a_server_error(app: TestApp) {
+    let (token, channel) = shop_bot(&app).await;
+    let pushed = app
+        .as_module(&token)
+        .post(
+            "/api/transport/v1/messages",
+            json!({"channel_id": channel, "customer": {"external_id": "u\u{0}1", "first_name": "Ма\u{0}рия"},
+                "external_id": "in\u{0}-1", "text": "Здравствуйте\u{0}!"}),
+        )
+        .expect(200)
+        .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let d = pushed["dialog_id"].as_i64().unwrap();
+    let reply = admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Добрый\u{0} день"}),
+        )
+        .expect(201)
+        .await;
+    assert_eq!(reply["body"], "Добрый день");
+    let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
+    assert_eq!(view["contact_name"], "Мария");
+    let feed = admin
+        .get(&format!("/api/v1/dialogs/{d}/messages"))
+        .expect(200)
+        .await;
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "Здравствуйте!"),
+        "{feed}"
+    );
+    let found = admin
+        .get("/api/v1/search?q=%D0%B7%D0%B4%D1%80%00%D0%B0%D0%B2")
+        .expect(200)
+        .await;
+    assert_eq!(found["messages"][0]["dialog_id"], d, "{found}");
 }

@@ -1,5 +1,9 @@
 //! A JSON body extractor whose refusals speak the API's error format: malformed JSON is a 400
 //! with the line and column; a wrong field (unknown, missing, out of range) is a 422 naming it.
+//!
+//! Text the databases cannot store is decided here, once for every route: a NUL character
+//! (U+0000; PostgreSQL refuses it in text, SQLite's full-text search stops at it) is dropped from
+//! every JSON string and query value before anything reads them.
 
 use super::error::ApiError;
 use axum::body::Bytes;
@@ -35,6 +39,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or("");
+        let raw = without_nul_values(raw);
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
         serde_path_to_error::deserialize::<_, T>(de)
             .map(ApiQuery)
@@ -50,9 +55,59 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
     }
 }
 
+/// A query string whose values hold no NUL (a `%00`), encoded again.
+fn without_nul_values(raw: &str) -> std::borrow::Cow<'_, str> {
+    let pairs = form_urlencoded::parse(raw.as_bytes());
+    if !pairs
+        .clone()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return raw.into();
+    }
+    let mut clean = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        clean.append_pair(&k.replace('\0', ""), &v.replace('\0', ""));
+    }
+    clean.finish().into()
+}
+
+/// JSON text without its `\u0000` escapes (the only way JSON carries a NUL): the text between
+/// the quotes is walked escape by escape, so an escaped backslash followed by `u0000` stays.
+fn without_nul_escapes(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const NUL: &[u8] = b"\\u0000";
+    if !bytes
+        .windows(NUL.len())
+        .any(|w| w.eq_ignore_ascii_case(NUL))
+    {
+        return bytes.into();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string && b == b'\\' {
+            let escape = bytes.get(i..i + NUL.len());
+            if escape.is_some_and(|e| e.eq_ignore_ascii_case(NUL)) {
+                i += NUL.len();
+                continue;
+            }
+            out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+            i += 2;
+            continue;
+        }
+        if b == b'"' {
+            in_string = !in_string;
+        }
+        out.push(b);
+        i += 1;
+    }
+    out.into()
+}
+
 /// Parses a JSON body, telling a syntax error (400) from a value that does not fit (422).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bytes = without_nul_escapes(bytes);
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();
         refusal(&path, e.into_inner())
@@ -107,6 +162,15 @@ mod tests {
             }
             ApiError::Core(e) => (e.code().into(), None),
         }
+    }
+
+    #[test]
+    fn a_nul_is_dropped_from_every_string_and_nothing_else() {
+        let v: serde_json::Value =
+            parse(br#"{"a": "x\u0000y", "b": "\\u0000", "c\u0000": ["\u0000"]}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"a": "xy", "b": "\\u0000", "c": [""]}));
+        assert_eq!(without_nul_values("q=a%00b&x=1"), "q=ab&x=1");
+        assert_eq!(without_nul_values("q=ab"), "q=ab");
     }
 
     #[test]
