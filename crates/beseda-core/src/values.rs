@@ -13,7 +13,8 @@ impl Email {
     pub fn parse(raw: &str) -> CoreResult<Email> {
         let s = raw.trim().to_lowercase();
         let bad = || CoreError::invalid("email", "must look like name@example.com");
-        if s.len() > 254 || s.chars().any(char::is_whitespace) {
+        // No spaces and no control characters (a NUL cannot even be stored by PostgreSQL).
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
@@ -188,6 +189,7 @@ mod tests {
             "a b@example.com",
             "a@b@c.com",
             "a@.com",
+            "an\u{0}na@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
