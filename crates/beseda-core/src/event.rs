@@ -85,8 +85,7 @@ pub enum DomainEvent {
 impl DomainEvent {
     /// The event's `kind`, as the wire and the log name it.
     pub fn kind(&self) -> String {
-        let wire = serde_json::to_value(self).unwrap_or_default();
-        wire["kind"].as_str().unwrap_or_default().to_owned()
+        self.to_parts().0
     }
 
     /// Reads an event back from its kind and its data, as the log keeps them.

@@ -22,11 +22,6 @@ pub struct DialogState {
 }
 
 impl DialogState {
-    /// Who may see the dialog's events now: whoever may see the dialog (F33).
-    pub fn audience(&self) -> Audience {
-        Audience::Dialog(self.responsible)
-    }
-
     /// An event of this dialog for whoever may see it.
     pub fn event(&self, event: DomainEvent) -> NewEvent {
         NewEvent::dialog(self.id, self.responsible, event)

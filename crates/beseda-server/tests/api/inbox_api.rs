@@ -1,7 +1,6 @@
 //! The dialog list (F12, F19–F24, F33) and search (F06) through the API, on both stores: each
 //! filter's meaning, both sorts, keyset pages while messages arrive, visibility, bulk delete.
 
-use crate::common::client::Caller;
 use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::TagColor;
@@ -110,31 +109,6 @@ async fn put_tag(app: &TestApp, d: i64, t: TagId, pinned: bool) {
         .unwrap();
 }
 
-/// The ids of every row of the list for `query`, through all its pages.
-async fn ids(client: &Caller, query: &str) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("/api/v1/dialogs?limit=4{query}");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let (status, page) = client.get(&url).await;
-        assert_eq!(status, 200, "{url}: {page}");
-        out.extend(
-            page["dialogs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["id"].as_i64().unwrap()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
-}
-
 async fn f12_rows_carry_name_channel_last_message_draft_unread_and_pinned_tags(app: TestApp) {
     let tg = app.channel(ChannelKind::Telegram).await;
     let details = ContactDetails {
@@ -196,10 +170,16 @@ async fn f20_activity_and_processing_order(app: TestApp) {
     let newer = writes(&app, tg, "c3", "Three", "hi").await;
     reply(&app, &a, answered, "hello").await;
     let c = app.as_(ADMIN_EMAIL).await;
-    assert_eq!(ids(&c, "").await, [answered, newer, older]);
-    assert_eq!(ids(&c, "&sort=activity").await, [answered, newer, older]);
+    assert_eq!(c.dialog_ids("").await, [answered, newer, older]);
+    assert_eq!(
+        c.dialog_ids("&sort=activity").await,
+        [answered, newer, older]
+    );
     // Waiting longest first, then the rest by activity.
-    assert_eq!(ids(&c, "&sort=processing").await, [older, newer, answered]);
+    assert_eq!(
+        c.dialog_ids("&sort=processing").await,
+        [older, newer, answered]
+    );
     let (_, panel) = c.get("/api/v1/dialogs/filters").await;
     assert_eq!(panel["processing_order"], false, "no time limits yet");
     c.put(
@@ -232,25 +212,30 @@ async fn f21_filters_by_responsible_channel_status_and_last_author(app: TestApp)
     reply(&app, &a, d3, "answer").await;
     app.state.dialogs.close(&a, DialogId(d4)).await.unwrap();
     let c = app.as_(ADMIN_EMAIL).await;
-    assert_eq!(ids(&c, &format!("&responsible={}", anna.id)).await, [d1]);
     assert_eq!(
-        ids(&c, &format!("&responsible={},{}", anna.id, boris.id)).await,
+        c.dialog_ids(&format!("&responsible={}", anna.id)).await,
+        [d1]
+    );
+    assert_eq!(
+        c.dialog_ids(&format!("&responsible={},{}", anna.id, boris.id))
+            .await,
         [d2, d1]
     );
     // An administrator's reply does not take the dialog: d3 and d4 are nobody's.
-    assert_eq!(ids(&c, "&responsible=none").await, [d3, d4]);
-    assert_eq!(ids(&c, &format!("&channels={vk}")).await, [d4, d2]);
-    assert_eq!(ids(&c, &format!("&channels={vk},{tg}")).await.len(), 4);
-    assert_eq!(ids(&c, "&status=closed").await, [d4]);
-    assert_eq!(ids(&c, "&status=open").await, [d3, d2, d1]);
-    assert_eq!(ids(&c, "&last=company").await, [d3]);
-    assert_eq!(ids(&c, "&last=client").await, [d4, d2, d1]);
+    assert_eq!(c.dialog_ids("&responsible=none").await, [d3, d4]);
+    assert_eq!(c.dialog_ids(&format!("&channels={vk}")).await, [d4, d2]);
+    assert_eq!(c.dialog_ids(&format!("&channels={vk},{tg}")).await.len(), 4);
+    assert_eq!(c.dialog_ids("&status=closed").await, [d4]);
+    assert_eq!(c.dialog_ids("&status=open").await, [d3, d2, d1]);
+    assert_eq!(c.dialog_ids("&last=company").await, [d3]);
+    assert_eq!(c.dialog_ids("&last=client").await, [d4, d2, d1]);
     // Filters combine with AND.
     assert_eq!(
-        ids(&c, &format!("&channels={vk}&status=open&last=client")).await,
+        c.dialog_ids(&format!("&channels={vk}&status=open&last=client"))
+            .await,
         [d2]
     );
-    assert_eq!(ids(&c, "&bots=any").await, Vec::<i64>::new());
+    assert_eq!(c.dialog_ids("&bots=any").await, Vec::<i64>::new());
 }
 
 async fn f23_the_date_filter_finds_dialogs_with_a_message_in_the_period(app: TestApp) {
@@ -263,9 +248,9 @@ async fn f23_the_date_filter_finds_dialogs_with_a_message_in_the_period(app: Tes
     let c = app.as_(ADMIN_EMAIL).await;
     // The client messages were written at their sent times (seconds after the epoch), the
     // reply now.
-    assert_eq!(ids(&c, "&from=0&to=100000").await, [d1, d2]);
+    assert_eq!(c.dialog_ids("&from=0&to=100000").await, [d1, d2]);
     let today = format!("&from={}&to={}", now - 1000, now + 3_600_000);
-    assert_eq!(ids(&c, &today).await, [d1]);
+    assert_eq!(c.dialog_ids(&today).await, [d1]);
     let (_, page) = c.get(&format!("/api/v1/dialogs?{}", &today[1..])).await;
     assert_eq!(
         page["open_feed_at"],
@@ -293,21 +278,27 @@ async fn f24_tag_filters_and_the_panel_counts(app: TestApp) {
     put_tag(&app, d1, lead, false).await;
     put_tag(&app, d2, lead, false).await;
     let c = app.as_(ADMIN_EMAIL).await;
-    assert_eq!(ids(&c, "").await, [d3, d2, d1], "All");
-    assert_eq!(ids(&c, "&tags=none").await, [d3]);
-    assert_eq!(ids(&c, &format!("&tags={lead}")).await, [d2, d1]);
+    assert_eq!(c.dialog_ids("").await, [d3, d2, d1], "All");
+    assert_eq!(c.dialog_ids("&tags=none").await, [d3]);
+    assert_eq!(c.dialog_ids(&format!("&tags={lead}")).await, [d2, d1]);
     assert_eq!(
-        ids(&c, &format!("&tags={vip},{lead}")).await,
+        c.dialog_ids(&format!("&tags={vip},{lead}")).await,
         [d1],
         "several tags mean AND"
     );
-    assert_eq!(ids(&c, &format!("&tags={cold}")).await, Vec::<i64>::new());
-    assert_eq!(ids(&c, "&pinned=true").await, [d1]);
     assert_eq!(
-        ids(&c, &format!("&tags={lead}&pinned=true")).await,
+        c.dialog_ids(&format!("&tags={cold}")).await,
         Vec::<i64>::new()
     );
-    assert_eq!(ids(&c, &format!("&tags={vip}&pinned=true")).await, [d1]);
+    assert_eq!(c.dialog_ids("&pinned=true").await, [d1]);
+    assert_eq!(
+        c.dialog_ids(&format!("&tags={lead}&pinned=true")).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        c.dialog_ids(&format!("&tags={vip}&pinned=true")).await,
+        [d1]
+    );
 
     let (_, panel) = c.get("/api/v1/dialogs/filters").await;
     let counts: Vec<(&str, i64)> = panel["tags"]
@@ -435,9 +426,9 @@ async fn f33_search_and_list_show_only_what_the_caller_may_see(app: TestApp) {
     assign(&app, d1, Some(anna.id)).await;
     let a = app.as_("anna@example.com").await;
     let b = app.as_("boris@example.com").await;
-    assert_eq!(ids(&a, "").await, [d2, d1]);
+    assert_eq!(a.dialog_ids("").await, [d2, d1]);
     assert_eq!(
-        ids(&b, "").await,
+        b.dialog_ids("").await,
         [d2],
         "boris sees the unassigned one only"
     );
@@ -462,7 +453,7 @@ async fn f33_search_and_list_show_only_what_the_caller_may_see(app: TestApp) {
         0,
         "and its client's name"
     );
-    assert_eq!(ids(&a, "").await, [d2]);
+    assert_eq!(a.dialog_ids("").await, [d2]);
     let (_, r) = b
         .get("/api/v1/search?q=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82")
         .await;
@@ -482,7 +473,7 @@ async fn f19_bulk_delete_needs_the_permission_and_leaves_everything(app: TestApp
         .refused(403, "forbidden")
         .await;
     let c = app.as_(ADMIN_EMAIL).await;
-    assert_eq!(ids(&c, "").await.len(), 4, "nothing was deleted");
+    assert_eq!(c.dialog_ids("").await.len(), 4, "nothing was deleted");
     let counters = || async {
         c.get("/api/v1/me/counters").await.1["unread_dialogs"]
             .as_i64()
@@ -491,7 +482,7 @@ async fn f19_bulk_delete_needs_the_permission_and_leaves_everything(app: TestApp
     assert_eq!(counters().await, 4);
     let (status, r) = c.post("/api/v1/dialogs/delete", json!({"ids": [d1]})).await;
     assert_eq!((status, r["deleted"].as_i64()), (200, Some(1)));
-    assert_eq!(ids(&c, "").await, [d4, d3, d2]);
+    assert_eq!(c.dialog_ids("").await, [d4, d3, d2]);
     assert_eq!(counters().await, 3);
     let (_, r) = c
         .get("/api/v1/search?q=%D1%83%D0%B4%D0%B0%D0%BB%D0%B8%D1%82%D1%8C")
@@ -505,7 +496,7 @@ async fn f19_bulk_delete_needs_the_permission_and_leaves_everything(app: TestApp
         )
         .await;
     assert_eq!(r["deleted"], 2);
-    assert_eq!(ids(&c, "").await, [d2]);
+    assert_eq!(c.dialog_ids("").await, [d2]);
     assert_eq!(counters().await, 1);
     let (status, e) = c
         .post(

@@ -61,6 +61,28 @@ async fn f17_the_feed_says_who_did_what_to_whom_in_both_languages(app: TestApp) 
         assert!(html.contains(&reassigned), "{lang}: {html}");
         assert!(html.contains(&closed), "{lang}");
     }
+    // The line alone, as the workspace refreshes it when its event arrives.
+    let (_, feed) = crate::common::json_of(
+        admin
+            .get(app.url(&format!("/api/v1/dialogs/{d}/messages")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let line = feed.as_array().unwrap().last().unwrap()["id"].clone();
+    let one = admin
+        .get(app.url(&format!("/ui/dialogs/{d}/messages/{line}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        one.contains(&format!("{admin_name} closed the dialog")),
+        "{one}"
+    );
 }
 
 /// The workspace's text goes out gzip-compressed to a browser that accepts it.

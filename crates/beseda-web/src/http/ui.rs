@@ -135,7 +135,16 @@ pub struct Message {
 pub struct Names(HashMap<ManagerId, String>);
 
 impl Names {
-    pub async fn load(state: &AppState, actor: &Actor) -> ApiResult<Names> {
+    /// The names `feed`'s system lines need: none (and no query) when it has no such line, as
+    /// most single-message refreshes do not.
+    pub async fn for_feed(
+        state: &AppState,
+        actor: &Actor,
+        feed: &[MessageView],
+    ) -> ApiResult<Names> {
+        if feed.iter().all(|m| m.event.is_none()) {
+            return Ok(Names(HashMap::new()));
+        }
         let all = state.managers.list(actor).await?;
         Ok(Names(all.into_iter().map(|m| (m.id, m.name)).collect()))
     }
@@ -447,7 +456,7 @@ pub async fn older(
         .dialog_limits(&page.actor, DialogId(id))
         .await?;
     let has_older = feed.len() >= FEED_PAGE as usize;
-    let names = Names::load(&state, &page.actor).await?;
+    let names = Names::for_feed(&state, &page.actor, &feed).await?;
     let (messages, oldest) = feed_part(&feed, &tr, &names);
     Ok(MessagesFragment {
         tr,
@@ -482,7 +491,7 @@ pub async fn message(
         .attachments
         .dialog_limits(&page.actor, DialogId(id))
         .await?;
-    let names = Names::load(&state, &page.actor).await?;
+    let names = Names::for_feed(&state, &page.actor, std::slice::from_ref(&found)).await?;
     Ok(MessageFragment {
         m: Message::of(&found, &tr, &names),
         tr,

@@ -64,6 +64,31 @@ impl Caller {
         }
     }
 
+    /// The ids of every row of the dialog list for `query` (`&name=value…`), through all its
+    /// pages of four.
+    pub async fn dialog_ids(&self, query: &str) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("/api/v1/dialogs?limit=4{query}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get(&url).expect(200).await;
+            out.extend(
+                page["dialogs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["id"].as_i64().unwrap()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
     pub fn get(&self, path: &str) -> Call {
         self.request(Method::GET, path, None)
     }
