@@ -170,6 +170,8 @@ impl Prepared {
             .env("BESEDA_DATABASE_URL", &self.database_url)
             .env("BESEDA_DATA_DIR", self.dir.path())
             .env("BESEDA_LISTEN", "127.0.0.1:0")
+            // The benchmark's module listens on loopback.
+            .env("BESEDA_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("BESEDA_SESSION_SECRET", SECRET)
             .env("BESEDA_LOG", "warn")
             .stdout(Stdio::piped())

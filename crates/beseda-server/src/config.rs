@@ -1,6 +1,7 @@
 //! Configuration: built-in defaults, then an optional `beseda.toml`, then `BESEDA_*` environment
 //! variables. A wrong setting stops start-up with one line naming it.
 
+use beseda_web::outbound::AddressPolicy;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -83,6 +84,10 @@ pub struct Config {
     /// `serve --demo`: the mean time between the simulated clients' messages; `None`: the
     /// living demo is off (`BESEDA_DEMO_LIVE_SECS=0`).
     pub demo_live: Option<std::time::Duration>,
+    /// Private address ranges that modules' webhooks and files given by address may reach
+    /// (everything private is refused otherwise), e.g. `10.0.0.0/8` for modules on the
+    /// company's own network.
+    pub outbound_allow: AddressPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -108,6 +113,7 @@ impl fmt::Debug for Config {
             .field("storage_url", &self.storage_url)
             .field("delivery_lease", &self.delivery_lease)
             .field("demo_live", &self.demo_live)
+            .field("outbound_allow", &self.outbound_allow)
             .finish()
     }
 }
@@ -127,6 +133,7 @@ struct FileConfig {
     storage_url: Option<String>,
     delivery_lease_secs: Option<String>,
     demo_live_secs: Option<String>,
+    outbound_allow: Option<String>,
 }
 
 impl Config {
@@ -217,7 +224,12 @@ impl Config {
                 ));
             }
         };
+        let outbound_allow = AddressPolicy::parse(
+            &pick("BESEDA_OUTBOUND_ALLOW", file_cfg.outbound_allow).unwrap_or_default(),
+        )
+        .map_err(|e| bad("BESEDA_OUTBOUND_ALLOW", e))?;
         Ok(Config {
+            outbound_allow,
             demo_live,
             delivery_lease,
             storage_url,

@@ -169,6 +169,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         files,
         public_url: url.clone(),
         clock: Arc::new(beseda_core::time::SystemClock),
+        outbound: config.outbound_allow.clone(),
     };
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;
@@ -180,7 +181,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         let own = format!("http://{own}");
-        if demo::live::start(
+        if let Some(module_at) = demo::live::start(
             &state,
             &own,
             demo::live::Pace::every(every),
@@ -188,6 +189,8 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         )
         .await?
         {
+            // Loopback is refused to modules' webhooks; the demo's own module alone is let in.
+            state.outbound.allow_service(module_at);
             println!(
                 "The living demo is on: clients write about every {}s (BESEDA_DEMO_LIVE_SECS=0 switches it off).",
                 every.as_secs()

@@ -114,6 +114,7 @@ impl Server {
             self.state.delivery_policy,
             self.state.delivery_lease,
             self.state.public_url.clone(),
+            self.state.outbound.clone(),
         )
         .map_err(std::io::Error::other)?;
         let delivery =

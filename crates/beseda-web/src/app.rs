@@ -2,6 +2,7 @@
 
 use crate::files::Files;
 use crate::files::fetch::HttpFetcher;
+use crate::outbound::{AddressPolicy, Outbound};
 use crate::realtime::hub::Hub;
 use beseda_core::CoreResult;
 use beseda_core::event::{EventBus, LocalBus};
@@ -46,6 +47,8 @@ pub struct AppState {
 
     /// How modules reach this server: the address of the files in our webhooks.
     pub public_url: String,
+    /// Which addresses outgoing requests to addresses given by others may reach.
+    pub outbound: AddressPolicy,
 }
 
 /// What the state is built from besides the store.
@@ -57,7 +60,12 @@ pub struct Settings<'a> {
     pub public_url: String,
     /// The system clock in production; a settable one in tests.
     pub clock: Arc<dyn Clock>,
+    /// Private ranges that modules' webhooks and files given by address may reach.
+    pub outbound: AddressPolicy,
 }
+
+/// How long fetching a file given by address may take.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings<'_>) -> CoreResult<AppState> {
@@ -68,6 +76,7 @@ impl AppState {
             files,
             public_url,
             clock,
+            outbound,
         } = settings;
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
@@ -85,20 +94,19 @@ impl AppState {
             hasher,
             dialogs.clone(),
         );
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|e| beseda_core::CoreError::Internal(e.to_string()))?;
+        let fetcher = Outbound::new(outbound.clone(), FETCH_TIMEOUT)
+            .map_err(beseda_core::CoreError::Internal)?;
         Ok(AppState {
             attachments: Arc::new(AttachmentService::new(
                 store.clone(),
                 clock.clone(),
                 Arc::new(files),
-                Arc::new(HttpFetcher::new(http)),
+                Arc::new(HttpFetcher::new(fetcher)),
             )),
             inbox: Arc::new(InboxService::new(store.clone(), clock.clone(), bus.clone())),
 
             public_url,
+            outbound,
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

@@ -7,4 +7,5 @@ pub mod assets;
 pub mod files;
 pub mod http;
 pub mod i18n;
+pub mod outbound;
 pub mod realtime;

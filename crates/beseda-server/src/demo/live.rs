@@ -67,14 +67,15 @@ struct Sim {
     shutdown: CancellationToken,
 }
 
-/// Starts the living demo against the server at `server` (its own address). Returns false
-/// (and starts nothing) when the database has no demo module.
+/// Starts the living demo against the server at `server` (its own address). Returns where the
+/// demo's module listens (on loopback: the outbound policy must allow exactly that address), or
+/// `None` (and starts nothing) when the database has no demo module.
 pub async fn start(
     state: &AppState,
     server: &str,
     pace: Pace,
     shutdown: CancellationToken,
-) -> CoreResult<bool> {
+) -> CoreResult<Option<std::net::SocketAddr>> {
     let Some(module) = state
         .store
         .list_modules()
@@ -82,7 +83,7 @@ pub async fn start(
         .into_iter()
         .find(|m| m.name == DEMO_MODULE)
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -103,7 +104,7 @@ pub async fn start(
         .map(|c| (c.id, c.kind))
         .collect::<Vec<_>>();
     if channels.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let sim = Arc::new(Sim {
         http: reqwest::Client::new(),
@@ -135,7 +136,7 @@ pub async fn start(
             }
         }
     });
-    Ok(true)
+    Ok(Some(addr))
 }
 
 /// Our webhook: the reply is "sent" at once; delivered and read follow, and sometimes the

@@ -8,6 +8,7 @@ use beseda_core::store::Store;
 use beseda_core::time::{Clock, Timestamp};
 use beseda_core::transport::{DeliveryJob, DeliveryOutcome, Failure, RetryPolicy, sign_webhook};
 use beseda_core::{CoreError, CoreResult};
+use beseda_web::outbound::{AddressPolicy, Outbound, OutboundError, read_capped};
 use rand::RngCore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -16,12 +17,14 @@ use tokio_util::sync::CancellationToken;
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: u32 = 32;
+/// How much of a module's answer is read: it names an id, an error or nothing.
+const ANSWER_CAP: usize = 64 * 1024;
 
 pub struct DeliveryWorker {
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
     clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+    http: Outbound,
     owner: String,
     policy: RetryPolicy,
     lease: Duration,
@@ -46,12 +49,11 @@ impl DeliveryWorker {
         policy: RetryPolicy,
         lease: Duration,
         public_url: String,
+        outbound: AddressPolicy,
     ) -> CoreResult<DeliveryWorker> {
         // A call ends well within the lease, so no other worker takes a job still in flight.
-        let http = reqwest::Client::builder()
-            .timeout(WEBHOOK_TIMEOUT.min(lease / 2))
-            .build()
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let http =
+            Outbound::new(outbound, WEBHOOK_TIMEOUT.min(lease / 2)).map_err(CoreError::Internal)?;
         let mut id = [0u8; 8];
         rand::rng().fill_bytes(&mut id);
         let owner = format!(
@@ -126,41 +128,47 @@ impl DeliveryWorker {
         .to_string();
         let timestamp = self.clock.now().0 / 1000;
         let signature = sign_webhook(&job.webhook_secret, timestamp, body.as_bytes());
-        let sent = self
-            .http
-            .post(&job.webhook_url)
-            .header("content-type", "application/json")
-            .header("x-beseda-timestamp", timestamp.to_string())
-            // Stable across retries: a module dedupes on it.
-            .header("x-beseda-event-id", job.message_id.0.to_string())
-            .header("x-beseda-signature", signature)
-            .body(body)
-            .send()
-            .await;
-        let retry = |error: String| self.retry_or_fail(job, error);
-        match sent {
-            Err(e) => retry(format!("the module did not answer: {e}")),
-            Ok(resp) if resp.status().is_success() => {
-                let answer: ModuleAnswer = resp.json().await.unwrap_or_default();
-                match answer {
-                    ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(f),
-                    ModuleAnswer { is_async: true, .. } => DeliveryOutcome::Accepted,
-                    ModuleAnswer { external_id, .. } => DeliveryOutcome::Sent { external_id },
-                }
+        let request = self.http.request(reqwest::Method::POST, &job.webhook_url);
+        let sent = match request {
+            Ok(request) => {
+                let request = request
+                    .header("content-type", "application/json")
+                    .header("x-beseda-timestamp", timestamp.to_string())
+                    // Stable across retries: a module dedupes on it.
+                    .header("x-beseda-event-id", job.message_id.0.to_string())
+                    .header("x-beseda-signature", signature)
+                    .body(body);
+                self.http.send(request).await
             }
-            Ok(resp)
-                if resp.status().is_server_error()
-                    || matches!(resp.status().as_u16(), 408 | 429) =>
-            {
-                retry(format!("the module answered {}", resp.status()))
+            Err(e) => Err(e),
+        };
+        let answer = match sent {
+            Ok(resp) => read_capped(resp, ANSWER_CAP).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(body) => match serde_json::from_slice(&body).unwrap_or_default() {
+                ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(f),
+                ModuleAnswer { is_async: true, .. } => DeliveryOutcome::Accepted,
+                ModuleAnswer { external_id, .. } => DeliveryOutcome::Sent { external_id },
+            },
+            Err(OutboundError::Status(status)) if status >= 500 || matches!(status, 408 | 429) => {
+                self.retry_or_fail(job, format!("the module answered {status}"))
             }
-            Ok(resp) => DeliveryOutcome::Failed(Failure {
+            Err(OutboundError::Status(status)) => DeliveryOutcome::Failed(Failure {
                 code: "integration_error".into(),
-                message: format!(
-                    "the integration module refused the message ({})",
-                    resp.status()
-                ),
+                message: format!("the integration module refused the message ({status})"),
             }),
+            // The module took the message (2xx) and then said too much: it is delivered.
+            Err(OutboundError::TooLarge(_)) => DeliveryOutcome::Sent { external_id: None },
+            // A webhook address that is not allowed will not become allowed by waiting.
+            Err(e @ (OutboundError::Refused | OutboundError::BadAddress)) => {
+                DeliveryOutcome::Failed(Failure {
+                    code: "integration_unreachable".into(),
+                    message: format!("the module's webhook: {e}"),
+                })
+            }
+            Err(e) => self.retry_or_fail(job, format!("the module did not answer: {e}")),
         }
     }
 

@@ -133,7 +133,11 @@ async fn sign_ins_from_one_address_are_limited_across_accounts() {
         per_address_per_minute: NonZeroU32::new(3).unwrap(),
         per_account_per_minute: NonZeroU32::new(100).unwrap(),
     };
-    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, limits)
+    let options = crate::common::Options {
+        limits,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, options)
         .await
         .unwrap();
     let mut statuses = Vec::new();

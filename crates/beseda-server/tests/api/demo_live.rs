@@ -40,11 +40,11 @@ async fn simulated_clients_write_and_read_the_replies(app: TestApp) {
         read_after: Duration::from_millis(100),
     };
     let stop = CancellationToken::new();
-    assert!(
-        live::start(&app.state, &app.base, pace, stop.clone())
-            .await
-            .unwrap()
-    );
+    let module_at = live::start(&app.state, &app.base, pace, stop.clone())
+        .await
+        .unwrap()
+        .expect("the demo module started");
+    assert!(module_at.ip().is_loopback());
 
     // New clients appear in the list, their messages unread.
     let mut fresh = None;

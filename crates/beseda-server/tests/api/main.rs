@@ -17,6 +17,7 @@ mod inbox_api;
 mod inbox_model;
 mod library_api;
 mod managers_api;
+mod outbound;
 mod pages;
 mod realtime;
 mod restart;

@@ -28,6 +28,8 @@ impl Node {
             .env("BESEDA_ADMIN_EMAIL", EMAIL)
             .env("BESEDA_ADMIN_PASSWORD", PASSWORD)
             .env("BESEDA_DELIVERY_LEASE_SECS", "2")
+            // The fake module listens on loopback.
+            .env("BESEDA_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("BESEDA_LOG", "warn")
             .arg("serve")
             .stdout(Stdio::piped())

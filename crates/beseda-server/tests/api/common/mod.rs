@@ -18,6 +18,7 @@ use beseda_server::startup::Server;
 use beseda_testkit::{TestBackend, TestDb};
 use beseda_web::app::{AppState, Settings};
 use beseda_web::files::Files;
+use beseda_web::outbound::AddressPolicy;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +38,22 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// What a test may set differently from the usual test app.
+pub struct Options {
+    pub limits: LoginLimits,
+    pub outbound: AddressPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            limits: LoginLimits::default(),
+            // The fake modules and file servers listen on loopback.
+            outbound: AddressPolicy::parse("127.0.0.0/8").unwrap(),
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -47,11 +64,12 @@ impl TestApp {
     /// The app on a fresh database of `backend`, with one system administrator; `None` when
     /// the PostgreSQL half is skipped (outside CI).
     pub async fn spawn(backend: TestBackend) -> Option<TestApp> {
-        Self::spawn_with(backend, LoginLimits::default()).await
+        Self::spawn_with(backend, Options::default()).await
     }
 
-    /// The same, with other sign-in limits.
-    pub async fn spawn_with(backend: TestBackend, limits: LoginLimits) -> Option<TestApp> {
+    /// The same, with other settings.
+    pub async fn spawn_with(backend: TestBackend, options: Options) -> Option<TestApp> {
+        let Options { limits, outbound } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
         let clock = Arc::new(SettableClock::default());
@@ -75,6 +93,7 @@ impl TestApp {
             files,
             public_url: base.clone(),
             clock: clock.clone(),
+            outbound,
         };
         let state = AppState::new(store.clone(), settings).expect("state");
         // Retries in milliseconds, so that tests of failing modules finish quickly.
