@@ -326,8 +326,8 @@ pub enum Ingested {
         dialog_id: DialogId,
         message_id: MessageId,
     },
-    /// The client is blocked (F10): recorded, kept out of the inbox.
-    Refused { dialog_id: DialogId },
+    /// The client is blocked (F10): recorded in the audit log, nothing else kept.
+    Refused,
 }
 
 /// A client's past conversation a module brings in (F38): shown as read, announced to nobody.

@@ -116,6 +116,55 @@ async fn the_login_page_follows_a_russian_browser() {
     browser.screenshot("login-ru").await;
 }
 
+/// The API docs page works under its own Content-Security-Policy: the operations are drawn and
+/// one opens; and no page may be framed.
+#[tokio::test]
+async fn the_api_docs_page_works_under_its_content_security_policy() {
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let r = reqwest::get(app.url("/api/docs/")).await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    let Some(browser) = Browser::start("en-US").await else {
+        return;
+    };
+    browser
+        .client
+        .goto(&format!("{}/api/docs/", app.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .text_of(".info .title")
+            .await
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>(),
+        ["Beseda", "API"]
+    );
+    browser
+        .wait_js(
+            "return document.querySelectorAll('.opblock').length > 40",
+            "every operation is listed",
+        )
+        .await;
+    browser.click(".opblock-summary").await;
+    browser
+        .wait_js(
+            "return document.querySelector('.opblock.is-open .responses-table') !== null",
+            "an operation opens with its answers",
+        )
+        .await;
+    browser.screenshot("api-docs").await;
+}
+
 /// F01–F03, F31, live: a client message pushed through the transport API appears in the open
 /// workspace with its unread count, the header counter and a toast; a reply shows the clock,
 /// one tick when the module acknowledges it, two when the client reads it. Names and texts are

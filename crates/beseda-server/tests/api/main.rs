@@ -20,6 +20,7 @@ mod managers_api;
 mod outbound;
 mod pages;
 mod realtime;
+mod request_refusals;
 mod restart;
 mod transport_api;
 mod workspace;

@@ -18,7 +18,100 @@ on_both_backends!(
     f31_read_up_to_reads_every_reply_up_to_that_one,
     f38_history_is_imported_read_and_silent_once,
     f38_a_bad_history_is_refused_with_the_message_it_names,
+    f10_a_refused_push_leaves_nothing_behind,
 );
+
+/// F10: a blocked client writing from another channel, or into a dialog deleted meanwhile, is
+/// refused, and the refusal makes nothing: no client, no dialog, no deleted dialog back.
+async fn f10_a_refused_push_leaves_nothing_behind(app: TestApp) {
+    let token = module(&app, "Two channels").await;
+    let module = app.as_module(&token);
+    let mut channels = Vec::new();
+    for kind in ["telegram", "whatsapp_business"] {
+        let ch = module
+            .post(
+                "/api/transport/v1/channels",
+                json!({"type": kind, "name": kind}),
+            )
+            .expect(201)
+            .await;
+        channels.push(ch["id"].as_i64().unwrap());
+    }
+    let from = |channel: i64, contact: &str, id: &str| {
+        json!({"channel_id": channel, "external_id": id, "text": "Привет",
+            "customer": {"external_id": contact, "phone": "+7 900 123-45-67"}})
+    };
+    let first = module
+        .post(
+            "/api/transport/v1/messages",
+            from(channels[0], "tg-1", "m1"),
+        )
+        .expect(200)
+        .await;
+    let dialog = first["dialog_id"].as_i64().unwrap();
+    let admin = app.as_(ADMIN_EMAIL).await;
+    admin
+        .post_empty(&format!("/api/v1/dialogs/{dialog}/client/block"))
+        .expect(204)
+        .await;
+    let before = app.store.data_counts().await.unwrap();
+
+    module
+        .post(
+            "/api/transport/v1/messages",
+            from(channels[1], "wa-1", "m2"),
+        )
+        .refused(409, "client_blocked")
+        .await;
+    assert_eq!(
+        admin.dialog_ids("").await,
+        [dialog],
+        "no dialog from the other channel"
+    );
+    let after = app.store.data_counts().await.unwrap();
+    assert_eq!(
+        (after.clients, after.dialogs, after.messages),
+        (before.clients, before.dialogs, before.messages)
+    );
+
+    // Unblocked, the same push is taken: the refusal held nothing that now gets in the way.
+    admin
+        .delete(&format!("/api/v1/dialogs/{dialog}/client/block"))
+        .expect(204)
+        .await;
+    let again = module
+        .post(
+            "/api/transport/v1/messages",
+            from(channels[1], "wa-1", "m2"),
+        )
+        .expect(200)
+        .await;
+    assert_eq!(again["duplicate"], false, "{again}");
+    let whatsapp = again["dialog_id"].as_i64().unwrap();
+
+    // Blocked again, with the Telegram dialog deleted: a message there is refused and the
+    // dialog stays deleted.
+    admin
+        .post_empty(&format!("/api/v1/dialogs/{whatsapp}/client/block"))
+        .expect(204)
+        .await;
+    admin
+        .post("/api/v1/dialogs/delete", json!({"ids": [dialog]}))
+        .expect(200)
+        .await;
+    module
+        .post(
+            "/api/transport/v1/messages",
+            from(channels[0], "tg-1", "m3"),
+        )
+        .refused(409, "client_blocked")
+        .await;
+    assert_eq!(
+        admin.dialog_ids("").await,
+        [whatsapp],
+        "the deleted dialog stays deleted"
+    );
+}
 
 /// Connects a module through the settings API; returns its token.
 async fn module(app: &TestApp, name: &str) -> String {

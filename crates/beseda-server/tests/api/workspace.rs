@@ -33,7 +33,7 @@ async fn writes(app: &TestApp, channel: ChannelId, who: &str, text: &str) -> i64
         .await
     {
         Ingested::Accepted { dialog_id, .. } | Ingested::Duplicate { dialog_id, .. } => dialog_id.0,
-        Ingested::Refused { .. } => panic!("refused"),
+        Ingested::Refused => panic!("refused"),
     }
 }
 

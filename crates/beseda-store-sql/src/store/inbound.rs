@@ -242,6 +242,27 @@ impl SqlStore {
         Ok(Vec::from(dialog_event(tx, d, line, now).await?))
     }
 
+    /// The audit entry of a refused push, on its dialog when that dialog existed before.
+    async fn record_refusal(
+        &self,
+        audit: DomainEvent,
+        dialog: DialogId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Ingested>> {
+        let mut tx = self.db.begin().await?;
+        let existed = tx
+            .fetch_optional("SELECT id FROM dialogs WHERE id = $1", params![dialog])
+            .await?
+            .is_some();
+        let audit = NewEvent {
+            event: audit,
+            dialog_id: existed.then_some(dialog),
+            audience: Audience::Audit,
+        };
+        events::append(&mut tx, vec![audit], now).await?;
+        commit(tx, Ingested::Refused, Vec::new()).await
+    }
+
     pub(super) async fn ingest(
         &self,
         m: &InboundMessage,
@@ -268,13 +289,10 @@ impl SqlStore {
         let (reopened, waiting_since) =
             match rules::client_message(&d.state(), blocked, &m.external_id, &m.body, now) {
                 ClientMessage::Refused(audit) => {
-                    let audit = NewEvent {
-                        event: audit,
-                        dialog_id: Some(id),
-                        audience: Audience::Audit,
-                    };
-                    events::append(&mut tx, vec![audit], now).await?;
-                    return commit(tx, Ingested::Refused { dialog_id: id }, Vec::new()).await;
+                    // A refusal leaves nothing behind: the contact, the dialog (or a deleted
+                    // dialog's return) made for this push are rolled back with it.
+                    drop(tx);
+                    return self.record_refusal(audit, id, now).await;
                 }
                 ClientMessage::Accepted {
                     reopened,

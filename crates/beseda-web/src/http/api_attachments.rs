@@ -4,10 +4,11 @@
 use super::api_transport::ModuleCaller;
 use super::auth::ApiActor;
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::json::{ApiForm, ApiPath, ApiQuery, UPLOAD_BODY_LIMIT, body_too_large};
 use crate::app::AppState;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beseda_core::attachment::{AttachmentKind, AttachmentTab, AttachmentView, StoredAttachment};
@@ -52,9 +53,9 @@ async fn receive_all(
 }
 
 fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    ApiError::BadRequest {
-        code: "invalid_multipart",
-        message: e.body_text(),
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => body_too_large(UPLOAD_BODY_LIMIT),
+        _ => ApiError::bad_request("invalid_multipart", e.body_text()),
     }
 }
 
@@ -69,8 +70,8 @@ fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 pub async fn upload(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
-    form: Multipart,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(form): ApiForm,
 ) -> ApiResult<impl IntoResponse> {
     let batch = state
         .attachments
@@ -97,8 +98,8 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
-    Query(q): Query<ListQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<AttachmentView>>> {
     Ok(Json(
         state
@@ -124,7 +125,7 @@ pub async fn list(
 pub async fn copy(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path((id, attachment)): Path<(i64, i64)>,
+    ApiPath((id, attachment)): ApiPath<(i64, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     let copied = state
         .attachments
@@ -199,7 +200,7 @@ fn percent_encode(name: &str) -> String {
 pub async fn download(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     manager_file(&state, &caller, id, false).await
 }
@@ -210,7 +211,7 @@ pub async fn download(
 pub async fn preview(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     manager_file(&state, &caller, id, true).await
 }
@@ -238,8 +239,8 @@ async fn manager_file(
 pub async fn module_upload(
     State(state): State<AppState>,
     ModuleCaller(module): ModuleCaller,
-    Path(id): Path<i64>,
-    form: Multipart,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(form): ApiForm,
 ) -> ApiResult<impl IntoResponse> {
     let channel = state.transport.channel(&module, ChannelId(id)).await?;
     let views = receive_all(state.attachments.channel_uploads(&channel), form).await?;
@@ -254,7 +255,7 @@ pub async fn module_upload(
 pub async fn module_download(
     State(state): State<AppState>,
     ModuleCaller(module): ModuleCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     let a = state
         .attachments

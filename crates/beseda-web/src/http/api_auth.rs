@@ -3,10 +3,10 @@
 
 use super::auth::{ApiActor, ClientOrigin, Credential, removal_cookie, session_cookie};
 use super::error::{ApiResult, ErrorBody};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath};
 use crate::app::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
@@ -213,7 +213,7 @@ pub async fn create_token(
 pub async fn delete_token(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .auth

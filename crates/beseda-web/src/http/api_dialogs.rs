@@ -3,10 +3,10 @@
 
 use super::auth::ApiActor;
 use super::error::{ApiResult, ErrorBody};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 pub async fn get_dialog(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<DialogView>> {
     Ok(Json(state.dialogs.view(&caller.actor, DialogId(id)).await?))
 }
@@ -46,8 +46,8 @@ pub struct FeedQuery {
 pub async fn get_messages(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
-    Query(q): Query<FeedQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Vec<MessageView>>> {
     let page = match (q.before, q.after, q.around, q.since) {
         (None, None, None, None) => FeedPage::Latest,
@@ -100,7 +100,7 @@ pub struct NewMessage {
 pub async fn post_message(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewMessage>,
 ) -> ApiResult<impl IntoResponse> {
     let m = state
@@ -129,7 +129,7 @@ pub struct Assign {
 pub async fn assign(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Assign>,
 ) -> ApiResult<StatusCode> {
     state
@@ -145,7 +145,7 @@ pub async fn assign(
 pub async fn close(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state.dialogs.close(&caller.actor, DialogId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -157,7 +157,7 @@ pub async fn close(
 pub async fn read(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state.dialogs.read(&caller.actor, DialogId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -169,7 +169,7 @@ pub async fn read(
 pub async fn unread(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .dialogs
@@ -191,7 +191,7 @@ pub struct Draft {
 pub async fn put_draft(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Draft>,
 ) -> ApiResult<StatusCode> {
     state
@@ -207,7 +207,7 @@ pub async fn put_draft(
 pub async fn block_client(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .dialogs
@@ -222,7 +222,7 @@ pub async fn block_client(
 pub async fn unblock_client(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .dialogs
@@ -237,7 +237,7 @@ pub async fn unblock_client(
 pub async fn detach_client(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .dialogs

@@ -2,10 +2,10 @@
 
 use super::auth::ApiActor;
 use super::error::{ApiResult, ErrorBody};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::company::{Tag, TagColor};
@@ -62,7 +62,7 @@ pub struct TagChange {
 pub async fn update_tag(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TagChange>,
 ) -> ApiResult<Json<Tag>> {
     Ok(Json(
@@ -79,7 +79,7 @@ pub async fn update_tag(
 pub async fn delete_tag(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state.library.delete_tag(&caller.actor, TagId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -91,7 +91,7 @@ pub async fn delete_tag(
 pub async fn client_card(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<ClientCard>> {
     Ok(Json(
         state
@@ -107,7 +107,7 @@ pub async fn client_card(
 pub async fn client_tags(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<ClientTag>>> {
     Ok(Json(
         state
@@ -130,7 +130,7 @@ pub struct ClientTagRequest {
 pub async fn put_client_tag(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path((id, tag)): Path<(i64, i64)>,
+    ApiPath((id, tag)): ApiPath<(i64, i64)>,
     ApiJson(req): ApiJson<ClientTagRequest>,
 ) -> ApiResult<Json<Vec<ClientTag>>> {
     Ok(Json(
@@ -147,7 +147,7 @@ pub async fn put_client_tag(
 pub async fn delete_client_tag(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path((id, tag)): Path<(i64, i64)>,
+    ApiPath((id, tag)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<Vec<ClientTag>>> {
     Ok(Json(
         state
@@ -168,7 +168,7 @@ pub struct QuickReplyQuery {
 pub async fn list_quick_replies(
     State(state): State<AppState>,
     caller: ApiActor,
-    Query(q): Query<QuickReplyQuery>,
+    ApiQuery(q): ApiQuery<QuickReplyQuery>,
 ) -> ApiResult<Json<Vec<QuickReply>>> {
     Ok(Json(
         state
@@ -236,7 +236,7 @@ pub struct QuickReplyChange {
 pub async fn update_quick_reply(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<QuickReplyId>,
+    ApiPath(id): ApiPath<QuickReplyId>,
     ApiJson(req): ApiJson<QuickReplyChange>,
 ) -> ApiResult<Json<QuickReply>> {
     Ok(Json(
@@ -253,7 +253,7 @@ pub async fn update_quick_reply(
 pub async fn delete_quick_reply(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<QuickReplyId>,
+    ApiPath(id): ApiPath<QuickReplyId>,
 ) -> ApiResult<StatusCode> {
     state.library.delete_quick_reply(&caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -291,7 +291,7 @@ pub async fn put_time_limits(
 pub async fn put_channel_time_limits(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(limits): ApiJson<TimeLimits>,
 ) -> ApiResult<StatusCode> {
     state

@@ -3,10 +3,10 @@
 
 use super::auth::ApiActor;
 use super::error::{ApiResult, ErrorBody};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath};
 use crate::app::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::ids::{GroupId, ManagerId};
@@ -75,7 +75,7 @@ pub struct ManagerChange {
 pub async fn update_manager(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ManagerChange>,
 ) -> ApiResult<Json<Manager>> {
     let update = ManagerUpdate {
@@ -104,7 +104,7 @@ pub struct PasswordReset {
 pub async fn reset_password(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PasswordReset>,
 ) -> ApiResult<StatusCode> {
     state
@@ -167,7 +167,7 @@ pub struct GroupChange {
 pub async fn update_group(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<GroupChange>,
 ) -> ApiResult<Json<Group>> {
     Ok(Json(
@@ -184,7 +184,7 @@ pub async fn update_group(
 pub async fn delete_group(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .managers
@@ -205,7 +205,7 @@ pub struct Members {
 pub async fn set_members(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Members>,
 ) -> ApiResult<Json<Group>> {
     Ok(Json(

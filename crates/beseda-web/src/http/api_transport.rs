@@ -3,10 +3,10 @@
 
 use super::auth::ApiActor;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath};
 use crate::app::AppState;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -119,7 +119,7 @@ pub struct RenewedModule {
 pub async fn renew_module(
     State(state): State<AppState>,
     caller: ApiActor,
-    Path(id): Path<ModuleId>,
+    ApiPath(id): ApiPath<ModuleId>,
     ApiJson(req): ApiJson<RenewModule>,
 ) -> ApiResult<Json<RenewedModule>> {
     let webhook = req.webhook_url.filter(|u| !u.is_empty());
@@ -195,7 +195,7 @@ pub async fn list_channels(
 pub async fn update_channel(
     State(state): State<AppState>,
     ModuleCaller(module): ModuleCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ChannelRequest>,
 ) -> ApiResult<Json<Channel>> {
     Ok(Json(
@@ -212,7 +212,7 @@ pub async fn update_channel(
 pub async fn deactivate_channel(
     State(state): State<AppState>,
     ModuleCaller(module): ModuleCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Channel>> {
     Ok(Json(
         state
@@ -392,7 +392,7 @@ pub async fn push_message(
             dialog_id,
             duplicate: true,
         })),
-        Ingested::Refused { .. } => Err(CoreError::ClientBlocked.into()),
+        Ingested::Refused => Err(CoreError::ClientBlocked.into()),
     }
 }
 

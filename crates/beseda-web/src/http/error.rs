@@ -10,11 +10,72 @@ use serde::Serialize;
 #[derive(Debug)]
 pub enum ApiError {
     Core(CoreError),
-    /// The request itself could not be read (malformed JSON, a bad cookie...).
-    BadRequest {
+    /// The request itself could not be read (malformed JSON, a path that does not parse, a
+    /// body over the limit, a wrong content type...).
+    Request {
+        status: StatusCode,
         code: &'static str,
         message: String,
     },
+}
+
+impl ApiError {
+    /// A request that cannot be read: 400.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Request {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The stable code of an answer the framework gives by itself, by its status.
+pub fn code_of_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_value",
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => "timed_out",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+/// The framework's own refusals (a method a route lacks, a timeout, a rejection no extractor
+/// of ours made) leave in the same JSON form as every other error, with a code by status.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = match text.trim() {
+        "" => status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase(),
+        t => t.to_owned(),
+    };
+    let mut out = error_response(status, code_of_status(status), &message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// The body of every error response.
@@ -69,8 +130,12 @@ pub fn status_of(e: &CoreError) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body, retry_after) = match self {
-            ApiError::BadRequest { code, message } => (
-                StatusCode::BAD_REQUEST,
+            ApiError::Request {
+                status,
+                code,
+                message,
+            } => (
+                status,
                 ErrorBody {
                     error: code.into(),
                     message,

@@ -1,5 +1,8 @@
-//! A JSON body extractor whose refusals speak the API's error format: malformed JSON is a 400
-//! with the line and column; a wrong field (unknown, missing, out of range) is a 422 naming it.
+//! Extractors whose refusals speak the API's error format: malformed JSON is a 400 with the
+//! line and column; a wrong field (unknown, missing, out of range) is a 422 naming it; a path
+//! parameter that does not parse is a 400 `invalid_path`; a body over the limit is a 413
+//! `body_too_large` naming the limit; a body that is not JSON (or a form that is not
+//! `multipart/form-data`) is a 415 `unsupported_media_type`.
 //!
 //! Text the databases cannot store is decided here, once for every route: a NUL character
 //! (U+0000; PostgreSQL refuses it in text, SQLite's full-text search stops at it) is dropped from
@@ -7,9 +10,34 @@
 
 use super::error::ApiError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::{StatusCode, header, request::Parts};
 use beseda_core::CoreError;
+use beseda_core::attachment::MAX_MESSAGE_BYTES;
 use serde::de::DeserializeOwned;
+
+/// The largest JSON body the API reads (a history import of many messages fits).
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// The largest upload: one message's files (each file's own limit applies as it arrives),
+/// and room for the form's framing.
+pub const UPLOAD_BODY_LIMIT: usize = MAX_MESSAGE_BYTES as usize + 1024 * 1024;
+
+/// 413 `body_too_large`, naming the limit.
+pub fn body_too_large(limit: usize) -> ApiError {
+    ApiError::Request {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "body_too_large",
+        message: format!("the body is larger than the limit of {limit} bytes"),
+    }
+}
+
+fn unsupported_media_type(expected: &str) -> ApiError {
+    ApiError::Request {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_media_type",
+        message: format!("the body must be sent as Content-Type: {expected}"),
+    }
+}
 
 pub struct ApiJson<T>(pub T);
 
@@ -17,13 +45,59 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest {
-                code: "unreadable_body",
-                message: e.body_text(),
-            })?;
+        // A JSON media type, or none at all (a body-less call); a form or text is refused, which
+        // also keeps a cross-site "simple" request from ever reaching a JSON route.
+        let json = match req.headers().get(header::CONTENT_TYPE) {
+            None => true,
+            Some(v) => v.to_str().is_ok_and(|v| {
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            }),
+        };
+        if !json {
+            return Err(unsupported_media_type("application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                body_too_large(JSON_BODY_LIMIT)
+            } else {
+                ApiError::bad_request("unreadable_body", e.body_text())
+            }
+        })?;
         parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Path parameters; one that does not parse (`/dialogs/abc`) is a 400 `invalid_path`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// A `multipart/form-data` body; any other is a 415.
+pub struct ApiForm(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(req, state)
+            .await
+            .map(ApiForm)
+            .map_err(|_| unsupported_media_type("multipart/form-data"))
     }
 }
 
@@ -31,13 +105,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// not a number…) is a 422 naming it.
 pub struct ApiQuery<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or("");
         let raw = without_nul_values(raw);
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
@@ -124,14 +195,12 @@ fn refusal(path: &str, e: serde_json::Error) -> ApiError {
         };
         ApiError::Core(CoreError::invalid(field, e.to_string()))
     } else {
-        ApiError::BadRequest {
-            code: "malformed_json",
-            message: format!(
-                "malformed JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        }
+        let message = format!(
+            "malformed JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        );
+        ApiError::bad_request("malformed_json", message)
     }
 }
 
@@ -156,7 +225,7 @@ mod tests {
 
     fn err(body: &str) -> (String, Option<String>) {
         match parse::<Body>(body.as_bytes()).unwrap_err() {
-            ApiError::BadRequest { code, message } => (code.into(), Some(message)),
+            ApiError::Request { code, message, .. } => (code.into(), Some(message)),
             ApiError::Core(CoreError::Invalid { field, .. }) => {
                 ("invalid_value".into(), Some(field))
             }

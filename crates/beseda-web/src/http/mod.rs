@@ -24,7 +24,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use beseda_core::attachment::MAX_MESSAGE_BYTES;
 use error::{ErrorBody, error_response};
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -48,7 +47,10 @@ use utoipa_swagger_ui::SwaggerUi;
         title = "Beseda API",
         description = "The omnichannel chat inbox. Authenticate with the session cookie from \
         `POST /api/v1/auth/login`, or with a personal API token as `Authorization: Bearer <token>`. \
-        Errors are JSON: `{\"error\": \"<stable_code>\", \"message\": \"...\", \"field\": \"...\"}`."
+        Errors are JSON: `{\"error\": \"<stable_code>\", \"message\": \"...\", \"field\": \"...\"}`, \
+        also the framework's own: `invalid_path` (400), `malformed_json` (400), `method_not_allowed` \
+        (405), `body_too_large` (413, JSON bodies up to 2 MiB), `unsupported_media_type` (415: JSON \
+        bodies need `Content-Type: application/json`), `timed_out` (503)."
     ),
     components(schemas(ErrorBody))
 )]
@@ -61,7 +63,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// The API routes and their OpenAPI document, collected from the handlers' annotations.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(api_auth::login))
@@ -154,6 +156,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_attachments::preview))
         .routes(routes!(api_attachments::module_download))
         .routes(routes!(crate::realtime::ws))
+        .layer(DefaultBodyLimit::max(json::JSON_BODY_LIMIT))
         .layer(timeout(REQUEST_TIMEOUT))
         // Uploads stream up to a message's 500 MB: a larger body limit and more time; each
         // file's own limit is enforced as it arrives.
@@ -161,12 +164,61 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .routes(routes!(api_attachments::upload))
                 .routes(routes!(api_attachments::module_upload))
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(MAX_MESSAGE_BYTES).unwrap_or(usize::MAX) + 1024 * 1024,
-                ))
+                .layer(DefaultBodyLimit::max(json::UPLOAD_BODY_LIMIT))
                 .layer(timeout(UPLOAD_TIMEOUT)),
         )
-        .split_for_parts()
+        .split_for_parts();
+    document_request_refusals(&mut doc);
+    (router, doc)
+}
+
+/// The refusals every route makes alike, written into each operation of the document: a path
+/// parameter that does not parse (400 `invalid_path`), a body over the limit (413
+/// `body_too_large`) or not of the documented type (415 `unsupported_media_type`).
+fn document_request_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        let body = ContentBuilder::new()
+            .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+            .build();
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", body)
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let path_params = op
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+            let responses = &mut op.responses.responses;
+            if path_params {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("`invalid_path`: a path parameter does not parse"));
+            }
+            if op.request_body.is_some() {
+                responses.entry("413".into()).or_insert_with(|| {
+                    error("`body_too_large`: the body is over the limit the message names")
+                });
+                responses.entry("415".into()).or_insert_with(|| {
+                    error("`unsupported_media_type`: the body is not of the documented type")
+                });
+            }
+        }
+    }
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,6 +227,11 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 fn timeout(limit: Duration) -> TimeoutLayer {
     TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
+
+/// The API docs page (Swagger UI, served from the binary) like every page, except that its
+/// widgets set inline styles.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn pages() -> Router<AppState> {
     Router::new()
@@ -207,9 +264,16 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .merge(api)
+        .merge(api.layer(axum::middleware::from_fn(error::json_errors)))
         .merge(pages())
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(
+            Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi)).layer(
+                SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(DOCS_CSP),
+                ),
+            ),
+        )
                 .fallback(not_found)
         .with_state(state)
         .layer(

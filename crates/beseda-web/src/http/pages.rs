@@ -3,6 +3,7 @@
 
 use super::auth::{ClientOrigin, PageActor, removal_cookie, session_cookie};
 use super::error::status_of;
+use super::json::ApiPath;
 use crate::app::AppState;
 use crate::i18n::{Tr, negotiate};
 use askama::Template;
@@ -268,7 +269,7 @@ fn back_home(result: Result<(), CoreError>) -> Response {
 }
 
 /// GET /assets/{*path}: the stylesheet and scripts, compiled into the binary.
-pub async fn asset(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+pub async fn asset(ApiPath(path): ApiPath<String>) -> Response {
     match crate::assets::Assets::get(&path) {
         Some(file) => {
             let mime = if path.ends_with(".css") {

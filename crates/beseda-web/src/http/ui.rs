@@ -5,12 +5,12 @@
 use super::api_inbox::{ListQuery, parse_list};
 use super::auth::PageActor;
 use super::error::ApiResult;
-use super::json::ApiQuery;
+use super::json::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::i18n::{Tr, negotiate};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use beseda_core::CoreError;
 use beseda_core::attachment::{AttachmentKind, MAX_MESSAGE_BYTES};
@@ -353,7 +353,7 @@ pub async fn row(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<RowFragment> {
     let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
     Ok(RowFragment {
@@ -377,7 +377,7 @@ pub async fn conversation(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(at): ApiQuery<OpenAt>,
 ) -> ApiResult<ConversationFragment> {
     let tr = tr_for(&page.actor, &headers);
@@ -438,7 +438,7 @@ pub async fn older(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<Before>,
 ) -> ApiResult<MessagesFragment> {
     let tr = tr_for(&page.actor, &headers);
@@ -472,7 +472,7 @@ pub async fn message(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path((id, message)): Path<(i64, i64)>,
+    ApiPath((id, message)): ApiPath<(i64, i64)>,
 ) -> ApiResult<MessageFragment> {
     let tr = tr_for(&page.actor, &headers);
     let found = state

@@ -3,13 +3,13 @@
 
 use super::auth::PageActor;
 use super::error::ApiResult;
-use super::json::ApiQuery;
+use super::json::{ApiPath, ApiQuery};
 use super::ui::{Row, When, tr_for};
 use crate::app::AppState;
 use crate::i18n::Tr;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use beseda_core::attachment::{AttachmentKind, AttachmentTab};
 use beseda_core::ids::{ClientId, DialogId};
@@ -104,7 +104,7 @@ pub async fn files(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<TabQuery>,
 ) -> ApiResult<FilesFragment> {
     let tab = q.tab.unwrap_or(AttachmentTab::Images);
@@ -162,7 +162,7 @@ pub async fn client(
     State(state): State<AppState>,
     page: PageActor,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ClientFragment> {
     let d = state.dialogs.view(&page.actor, DialogId(id)).await?;
     let client = d.client.ok_or(beseda_core::CoreError::NotFound("client"))?;
