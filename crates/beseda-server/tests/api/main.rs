@@ -13,6 +13,7 @@ mod concurrency;
 mod delivery;
 mod demo_live;
 mod dialogs_api;
+mod fuzz;
 mod inbox_api;
 mod inbox_model;
 mod library_api;

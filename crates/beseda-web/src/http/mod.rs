@@ -52,7 +52,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (405), `body_too_large` (413, JSON bodies up to 2 MiB), `unsupported_media_type` (415: JSON \
         bodies need `Content-Type: application/json`), `timed_out` (503)."
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, beseda_core::attachment::AttachmentTab))
 )]
 struct ApiDoc;
 
