@@ -123,6 +123,9 @@ pub struct Reassignment {
     pub line: DomainEvent,
     /// Those who could see the dialog and no longer can learn it is gone from their sight.
     pub gone: NewEvent,
+    /// The manager it is taken from: their replies still waiting in the queue are not sent,
+    /// as they may no longer write here (F29).
+    pub withdrawn_from: Option<ManagerId>,
 }
 
 /// `None` when the dialog already is `to`'s. A closed dialog stays closed and the waiting mark
@@ -150,6 +153,10 @@ pub fn reassign(
                 before: d.responsible,
                 after: to,
             },
+        },
+        withdrawn_from: match d.responsible {
+            Some(Responsible::Manager(m)) => Some(m),
+            _ => None,
         },
     }))
 }

@@ -2,8 +2,9 @@
 //! doubled, with statuses the manager sees (F31, F38), on both stores.
 
 use crate::common::client::Caller;
-use crate::common::{ADMIN_EMAIL, TestApp};
+use crate::common::{ADMIN_EMAIL, Options, TestApp};
 use beseda_core::time::{Clock, SystemClock};
+use beseda_testkit::TestBackend;
 use beseda_testkit::fake_module::{Answer, FakeModule};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -168,6 +169,80 @@ async fn a_refused_or_unreachable_delivery_ends_failed_with_its_reason(app: Test
         5,
         "every allowed attempt, then a visible failure"
     );
+}
+
+/// F29: replies still waiting in the queue when their dialog is taken from their author are
+/// not sent: they end failed, saying why, and never reach the module.
+async fn queued_replies_of_a_manager_who_lost_the_dialog_are_not_sent(backend: TestBackend) {
+    let options = Options {
+        delivery_policy: beseda_core::transport::RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_secs(3600),
+            cap: Duration::from_secs(3600),
+        },
+        ..Default::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await else {
+        return;
+    };
+    let s = setup(&app).await;
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let assign = format!("/api/v1/dialogs/{}/assign", s.dialog);
+    s.admin
+        .post(&assign, json!({"to": {"type": "manager", "id": anna.id}}))
+        .expect(204)
+        .await;
+    let as_anna = app.as_("anna@example.com").await;
+    s.fake.fail_next(1);
+    let mut replies = Vec::new();
+    for text in ["Один момент", "Уточняю"] {
+        let path = format!("/api/v1/dialogs/{}/messages", s.dialog);
+        let m = as_anna.post(&path, json!({"body": text})).expect(201).await;
+        replies.push(m["id"].as_i64().unwrap());
+    }
+    // The first attempt failed; the retry is an hour away and the second waits its turn.
+    for _ in 0..100 {
+        if !s.fake.attempts().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.fake.attempts().len(), 1);
+
+    s.admin
+        .post(&assign, json!({"to": {"type": "manager", "id": boris.id}}))
+        .expect(204)
+        .await;
+    for id in &replies {
+        let m = message(&s, *id).await;
+        assert_eq!(
+            (m["status"].as_str(), m["failure_reason"].as_str()),
+            (
+                Some("failed"),
+                Some("the dialog is no longer assigned to you")
+            ),
+            "{m}"
+        );
+    }
+    app.clock.advance(Duration::from_secs(7200));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        s.fake.attempts().len(),
+        1,
+        "nothing more reached the module"
+    );
+    assert!(s.fake.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn queued_replies_of_a_manager_who_lost_the_dialog_are_not_sent_sqlite() {
+    queued_replies_of_a_manager_who_lost_the_dialog_are_not_sent(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn queued_replies_of_a_manager_who_lost_the_dialog_are_not_sent_postgres() {
+    queued_replies_of_a_manager_who_lost_the_dialog_are_not_sent(TestBackend::Postgres).await;
 }
 
 async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {

@@ -181,7 +181,13 @@ impl DialogStore for SqlStore {
             _ => e.into(),
         })?;
         d.responsible = to;
-        record_change(tx, &mut d, plan.line, vec![plan.gone], now).await
+        let withdrawn = match plan.withdrawn_from {
+            Some(author) => self.withdraw_queued(&mut tx, &d, author, now).await?,
+            None => Vec::new(),
+        };
+        let mut written = record_change(tx, &mut d, plan.line, vec![plan.gone], now).await?;
+        written.events.splice(0..0, withdrawn);
+        Ok(written)
     }
 
     async fn close_dialog(

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::dialog::{DeliveryStatus, MessageView};
 use beseda_core::event::DomainEvent;
-use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, MessageId, ModuleId};
+use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, ManagerId, MessageId, ModuleId};
 use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
 use beseda_core::time::Timestamp;
@@ -503,6 +503,49 @@ impl TransportStore for SqlStore {
 }
 
 impl SqlStore {
+    /// The replies of `author` in a dialog just taken from them that still wait for the
+    /// delivery worker: each job ends failed and its message says why (F29). A job a worker
+    /// holds at this moment is in flight and is left to finish.
+    pub(super) async fn withdraw_queued(
+        &self,
+        tx: &mut Box<dyn crate::driver::SqlTx>,
+        d: &dtx::Locked,
+        author: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<Vec<beseda_core::event::Event>> {
+        let failure = Failure {
+            code: "dialog_reassigned".into(),
+            message: "the dialog is no longer assigned to you".into(),
+        };
+        let waiting = tx
+            .fetch_all(
+                "SELECT j.id, j.message_id FROM delivery_jobs j JOIN messages m ON m.id = j.message_id \
+                 WHERE j.dialog_id = $1 AND j.state = 'pending' AND m.author_manager_id = $2 ORDER BY j.id",
+                params![d.id, author],
+            )
+            .await?;
+        let mut events = Vec::new();
+        for job in waiting {
+            // The same condition a worker claims by: whoever writes the row first wins.
+            let withdrawn = tx
+                .execute(
+                    "UPDATE delivery_jobs SET state = 'failed', last_error = $2 \
+                     WHERE id = $1 AND state = 'pending' AND (lease_until IS NULL OR lease_until <= $3)",
+                    params![job.i64("id")?, failure.message.as_str(), now],
+                )
+                .await?;
+            if withdrawn == 1 {
+                let message = MessageId(job.i64("message_id")?);
+                let failed = DeliveryStatus::Failed;
+                let (_, e) = self
+                    .advance_locked(tx, d, message, failed, None, Some(&failure), now)
+                    .await?;
+                events.extend(e);
+            }
+        }
+        Ok(events)
+    }
+
     /// Moves a message's status forward under its dialog's lock, with a `message_status` event;
     /// a status that does not advance changes nothing (F31).
     #[expect(
@@ -521,6 +564,25 @@ impl SqlStore {
     ) -> CoreResult<(ReportOutcome, Vec<beseda_core::event::Event>)> {
         // Lock the dialog first, as every dialog write does, then read the status under it.
         let d = dtx::lock(tx, dialog).await?;
+        self.advance_locked(tx, &d, id, status, external_id, failure, now)
+            .await
+    }
+
+    /// [`SqlStore::advance`] for a caller that holds the dialog's lock already.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one step shared by reports, deliveries and reassignments"
+    )]
+    pub(super) async fn advance_locked(
+        &self,
+        tx: &mut Box<dyn crate::driver::SqlTx>,
+        d: &dtx::Locked,
+        id: MessageId,
+        status: DeliveryStatus,
+        external_id: Option<&str>,
+        failure: Option<&Failure>,
+        now: Timestamp,
+    ) -> CoreResult<(ReportOutcome, Vec<beseda_core::event::Event>)> {
         let current = tx
             .fetch_one("SELECT status FROM messages WHERE id = $1", params![id])
             .await?
@@ -544,8 +606,8 @@ impl SqlStore {
         )
         .await?;
         let view = self.message_in_tx(tx, id).await?;
-        let change = message_change(tx, &d, &view).await?;
-        let e = event(&d, DomainEvent::MessageStatus(change));
+        let change = message_change(tx, d, &view).await?;
+        let e = event(d, DomainEvent::MessageStatus(change));
         let events = events::append(tx, vec![e], now).await?;
         Ok((
             ReportOutcome {

@@ -42,6 +42,7 @@ pub struct TestApp {
 pub struct Options {
     pub limits: LoginLimits,
     pub outbound: AddressPolicy,
+    pub delivery_policy: beseda_core::transport::RetryPolicy,
 }
 
 impl Default for Options {
@@ -50,6 +51,12 @@ impl Default for Options {
             limits: LoginLimits::default(),
             // The fake modules and file servers listen on loopback.
             outbound: AddressPolicy::parse("127.0.0.0/8").unwrap(),
+            // Retries in milliseconds, so that tests of failing modules finish quickly.
+            delivery_policy: beseda_core::transport::RetryPolicy {
+                max_attempts: 5,
+                base: std::time::Duration::from_millis(20),
+                cap: std::time::Duration::from_millis(100),
+            },
         }
     }
 }
@@ -69,7 +76,11 @@ impl TestApp {
 
     /// The same, with other settings.
     pub async fn spawn_with(backend: TestBackend, options: Options) -> Option<TestApp> {
-        let Options { limits, outbound } = options;
+        let Options {
+            limits,
+            outbound,
+            delivery_policy,
+        } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
         let clock = Arc::new(SettableClock::default());
@@ -95,14 +106,8 @@ impl TestApp {
             clock: clock.clone(),
             outbound,
         };
-        let state = AppState::new(store.clone(), settings).expect("state");
-        // Retries in milliseconds, so that tests of failing modules finish quickly.
-        let mut state = state;
-        state.delivery_policy = beseda_core::transport::RetryPolicy {
-            max_attempts: 5,
-            base: std::time::Duration::from_millis(20),
-            cap: std::time::Duration::from_millis(100),
-        };
+        let mut state = AppState::new(store.clone(), settings).expect("state");
+        state.delivery_policy = delivery_policy;
         let server = Server {
             state: state.clone(),
             listener,
