@@ -309,8 +309,11 @@ pub trait DialogStore: Send + Sync + 'static {
     ) -> CoreResult<Written<()>>;
     /// F02: the header's counters.
     async fn counters(&self, viewer: Viewer) -> CoreResult<Counters>;
-    /// Events after `after`, oldest first, at most `limit`.
-    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Vec<Event>>;
+    /// Events after `after`, oldest first, at most `limit`; `None` when some of them were
+    /// pruned already (the reader must resync).
+    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Option<Vec<Event>>>;
+    /// Deletes the events made before `before`; returns how many.
+    async fn prune_events(&self, before: Timestamp) -> CoreResult<u64>;
 }
 
 /// Tags, quick replies and time limits.

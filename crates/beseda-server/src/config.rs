@@ -88,6 +88,8 @@ pub struct Config {
     /// (everything private is refused otherwise), e.g. `10.0.0.0/8` for modules on the
     /// company's own network.
     pub outbound_allow: AddressPolicy,
+    /// How long the event log keeps events for screens that reconnect and for audit.
+    pub event_retention: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -114,6 +116,7 @@ impl fmt::Debug for Config {
             .field("delivery_lease", &self.delivery_lease)
             .field("demo_live", &self.demo_live)
             .field("outbound_allow", &self.outbound_allow)
+            .field("event_retention", &self.event_retention)
             .finish()
     }
 }
@@ -134,6 +137,7 @@ struct FileConfig {
     delivery_lease_secs: Option<String>,
     demo_live_secs: Option<String>,
     outbound_allow: Option<String>,
+    event_retention_days: Option<String>,
 }
 
 impl Config {
@@ -228,7 +232,19 @@ impl Config {
             &pick("BESEDA_OUTBOUND_ALLOW", file_cfg.outbound_allow).unwrap_or_default(),
         )
         .map_err(|e| bad("BESEDA_OUTBOUND_ALLOW", e))?;
+        let days_raw = pick("BESEDA_EVENT_RETENTION_DAYS", file_cfg.event_retention_days)
+            .unwrap_or("30".into());
+        let event_retention = match days_raw.parse::<u64>() {
+            Ok(d) if (1..=3650).contains(&d) => std::time::Duration::from_secs(d * 24 * 3600),
+            _ => {
+                return Err(bad(
+                    "BESEDA_EVENT_RETENTION_DAYS",
+                    format!("{days_raw:?} is not a number of days from 1 to 3650"),
+                ));
+            }
+        };
         Ok(Config {
+            event_retention,
             outbound_allow,
             demo_live,
             delivery_lease,

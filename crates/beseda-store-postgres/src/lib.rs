@@ -29,6 +29,16 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "dialog tags",
         include_str!("../migrations/0005_dialog_tags.sql"),
     ),
+    (
+        6,
+        "typed feed events",
+        include_str!("../migrations/0006_typed_feed_events.sql"),
+    ),
+    (
+        7,
+        "event retention",
+        include_str!("../migrations/0007_event_retention.sql"),
+    ),
 ];
 
 /// Connects to and migrates the database at `url` (`postgres://user@host:port/db`).

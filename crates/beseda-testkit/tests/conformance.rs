@@ -80,4 +80,33 @@ fn both_backends_have_the_same_migration_versions() {
         names(beseda_store_sqlite::MIGRATIONS),
         names(beseda_store_postgres::MIGRATIONS)
     );
+    // Every file in a migrations directory is embedded, in order (a file not listed never runs).
+    for (crate_dir, embedded) in [
+        ("beseda-store-sqlite", beseda_store_sqlite::MIGRATIONS),
+        ("beseda-store-postgres", beseda_store_postgres::MIGRATIONS),
+    ] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(crate_dir)
+            .join("migrations");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .collect();
+        paths.sort();
+        let files: Vec<String> = paths
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        let sql: Vec<&str> = embedded.iter().map(|(_, _, sql)| *sql).collect();
+        assert_eq!(
+            files.len(),
+            sql.len(),
+            "{crate_dir}: every migration file is embedded"
+        );
+        assert!(
+            files.iter().zip(&sql).all(|(f, s)| f == s),
+            "{crate_dir}: in order"
+        );
+    }
 }

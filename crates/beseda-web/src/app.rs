@@ -23,6 +23,10 @@ use tokio_util::sync::CancellationToken;
 /// How long a delivery worker holds a job unless configured: longer than one webhook call may take.
 pub const DEFAULT_DELIVERY_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long the event log keeps events unless configured.
+pub const DEFAULT_EVENT_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -37,6 +41,8 @@ pub struct AppState {
     pub delivery_policy: RetryPolicy,
     /// How long a delivery worker holds a job before another may take it over.
     pub delivery_lease: std::time::Duration,
+    /// How long the event log keeps events; a screen away longer reloads instead of replaying.
+    pub event_retention: std::time::Duration,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: long-lived connections end with it.
     pub shutdown: CancellationToken,
@@ -119,6 +125,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             delivery_policy: RetryPolicy::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
+            event_retention: DEFAULT_EVENT_RETENTION,
             clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 /// Uploads that no message took within a day are deleted.
 const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 
-/// Every `every`: forgets expired sessions and idle rate-limit keys, and deletes uploads no
-/// message took.
+/// Every `every`: forgets expired sessions and idle rate-limit keys, deletes uploads no
+/// message took, and prunes the event log beyond its retention.
 pub async fn housekeeping(state: AppState, every: Duration, shutdown: CancellationToken) {
     loop {
         tokio::select! {
@@ -36,10 +36,13 @@ pub async fn housekeeping_once(state: &AppState, unsent_age: Duration) -> CoreRe
             break;
         }
     }
-    if sessions > 0 || uploads > 0 {
+    let before = state.clock.now().minus(state.event_retention);
+    let events = state.store.prune_events(before).await?;
+    if sessions > 0 || uploads > 0 || events > 0 {
         tracing::info!(
             expired_sessions = sessions,
             unsent_uploads = uploads,
+            pruned_events = events,
             "housekeeping"
         );
     }

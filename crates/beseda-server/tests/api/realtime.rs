@@ -86,6 +86,7 @@ on_both_backends!(
     f01_a_client_message_reaches_exactly_who_may_see_it,
     f07_after_reassignment_the_previous_manager_hears_nothing_more,
     a_reconnect_with_the_last_event_id_loses_nothing,
+    a_reconnect_from_before_the_pruned_log_resyncs,
     a_websocket_from_another_site_is_refused,
 );
 
@@ -227,6 +228,31 @@ async fn a_reconnect_with_the_last_event_id_loses_nothing(app: TestApp) {
         next(&mut ws, Duration::from_secs(5)).await.unwrap()["data"]["message"]["body"],
         "три"
     );
+}
+
+/// The log is pruned beyond its retention: a screen whose last event is gone from it is told
+/// to reload rather than replay a part of what it missed.
+async fn a_reconnect_from_before_the_pruned_log_resyncs(app: TestApp) {
+    let cookie = session(&app, ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let mut ws = connect(&app, &cookie, None).await;
+    app.new_dialog(tg, "1").await;
+    let last_seen = next(&mut ws, Duration::from_secs(5)).await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    drop(ws);
+    app.client_writes(tg, "1", "a", "раз").await;
+    let mut state = app.state.clone();
+    state.event_retention = Duration::ZERO;
+    app.clock.advance(Duration::from_secs(1));
+    beseda_server::jobs::housekeeping_once(&state, Duration::from_secs(3600))
+        .await
+        .unwrap();
+
+    let mut ws = connect(&app, &cookie, Some(last_seen)).await;
+    let frames = drain(&mut ws, Duration::from_millis(300)).await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["kind"], "resync");
 }
 
 async fn a_websocket_from_another_site_is_refused(app: TestApp) {

@@ -353,7 +353,11 @@ impl DialogStore for SqlStore {
         self.read_counters(viewer).await
     }
 
-    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Vec<Event>> {
+    async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Option<Vec<Event>>> {
         events::after(&*self.db, after, limit).await
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> CoreResult<u64> {
+        events::prune(&*self.db, before).await
     }
 }

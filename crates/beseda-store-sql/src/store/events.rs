@@ -101,7 +101,11 @@ fn event_from(r: &SqlRow) -> CoreResult<Event> {
     })
 }
 
-pub(crate) async fn after(db: &dyn SqlDb, after: EventId, limit: u32) -> CoreResult<Vec<Event>> {
+pub(crate) async fn after(
+    db: &dyn SqlDb,
+    after: EventId,
+    limit: u32,
+) -> CoreResult<Option<Vec<Event>>> {
     let rows = db
         .fetch_all(
             "SELECT id, kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
@@ -109,5 +113,44 @@ pub(crate) async fn after(db: &dyn SqlDb, after: EventId, limit: u32) -> CoreRes
             params![after.0, i64::from(limit)],
         )
         .await?;
-    rows.iter().map(event_from).collect()
+    // Read after the events: a prune that ran before them has moved the mark by now.
+    if db.fetch_one(PRUNED_THROUGH, &[]).await?.i64("value")? > after.0 {
+        return Ok(None);
+    }
+    rows.iter()
+        .map(event_from)
+        .collect::<CoreResult<_>>()
+        .map(Some)
+}
+
+/// The newest event id pruned: replay from before it is impossible.
+const PRUNED_THROUGH: &str = "SELECT value FROM counters WHERE name = 'events_pruned_through'";
+
+/// Deletes the events made before `before` and moves the mark a replay checks: whoever asks
+/// for events from before it must resync.
+pub(crate) async fn prune(db: &dyn SqlDb, before: Timestamp) -> CoreResult<u64> {
+    let mut tx = db.begin().await?;
+    let newest_old = tx
+        .fetch_one(
+            "SELECT MAX(id) AS id FROM events WHERE created_at < $1",
+            params![before],
+        )
+        .await?
+        .opt_i64("id")?;
+    let Some(through) = newest_old else {
+        return Ok(0);
+    };
+    if through <= tx.fetch_one(PRUNED_THROUGH, &[]).await?.i64("value")? {
+        return Ok(0);
+    }
+    let gone = tx
+        .execute("DELETE FROM events WHERE id <= $1", params![through])
+        .await?;
+    tx.execute(
+        "UPDATE counters SET value = $1 WHERE name = 'events_pruned_through'",
+        params![through],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(gone)
 }

@@ -213,7 +213,7 @@ pub async fn events_are_logged_in_order_with_their_audience(store: &dyn Store) {
         .await
         .unwrap();
 
-    let log = store.events_after(EventId(0), 100).await.unwrap();
+    let log = store.events_after(EventId(0), 100).await.unwrap().unwrap();
     let annas = Audience::Dialog(Some(Responsible::Manager(anna.id)));
     assert_events!(
         log,
@@ -237,8 +237,28 @@ pub async fn events_are_logged_in_order_with_their_audience(store: &dyn Store) {
     );
     assert_eq!(log[1].id, w.events[0].id);
     assert!(log.windows(2).all(|p| p[0].id < p[1].id));
-    assert_eq!(store.events_after(log[3].id, 100).await.unwrap().len(), 4);
-    assert_eq!(store.events_after(EventId(0), 2).await.unwrap().len(), 2);
+    let replay = |after: EventId, limit: u32| async move {
+        store
+            .events_after(after, limit)
+            .await
+            .unwrap()
+            .map(|e| e.len())
+    };
+    assert_eq!(replay(log[3].id, 100).await, Some(4));
+    assert_eq!(replay(EventId(0), 2).await, Some(2));
+
+    // Pruned beyond the retention: a replay from before the pruned mark must resync; from the
+    // mark on, it reads what is left.
+    let old = log.iter().filter(|e| e.created_at < Timestamp(3)).count();
+    assert!((1..log.len()).contains(&old));
+    assert_eq!(store.prune_events(Timestamp(3)).await.unwrap(), old as u64);
+    assert_eq!(replay(EventId(0), 100).await, None);
+    assert_eq!(replay(log[old - 1].id, 100).await, Some(log.len() - old));
+    assert_eq!(
+        store.prune_events(Timestamp(3)).await.unwrap(),
+        0,
+        "nothing twice"
+    );
 }
 
 pub async fn unread_counters_count_what_each_manager_read(store: &dyn Store) {

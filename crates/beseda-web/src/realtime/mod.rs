@@ -93,7 +93,7 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
     let mut last = after.unwrap_or(EventId(0));
     if let Some(after) = after {
         match state.store.events_after(after, REPLAY_LIMIT + 1).await {
-            Ok(missed) if missed.len() <= REPLAY_LIMIT as usize => {
+            Ok(Some(missed)) if missed.len() <= REPLAY_LIMIT as usize => {
                 for e in missed {
                     last = e.id;
                     if e.audience.admits(&viewer)
@@ -106,6 +106,7 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
                     }
                 }
             }
+            // Too many missed, some pruned from the log, or the log unreadable.
             Ok(_) | Err(_) => {
                 let _ = socket.send(resync()).await;
             }
