@@ -92,7 +92,8 @@ pub trait ManagerStore: Send + Sync + 'static {
         status: ManagerStatus,
         now: Timestamp,
     ) -> CoreResult<Manager>;
-    /// Replaces the password hash and ends every session of the manager, in one transaction.
+    /// Replaces the password hash and ends every session and API token of the manager, in one
+    /// transaction.
     async fn set_password(
         &self,
         id: ManagerId,
@@ -134,6 +135,8 @@ pub struct ApiToken {
     pub name: String,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// After this it no longer signs anyone in.
+    pub expires_at: Timestamp,
 }
 
 #[async_trait]
@@ -155,6 +158,7 @@ pub trait AuthStore: Send + Sync + 'static {
         name: &str,
         token_hash: &TokenHash,
         now: Timestamp,
+        expires_at: Timestamp,
     ) -> CoreResult<ApiToken>;
     /// The owner of a token, marking it used at `now`.
     async fn api_token_manager(

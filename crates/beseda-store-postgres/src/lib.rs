@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "event retention",
         include_str!("../migrations/0007_event_retention.sql"),
     ),
+    (
+        8,
+        "api token expiry",
+        include_str!("../migrations/0008_api_token_expiry.sql"),
+    ),
 ];
 
 /// Connects to and migrates the database at `url` (`postgres://user@host:port/db`).

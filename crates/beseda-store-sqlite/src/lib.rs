@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "event retention",
         include_str!("../migrations/0007_event_retention.sql"),
     ),
+    (
+        8,
+        "api token expiry",
+        include_str!("../migrations/0008_api_token_expiry.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

@@ -160,24 +160,61 @@ impl AuthService {
         self.actor(id).await
     }
 
-    /// Creates a personal API token; the secret is shown this once.
+    /// Creates a personal API token, valid for `days` (1 to 365); the secret is shown this
+    /// once. The owner's password is asked again: a session left open is not enough to mint a
+    /// lasting credential.
     pub async fn create_api_token(
         &self,
         actor: &Actor,
         name: &str,
+        password: &str,
+        days: u32,
     ) -> CoreResult<(Token, ApiToken)> {
         let name = DisplayName::parse("name", name)?;
+        if !(1..=365).contains(&days) {
+            return Err(CoreError::invalid(
+                "expires_in_days",
+                "must be from 1 to 365",
+            ));
+        }
+        self.check_password(actor, password, "password").await?;
         let token = Token::generate(API_TOKEN_PREFIX);
+        let now = self.clock.now();
+        let expires_at = now.plus(Duration::from_secs(u64::from(days) * 24 * 3600));
         let record = self
             .store
             .create_api_token(
                 actor.id(),
                 name.as_str(),
                 &self.hash(&token),
-                self.clock.now(),
+                now,
+                expires_at,
             )
             .await?;
         Ok((token, record))
+    }
+
+    /// Checks the signed-in manager's own password, within the account's sign-in limit (so
+    /// that it cannot be guessed here faster than at the sign-in form); `field` names it.
+    pub async fn check_password(
+        &self,
+        actor: &Actor,
+        password: &str,
+        field: &str,
+    ) -> CoreResult<()> {
+        self.check_limit(&self.by_account, &actor.manager.email.as_str().to_owned())?;
+        let creds = self
+            .store
+            .manager_credentials(&actor.manager.email)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let password = password.to_owned();
+        let hash = creds.password_hash;
+        if blocking(move || secret::verify_password(&password, &hash)).await? {
+            Ok(())
+        } else {
+            Err(CoreError::invalid(field, "is wrong"))
+        }
     }
 
     pub async fn list_api_tokens(&self, actor: &Actor) -> CoreResult<Vec<ApiToken>> {

@@ -2,10 +2,10 @@
 
 use super::blocking;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{GroupId, ManagerId};
+use crate::ids::{ApiTokenId, GroupId, ManagerId};
 use crate::manager::{Actor, Grants, Group, Manager, NewGroup, NewManager};
 use crate::secret;
-use crate::store::{ManagerUpdate, Store};
+use crate::store::{ApiToken, ManagerUpdate, Store};
 use crate::time::Clock;
 use crate::values::{DisplayName, Email, Locale, ManagerStatus, Password};
 use std::sync::Arc;
@@ -138,12 +138,40 @@ impl ManagerService {
         id: ManagerId,
         password: Password,
     ) -> CoreResult<()> {
+        self.managed(actor, id).await?;
+        self.set_password(id, password).await
+    }
+
+    /// A manager whose account the actor may manage: with the settings right, and a system
+    /// administrator only by another.
+    async fn managed(&self, actor: &Actor, id: ManagerId) -> CoreResult<Manager> {
         require_settings(actor)?;
         let target = self.get(id).await?;
         if target.is_system_admin && !actor.permissions.system_admin {
             return Err(CoreError::Forbidden("system administrator"));
         }
-        self.set_password(id, password).await
+        Ok(target)
+    }
+
+    /// A manager's personal API tokens, for an administrator to review.
+    pub async fn tokens_of(&self, actor: &Actor, id: ManagerId) -> CoreResult<Vec<ApiToken>> {
+        self.managed(actor, id).await?;
+        self.store.list_api_tokens(id).await
+    }
+
+    /// Revokes one of a manager's personal API tokens.
+    pub async fn revoke_token_of(
+        &self,
+        actor: &Actor,
+        id: ManagerId,
+        token: ApiTokenId,
+    ) -> CoreResult<()> {
+        self.managed(actor, id).await?;
+        if self.store.delete_api_token(id, token).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound("api token"))
+        }
     }
 
     /// Sets a password without a permission check: for the operator's command line.

@@ -13,6 +13,7 @@ on_both_backends!(
     logout_ends_the_session,
     a_cross_site_request_with_the_cookie_is_refused,
     personal_api_tokens_authenticate_until_revoked,
+    api_tokens_need_the_password_expire_end_with_a_new_one_and_are_revoked_by_an_administrator,
     malformed_and_unknown_input_is_refused_with_a_clear_error,
 );
 
@@ -368,7 +369,7 @@ async fn personal_api_tokens_authenticate_until_revoked(app: TestApp) {
     let (status, created) = json_of(
         client
             .post(app.url("/api/v1/me/tokens"))
-            .json(&json!({"name": "CRM sync"}))
+            .json(&json!({"name": "CRM sync", "password": PASSWORD}))
             .send()
             .await
             .unwrap(),
@@ -442,6 +443,99 @@ async fn personal_api_tokens_authenticate_until_revoked(app: TestApp) {
             .status(),
         404
     );
+}
+
+/// A personal API token is made only with the owner's password, works until its expiry, ends
+/// with a new password, and an administrator can review and revoke a manager's tokens.
+async fn api_tokens_need_the_password_expire_end_with_a_new_one_and_are_revoked_by_an_administrator(
+    app: TestApp,
+) {
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let as_anna = app.as_("anna@example.com").await;
+    let make = |body: serde_json::Value| as_anna.post("/api/v1/me/tokens", body);
+    let e = make(json!({"name": "CRM", "password": "not my password"}))
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(e["field"], "password");
+    make(json!({"name": "CRM", "password": PASSWORD, "expires_in_days": 0}))
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(
+        as_anna.get("/api/v1/me/tokens").expect(200).await,
+        json!([])
+    );
+
+    let week = make(json!({"name": "A week", "password": PASSWORD, "expires_in_days": 7}))
+        .expect(201)
+        .await;
+    let quarter = make(json!({"name": "Default", "password": PASSWORD}))
+        .expect(201)
+        .await;
+    let day = 24 * 3600 * 1000;
+    let lasts = |t: &serde_json::Value| {
+        t["token"]["expires_at"].as_i64().unwrap() - t["token"]["created_at"].as_i64().unwrap()
+    };
+    assert_eq!((lasts(&week), lasts(&quarter)), (7 * day, 90 * day));
+    let bearer = |t: &serde_json::Value| {
+        crate::common::client::Caller::bearer_at(&app.base, t["secret"].as_str().unwrap())
+    };
+    bearer(&week).get("/api/v1/me").expect(200).await;
+
+    // The week passes: that token ends, the other works on.
+    app.clock
+        .advance(std::time::Duration::from_secs(7 * 24 * 3600 + 1));
+    bearer(&week)
+        .get("/api/v1/me")
+        .refused(401, "unauthenticated")
+        .await;
+    bearer(&quarter).get("/api/v1/me").expect(200).await;
+
+    // An administrator sees Anna's tokens and revokes one; a plain manager may not.
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let listed = admin
+        .get(&format!("/api/v1/managers/{}/tokens", anna.id))
+        .expect(200)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(!listed.to_string().contains("bt_"), "never a secret");
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let as_boris = app.as_("boris@example.com").await;
+    as_boris
+        .get(&format!("/api/v1/managers/{}/tokens", anna.id))
+        .refused(403, "forbidden")
+        .await;
+    as_boris
+        .get(&format!("/api/v1/managers/{}/tokens", app.admin.id))
+        .refused(403, "forbidden")
+        .await;
+    let _ = boris;
+    let revoke = format!(
+        "/api/v1/managers/{}/tokens/{}",
+        anna.id, quarter["token"]["id"]
+    );
+    admin.delete(&revoke).expect(204).await;
+    admin.delete(&revoke).refused(404, "not_found").await;
+    bearer(&quarter)
+        .get("/api/v1/me")
+        .refused(401, "unauthenticated")
+        .await;
+
+    // A new password ends every token.
+    let fresh = make(json!({"name": "Fresh", "password": PASSWORD}))
+        .expect(201)
+        .await;
+    bearer(&fresh).get("/api/v1/me").expect(200).await;
+    as_anna
+        .put(
+            "/api/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+        )
+        .expect(204)
+        .await;
+    bearer(&fresh)
+        .get("/api/v1/me")
+        .refused(401, "unauthenticated")
+        .await;
 }
 
 async fn malformed_and_unknown_input_is_refused_with_a_clear_error(app: TestApp) {

@@ -3,7 +3,7 @@
 //! be a server error, break its documented schema or come with an undocumented content type.
 //! Outside CI the test is skipped when `schemathesis` is not installed.
 
-use crate::common::{ADMIN_EMAIL, TestApp};
+use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp};
 use beseda_server::demo::{self, DemoSize};
 use serde_json::json;
 
@@ -11,8 +11,10 @@ on_both_backends!(generated_requests_get_no_server_error_and_documented_answers)
 
 /// The operations that would end the fuzzer's own credentials, and so the run's reach; each is
 /// tested on its own elsewhere.
-const OWN_CREDENTIALS: [&str; 4] = [
+const OWN_CREDENTIALS: [&str; 6] = [
     "DELETE /api/v1/me/tokens/{id}",
+    "DELETE /api/v1/managers/{id}/tokens/{token_id}",
+    "PUT /api/v1/managers/{id}/password",
     "POST /api/v1/transport-modules/{id}/renew",
     "PUT /api/v1/me/password",
     "POST /api/v1/auth/logout",
@@ -47,7 +49,10 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         .unwrap();
     let admin = app.as_(ADMIN_EMAIL).await;
     let token = admin
-        .post("/api/v1/me/tokens", json!({"name": "fuzzing"}))
+        .post(
+            "/api/v1/me/tokens",
+            json!({"name": "fuzzing", "password": PASSWORD}),
+        )
         .expect(201)
         .await["secret"]
         .as_str()

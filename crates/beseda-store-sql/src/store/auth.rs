@@ -15,6 +15,7 @@ fn api_token_from(r: &SqlRow) -> CoreResult<ApiToken> {
         name: r.text("name")?,
         created_at: r.ts("created_at")?,
         last_used_at: r.opt_ts("last_used_at")?,
+        expires_at: r.ts("expires_at")?,
     })
 }
 
@@ -68,13 +69,14 @@ impl AuthStore for SqlStore {
         name: &str,
         token_hash: &TokenHash,
         now: Timestamp,
+        expires_at: Timestamp,
     ) -> CoreResult<ApiToken> {
         let row = self
             .db
             .fetch_one(
-                "INSERT INTO api_tokens (manager_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-                 RETURNING id, name, created_at, last_used_at",
-                params![manager, name, token_hash.0.as_str(), now],
+                "INSERT INTO api_tokens (manager_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                 RETURNING id, name, created_at, last_used_at, expires_at",
+                params![manager, name, token_hash.0.as_str(), now, expires_at],
             )
             .await?;
         api_token_from(&row)
@@ -88,7 +90,7 @@ impl AuthStore for SqlStore {
         let row = self
             .db
             .fetch_optional(
-                "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING manager_id",
+                "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND expires_at > $2 RETURNING manager_id",
                 params![token_hash.0.as_str(), now],
             )
             .await?;
@@ -98,7 +100,7 @@ impl AuthStore for SqlStore {
     async fn list_api_tokens(&self, manager: ManagerId) -> CoreResult<Vec<ApiToken>> {
         let rows = self
             .db
-            .fetch_all("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE manager_id = $1 ORDER BY id", params![manager])
+            .fetch_all("SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE manager_id = $1 ORDER BY id", params![manager])
             .await?;
         rows.iter().map(api_token_from).collect()
     }

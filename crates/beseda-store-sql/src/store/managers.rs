@@ -193,7 +193,10 @@ impl ManagerStore for SqlStore {
         if changed == 0 {
             return Err(CoreError::NotFound("manager"));
         }
+        // A new password ends every way in that the old one opened: sessions and API tokens.
         tx.execute("DELETE FROM sessions WHERE manager_id = $1", params![id])
+            .await?;
+        tx.execute("DELETE FROM api_tokens WHERE manager_id = $1", params![id])
             .await?;
         tx.commit().await?;
         Ok(())

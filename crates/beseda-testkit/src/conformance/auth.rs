@@ -149,12 +149,13 @@ pub async fn api_tokens_belong_to_their_owner(store: &dyn Store) {
             "CRM sync",
             &TokenHash("t1".into()),
             Timestamp(1_000),
+            Timestamp(10_000),
         )
         .await
         .unwrap();
     assert_eq!(
-        (t.name.as_str(), t.created_at, t.last_used_at),
-        ("CRM sync", Timestamp(1_000), None)
+        (t.name.as_str(), t.created_at, t.last_used_at, t.expires_at),
+        ("CRM sync", Timestamp(1_000), None, Timestamp(10_000))
     );
 
     assert_eq!(
@@ -187,11 +188,40 @@ pub async fn api_tokens_belong_to_their_owner(store: &dyn Store) {
             .unwrap()
     );
     assert!(store.delete_api_token(anna.id, t.id).await.unwrap());
-    assert_eq!(
+    let signs_in = |hash: &'static str, at: i64| async move {
         store
-            .api_token_manager(&TokenHash("t1".into()), Timestamp(3_000))
+            .api_token_manager(&TokenHash(hash.into()), Timestamp(at))
             .await
-            .unwrap(),
-        None
+            .unwrap()
+    };
+    assert_eq!(signs_in("t1", 3_000).await, None);
+
+    // A token ends at its expiry, and with a new password.
+    let expiring = TokenHash("t2".into());
+    store
+        .create_api_token(boris.id, "A", &expiring, Timestamp(1_000), Timestamp(5_000))
+        .await
+        .unwrap();
+    assert_eq!(signs_in("t2", 4_999).await, Some(boris.id));
+    assert_eq!(signs_in("t2", 5_000).await, None, "expired");
+    store
+        .create_api_token(
+            boris.id,
+            "B",
+            &TokenHash("t3".into()),
+            Timestamp(1_000),
+            Timestamp(9_000),
+        )
+        .await
+        .unwrap();
+    store
+        .set_password(boris.id, "another hash", Timestamp(6_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        signs_in("t3", 6_001).await,
+        None,
+        "ended by the new password"
     );
+    assert!(store.list_api_tokens(boris.id).await.unwrap().is_empty());
 }

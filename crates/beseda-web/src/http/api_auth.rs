@@ -167,6 +167,10 @@ pub async fn change_password(
 pub struct NewTokenRequest {
     /// What the token is for, e.g. "CRM sync".
     name: String,
+    /// One's own password, asked again.
+    password: String,
+    /// How long the token works: 1 to 365 days, 90 by default. A new password ends it too.
+    expires_in_days: Option<u32>,
 }
 
 /// A new personal API token: the secret is shown this once.
@@ -186,7 +190,7 @@ pub async fn list_tokens(
     Ok(Json(state.auth.list_api_tokens(&caller.actor).await?))
 }
 
-/// POST /api/v1/me/tokens: creates a personal API token.
+/// POST /api/v1/me/tokens: creates a personal API token, asking for one's password again.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me", request_body = NewTokenRequest,
     responses((status = 201, body = NewToken), (status = 422, body = ErrorBody)))]
 pub async fn create_token(
@@ -196,7 +200,12 @@ pub async fn create_token(
 ) -> ApiResult<impl IntoResponse> {
     let (secret, token) = state
         .auth
-        .create_api_token(&caller.actor, &req.name)
+        .create_api_token(
+            &caller.actor,
+            &req.name,
+            &req.password,
+            req.expires_in_days.unwrap_or(90),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -9,10 +9,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use beseda_core::ids::{GroupId, ManagerId};
+use beseda_core::ids::{ApiTokenId, GroupId, ManagerId};
 use beseda_core::manager::{Grants, Group, Manager};
 use beseda_core::services::managers::CreateManager;
-use beseda_core::store::ManagerUpdate;
+use beseda_core::store::{ApiToken, ManagerUpdate};
 use beseda_core::values::{DisplayName, Email, Locale, Password};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -98,7 +98,40 @@ pub struct PasswordReset {
     password: String,
 }
 
-/// PUT /api/v1/managers/{id}/password: sets another manager's password; their sessions end.
+/// GET /api/v1/managers/{id}/tokens: a manager's personal API tokens (never their secrets),
+/// for an administrator to review.
+#[utoipa::path(get, path = "/api/v1/managers/{id}/tokens", tag = "managers", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ApiToken>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_tokens_of(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<ApiToken>>> {
+    let tokens = state
+        .managers
+        .tokens_of(&caller.actor, ManagerId(id))
+        .await?;
+    Ok(Json(tokens))
+}
+
+/// DELETE /api/v1/managers/{id}/tokens/{token_id}: revokes one of a manager's API tokens.
+#[utoipa::path(delete, path = "/api/v1/managers/{id}/tokens/{token_id}", tag = "managers",
+    params(("id" = i64, Path), ("token_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token_of(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiPath((id, token)): ApiPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    state
+        .managers
+        .revoke_token_of(&caller.actor, ManagerId(id), ApiTokenId(token))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// PUT /api/v1/managers/{id}/password: sets another manager's password; their sessions and
+/// API tokens end.
 #[utoipa::path(put, path = "/api/v1/managers/{id}/password", tag = "managers", params(("id" = i64, Path)), request_body = PasswordReset,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reset_password(

@@ -80,6 +80,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api_managers::update_manager))
         .routes(routes!(api_managers::reset_password))
+        .routes(routes!(api_managers::list_tokens_of))
+        .routes(routes!(api_managers::revoke_token_of))
         .routes(routes!(
             api_managers::list_groups,
             api_managers::create_group

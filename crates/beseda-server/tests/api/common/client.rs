@@ -7,13 +7,14 @@ use serde_json::{Value, json};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-/// Someone calling the API: a signed-in manager (their session cookie), a module (its token),
-/// or nobody.
+/// Someone calling the API: a signed-in manager (their session cookie), a manager's personal
+/// API token, a module (its token), or nobody.
 #[derive(Clone)]
 pub struct Caller {
     base: String,
     http: reqwest::Client,
-    token: Option<String>,
+    /// The header a token travels in, and its value.
+    token: Option<(&'static str, String)>,
 }
 
 impl TestApp {
@@ -59,7 +60,15 @@ impl Caller {
     /// The module holding `token`, at `base`.
     pub fn module_at(base: &str, token: &str) -> Caller {
         Caller {
-            token: Some(token.to_owned()),
+            token: Some(("x-transport-token", token.to_owned())),
+            ..Caller::anonymous_at(base)
+        }
+    }
+
+    /// A personal API token's holder (`Authorization: Bearer`), at `base`.
+    pub fn bearer_at(base: &str, token: &str) -> Caller {
+        Caller {
+            token: Some(("authorization", format!("Bearer {token}"))),
             ..Caller::anonymous_at(base)
         }
     }
@@ -132,7 +141,7 @@ impl Caller {
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
-            Some(token) => req.header("x-transport-token", token),
+            Some((header, value)) => req.header(*header, value),
             None => req,
         }
     }
