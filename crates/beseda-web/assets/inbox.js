@@ -225,6 +225,11 @@ function connect() {
   ws.onclose = () => {
     offline.hidden = false;
     document.body.dataset.live = "false";
+    // The server closes a socket whose session ended (signed out elsewhere, a new password,
+    // the account disabled): such a screen goes to the sign-in page instead of retrying.
+    fetch("/api/v1/me").then((r) => {
+      if (r.status === 401) location.href = "/login";
+    }, () => {});
     setTimeout(connect, 1000);
   };
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub delivery_lease: std::time::Duration,
     /// How long the event log keeps events; a screen away longer reloads instead of replaying.
     pub event_retention: std::time::Duration,
+    /// How often a WebSocket is pinged and its credential and rights checked again.
+    pub ws_ping: std::time::Duration,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: long-lived connections end with it.
     pub shutdown: CancellationToken,
@@ -126,6 +128,7 @@ impl AppState {
             delivery_policy: RetryPolicy::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             event_retention: DEFAULT_EVENT_RETENTION,
+            ws_ping: crate::realtime::PING_EVERY,
             clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),

@@ -87,6 +87,8 @@ on_both_backends!(
     f07_after_reassignment_the_previous_manager_hears_nothing_more,
     a_reconnect_with_the_last_event_id_loses_nothing,
     a_reconnect_from_before_the_pruned_log_resyncs,
+    a_replay_holds_only_the_dialogs_the_manager_sees_now,
+    one_manager_holds_a_bounded_number_of_sockets,
     a_websocket_from_another_site_is_refused,
 );
 
@@ -253,6 +255,141 @@ async fn a_reconnect_from_before_the_pruned_log_resyncs(app: TestApp) {
     let frames = drain(&mut ws, Duration::from_millis(300)).await;
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert_eq!(frames[0]["kind"], "resync");
+}
+
+/// A reconnect replays what was missed, but not the events of a dialog taken from the manager
+/// meanwhile: only the notice that it is gone.
+async fn a_replay_holds_only_the_dialogs_the_manager_sees_now(app: TestApp) {
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    let admin = app.managers_actor(app.admin.id).await;
+    let assign = |to: beseda_core::ids::ManagerId| {
+        app.state.dialogs.assign(
+            &admin,
+            beseda_core::ids::DialogId(d),
+            Some(Responsible::Manager(to)),
+        )
+    };
+    assign(anna.id).await.unwrap();
+    let cookie = session(&app, "anna@example.com").await;
+    let mut ws = connect(&app, &cookie, None).await;
+    app.client_writes(tg, "1", "a", "раз").await;
+    let last_seen = next(&mut ws, Duration::from_secs(5)).await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    drop(ws);
+
+    app.client_writes(tg, "1", "b", "два").await;
+    assign(boris.id).await.unwrap();
+    let mut ws = connect(&app, &cookie, Some(last_seen)).await;
+    let missed = drain(&mut ws, Duration::from_millis(400)).await;
+    assert!(
+        matches!(frames(&missed).as_slice(),
+            [EventFrame { event: DomainEvent::DialogGone {}, dialog_id: Some(id), .. }] if id.0 == d),
+        "only the notice that the dialog is gone: {missed:?}"
+    );
+}
+
+/// A manager holds at most 20 sockets; the next is refused with a clear code.
+async fn one_manager_holds_a_bounded_number_of_sockets(app: TestApp) {
+    let cookie = session(&app, ADMIN_EMAIL).await;
+    let mut open = Vec::new();
+    for _ in 0..beseda_web::realtime::SOCKETS_PER_MANAGER {
+        open.push(connect(&app, &cookie, None).await);
+    }
+    let url = format!("{}/api/v1/ws", app.base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 429);
+            let body = String::from_utf8(r.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("too_many_connections"), "{body}");
+        }
+        other => panic!("the 21st socket must be refused: {:?}", other.map(|_| ())),
+    }
+    open.pop();
+    for _ in 0..200 {
+        if app.state.hub.connections() < beseda_web::realtime::SOCKETS_PER_MANAGER {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    connect(&app, &cookie, None).await;
+}
+
+/// A socket closes soon after its session ends, its manager is disabled or loses a right.
+#[tokio::test]
+async fn a_socket_closes_when_its_session_ends_or_its_rights_change() {
+    let options = crate::common::Options {
+        ws_ping: Duration::from_millis(150),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, options)
+        .await
+        .unwrap();
+    let closes = |mut ws: Ws| async move {
+        for _ in 0..40 {
+            let got = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
+            if let Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) = got {
+                return true;
+            }
+        }
+        false
+    };
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+
+    // The session ends (sign-out).
+    let cookie = session(&app, "anna@example.com").await;
+    let ws = connect(&app, &cookie, None).await;
+    let signed_in = reqwest::Client::new();
+    let out = signed_in
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_success(), "{}", out.status());
+    assert!(closes(ws).await, "closed after sign-out");
+
+    // The manager gains the right to see every dialog: the stream must start over with it.
+    let cookie = session(&app, "anna@example.com").await;
+    let ws = connect(&app, &cookie, None).await;
+    let group = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "Seniors", "grants": {"view_all_dialogs": true}}),
+        )
+        .expect(201)
+        .await;
+    admin
+        .put(
+            &format!("/api/v1/groups/{}/members", group["id"]),
+            json!({"members": [anna.id]}),
+        )
+        .expect(200)
+        .await;
+    assert!(closes(ws).await, "closed when a right changes");
+
+    // Disabled.
+    let ws = connect(&app, &cookie, None).await;
+    admin
+        .patch(
+            &format!("/api/v1/managers/{}", anna.id),
+            json!({"disabled": true}),
+        )
+        .expect(200)
+        .await;
+    assert!(closes(ws).await, "closed when disabled");
+
+    // A socket whose manager nothing happened to stays open.
+    let cookie = session(&app, ADMIN_EMAIL).await;
+    let ws = connect(&app, &cookie, None).await;
+    assert!(!closes(ws).await, "an untouched socket stays");
 }
 
 async fn a_websocket_from_another_site_is_refused(app: TestApp) {

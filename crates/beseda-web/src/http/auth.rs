@@ -52,11 +52,19 @@ fn credential(parts: &Parts) -> Option<Credential> {
 
 async fn authenticate(parts: &Parts, state: &AppState) -> CoreResult<(Actor, Credential)> {
     let credential = credential(parts).ok_or(CoreError::Unauthenticated)?;
-    let actor = match &credential {
-        Credential::Session(t) => state.auth.session(t).await?,
-        Credential::Bearer(t) => state.auth.api_token(t).await?,
-    };
+    let actor = credential.actor(state).await?;
     Ok((actor, credential))
+}
+
+impl Credential {
+    /// The manager this credential signs in now, with their rights now: a long-lived
+    /// connection asks again from time to time.
+    pub async fn actor(&self, state: &AppState) -> CoreResult<Actor> {
+        match self {
+            Credential::Session(t) => state.auth.session(t).await,
+            Credential::Bearer(t) => state.auth.api_token(t).await,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for ApiActor {

@@ -12,7 +12,7 @@ mod api_transport;
 pub mod auth;
 pub mod error;
 mod health;
-mod json;
+pub(crate) mod json;
 mod pages;
 mod settings_page;
 mod ui;

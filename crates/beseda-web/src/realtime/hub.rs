@@ -111,6 +111,11 @@ impl Hub {
         }
     }
 
+    /// How many sockets one manager holds open.
+    pub fn sockets_of(&self, manager: ManagerId) -> usize {
+        self.lock().by_manager.get(&manager).map_or(0, HashSet::len)
+    }
+
     pub fn connections(&self) -> usize {
         self.lock().conns.len()
     }

@@ -5,21 +5,26 @@
 pub mod hub;
 
 use crate::app::AppState;
-use crate::http::auth::ApiActor;
+use crate::http::auth::{ApiActor, Credential};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::json::ApiQuery;
+use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use beseda_core::CoreError;
 use beseda_core::dialog::Viewer;
-use beseda_core::event::{DomainEvent, EventFrame, EventId};
+use beseda_core::event::{Audience, DomainEvent, EventFrame, EventId};
 use serde::Deserialize;
 use std::time::Duration;
 
 /// How many missed events a reconnecting client may replay before it must resync.
 pub const REPLAY_LIMIT: u32 = 1000;
-const PING_EVERY: Duration = Duration::from_secs(30);
+/// How often a connection is pinged and its credential and rights checked again, unless the
+/// state says otherwise.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// How many sockets one manager may hold open at once (tabs, devices, integrations).
+pub const SOCKETS_PER_MANAGER: usize = 20;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -49,16 +54,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
     see arrive (F33), and the personal ones (`dialog_read`, `dialog_unread`, `draft_changed`) reach their manager \
     only. A client that lost its connection reconnects with `?after=<the last id it saw>` and first receives \
     what it missed, in order; when that is more than the log replays (1,000 events) it receives one \
-    `{\"kind\":\"resync\"}` and should reload its state. The server pings every 30 s and closes a connection \
-    that does not answer, or that reads too slowly (after a `resync`).",
+    `{\"kind\":\"resync\"}` and should reload its state; the replay holds only the dialogs the caller may see now. \
+    The server pings every 30 s and closes a connection that does not answer, that reads too slowly (after a \
+    `resync`), whose session or token has ended, or whose manager was disabled or lost or gained a right \
+    (reconnect with `?after=`). One manager holds at most 20 sockets at once; frames from the client are at most 64 KiB.",
     params(("after" = Option<i64>, Query, description = "Replay the events after this id first")),
     responses((status = 101, description = "Switching to the WebSocket protocol; frames are `EventFrame`s", body = EventFrame),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "`forbidden`: a browser from another origin")))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "`forbidden`: a browser from another origin"),
+        (status = 429, body = ErrorBody, description = "`too_many_connections`: the manager holds 20 sockets already")))]
 pub async fn ws(
     State(state): State<AppState>,
     caller: ApiActor,
     headers: HeaderMap,
-    Query(q): Query<WsQuery>,
+    ApiQuery(q): ApiQuery<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     if !same_origin(&headers) {
@@ -66,13 +74,21 @@ pub async fn ws(
             "same-origin WebSocket",
         )));
     }
+    if state.hub.sockets_of(caller.actor.id()) >= SOCKETS_PER_MANAGER {
+        return Err(ApiError::Request {
+            status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_connections",
+            message: format!("one manager holds at most {SOCKETS_PER_MANAGER} sockets at once"),
+        });
+    }
     let viewer = Viewer::of(&caller.actor);
+    let credential = caller.credential;
     // Small buffers: an idle connection should cost little (the defaults are ~128 KiB).
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| serve(state, viewer, q.after.map(EventId), socket)))
+        .on_upgrade(move |socket| serve(state, viewer, credential, q.after.map(EventId), socket)))
 }
 
 /// The frame that tells a client it missed too much and must reload.
@@ -87,32 +103,76 @@ fn resync() -> Message {
     ))
 }
 
-async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut socket: WebSocket) {
+/// The missed events `viewer` may see now: a dialog's events leave the replay with the dialog
+/// (a reassignment since); the personal ones and the notices of loss stay.
+async fn visible_now(
+    state: &AppState,
+    viewer: &Viewer,
+    missed: Vec<beseda_core::event::Event>,
+) -> beseda_core::CoreResult<Vec<beseda_core::event::Event>> {
+    let mut sight: std::collections::HashMap<beseda_core::ids::DialogId, bool> =
+        std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(missed.len());
+    for e in missed {
+        if !e.audience.admits(viewer) {
+            continue;
+        }
+        if let (Audience::Dialog(_), Some(d), false) = (&e.audience, e.dialog_id, viewer.sees_all) {
+            let sees = match sight.get(&d) {
+                Some(sees) => *sees,
+                None => {
+                    let access = state.store.dialog_access(d).await?;
+                    let sees = access.is_some_and(|a| viewer.may_see(a.responsible));
+                    *sight.entry(d).or_insert(sees)
+                }
+            };
+            if !sees {
+                continue;
+            }
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+async fn serve(
+    state: AppState,
+    viewer: Viewer,
+    credential: Credential,
+    after: Option<EventId>,
+    mut socket: WebSocket,
+) {
     // Register first, so nothing committed during the replay is missed.
     let mut reg = state.hub.register(viewer);
     let mut last = after.unwrap_or(EventId(0));
     if let Some(after) = after {
-        match state.store.events_after(after, REPLAY_LIMIT + 1).await {
+        let missed = match state.store.events_after(after, REPLAY_LIMIT + 1).await {
             Ok(Some(missed)) if missed.len() <= REPLAY_LIMIT as usize => {
+                visible_now(&state, &viewer, missed).await
+            }
+            // Too many missed, or some pruned from the log.
+            Ok(_) => Err(CoreError::InvalidCursor),
+            Err(e) => Err(e),
+        };
+        match missed {
+            Ok(missed) => {
                 for e in missed {
                     last = e.id;
-                    if e.audience.admits(&viewer)
-                        && socket
-                            .send(Message::Text(Utf8Bytes::from(e.json.to_string())))
-                            .await
-                            .is_err()
+                    if socket
+                        .send(Message::Text(Utf8Bytes::from(e.json.to_string())))
+                        .await
+                        .is_err()
                     {
                         return;
                     }
                 }
             }
-            // Too many missed, some pruned from the log, or the log unreadable.
-            Ok(_) | Err(_) => {
+            Err(_) => {
                 let _ = socket.send(resync()).await;
             }
         }
     }
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(state.ws_ping);
     ping.tick().await;
     let mut awaiting_pong = false;
     loop {
@@ -141,7 +201,14 @@ async fn serve(state: AppState, viewer: Viewer, after: Option<EventId>, mut sock
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
-                if awaiting_pong || socket.send(Message::Ping(Default::default())).await.is_err() {
+                // The session or token may have ended, the manager been disabled or their
+                // rights changed: the connection closes, and a reconnect starts over.
+                let still = credential.actor(&state).await.map(|a| Viewer::of(&a));
+                if awaiting_pong || still.ok() != Some(viewer) {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
                 awaiting_pong = true;

@@ -43,6 +43,8 @@ pub struct Options {
     pub limits: LoginLimits,
     pub outbound: AddressPolicy,
     pub delivery_policy: beseda_core::transport::RetryPolicy,
+    /// How often sockets are pinged and their credentials checked again.
+    pub ws_ping: std::time::Duration,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
                 base: std::time::Duration::from_millis(20),
                 cap: std::time::Duration::from_millis(100),
             },
+            ws_ping: beseda_web::realtime::PING_EVERY,
         }
     }
 }
@@ -80,6 +83,7 @@ impl TestApp {
             limits,
             outbound,
             delivery_policy,
+            ws_ping,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -108,6 +112,7 @@ impl TestApp {
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;
+        state.ws_ping = ws_ping;
         let server = Server {
             state: state.clone(),
             listener,
