@@ -1,6 +1,7 @@
 //! Configuration: built-in defaults, then an optional `beseda.toml`, then `BESEDA_*` environment
 //! variables. A wrong setting stops start-up with one line naming it.
 
+use beseda_web::http::auth::TrustedProxies;
 use beseda_web::outbound::AddressPolicy;
 use serde::Deserialize;
 use std::fmt;
@@ -90,6 +91,8 @@ pub struct Config {
     pub outbound_allow: AddressPolicy,
     /// How long the event log keeps events for screens that reconnect and for audit.
     pub event_retention: std::time::Duration,
+    /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl fmt::Debug for Config {
@@ -117,6 +120,7 @@ impl fmt::Debug for Config {
             .field("demo_live", &self.demo_live)
             .field("outbound_allow", &self.outbound_allow)
             .field("event_retention", &self.event_retention)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -138,6 +142,7 @@ struct FileConfig {
     demo_live_secs: Option<String>,
     outbound_allow: Option<String>,
     event_retention_days: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 impl Config {
@@ -243,7 +248,12 @@ impl Config {
                 ));
             }
         };
+        let trusted_proxies = TrustedProxies::parse(
+            &pick("BESEDA_TRUSTED_PROXIES", file_cfg.trusted_proxies).unwrap_or_default(),
+        )
+        .map_err(|e| bad("BESEDA_TRUSTED_PROXIES", e))?;
         Ok(Config {
+            trusted_proxies,
             event_retention,
             outbound_allow,
             demo_live,

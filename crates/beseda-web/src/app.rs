@@ -45,6 +45,8 @@ pub struct AppState {
     pub event_retention: std::time::Duration,
     /// How often a WebSocket is pinged and its credential and rights checked again.
     pub ws_ping: std::time::Duration,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::http::auth::TrustedProxies,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: long-lived connections end with it.
     pub shutdown: CancellationToken,
@@ -129,6 +131,7 @@ impl AppState {
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             event_retention: DEFAULT_EVENT_RETENTION,
             ws_ping: crate::realtime::PING_EVERY,
+            trusted_proxies: crate::http::auth::TrustedProxies::default(),
             clock: clock.clone(),
             managers: Arc::new(ManagerService::new(store.clone(), clock)),
             auth: Arc::new(auth),

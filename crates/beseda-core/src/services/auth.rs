@@ -1,6 +1,7 @@
 //! Signing in and out, sessions, personal API tokens, and the login rate limits.
 
 use super::blocking;
+use super::throttle::FailureThrottle;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ApiTokenId, ManagerId};
 use crate::manager::{Actor, Permissions};
@@ -8,29 +9,32 @@ use crate::secret::{self, Token, TokenHash, TokenHasher};
 use crate::store::{ApiToken, NewSession, Store};
 use crate::time::Clock;
 use crate::values::{DisplayName, Email};
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 const SESSION_PREFIX: &str = "bs_";
 const API_TOKEN_PREFIX: &str = "bt_";
 
-/// How many sign-in attempts are allowed, per minute, from one address and for one account.
+/// How many sign-ins may fail, for one account and from one address, before each next attempt
+/// waits (one second, doubling, up to the cap). Successful sign-ins never count.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
-    pub per_address_per_minute: NonZeroU32,
-    pub per_account_per_minute: NonZeroU32,
+    pub free_failures_per_account: u32,
+    pub free_failures_per_address: u32,
+    /// The longest wait for an account: what someone guessing a password can impose on its owner.
+    pub account_max_wait: Duration,
+    pub address_max_wait: Duration,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
         LoginLimits {
-            // Generous: a whole office may sign in from one address at the start of a shift.
-            per_address_per_minute: NonZeroU32::new(120).expect("non-zero"),
-            per_account_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            free_failures_per_account: 5,
+            // Generous: a whole office may mistype at the start of a shift from one address.
+            free_failures_per_address: 30,
+            account_max_wait: Duration::from_secs(60),
+            address_max_wait: Duration::from_secs(600),
         }
     }
 }
@@ -47,8 +51,8 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     hasher: TokenHasher,
     session_ttl: Duration,
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
+    by_address: FailureThrottle<IpAddr>,
+    by_account: FailureThrottle<String>,
     /// Checked when the email is unknown, so that a wrong email takes as long as a wrong password.
     decoy_hash: String,
 }
@@ -67,8 +71,14 @@ impl AuthService {
             clock,
             hasher,
             session_ttl: Self::SESSION_TTL,
-            by_address: RateLimiter::keyed(Quota::per_minute(limits.per_address_per_minute)),
-            by_account: RateLimiter::keyed(Quota::per_minute(limits.per_account_per_minute)),
+            by_address: FailureThrottle::new(
+                limits.free_failures_per_address,
+                limits.address_max_wait,
+            ),
+            by_account: FailureThrottle::new(
+                limits.free_failures_per_account,
+                limits.account_max_wait,
+            ),
             decoy_hash: secret::hash_password(&secret::random_password())?,
         })
     }
@@ -81,11 +91,13 @@ impl AuthService {
         password: &str,
         origin: LoginOrigin,
     ) -> CoreResult<(Token, Actor)> {
+        let now = self.clock.now();
         if let Some(ip) = origin.ip {
-            self.check_limit(&self.by_address, &ip)?;
+            waited(self.by_address.wait(&ip, now))?;
         }
         let email = Email::parse(email).map_err(|_| CoreError::InvalidCredentials)?;
-        self.check_limit(&self.by_account, &email.as_str().to_owned())?;
+        let account = email.as_str().to_owned();
+        waited(self.by_account.wait(&account, now))?;
 
         let creds = self.store.manager_credentials(&email).await?;
         let hash = creds
@@ -95,8 +107,17 @@ impl AuthService {
         let matches = blocking(move || secret::verify_password(&password, &hash)).await?;
         let creds = match creds {
             Some(c) if matches && !c.manager.disabled => c,
-            _ => return Err(CoreError::InvalidCredentials),
+            _ => {
+                if let Some(ip) = origin.ip {
+                    self.by_address.failed(ip, now);
+                }
+                self.by_account.failed(account, now);
+                return Err(CoreError::InvalidCredentials);
+            }
         };
+        // The owner proved the password: a guesser's failures no longer slow them down. The
+        // address keeps its count (one valid account must not reset it for guessing others).
+        self.by_account.succeeded(&account);
 
         let actor = self.actor(creds.manager.id).await?;
         let token = self.open_session(actor.id(), origin).await?;
@@ -117,18 +138,6 @@ impl AuthService {
             })
             .await?;
         Ok(token)
-    }
-
-    fn check_limit<K: Clone + std::hash::Hash + Eq>(
-        &self,
-        limiter: &DefaultKeyedRateLimiter<K>,
-        key: &K,
-    ) -> CoreResult<()> {
-        limiter
-            .check_key(key)
-            .map_err(|not_until| CoreError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
     }
 
     /// The manager behind a session cookie.
@@ -202,7 +211,9 @@ impl AuthService {
         password: &str,
         field: &str,
     ) -> CoreResult<()> {
-        self.check_limit(&self.by_account, &actor.manager.email.as_str().to_owned())?;
+        let account = actor.manager.email.as_str().to_owned();
+        let now = self.clock.now();
+        waited(self.by_account.wait(&account, now))?;
         let creds = self
             .store
             .manager_credentials(&actor.manager.email)
@@ -213,6 +224,7 @@ impl AuthService {
         if blocking(move || secret::verify_password(&password, &hash)).await? {
             Ok(())
         } else {
+            self.by_account.failed(account, now);
             Err(CoreError::invalid(field, "is wrong"))
         }
     }
@@ -251,10 +263,19 @@ impl AuthService {
         })
     }
 
-    /// One round of housekeeping: forget expired sessions and idle rate-limit keys.
+    /// One round of housekeeping: forget expired sessions and idle sign-in failures.
     pub async fn run_housekeeping_once(&self) -> CoreResult<u64> {
-        self.by_address.retain_recent();
-        self.by_account.retain_recent();
+        let now = self.clock.now();
+        self.by_address.forget_idle(now);
+        self.by_account.forget_idle(now);
         self.store.delete_expired_sessions(self.clock.now()).await
+    }
+}
+
+/// A wait still to run refuses the attempt, saying how long.
+fn waited(wait: Option<Duration>) -> CoreResult<()> {
+    match wait {
+        Some(retry_after) => Err(CoreError::RateLimited { retry_after }),
+        None => Ok(()),
     }
 }

@@ -6,6 +6,7 @@ pub mod dialogs;
 pub mod inbox;
 pub mod library;
 pub mod managers;
+pub mod throttle;
 pub mod transport;
 
 use crate::error::{CoreError, CoreResult};

@@ -88,51 +88,99 @@ async fn a_wrong_login_never_says_which_part_was_wrong(app: TestApp) {
     );
 }
 
+/// After a few failed sign-ins each next attempt waits (Retry-After, growing); the right
+/// password after the wait gets in and clears the account's failures; successes never count.
 async fn too_many_logins_are_refused_with_retry_after(app: TestApp) {
-    let attempt = || {
+    let attempt = |password: &'static str| {
         browser()
             .post(app.url("/api/v1/auth/login"))
-            .json(&json!({"email": ADMIN_EMAIL, "password": "wrong password"}))
+            .json(&json!({"email": ADMIN_EMAIL, "password": password}))
             .send()
     };
-    let mut limited = None;
-    for _ in 0..25 {
-        let r = attempt().await.unwrap();
-        if r.status() == 429 {
-            limited = Some(r);
-            break;
-        }
-        assert_eq!(r.status(), 401);
+    let retry_after = |r: &reqwest::Response| -> u64 {
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for _ in 0..40 {
+        assert_eq!(
+            attempt(PASSWORD).await.unwrap().status(),
+            200,
+            "successes never count"
+        );
     }
-    let r = limited.expect("the limit is reached within 25 attempts");
-    let retry: u64 = r
-        .headers()
-        .get("retry-after")
-        .expect("Retry-After")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry));
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(attempt("wrong password").await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    let r = attempt(PASSWORD).await.unwrap();
+    assert_eq!(r.status(), 429, "even the right password waits now");
+    assert_eq!(retry_after(&r), 1);
     assert_eq!(json_of(r).await.1["error"], "rate_limited");
-    // Even the right password waits now.
-    let right = browser()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(right.status(), 429);
+
+    // Each further failure doubles the wait.
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(attempt("wrong password").await.unwrap().status(), 401);
+    let r = attempt("wrong password").await.unwrap();
+    assert_eq!((r.status().as_u16(), retry_after(&r)), (429, 2));
+
+    // Whoever guesses cannot hold the account: after the wait, the owner gets in.
+    app.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(attempt(PASSWORD).await.unwrap().status(), 200);
+    assert_eq!(
+        attempt("wrong password").await.unwrap().status(),
+        401,
+        "a fresh start"
+    );
 }
 
-/// Many accounts tried from one address: the address is limited too.
+/// Many accounts tried from one address: the address waits too, and only the address named by
+/// a trusted proxy counts.
 #[tokio::test]
 async fn sign_ins_from_one_address_are_limited_across_accounts() {
     use beseda_core::services::auth::LoginLimits;
-    use std::num::NonZeroU32;
     let limits = LoginLimits {
-        per_address_per_minute: NonZeroU32::new(3).unwrap(),
-        per_account_per_minute: NonZeroU32::new(100).unwrap(),
+        free_failures_per_address: 3,
+        ..LoginLimits::default()
+    };
+    let options = crate::common::Options {
+        limits,
+        trusted_proxies: "127.0.0.1",
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, options)
+        .await
+        .unwrap();
+    let from = |client: &'static str, n: usize| {
+        browser()
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": format!("guess{n}@example.com"), "password": "whatever it is"}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        statuses.push(from("203.0.113.7", n).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    assert_eq!(
+        from("198.51.100.4", 9).await.unwrap().status(),
+        401,
+        "another client behind the same proxy is not held"
+    );
+}
+
+/// Without a trusted proxy, `X-Forwarded-For` is ignored: a client cannot pick the address it
+/// is limited by.
+#[tokio::test]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
+    use beseda_core::services::auth::LoginLimits;
+    let limits = LoginLimits {
+        free_failures_per_address: 2,
+        ..LoginLimits::default()
     };
     let options = crate::common::Options {
         limits,
@@ -142,16 +190,17 @@ async fn sign_ins_from_one_address_are_limited_across_accounts() {
         .await
         .unwrap();
     let mut statuses = Vec::new();
-    for n in 0..5 {
+    for n in 0..4 {
         let r = browser()
             .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
             .json(&json!({"email": format!("guess{n}@example.com"), "password": "whatever it is"}))
             .send()
             .await
             .unwrap();
         statuses.push(r.status().as_u16());
     }
-    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    assert_eq!(statuses, [401, 401, 429, 429]);
 }
 
 async fn a_request_without_a_session_is_401(app: TestApp) {

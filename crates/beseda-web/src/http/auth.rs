@@ -4,15 +4,15 @@
 use super::error::ApiError;
 use crate::app::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use beseda_core::manager::Actor;
 use beseda_core::secret::Token;
 use beseda_core::services::auth::LoginOrigin;
 use beseda_core::{CoreError, CoreResult};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub const SESSION_COOKIE: &str = "beseda_session";
 
@@ -96,17 +96,58 @@ impl FromRequestParts<AppState> for PageActor {
     }
 }
 
-/// Where a request comes from, for the login rate limits and the sessions list.
+/// The reverse proxies whose `X-Forwarded-For` is believed (`BESEDA_TRUSTED_PROXIES`); from
+/// anyone else the header is ignored, so no client can pick the address it is limited by.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+        crate::outbound::policy::parse_ranges(list).map(TrustedProxies)
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address: the peer's; behind a listed proxy, the nearest address in
+    /// `X-Forwarded-For` that is not a listed proxy (each proxy appends what it saw).
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map_while(|a| a.trim().parse().ok())
+            .collect();
+        let mut client = peer;
+        for ip in forwarded.into_iter().rev() {
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// Where a request comes from, for the sign-in limits and the sessions list.
 pub struct ClientOrigin(pub LoginOrigin);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
+impl FromRequestParts<AppState> for ClientOrigin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .map(|c| state.trusted_proxies.client(c.0.ip(), &parts.headers));
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -136,4 +177,34 @@ pub fn removal_cookie() -> Cookie<'static> {
 
 fn time_of(d: std::time::Duration) -> time::Duration {
     time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_listed_proxies() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", v.parse().unwrap());
+            h
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let client = |peer: &str, xff: &str| proxies.client(ip(peer), &headers(xff));
+        assert_eq!(
+            client("203.0.113.9", "1.2.3.4"),
+            ip("203.0.113.9"),
+            "not a proxy"
+        );
+        assert_eq!(client("10.0.0.2", "1.2.3.4"), ip("1.2.3.4"));
+        assert_eq!(
+            client("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.7"),
+            ip("1.2.3.4"),
+            "the nearest"
+        );
+        assert_eq!(client("10.0.0.2", "10.0.0.9"), ip("10.0.0.9"));
+        assert_eq!(client("10.0.0.2", "garbage"), ip("10.0.0.2"));
+    }
 }

@@ -160,7 +160,11 @@ impl IntoResponse for ApiError {
                     _ => None,
                 };
                 let retry_after = match &e {
-                    CoreError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+                    // Whole seconds, rounded up: a client that waits that long is let in.
+                    CoreError::RateLimited { retry_after } => {
+                        Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
+                            .map(|s| s.max(1))
+                    }
                     _ => None,
                 };
                 let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -13,21 +13,10 @@ pub struct AddressPolicy {
 }
 
 impl AddressPolicy {
-    /// Parses a comma-separated list of ranges (`10.0.0.0/8, 127.0.0.1`); a bare address is a
-    /// range of one. The error names the entry that is not a range.
+    /// Parses a comma-separated list of ranges (see [`parse_ranges`]).
     pub fn parse(list: &str) -> Result<AddressPolicy, String> {
-        let allowed = list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("{s:?} is not an address range like 10.0.0.0/8"))
-            })
-            .collect::<Result<_, _>>()?;
         Ok(AddressPolicy {
-            allowed,
+            allowed: parse_ranges(list)?,
             services: Vec::new(),
         })
     }
@@ -47,6 +36,20 @@ impl AddressPolicy {
         let ip = canonical(ip);
         is_public(ip) || self.allowed.iter().any(|net| net.contains(&ip))
     }
+}
+
+/// A comma-separated list of address ranges (`10.0.0.0/8, 127.0.0.1`); a bare address is a
+/// range of one. The error names the entry that is not a range.
+pub fn parse_ranges(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address range like 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 /// An IPv6 form that carries an IPv4 address (mapped, NAT64) is judged as that address.

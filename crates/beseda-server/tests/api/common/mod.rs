@@ -45,6 +45,8 @@ pub struct Options {
     pub delivery_policy: beseda_core::transport::RetryPolicy,
     /// How often sockets are pinged and their credentials checked again.
     pub ws_ping: std::time::Duration,
+    /// `BESEDA_TRUSTED_PROXIES`.
+    pub trusted_proxies: &'static str,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
                 cap: std::time::Duration::from_millis(100),
             },
             ws_ping: beseda_web::realtime::PING_EVERY,
+            trusted_proxies: "",
         }
     }
 }
@@ -84,6 +87,7 @@ impl TestApp {
             outbound,
             delivery_policy,
             ws_ping,
+            trusted_proxies,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -113,6 +117,8 @@ impl TestApp {
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;
         state.ws_ping = ws_ping;
+        state.trusted_proxies =
+            beseda_web::http::auth::TrustedProxies::parse(trusted_proxies).unwrap();
         let server = Server {
             state: state.clone(),
             listener,
