@@ -31,6 +31,7 @@ pub async fn inbox(database_url: &str, arrivals: u32, runs: usize) -> anyhow::Re
         clock.clone(),
         TokenHasher::new(b"bench"),
         LoginLimits::default(),
+        beseda_core::secret::Passwords::default(),
     )?;
     let inbox = InboxService::new(store.clone(), clock.clone(), bus.clone());
     let dialogs = Arc::new(DialogService::new(store.clone(), clock.clone(), bus));

@@ -92,6 +92,49 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok()
 }
 
+/// Password hashing and checking, off the async threads and at most one per core at a time:
+/// each Argon2id run takes ~19 MiB and a core's worth of time, so a burst of sign-ins queues
+/// here instead of exhausting memory or the blocking pool. Cheap to clone; one per server.
+#[derive(Clone)]
+pub struct Passwords {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Passwords {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
+}
+
+impl Passwords {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> CoreResult<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+    }
+
+    pub async fn hash(&self, password: &str) -> CoreResult<String> {
+        let password = password.to_owned();
+        self.run(move || hash_password(&password)).await?
+    }
+
+    pub async fn verify(&self, password: &str, hash: &str) -> CoreResult<bool> {
+        let (password, hash) = (password.to_owned(), hash.to_owned());
+        self.run(move || verify_password(&password, &hash)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,7 +141,11 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let store = startup::open_store(&config.database_url)
         .await
         .map_err(setting_error)?;
-    let managers = ManagerService::new(store.clone(), Arc::new(SystemClock));
+    let managers = ManagerService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        secret::Passwords::default(),
+    );
     if let Some(admin) = managers
         .ensure_first_admin(
             config.admin_email.as_deref(),
@@ -233,7 +237,7 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
     let store = startup::open_store(&config.database_url)
         .await
         .map_err(setting_error)?;
-    let service = ManagerService::new(store, Arc::new(SystemClock));
+    let service = ManagerService::new(store, Arc::new(SystemClock), secret::Passwords::default());
     let given = match &cmd {
         UserCommand::Create { password, .. } | UserCommand::ResetPassword { password, .. } => {
             password.clone()

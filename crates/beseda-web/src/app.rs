@@ -6,7 +6,7 @@ use crate::outbound::{AddressPolicy, Outbound};
 use crate::realtime::hub::Hub;
 use beseda_core::CoreResult;
 use beseda_core::event::{EventBus, LocalBus};
-use beseda_core::secret::TokenHasher;
+use beseda_core::secret::{Passwords, TokenHasher};
 use beseda_core::services::attachments::AttachmentService;
 use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::dialogs::DialogService;
@@ -90,7 +90,15 @@ impl AppState {
         } = settings;
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
-        let auth = AuthService::new(store.clone(), clock.clone(), hasher.clone(), limits)?;
+        // One hashing pool for sign-ins, password changes and new managers.
+        let passwords = Passwords::default();
+        let auth = AuthService::new(
+            store.clone(),
+            clock.clone(),
+            hasher.clone(),
+            limits,
+            passwords.clone(),
+        )?;
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         let dialogs = Arc::new(DialogService::new(
             store.clone(),
@@ -133,7 +141,7 @@ impl AppState {
             ws_ping: crate::realtime::PING_EVERY,
             trusted_proxies: crate::http::auth::TrustedProxies::default(),
             clock: clock.clone(),
-            managers: Arc::new(ManagerService::new(store.clone(), clock)),
+            managers: Arc::new(ManagerService::new(store.clone(), clock, passwords)),
             auth: Arc::new(auth),
             store,
             secure_cookies,

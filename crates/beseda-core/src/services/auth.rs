@@ -1,11 +1,10 @@
 //! Signing in and out, sessions, personal API tokens, and the login rate limits.
 
-use super::blocking;
 use super::throttle::FailureThrottle;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ApiTokenId, ManagerId};
 use crate::manager::{Actor, Permissions};
-use crate::secret::{self, Token, TokenHash, TokenHasher};
+use crate::secret::{self, Passwords, Token, TokenHash, TokenHasher};
 use crate::store::{ApiToken, NewSession, Store};
 use crate::time::Clock;
 use crate::values::{DisplayName, Email};
@@ -55,6 +54,7 @@ pub struct AuthService {
     by_account: FailureThrottle<String>,
     /// Checked when the email is unknown, so that a wrong email takes as long as a wrong password.
     decoy_hash: String,
+    passwords: Passwords,
 }
 
 impl AuthService {
@@ -65,6 +65,7 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         hasher: TokenHasher,
         limits: LoginLimits,
+        passwords: Passwords,
     ) -> CoreResult<Self> {
         Ok(AuthService {
             store,
@@ -80,6 +81,7 @@ impl AuthService {
                 limits.account_max_wait,
             ),
             decoy_hash: secret::hash_password(&secret::random_password())?,
+            passwords,
         })
     }
 
@@ -103,8 +105,7 @@ impl AuthService {
         let hash = creds
             .as_ref()
             .map_or_else(|| self.decoy_hash.clone(), |c| c.password_hash.clone());
-        let password = password.to_owned();
-        let matches = blocking(move || secret::verify_password(&password, &hash)).await?;
+        let matches = self.passwords.verify(password, &hash).await?;
         let creds = match creds {
             Some(c) if matches && !c.manager.disabled => c,
             _ => {
@@ -219,9 +220,11 @@ impl AuthService {
             .manager_credentials(&actor.manager.email)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let password = password.to_owned();
-        let hash = creds.password_hash;
-        if blocking(move || secret::verify_password(&password, &hash)).await? {
+        if self
+            .passwords
+            .verify(password, &creds.password_hash)
+            .await?
+        {
             Ok(())
         } else {
             self.by_account.failed(account, now);

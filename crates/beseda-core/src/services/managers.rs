@@ -1,10 +1,9 @@
 //! Managers, groups and availability (F33): who may create and change whom.
 
-use super::blocking;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{ApiTokenId, GroupId, ManagerId};
 use crate::manager::{Actor, Grants, Group, Manager, NewGroup, NewManager};
-use crate::secret;
+use crate::secret::{self, Passwords};
 use crate::store::{ApiToken, ManagerUpdate, Store};
 use crate::time::Clock;
 use crate::values::{DisplayName, Email, Locale, ManagerStatus, Password};
@@ -31,11 +30,16 @@ pub struct FirstAdmin {
 pub struct ManagerService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    passwords: Passwords,
 }
 
 impl ManagerService {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        ManagerService { store, clock }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, passwords: Passwords) -> Self {
+        ManagerService {
+            store,
+            clock,
+            passwords,
+        }
     }
 
     /// On an empty database, creates the system administrator: with the given email and
@@ -74,7 +78,7 @@ impl ManagerService {
     /// Creates a manager without a permission check: for the operator's command line.
     pub async fn register(&self, new: CreateManager) -> CoreResult<Manager> {
         let password = new.password.clone();
-        let password_hash = blocking(move || secret::hash_password(password.expose())).await??;
+        let password_hash = self.passwords.hash(password.expose()).await?;
         self.store
             .create_manager(&NewManager {
                 email: new.email,
@@ -176,7 +180,7 @@ impl ManagerService {
 
     /// Sets a password without a permission check: for the operator's command line.
     pub async fn set_password(&self, id: ManagerId, password: Password) -> CoreResult<()> {
-        let hash = blocking(move || secret::hash_password(password.expose())).await??;
+        let hash = self.passwords.hash(password.expose()).await?;
         self.store.set_password(id, &hash, self.clock.now()).await
     }
 
@@ -192,8 +196,7 @@ impl ManagerService {
             .manager_credentials(&actor.manager.email)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let current = current.to_owned();
-        if !blocking(move || secret::verify_password(&current, &creds.password_hash)).await? {
+        if !self.passwords.verify(current, &creds.password_hash).await? {
             return Err(CoreError::invalid("current_password", "is wrong"));
         }
         self.set_password(actor.id(), new).await

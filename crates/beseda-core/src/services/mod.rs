@@ -8,14 +8,3 @@ pub mod library;
 pub mod managers;
 pub mod throttle;
 pub mod transport;
-
-use crate::error::{CoreError, CoreResult};
-
-/// Runs CPU-heavy work (password hashing) on the blocking pool, off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> CoreResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CoreError::Internal(format!("blocking task failed: {e}")))
-}

@@ -268,7 +268,11 @@ fn conversation(
 }
 
 async fn demo_managers(store: Arc<dyn Store>) -> CoreResult<(Vec<ManagerId>, Option<String>)> {
-    let service = ManagerService::new(store.clone(), Arc::new(SystemClock));
+    let service = ManagerService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        beseda_core::secret::Passwords::default(),
+    );
     let password = secret::random_password();
     let mut created_any = false;
     let mut ids = Vec::new();

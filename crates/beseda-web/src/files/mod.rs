@@ -22,6 +22,19 @@ use std::sync::Arc;
 
 pub struct Files {
     store: Arc<dyn ObjectStore>,
+    /// Previews decode at most one image per core at a time: each may take up to
+    /// [`preview::MAX_ALLOC`] of memory.
+    previews: Arc<tokio::sync::Semaphore>,
+}
+
+impl Files {
+    fn over(store: Arc<dyn ObjectStore>) -> Files {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Files {
+            store,
+            previews: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 fn storage_error(e: impl std::fmt::Display) -> CoreError {
@@ -47,9 +60,7 @@ impl Files {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
             let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
                 .map_err(|e| e.to_string())?;
-            return Ok(Files {
-                store: Arc::new(local),
-            });
+            return Ok(Files::over(Arc::new(local)));
         }
         if let Some(bucket) = url.strip_prefix("s3://") {
             return Self::s3(bucket);
@@ -63,9 +74,7 @@ impl Files {
             .with_bucket_name(bucket.trim_end_matches('/'))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Files {
-            store: Arc::new(s3),
-        })
+        Ok(Files::over(Arc::new(s3)))
     }
 
     #[cfg(not(feature = "s3"))]
@@ -163,6 +172,7 @@ impl FileStore for Files {
             preview_key: None,
         };
         if let Some(bytes) = keep {
+            let _permit = self.previews.acquire().await.map_err(storage_error)?;
             let made = tokio::task::spawn_blocking(move || preview::make(&bytes))
                 .await
                 .map_err(|e| CoreError::Internal(e.to_string()))?;

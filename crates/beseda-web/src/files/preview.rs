@@ -8,6 +8,10 @@ use std::io::Cursor;
 const SIDE: u32 = 320;
 /// Images above this many bytes get no preview (they are kept in memory to make one).
 pub const MAX_SOURCE_BYTES: usize = 64 * 1024 * 1024;
+/// The largest canvas decoded, checked from the header before decoding: 100 megapixels.
+const MAX_SIDE: u32 = 10_000;
+/// The most memory one decode may take (100 megapixels of RGB, with room).
+pub const MAX_ALLOC: u64 = 320 * 1024 * 1024;
 
 pub struct Preview {
     pub jpeg: Vec<u8>,
@@ -21,9 +25,9 @@ pub fn make(bytes: &[u8]) -> Option<Preview> {
         .with_guessed_format()
         .ok()?;
     let mut limits = Limits::default();
-    limits.max_image_width = Some(16_384);
-    limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let img = reader.decode().ok()?;
     let (width, height) = (img.width(), img.height());
@@ -53,6 +57,19 @@ mod tests {
         assert_eq!((p.width, p.height), (800, 400));
         let back = image::load_from_memory(&p.jpeg).unwrap();
         assert_eq!((back.width(), back.height()), (320, 160));
+    }
+
+    #[test]
+    fn a_canvas_over_the_limit_is_refused_before_decoding() {
+        let png = |w: u32| {
+            let img = image::GrayImage::new(w, 1);
+            let mut out = Vec::new();
+            img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+                .unwrap();
+            out
+        };
+        assert!(make(&png(MAX_SIDE)).is_some());
+        assert!(make(&png(MAX_SIDE + 1)).is_none());
     }
 
     #[test]

@@ -92,7 +92,11 @@ impl TestApp {
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
         let clock = Arc::new(SettableClock::default());
-        let managers = ManagerService::new(store.clone(), clock.clone());
+        let managers = ManagerService::new(
+            store.clone(),
+            clock.clone(),
+            beseda_core::secret::Passwords::default(),
+        );
         let admin = managers
             .ensure_first_admin(Some(ADMIN_EMAIL), Some(PASSWORD))
             .await
