@@ -213,3 +213,40 @@ mod tests {
         assert!(DisplayName::parse("name", "a\u{7}b").is_err());
     }
 }
+
+/// The most bytes a stored text may take, whatever its visible length: a message counts only
+/// its non-blank characters (F30), so blanks alone could otherwise fill a row.
+pub mod max_bytes {
+    /// A manager's message, draft or quick reply.
+    pub const COMPANY_TEXT: usize = 16 * 1024;
+    /// A client's message or edit from a channel (messengers allow long texts).
+    pub const CLIENT_TEXT: usize = 64 * 1024;
+    /// A name, nickname, phone, email, language or external id a channel gives.
+    pub const NAME: usize = 1024;
+    /// A link, a page address, a failure's reason.
+    pub const URL: usize = 4096;
+}
+
+/// Refuses a text over `max` bytes, naming the field.
+pub fn within_bytes(field: &str, text: &str, max: usize) -> CoreResult<()> {
+    if text.len() > max {
+        return Err(CoreError::invalid(
+            field,
+            format!("must take at most {max} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// A text cut to at most `max` bytes, at a character boundary: for what another system tells
+/// us and we keep anyway (a module's failure reason).
+pub fn clipped(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}

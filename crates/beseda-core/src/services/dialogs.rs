@@ -14,6 +14,7 @@ use crate::ids::{AttachmentId, DialogId, MessageId};
 use crate::manager::Actor;
 use crate::store::{DialogAccess, Guard, Store, Written};
 use crate::time::Clock;
+use crate::values::{max_bytes, within_bytes};
 use std::sync::Arc;
 
 /// How much of the feed one request may read.
@@ -106,6 +107,7 @@ impl DialogService {
         attachments: &[AttachmentId],
     ) -> CoreResult<MessageView> {
         let d = self.visible(actor, id).await?;
+        within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
         let count = counted_chars(body);
         let limit = MAX_MESSAGE_CHARS
             .min(usize::try_from(d.capabilities.text.max_chars).unwrap_or(usize::MAX));
@@ -279,6 +281,7 @@ impl DialogService {
     /// F18: the draft lives on the server, per manager per dialog; an empty one is removed.
     pub async fn save_draft(&self, actor: &Actor, id: DialogId, body: &str) -> CoreResult<()> {
         self.visible(actor, id).await?;
+        within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
         if counted_chars(body) > MAX_MESSAGE_CHARS * 2 {
             return Err(CoreError::invalid("body", "the draft is too long"));
         }

@@ -10,7 +10,7 @@ use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeL
 use crate::manager::Actor;
 use crate::store::Store;
 use crate::time::Clock;
-use crate::values::DisplayName;
+use crate::values::{DisplayName, max_bytes, within_bytes};
 use std::sync::Arc;
 
 pub struct LibraryService {
@@ -28,6 +28,7 @@ fn require_settings(actor: &Actor) -> CoreResult<()> {
 }
 
 fn reply_body(body: &str) -> CoreResult<&str> {
+    within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
     match counted_chars(body) {
         0 => Err(CoreError::invalid("body", "must not be empty")),
         n if n > MAX_MESSAGE_CHARS => Err(CoreError::MessageTooLong {

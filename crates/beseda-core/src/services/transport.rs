@@ -19,7 +19,7 @@ use crate::time::Timestamp;
 use crate::transport::{
     Channel, ChannelRegistration, MessageRef, ReportOutcome, StatusReport, TransportModule,
 };
-use crate::values::DisplayName;
+use crate::values::{DisplayName, max_bytes, within_bytes};
 use std::sync::Arc;
 
 const MODULE_TOKEN_PREFIX: &str = "bm_";
@@ -193,6 +193,9 @@ impl TransportService {
             ));
         }
         let avatar_url = spec.avatar_url.map(|u| url("avatar_url", &u)).transpose()?;
+        if let Some(id) = &spec.external_id {
+            within_bytes("external_id", id, max_bytes::NAME)?;
+        }
         Ok(ChannelRegistration {
             kind: spec.kind,
             name,
@@ -253,6 +256,7 @@ impl TransportService {
     /// A client message from the module: idempotent by its external id.
     pub async fn push(&self, module: &TransportModule, m: InboundMessage) -> CoreResult<Ingested> {
         let channel = self.channel(module, m.channel_id).await?;
+        inbound_within_bytes(&m)?;
         if !channel.active {
             return Err(CoreError::Unprocessable {
                 code: "channel_inactive",
@@ -312,6 +316,7 @@ impl TransportService {
             if counted_chars(&m.body) == 0 {
                 return Err(CoreError::invalid(field, "text must not be empty"));
             }
+            within_bytes(&field, &m.body, max_bytes::CLIENT_TEXT)?;
         }
         self.store.import_history(&h, now).await
     }
@@ -337,10 +342,11 @@ impl TransportService {
                 message: "the channel's capabilities do not allow this".into(),
             });
         }
-        if let Some(t) = text
-            && counted_chars(t) == 0
-        {
-            return Err(CoreError::invalid("text", "must not be empty"));
+        if let Some(t) = text {
+            if counted_chars(t) == 0 {
+                return Err(CoreError::invalid("text", "must not be empty"));
+            }
+            within_bytes("text", t, max_bytes::CLIENT_TEXT)?;
         }
         let written = self
             .store
@@ -373,8 +379,45 @@ impl TransportService {
         report: StatusReport,
     ) -> CoreResult<ReportOutcome> {
         self.channel(module, report.channel_id).await?;
+        if let Some(f) = &report.failure {
+            within_bytes("error.code", &f.code, max_bytes::NAME)?;
+            within_bytes("error.message", &f.message, max_bytes::URL)?;
+        }
+        if let Some(id) = &report.external_id {
+            within_bytes("external_id", id, max_bytes::NAME)?;
+        }
         let written = self.store.report_status(&report, self.clock.now()).await?;
         self.bus.publish(&written.events);
         Ok(written.value)
     }
+}
+
+/// A pushed message's texts within their byte caps: the body, the ids and what the channel
+/// tells about the client.
+fn inbound_within_bytes(m: &InboundMessage) -> CoreResult<()> {
+    within_bytes("text", &m.body, max_bytes::CLIENT_TEXT)?;
+    within_bytes("external_id", &m.external_id, max_bytes::NAME)?;
+    let d = &m.details;
+    let names = [
+        ("customer.external_id", Some(&m.contact_external_id)),
+        ("customer.name", Some(&m.contact_name)),
+        ("customer.nickname", d.nickname.as_ref()),
+        ("customer.phone", d.phone.as_ref()),
+        ("customer.email", d.email.as_ref()),
+        ("customer.language", d.language.as_ref()),
+        ("quote_external_id", m.quote_external_id.as_ref()),
+    ];
+    for (field, text) in names {
+        within_bytes(field, text.map_or("", String::as_str), max_bytes::NAME)?;
+    }
+    let urls = [
+        ("customer.avatar_url", d.avatar_url.as_ref()),
+        ("customer.profile_url", d.profile_url.as_ref()),
+        ("customer.page", d.page.as_ref()),
+        ("customer.utm", d.utm.as_ref()),
+    ];
+    for (field, text) in urls {
+        within_bytes(field, text.map_or("", String::as_str), max_bytes::URL)?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use beseda_core::event::EventBus;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, Timestamp};
 use beseda_core::transport::{DeliveryJob, DeliveryOutcome, Failure, RetryPolicy, sign_webhook};
+use beseda_core::values::{clipped, max_bytes};
 use beseda_core::{CoreError, CoreResult};
 use beseda_web::outbound::{AddressPolicy, Outbound, OutboundError, read_capped};
 use rand::RngCore;
@@ -147,10 +148,16 @@ impl DeliveryWorker {
             Err(e) => Err(e),
         };
         match answer {
+            // What the module says is kept within the same bounds as its reports.
             Ok(body) => match serde_json::from_slice(&body).unwrap_or_default() {
-                ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(f),
+                ModuleAnswer { error: Some(f), .. } => DeliveryOutcome::Failed(Failure {
+                    code: clipped(f.code, max_bytes::NAME),
+                    message: clipped(f.message, max_bytes::URL),
+                }),
                 ModuleAnswer { is_async: true, .. } => DeliveryOutcome::Accepted,
-                ModuleAnswer { external_id, .. } => DeliveryOutcome::Sent { external_id },
+                ModuleAnswer { external_id, .. } => DeliveryOutcome::Sent {
+                    external_id: external_id.map(|e| clipped(e, max_bytes::NAME)),
+                },
             },
             Err(OutboundError::Status(status)) if status >= 500 || matches!(status, 408 | 429) => {
                 self.retry_or_fail(job, format!("the module answered {status}"))

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     a_request_that_cannot_be_read_is_refused_as_json_with_a_stable_code,
+    every_stored_text_has_a_byte_cap_besides_its_visible_length,
     the_document_lists_the_refusals_on_every_operation,
 );
 
@@ -111,8 +112,78 @@ async fn a_request_that_cannot_be_read_is_refused_as_json_with_a_stable_code(app
     assert_eq!(managers.as_array().unwrap().len(), 1, "{managers}");
 }
 
+/// F30 counts visible characters; blanks count for nothing there, so every text also has a
+/// byte cap: a message, a draft, a quick reply, a client's message and what a channel tells
+/// about the client. A refusal names the field and keeps nothing.
+async fn every_stored_text_has_a_byte_cap_besides_its_visible_length(app: TestApp) {
+    let (dialog, module, channel) = a_dialog_of(&app).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let padded = format!("{}{}", "a".repeat(100), " ".repeat(20_000));
+    let messages = format!("/api/v1/dialogs/{dialog}/messages");
+    let before = admin.get(&messages).expect(200).await;
+    let e = admin
+        .post(&messages, json!({"body": padded}))
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(e["field"], "body", "{e}");
+    admin
+        .put(
+            &format!("/api/v1/dialogs/{dialog}/draft"),
+            json!({"body": padded}),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    admin
+        .post(
+            "/api/v1/quick-replies",
+            json!({"title": "Long", "body": padded, "shared": false}),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    let push = |external_id: &str, text: String, name: String| {
+        json!({"channel_id": channel, "external_id": external_id, "text": text,
+            "customer": {"external_id": "u9", "first_name": name}})
+    };
+    let e = module
+        .post(
+            "/api/transport/v1/messages",
+            push("big", "я".repeat(40_000), "Ann".into()),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(e["field"], "text", "{e}");
+    let e = module
+        .post(
+            "/api/transport/v1/messages",
+            push("named", "hi".into(), "N".repeat(2_000)),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(e["field"], "customer.name", "{e}");
+    assert_eq!(
+        admin.get(&messages).expect(200).await,
+        before,
+        "nothing was kept"
+    );
+    assert_eq!(admin.dialog_ids("").await, [dialog], "no new dialog");
+
+    // Within the caps, the same texts pass.
+    admin
+        .post(
+            &messages,
+            json!({"body": format!("{}{}", "a".repeat(100), " ".repeat(1_000))}),
+        )
+        .expect(201)
+        .await;
+}
+
 /// A dialog with one client message.
 async fn a_dialog(app: &TestApp) -> i64 {
+    a_dialog_of(app).await.0
+}
+
+/// A dialog with one client message, its module and channel.
+async fn a_dialog_of(app: &TestApp) -> (i64, crate::common::client::Caller, i64) {
     let admin = app.as_(ADMIN_EMAIL).await;
     let m = admin
         .post(
@@ -137,7 +208,8 @@ async fn a_dialog(app: &TestApp) -> i64 {
         )
         .expect(200)
         .await;
-    pushed["dialog_id"].as_i64().unwrap()
+    let channel = ch["id"].as_i64().unwrap();
+    (pushed["dialog_id"].as_i64().unwrap(), module, channel)
 }
 
 async fn the_document_lists_the_refusals_on_every_operation(app: TestApp) {
