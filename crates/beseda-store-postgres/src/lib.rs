@@ -46,21 +46,35 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
     ),
 ];
 
+/// How long one statement may run: a search or a filter a user can make slow ends here instead
+/// of holding a connection (the request itself ends at 30 s).
+const STATEMENT_TIMEOUT: &str = "60s";
+
 /// Connects to and migrates the database at `url` (`postgres://user@host:port/db`).
 pub async fn open(url: &str) -> CoreResult<SqlStore> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| CoreError::invalid("database_url", e.to_string()))?;
+    let cannot = |e: sqlx::Error| {
+        CoreError::invalid("database_url", format!("cannot connect to PostgreSQL: {e}"))
+    };
+    // Migrations run on their own connection, without the statement timeout: rewriting a big
+    // table may take longer than any request should.
+    let migrating = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await
+        .map_err(cannot)?;
+    migrator(MIGRATIONS)
+        .run(&migrating)
+        .await
+        .map_err(|e| CoreError::Storage(format!("migrations failed: {e}")))?;
+    migrating.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
+        .connect_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
         .await
-        .map_err(|e| {
-            CoreError::invalid("database_url", format!("cannot connect to PostgreSQL: {e}"))
-        })?;
-    migrator(MIGRATIONS)
-        .run(&pool)
-        .await
-        .map_err(|e| CoreError::Storage(format!("migrations failed: {e}")))?;
+        .map_err(cannot)?;
     Ok(SqlStore::new(Arc::new(PgDb::new(pool))))
 }

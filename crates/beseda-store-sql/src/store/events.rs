@@ -126,8 +126,9 @@ pub(crate) async fn after(
 /// The newest event id pruned: replay from before it is impossible.
 const PRUNED_THROUGH: &str = "SELECT value FROM counters WHERE name = 'events_pruned_through'";
 
-/// Deletes the events made before `before` and moves the mark a replay checks: whoever asks
-/// for events from before it must resync.
+/// Deletes the events made before `before`. The mark a replay checks moves first, so a reader
+/// never meets a gap it is not told about; then the events go in batches, each a short
+/// statement, however long the log.
 pub(crate) async fn prune(db: &dyn SqlDb, before: Timestamp) -> CoreResult<u64> {
     let mut tx = db.begin().await?;
     let newest_old = tx
@@ -143,14 +144,23 @@ pub(crate) async fn prune(db: &dyn SqlDb, before: Timestamp) -> CoreResult<u64> 
     if through <= tx.fetch_one(PRUNED_THROUGH, &[]).await?.i64("value")? {
         return Ok(0);
     }
-    let gone = tx
-        .execute("DELETE FROM events WHERE id <= $1", params![through])
-        .await?;
     tx.execute(
         "UPDATE counters SET value = $1 WHERE name = 'events_pruned_through'",
         params![through],
     )
     .await?;
     tx.commit().await?;
-    Ok(gone)
+    let mut gone = 0;
+    loop {
+        let batch = db
+            .execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= $1 ORDER BY id LIMIT 10000)",
+                params![through],
+            )
+            .await?;
+        gone += batch;
+        if batch < 10_000 {
+            return Ok(gone);
+        }
+    }
 }
