@@ -500,6 +500,9 @@ pub trait AttachmentStore: Send + Sync + 'static {
     ) -> CoreResult<Vec<crate::attachment::StoredAttachment>>;
     /// Forgets an upload no message took; false when a message took it meanwhile.
     async fn delete_unsent_attachment(&self, id: crate::ids::AttachmentId) -> CoreResult<bool>;
+    /// The bytes of the files one uploader (a manager, in any dialog, or a channel) stored
+    /// and no message took yet.
+    async fn unsent_bytes(&self, uploader: crate::attachment::Uploader) -> CoreResult<u64>;
 }
 
 /// The dialog list (F06, F12, F19–F24). Every query answers only what the viewer may see, and

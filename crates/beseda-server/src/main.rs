@@ -174,6 +174,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         public_url: url.clone(),
         clock: Arc::new(beseda_core::time::SystemClock),
         outbound: config.outbound_allow.clone(),
+        unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
     };
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;

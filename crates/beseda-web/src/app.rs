@@ -72,6 +72,8 @@ pub struct Settings<'a> {
     pub clock: Arc<dyn Clock>,
     /// Private ranges that modules' webhooks and files given by address may reach.
     pub outbound: AddressPolicy,
+    /// The bytes one uploader may keep in files not yet sent.
+    pub unsent_quota: u64,
 }
 
 /// How long fetching a file given by address may take.
@@ -87,6 +89,7 @@ impl AppState {
             public_url,
             clock,
             outbound,
+            unsent_quota,
         } = settings;
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
@@ -115,12 +118,15 @@ impl AppState {
         let fetcher = Outbound::new(outbound.clone(), FETCH_TIMEOUT)
             .map_err(beseda_core::CoreError::Internal)?;
         Ok(AppState {
-            attachments: Arc::new(AttachmentService::new(
-                store.clone(),
-                clock.clone(),
-                Arc::new(files),
-                Arc::new(HttpFetcher::new(fetcher)),
-            )),
+            attachments: Arc::new(
+                AttachmentService::new(
+                    store.clone(),
+                    clock.clone(),
+                    Arc::new(files),
+                    Arc::new(HttpFetcher::new(fetcher)),
+                )
+                .with_unsent_quota(unsent_quota),
+            ),
             inbox: Arc::new(InboxService::new(store.clone(), clock.clone(), bus.clone())),
 
             public_url,

@@ -26,6 +26,7 @@ pub struct AttachmentService {
     clock: Arc<dyn Clock>,
     files: Arc<dyn FileStore>,
     fetcher: Arc<dyn UrlFetcher>,
+    unsent_quota: u64,
 }
 
 /// Files arriving for one message, one by one (a form's parts). Each is checked against the
@@ -37,6 +38,11 @@ pub struct UploadBatch<'s> {
     received: Vec<NewAttachment>,
 }
 
+/// The most bytes one uploader (a manager, a channel) may keep in files no message took yet,
+/// unless set otherwise: uploads never sent cannot fill the disk (the sweep deletes them after
+/// a day).
+pub const UNSENT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 impl UploadBatch<'_> {
     /// Streams one more file in; on a refusal the batch's files are gone.
     pub async fn add(&mut self, body: ByteStream<'_>, file_name: Option<&str>) -> CoreResult<()> {
@@ -45,15 +51,37 @@ impl UploadBatch<'_> {
             .files
             .put(body, file_name, &self.caps, self.uploader)
             .await;
-        let checked = stored.and_then(|new| {
-            self.received.push(new);
-            let sizes = self.received.iter().map(|a| (a.kind, a.size_bytes));
-            check_message_attachments(&self.caps, sizes)
-        });
+        let checked = match stored {
+            Ok(new) => {
+                self.received.push(new);
+                let sizes = self.received.iter().map(|a| (a.kind, a.size_bytes));
+                match check_message_attachments(&self.caps, sizes) {
+                    Ok(()) => self.within_quota().await,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
         if checked.is_err() {
             self.abort().await;
         }
         checked
+    }
+
+    async fn within_quota(&self) -> CoreResult<()> {
+        let waiting = self.service.store.unsent_bytes(self.uploader).await?;
+        let batch: u64 = self.received.iter().map(|a| a.size_bytes).sum();
+        let quota = self.service.unsent_quota;
+        if waiting + batch > quota {
+            return Err(CoreError::Unprocessable {
+                code: "upload_quota_exceeded",
+                message: format!(
+                    "files not yet sent may take at most {} MiB; send or wait for the older ones",
+                    quota / (1024 * 1024)
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Forgets the batch: every file stored so far is deleted.
@@ -154,7 +182,14 @@ impl AttachmentService {
             clock,
             files,
             fetcher,
+            unsent_quota: UNSENT_QUOTA_BYTES,
         }
+    }
+
+    /// Another quota for unsent uploads (see [`UNSENT_QUOTA_BYTES`]).
+    pub fn with_unsent_quota(mut self, bytes: u64) -> Self {
+        self.unsent_quota = bytes;
+        self
     }
 
     async fn delete_object(&self, a: &NewAttachment) {

@@ -763,3 +763,58 @@ async fn f38_a_managers_file_goes_out_in_the_webhook(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 404, "another module's channel");
 }
+
+/// Files not yet sent have a quota per uploader (here 100 KB): an upload over it is refused and
+/// kept nowhere; once a message takes the waiting files, there is room again.
+async fn unsent_uploads_have_a_quota_per_uploader(backend: beseda_testkit::TestBackend) {
+    let options = crate::common::Options {
+        unsent_quota: 100_000,
+        ..Default::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await else {
+        return;
+    };
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let path = format!("/api/v1/dialogs/{dialog}/attachments");
+    let first = admin
+        .upload(&path, form(vec![("a.pdf", pdf(60_000))]))
+        .expect(201)
+        .await;
+    let objects = stored_objects(&app);
+    let e = admin
+        .upload(&path, form(vec![("b.pdf", pdf(60_000))]))
+        .refused(422, "upload_quota_exceeded")
+        .await;
+    assert!(e["message"].as_str().unwrap().contains("MiB"), "{e}");
+    assert_eq!(
+        stored_objects(&app),
+        objects,
+        "the refused file is kept nowhere"
+    );
+
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "", "attachment_ids": ids(&first)}),
+        )
+        .expect(201)
+        .await;
+    admin
+        .upload(&path, form(vec![("b.pdf", pdf(60_000))]))
+        .expect(201)
+        .await;
+}
+
+#[tokio::test]
+async fn unsent_uploads_have_a_quota_per_uploader_sqlite() {
+    unsent_uploads_have_a_quota_per_uploader(beseda_testkit::TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn unsent_uploads_have_a_quota_per_uploader_postgres() {
+    unsent_uploads_have_a_quota_per_uploader(beseda_testkit::TestBackend::Postgres).await;
+}

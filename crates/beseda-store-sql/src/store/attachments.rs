@@ -253,6 +253,22 @@ impl AttachmentStore for SqlStore {
             .collect()
     }
 
+    async fn unsent_bytes(&self, uploader: Uploader) -> CoreResult<u64> {
+        let (sql, who) = match uploader {
+            Uploader::Manager { manager, .. } => (
+                "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments WHERE message_id IS NULL AND uploaded_by = $1",
+                manager.0,
+            ),
+            Uploader::Channel(c) => (
+                "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments \
+                 WHERE message_id IS NULL AND dialog_id IS NULL AND channel_id = $1",
+                c.0,
+            ),
+        };
+        let bytes = self.db.fetch_one(sql, params![who]).await?.i64("bytes")?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     async fn delete_unsent_attachment(&self, id: AttachmentId) -> CoreResult<bool> {
         // Quick replies may hold an upload as their template's file (F32).
         let n = self

@@ -47,6 +47,8 @@ pub struct Options {
     pub ws_ping: std::time::Duration,
     /// `BESEDA_TRUSTED_PROXIES`.
     pub trusted_proxies: &'static str,
+    /// The bytes one uploader may keep in files not yet sent.
+    pub unsent_quota: u64,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
             },
             ws_ping: beseda_web::realtime::PING_EVERY,
             trusted_proxies: "",
+            unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
         }
     }
 }
@@ -88,6 +91,7 @@ impl TestApp {
             delivery_policy,
             ws_ping,
             trusted_proxies,
+            unsent_quota,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -117,6 +121,7 @@ impl TestApp {
             public_url: base.clone(),
             clock: clock.clone(),
             outbound,
+            unsent_quota,
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;
