@@ -39,6 +39,9 @@ pub enum CoreError {
     ClientBlocked,
     #[error("too many attempts; try again in {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// The disk that keeps files is nearly full: refused before the database's disk fills.
+    #[error("the server is short of disk space; ask its administrator")]
+    InsufficientStorage,
     /// A list cursor from another query, or garbled.
     #[error("the cursor does not belong to this query; start from the first page")]
     InvalidCursor,
@@ -64,6 +67,7 @@ impl CoreError {
             CoreError::ClientBlocked => "client_blocked",
             CoreError::AttachmentTooLarge { .. } => "attachment_too_large",
             CoreError::RateLimited { .. } => "rate_limited",
+            CoreError::InsufficientStorage => "insufficient_storage",
             CoreError::InvalidCursor => "invalid_cursor",
             CoreError::Storage(_) | CoreError::Internal(_) => "internal",
         }

@@ -93,6 +93,8 @@ pub struct Config {
     pub event_retention: std::time::Duration,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Files are refused when the local attachments' disk has less than this free.
+    pub min_free_disk_bytes: u64,
 }
 
 impl fmt::Debug for Config {
@@ -121,6 +123,7 @@ impl fmt::Debug for Config {
             .field("outbound_allow", &self.outbound_allow)
             .field("event_retention", &self.event_retention)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .finish()
     }
 }
@@ -143,6 +146,7 @@ struct FileConfig {
     outbound_allow: Option<String>,
     event_retention_days: Option<String>,
     trusted_proxies: Option<String>,
+    min_free_disk_mb: Option<String>,
 }
 
 impl Config {
@@ -252,7 +256,19 @@ impl Config {
             &pick("BESEDA_TRUSTED_PROXIES", file_cfg.trusted_proxies).unwrap_or_default(),
         )
         .map_err(|e| bad("BESEDA_TRUSTED_PROXIES", e))?;
+        let free_raw =
+            pick("BESEDA_MIN_FREE_DISK_MB", file_cfg.min_free_disk_mb).unwrap_or("1024".into());
+        let min_free_disk_bytes = match free_raw.parse::<u64>() {
+            Ok(mb) if mb <= 1 << 30 => mb * 1024 * 1024,
+            _ => {
+                return Err(bad(
+                    "BESEDA_MIN_FREE_DISK_MB",
+                    format!("{free_raw:?} is not a number of megabytes"),
+                ));
+            }
+        };
         Ok(Config {
+            min_free_disk_bytes,
             trusted_proxies,
             event_retention,
             outbound_allow,

@@ -164,8 +164,9 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     } else {
         config.public_url.clone()
     };
-    let files = Files::open(&config.storage_url)
+    let mut files = Files::open(&config.storage_url)
         .map_err(|message| anyhow::anyhow!("BESEDA_STORAGE_URL: {message}"))?;
+    files.min_free_bytes = config.min_free_disk_bytes;
     let settings = Settings {
         session_secret: &secret,
         secure_cookies: config.secure_cookies(),

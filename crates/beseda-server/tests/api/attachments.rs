@@ -818,3 +818,37 @@ async fn unsent_uploads_have_a_quota_per_uploader_sqlite() {
 async fn unsent_uploads_have_a_quota_per_uploader_postgres() {
     unsent_uploads_have_a_quota_per_uploader(beseda_testkit::TestBackend::Postgres).await;
 }
+
+/// Files are refused with a clear error while the attachments' disk is short of space (here:
+/// whatever it has is too little), and nothing is kept.
+#[tokio::test]
+async fn files_are_refused_when_the_disk_is_nearly_full() {
+    let options = crate::common::Options {
+        min_free_disk: u64::MAX,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(beseda_testkit::TestBackend::Sqlite, options)
+        .await
+        .unwrap();
+    let ch = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    let dialog = app.new_dialog(ch, "c1").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let objects = stored_objects(&app);
+    admin
+        .upload(
+            &format!("/api/v1/dialogs/{dialog}/attachments"),
+            form(vec![("a.pdf", pdf(1000))]),
+        )
+        .refused(507, "insufficient_storage")
+        .await;
+    assert_eq!(stored_objects(&app), objects);
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{dialog}/messages"),
+            json!({"body": "Text still goes"}),
+        )
+        .expect(201)
+        .await;
+}

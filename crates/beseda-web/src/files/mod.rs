@@ -22,6 +22,10 @@ use std::sync::Arc;
 
 pub struct Files {
     store: Arc<dyn ObjectStore>,
+    /// For local storage: the directory, whose disk's free space is checked before each file.
+    local_dir: Option<std::path::PathBuf>,
+    /// Files are refused when less than this is free on that disk.
+    pub min_free_bytes: u64,
     /// Previews decode at most one image per core at a time: each may take up to
     /// [`preview::MAX_ALLOC`] of memory.
     previews: Arc<tokio::sync::Semaphore>,
@@ -32,9 +36,37 @@ impl Files {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Files {
             store,
+            local_dir: None,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             previews: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
+
+    /// Refuses a new file when the local disk is short of space: better a clear refusal of an
+    /// upload than a database that can no longer write.
+    fn check_free_space(&self) -> CoreResult<()> {
+        let Some(dir) = &self.local_dir else {
+            return Ok(());
+        };
+        match free_bytes(dir) {
+            Some(free) if free < self.min_free_bytes => Err(CoreError::InsufficientStorage),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Refuse files below this much free disk space unless configured (`BESEDA_MIN_FREE_DISK_MB`).
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
+
+#[cfg(unix)]
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    Some(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &std::path::Path) -> Option<u64> {
+    None
 }
 
 fn storage_error(e: impl std::fmt::Display) -> CoreError {
@@ -60,7 +92,9 @@ impl Files {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
             let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
                 .map_err(|e| e.to_string())?;
-            return Ok(Files::over(Arc::new(local)));
+            let mut files = Files::over(Arc::new(local));
+            files.local_dir = Some(dir.into());
+            return Ok(files);
         }
         if let Some(bucket) = url.strip_prefix("s3://") {
             return Self::s3(bucket);
@@ -92,6 +126,7 @@ impl FileStore for Files {
         caps: &Capabilities,
         uploader: Uploader,
     ) -> CoreResult<NewAttachment> {
+        self.check_free_space()?;
         let broken = |e: String| CoreError::invalid("file", format!("the upload broke off: {e}"));
         let mut head = Vec::new();
         let mut rest: Option<Bytes> = None;

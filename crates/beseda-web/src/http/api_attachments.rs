@@ -66,7 +66,8 @@ fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<AttachmentView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody, description = "`attachment_too_large` with `details.kind` and `details.limit_bytes`"),
-        (status = 422, body = ErrorBody, description = "`too_many_attachments`, `attachments_too_large`")))]
+        (status = 422, body = ErrorBody, description = "`too_many_attachments`, `attachments_too_large`, `upload_quota_exceeded`"),
+        (status = 507, body = ErrorBody, description = "`insufficient_storage`: the server's disk is nearly full")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: ApiActor,
@@ -235,7 +236,8 @@ async fn manager_file(
     params(("id" = i64, Path), ("X-Transport-Token" = String, Header)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<AttachmentView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody, description = "`attachment_too_large`"), (status = 422, body = ErrorBody)))]
+        (status = 413, body = ErrorBody, description = "`attachment_too_large`"), (status = 422, body = ErrorBody, description = "`upload_quota_exceeded`, ..."),
+        (status = 507, body = ErrorBody, description = "`insufficient_storage`: the server's disk is nearly full")))]
 pub async fn module_upload(
     State(state): State<AppState>,
     ModuleCaller(module): ModuleCaller,

@@ -123,6 +123,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::InvalidCursor => StatusCode::BAD_REQUEST,
+        CoreError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

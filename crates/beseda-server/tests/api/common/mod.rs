@@ -49,6 +49,9 @@ pub struct Options {
     pub trusted_proxies: &'static str,
     /// The bytes one uploader may keep in files not yet sent.
     pub unsent_quota: u64,
+    /// Files are refused below this much free disk (none here: a test machine's disk may be
+    /// small).
+    pub min_free_disk: u64,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             ws_ping: beseda_web::realtime::PING_EVERY,
             trusted_proxies: "",
             unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
+            min_free_disk: 0,
         }
     }
 }
@@ -92,6 +96,7 @@ impl TestApp {
             ws_ping,
             trusted_proxies,
             unsent_quota,
+            min_free_disk,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -111,8 +116,9 @@ impl TestApp {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let files = Files::open(&format!("file://{}", db.dir.path().join("files").display()))
+        let mut files = Files::open(&format!("file://{}", db.dir.path().join("files").display()))
             .expect("files");
+        files.min_free_bytes = min_free_disk;
         let settings = Settings {
             session_secret: b"a test secret of at least thirty-two bytes",
             secure_cookies: false,
