@@ -372,7 +372,7 @@ pub trait LibraryStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> CoreResult<QuickReply>;
     async fn delete_quick_reply(&self, id: QuickReplyId) -> CoreResult<()>;
-    /// A message's text, for a quick reply made from it.
+    /// A message's text, for a quick reply made from it; none once the client deleted it.
     async fn message_body(&self, id: MessageId) -> CoreResult<Option<String>>;
 
     async fn time_limits(&self) -> CoreResult<TimeLimitSettings>;

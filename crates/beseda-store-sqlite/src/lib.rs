@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "api token expiry",
         include_str!("../migrations/0008_api_token_expiry.sql"),
     ),
+    (
+        9,
+        "deleted texts",
+        include_str!("../migrations/0009_deleted_texts.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

@@ -609,20 +609,54 @@ async fn f16_client_edits_and_deletions_where_the_channel_allows(app: TestApp) {
         .await;
     assert_eq!((status, m["body"].as_str()), (200, Some("Опечатка")));
     assert!(m["edited_at"].is_i64());
-    let (status, m) = app
+    let mut answer = push(tg["id"].as_i64().unwrap(), "u", "e2", "Про опечатку");
+    answer["quote_external_id"] = json!("e1");
+    let pushed = app
         .as_module(&token)
-        .request(
+        .post("/api/transport/v1/messages", answer)
+        .expect(200)
+        .await;
+    let dialog = pushed["dialog_id"].as_i64().unwrap();
+    let delete = |external_id: &str| {
+        app.as_module(&token).request(
             Method::DELETE,
             "/api/transport/v1/messages",
-            Some(json!({"channel_id": tg["id"], "external_id": "e1"})),
+            Some(json!({"channel_id": tg["id"], "external_id": external_id})),
         )
-        .await;
+    };
+    let (status, m) = delete("e1").await;
     assert_eq!(
         (status, m["body"].as_str()),
         (200, Some("")),
         "the text is withheld"
     );
     assert!(m["deleted_at"].is_i64());
+
+    // The deleted text is gone everywhere: from the quote, the search, quick replies.
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let feed = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .expect(200)
+        .await;
+    assert!(!feed.to_string().contains("Опечатка"), "{feed}");
+    let quoting = feed.as_array().unwrap().last().unwrap();
+    assert_eq!(quoting["quote"]["body"], "", "{quoting}");
+    let found = admin
+        .get("/api/v1/search?q=%D0%9E%D0%BF%D0%B5%D1%87%D0%B0%D1%82%D0%BA%D0%B0")
+        .expect(200)
+        .await;
+    assert_eq!(found["dialogs"], json!([]), "{found}");
+    admin
+        .post("/api/v1/quick-replies", json!({"from_message_id": m["id"]}))
+        .refused(404, "not_found")
+        .await;
+    // The last message deleted: the dialog row shows no text of it.
+    delete("e2").await;
+    let row = admin
+        .get(&format!("/api/v1/dialogs/{dialog}"))
+        .expect(200)
+        .await;
+    assert_eq!(row["last_message_preview"], "", "{row}");
     app.as_module(&token)
         .post(
             "/api/transport/v1/messages",

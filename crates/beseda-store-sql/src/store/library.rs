@@ -332,7 +332,10 @@ impl LibraryStore for SqlStore {
     async fn message_body(&self, id: MessageId) -> CoreResult<Option<String>> {
         let r = self
             .db
-            .fetch_optional("SELECT body FROM messages WHERE id = $1", params![id])
+            .fetch_optional(
+                "SELECT body FROM messages WHERE id = $1 AND deleted_at IS NULL",
+                params![id],
+            )
             .await?;
         Ok(r.map(|r| r.text("body")).transpose()?)
     }

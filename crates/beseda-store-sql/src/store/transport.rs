@@ -275,6 +275,8 @@ impl TransportStore for SqlStore {
             DialogId(found.i64("dialog_id")?),
         );
         let d = dtx::lock(&mut tx, dialog).await?;
+        // A deleted text is gone, not hidden: from quotes, search, quick replies made from it
+        // and the dialog row's preview alike.
         let edited = match text {
             Some(t) => {
                 tx.execute(
@@ -286,13 +288,23 @@ impl TransportStore for SqlStore {
             }
             None => {
                 tx.execute(
-                    "UPDATE messages SET deleted_at = $2 WHERE id = $1",
+                    "UPDATE messages SET deleted_at = $2, body = '' WHERE id = $1",
                     params![id, now],
                 )
                 .await?;
                 false
             }
         };
+        let preview: String = text
+            .unwrap_or_default()
+            .chars()
+            .take(beseda_core::company::PREVIEW_CHARS)
+            .collect();
+        tx.execute(
+            "UPDATE dialogs SET last_message_preview = $2 WHERE id = $1 AND last_message_id = $3",
+            params![dialog, preview, id],
+        )
+        .await?;
         let view = self.message_in_tx(&mut tx, id).await?;
         let change = message_change(&mut tx, &d, &view).await?;
         let e = event(
