@@ -35,6 +35,10 @@ pub trait FileStore: Send + Sync + 'static {
 
     /// Deletes a file and its preview; a missing object is not an error.
     async fn delete(&self, key: &str, preview: Option<&str>);
+
+    /// The keys of every stored object (files and previews) last written before `before`: for
+    /// the reconcile that deletes objects no row names.
+    async fn stored_before(&self, before: crate::time::Timestamp) -> CoreResult<Vec<String>>;
 }
 
 /// A file fetched from an address someone gave us, and the name the address suggests.

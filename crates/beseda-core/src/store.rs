@@ -500,6 +500,8 @@ pub trait AttachmentStore: Send + Sync + 'static {
     ) -> CoreResult<Vec<crate::attachment::StoredAttachment>>;
     /// Forgets an upload no message took; false when a message took it meanwhile.
     async fn delete_unsent_attachment(&self, id: crate::ids::AttachmentId) -> CoreResult<bool>;
+    /// Of `keys`, those no attachment names as its file or its preview.
+    async fn unknown_object_keys(&self, keys: &[String]) -> CoreResult<Vec<String>>;
     /// The bytes of the files one uploader (a manager, in any dialog, or a channel) stored
     /// and no message took yet.
     async fn unsent_bytes(&self, uploader: crate::attachment::Uploader) -> CoreResult<u64>;

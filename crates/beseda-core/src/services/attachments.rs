@@ -412,4 +412,17 @@ impl AttachmentService {
         }
         Ok(gone)
     }
+
+    /// Deletes stored objects that no attachment names and that are older than `min_age` (a
+    /// file being uploaded has no row for a moment): what a crash between writing a file and
+    /// recording it, or a failed delete, left behind. Returns how many went.
+    pub async fn reconcile_objects(&self, min_age: std::time::Duration) -> CoreResult<usize> {
+        let before = self.clock.now().minus(min_age);
+        let stored = self.files.stored_before(before).await?;
+        let orphans = self.store.unknown_object_keys(&stored).await?;
+        for key in &orphans {
+            self.files.delete(key, None).await;
+        }
+        Ok(orphans.len())
+    }
 }

@@ -10,10 +10,17 @@ use tokio_util::sync::CancellationToken;
 
 /// Uploads that no message took within a day are deleted.
 const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
+/// Stored objects are checked against the attachment rows once a day: listing a large bucket
+/// is not free.
+const RECONCILE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// An object younger than this may be a file whose row is being written.
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
-/// Every `every`: forgets expired sessions and idle rate-limit keys, deletes uploads no
-/// message took, and prunes the event log beyond its retention.
+/// Every `every`: forgets expired sessions and idle sign-in failures, deletes uploads no
+/// message took, and prunes the event log beyond its retention; once a day, deletes stored
+/// files no attachment names.
 pub async fn housekeeping(state: AppState, every: Duration, shutdown: CancellationToken) {
+    let mut reconciled = std::time::Instant::now();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -21,6 +28,14 @@ pub async fn housekeeping(state: AppState, every: Duration, shutdown: Cancellati
         }
         if let Err(e) = housekeeping_once(&state, UNSENT_UPLOAD_AGE).await {
             tracing::warn!(error = %e, "housekeeping failed");
+        }
+        if reconciled.elapsed() >= RECONCILE_EVERY {
+            reconciled = std::time::Instant::now();
+            match state.attachments.reconcile_objects(ORPHAN_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orphan_objects = n, "stored files no row names deleted"),
+                Err(e) => tracing::warn!(error = %e, "reconciling stored files failed"),
+            }
         }
     }
 }

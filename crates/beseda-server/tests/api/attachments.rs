@@ -23,6 +23,7 @@ on_both_backends!(
     f11_a_file_in_the_chat_is_sent_again,
     f38_a_clients_files_come_in_uploaded_or_by_url,
     f38_a_managers_file_goes_out_in_the_webhook,
+    stored_files_no_attachment_names_are_reconciled_away,
 );
 
 const MB: usize = 1024 * 1024;
@@ -851,4 +852,59 @@ async fn files_are_refused_when_the_disk_is_nearly_full() {
         )
         .expect(201)
         .await;
+}
+
+/// A file left in storage with no row (a crash between writing it and recording it) is
+/// deleted by the reconcile once it is old enough; the files of attachments and their
+/// previews stay, and so does a fresh orphan (it may be an upload being recorded).
+async fn stored_files_no_attachment_names_are_reconciled_away(app: TestApp) {
+    let sent = sent_files(&app).await;
+    let dir = app.files_dir().join("attachments").join("zz");
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("0123456789abcdef0123456789abcdef");
+    std::fs::write(&old, b"left behind").unwrap();
+    // Everything stored so far, the real files and previews too, is a day old.
+    fn age(dir: &std::path::Path) {
+        let day_ago = std::time::SystemTime::now() - Duration::from_secs(24 * 3600);
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                age(&p);
+            } else {
+                let f = std::fs::File::options().write(true).open(&p).unwrap();
+                f.set_modified(day_ago).unwrap();
+            }
+        }
+    }
+    age(&app.files_dir());
+    let fresh = dir.join("fedcba9876543210fedcba9876543210");
+    std::fs::write(&fresh, b"being recorded").unwrap();
+    let before = stored_objects(&app);
+
+    let gone = app
+        .state
+        .attachments
+        .reconcile_objects(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert!(!old.exists() && fresh.exists());
+    assert_eq!(stored_objects(&app), before - 1);
+    for f in sent.files.as_array().unwrap() {
+        let r = sent
+            .admin
+            .raw(Method::GET, &format!("/api/v1/attachments/{}", f["id"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{f}");
+    }
+    let photo = &sent.files[0]["id"];
+    let r = sent
+        .admin
+        .raw(Method::GET, &format!("/api/v1/attachments/{photo}/preview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the preview stays");
 }

@@ -253,6 +253,28 @@ impl AttachmentStore for SqlStore {
             .collect()
     }
 
+    async fn unknown_object_keys(&self, keys: &[String]) -> CoreResult<Vec<String>> {
+        let mut unknown = Vec::new();
+        for chunk in keys.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let list = marks.join(", ");
+            let sql = format!(
+                "SELECT object_key AS k FROM attachments WHERE object_key IN ({list}) \
+                 UNION SELECT thumb_key AS k FROM attachments WHERE thumb_key IN ({list})"
+            );
+            let values: Vec<SqlValue> = chunk.iter().map(|k| k.as_str().into()).collect();
+            let known: std::collections::HashSet<String> = self
+                .db
+                .fetch_all(&sql, &values)
+                .await?
+                .iter()
+                .map(|r| r.text("k"))
+                .collect::<Result<_, _>>()?;
+            unknown.extend(chunk.iter().filter(|k| !known.contains(*k)).cloned());
+        }
+        Ok(unknown)
+    }
+
     async fn unsent_bytes(&self, uploader: Uploader) -> CoreResult<u64> {
         let (sql, who) = match uploader {
             Uploader::Manager { manager, .. } => (

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use beseda_core::attachment::{AttachmentKind, NewAttachment, Uploader};
 use beseda_core::channel::Capabilities;
 use beseda_core::files::{ByteStream, FileStore};
+use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -263,5 +264,17 @@ impl FileStore for Files {
                 Err(e) => tracing::warn!(error = %e, key = k, "could not delete an object"),
             }
         }
+    }
+
+    async fn stored_before(&self, before: Timestamp) -> CoreResult<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut listing = self.store.list(Some(&ObjectPath::from("attachments")));
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(storage_error)?;
+            if meta.last_modified.timestamp_millis() < before.0 {
+                keys.push(meta.location.to_string());
+            }
+        }
+        Ok(keys)
     }
 }
