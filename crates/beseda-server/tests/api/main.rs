@@ -10,6 +10,7 @@ mod auth_api;
 mod browser;
 mod cli;
 mod concurrency;
+mod crash;
 mod delivery;
 mod demo_live;
 mod dialogs_api;

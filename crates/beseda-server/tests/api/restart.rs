@@ -12,13 +12,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `beseda serve` process.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Node {
-    fn start(db: &TestDb, port: u16) -> Node {
+    pub(crate) fn start(db: &TestDb, port: u16) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_beseda"))
             .current_dir(db.dir.path())
             .env_clear()
@@ -54,12 +54,12 @@ impl Node {
         }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
     }
 
-    async fn admin(&self) -> Caller {
+    pub(crate) async fn admin(&self) -> Caller {
         Caller::manager_at(&self.base, EMAIL).await
     }
 }
@@ -71,7 +71,7 @@ impl Drop for Node {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

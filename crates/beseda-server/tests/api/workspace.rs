@@ -627,6 +627,12 @@ async fn settings_are_changed_on_their_page() {
     )
     .await;
     b.click("#new-module button[type=submit]").await;
+    // The secrets box is on the page from the start, empty: wait for the answer to fill it.
+    b.wait_js(
+        "return (document.querySelector('#module-secrets code[data-field=token]')?.textContent ?? '').startsWith('bm_')",
+        "the new module's token shown",
+    )
+    .await;
     let token = b.text_of("#module-secrets code[data-field=token]").await;
     assert!(token.starts_with("bm_"), "{token}");
     b.screenshot("settings").await;
