@@ -26,3 +26,4 @@ mod request_refusals;
 mod restart;
 mod transport_api;
 mod workspace;
+mod xss;
