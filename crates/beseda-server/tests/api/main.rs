@@ -21,6 +21,7 @@ mod library_api;
 mod managers_api;
 mod outbound;
 mod pages;
+mod permissions;
 mod realtime;
 mod request_refusals;
 mod restart;

@@ -152,6 +152,11 @@ impl TestApp {
         })
     }
 
+    /// The database the app runs on, for a second, concrete handle on it.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// Where the server keeps attachment bytes.
     pub fn files_dir(&self) -> std::path::PathBuf {
         self._db.dir.path().join("files")
