@@ -1,10 +1,9 @@
 //! Inbound ingest: client messages pushed through the transport API over HTTP from this
 //! process, against the ceiling of the same database: the same rows written directly, batched.
 
-use super::{SECRET, percentile, prepare};
+use super::{percentile, prepare};
 use beseda_core::company::{Author, ImportDialog, ImportMessage};
-use beseda_core::secret::{Token, TokenHasher};
-use beseda_core::time::{Clock, SystemClock, Timestamp};
+use beseda_core::time::Timestamp;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,29 +13,7 @@ pub async fn ingest(
     database_url: Option<&str>,
 ) -> anyhow::Result<()> {
     let prepared = prepare(database_url).await?;
-    let token = Token::generate("bm_");
-    let module = prepared
-        .store
-        .create_module(
-            "Bench module",
-            &TokenHasher::new(SECRET.as_bytes()).hash(&token),
-            "http://127.0.0.1:9/none",
-            "secret",
-            SystemClock.now(),
-        )
-        .await?;
-    let kind = beseda_core::channel::ChannelKind::Custom;
-    let reg = beseda_core::transport::ChannelRegistration {
-        kind,
-        name: "Bench".into(),
-        avatar_url: None,
-        external_id: None,
-        capabilities: kind.default_capabilities(),
-    };
-    let channel = prepared
-        .store
-        .register_channel(module.id, &reg, SystemClock.now())
-        .await?;
+    let (token, channel) = prepared.module_channel().await?;
 
     // The ceiling: the same number of messages written straight into the store, 100 per
     // transaction (one dialog with its history each).
@@ -54,7 +31,7 @@ pub async fn ingest(
             })
             .collect();
         let d = ImportDialog {
-            channel_id: channel.id,
+            channel_id: channel,
             client_id: None,
             contact_external_id: format!("ceiling-{n}"),
             contact_name: "Ceiling".into(),
@@ -79,7 +56,6 @@ pub async fn ingest(
     let mut tasks = Vec::new();
     for c in 0..concurrency {
         let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        let channel = channel.id;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_client);
             for i in 0..per_client {

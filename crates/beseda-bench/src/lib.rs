@@ -6,6 +6,7 @@ mod deliver;
 mod generate;
 mod inbox;
 mod ingest;
+mod soak;
 mod ui;
 mod writes;
 mod ws;
@@ -26,6 +27,7 @@ pub use deliver::deliver;
 pub use generate::generate;
 pub use inbox::inbox;
 pub use ingest::ingest;
+pub use soak::soak;
 pub use ui::ui;
 pub use writes::writes;
 pub use ws::fan_out;
@@ -57,6 +59,36 @@ impl ServerProcess {
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+}
+
+impl Prepared {
+    /// An integration module (its token) with one custom channel, to push client messages.
+    pub async fn module_channel(&self) -> anyhow::Result<(Token, beseda_core::ids::ChannelId)> {
+        let token = Token::generate("bm_");
+        let module = self
+            .store
+            .create_module(
+                "Bench module",
+                &TokenHasher::new(SECRET.as_bytes()).hash(&token),
+                "http://127.0.0.1:9/none",
+                "secret",
+                SystemClock.now(),
+            )
+            .await?;
+        let kind = beseda_core::channel::ChannelKind::Custom;
+        let reg = beseda_core::transport::ChannelRegistration {
+            kind,
+            name: "Bench".into(),
+            avatar_url: None,
+            external_id: None,
+            capabilities: kind.default_capabilities(),
+        };
+        let channel = self
+            .store
+            .register_channel(module.id, &reg, SystemClock.now())
+            .await?;
+        Ok((token, channel.id))
     }
 }
 

@@ -38,6 +38,16 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Client messages pushed at a steady rate for minutes: the server's memory must stay flat.
+    Soak {
+        /// Messages per second (half the measured ingest maximum, by the measure).
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Queued replies delivered by the worker to a module's webhook: messages per second.
     Deliver {
         #[arg(long, default_value_t = 200)]
@@ -131,6 +141,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             messages,
             database_url,
         } => beseda_bench::ingest(concurrency, messages, database_url.as_deref()).await,
+        Command::Soak {
+            rate,
+            minutes,
+            database_url,
+        } => beseda_bench::soak(rate, minutes, database_url.as_deref()).await,
         Command::Deliver {
             dialogs,
             messages,
