@@ -98,24 +98,9 @@ async fn killed_three_times_under_load_nothing_acknowledged_is_lost_or_doubled(
         )
         .expect(201)
         .await;
-    let m = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
-        )
-        .expect(201)
-        .await;
-    fake.set_secret(m["webhook_secret"].as_str().unwrap());
-    let module = Caller::module_at(&base, m["token"].as_str().unwrap());
-    let channel = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let connected = admin.connect_module(&fake.webhook_url).await;
+    fake.set_secret(&connected.webhook_secret);
+    let (module, channel) = (connected.module, connected.channel);
 
     let started = Instant::now();
     let dialogs: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
@@ -256,4 +241,105 @@ async fn sqlite_killed_three_times_under_load_nothing_acknowledged_is_lost_or_do
 async fn postgres_killed_three_times_under_load_nothing_acknowledged_is_lost_or_doubled() {
     killed_three_times_under_load_nothing_acknowledged_is_lost_or_doubled(TestBackend::Postgres)
         .await;
+}
+
+/// Stops or starts the machine's PostgreSQL cluster (`pg_ctlcluster`, as CI starts it).
+fn postgres_cluster(action: &str) {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .expect("a Debian PostgreSQL cluster")
+        .flatten()
+        .next()
+        .expect("a PostgreSQL version")
+        .file_name();
+    let done = std::process::Command::new("pg_ctlcluster")
+        .arg("--skip-systemctl-redirect")
+        .arg(version)
+        .args(["main", action])
+        .status()
+        .expect("pg_ctlcluster runs");
+    assert!(done.success(), "pg_ctlcluster {action}");
+}
+
+/// Polls `path` until it answers `status`, or fails after `within`.
+async fn answers(base: &str, path: &str, status: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        if got.as_ref().ok() == Some(&status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never answered {status}: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// PostgreSQL stopped and started again under load: meanwhile `/readyz` says 503 and
+/// `/healthz` 200; afterwards Beseda has reconnected by itself, and every message the clients
+/// kept pushing until it was acknowledged is stored exactly once. It restarts the machine's
+/// database, so `scripts/test` runs it alone, after the rest (`--ignored`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts the machine's PostgreSQL: scripts/test runs it alone, after the rest"]
+async fn postgres_restarted_under_load_beseda_reconnects_and_loses_nothing() {
+    let Some(db) = TestDb::new(TestBackend::Postgres).await else {
+        return;
+    };
+    let node = Node::start(&db, free_port());
+    let base = node.base.clone();
+    let admin = node.admin().await;
+    let connected = admin.connect_module("http://127.0.0.1:9/hook").await;
+    let (module, channel) = (connected.module, connected.channel);
+    const PUSHERS: usize = 8;
+    let pushing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..PUSHERS {
+        let (module, pushing) = (module.clone(), pushing.clone());
+        clients.spawn(async move {
+            let (mut sent, mut dialog) = (0, 0);
+            while pushing.load(std::sync::atomic::Ordering::SeqCst) {
+                let ext = format!("c{client}-m{sent}");
+                dialog = push_until_acknowledged(&module, channel, client, &ext).await;
+                sent += 1;
+            }
+            (client, dialog, sent)
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    postgres_cluster("stop");
+    answers(&base, "/readyz", 503, Duration::from_secs(30)).await;
+    answers(&base, "/healthz", 200, Duration::from_secs(5)).await;
+    postgres_cluster("start");
+    answers(&base, "/readyz", 200, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pushing.store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let admin = node.admin().await;
+    let mut acknowledged = 0;
+    while let Some(done) = clients.join_next().await {
+        let (client, dialog, sent) = done.unwrap();
+        acknowledged += sent;
+        let bodies: Vec<String> = feed(&admin, dialog)
+            .await
+            .iter()
+            .filter(|m| m["author"]["type"] == "client")
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..sent).map(|i| format!("c{client}-m{i}")).collect();
+        assert_eq!(
+            bodies, expected,
+            "client {client}: each acknowledged message once, in order"
+        );
+    }
+    println!(
+        "PostgreSQL restarted under load: {acknowledged} messages acknowledged, each stored once"
+    );
+    assert!(acknowledged > 100, "{acknowledged}");
 }

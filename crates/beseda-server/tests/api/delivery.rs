@@ -27,24 +27,9 @@ struct Setup {
 async fn setup(app: &TestApp) -> Setup {
     let fake = FakeModule::start().await;
     let admin = app.as_(ADMIN_EMAIL).await;
-    let m = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
-        )
-        .expect(201)
-        .await;
-    fake.set_secret(m["webhook_secret"].as_str().unwrap());
-    let token = m["token"].as_str().unwrap().to_owned();
-    let module = app.as_module(&token);
-    let ch = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await;
-    let channel = ch["id"].as_i64().unwrap();
+    let connected = admin.connect_module(&fake.webhook_url).await;
+    fake.set_secret(&connected.webhook_secret);
+    let (token, channel, module) = (connected.token, connected.channel, connected.module);
     let push = json!({"channel_id": channel, "customer": {"external_id": "u1", "nickname": "masha"}, "external_id": "in-1", "text": "Привет"});
     let pushed = module
         .post("/api/transport/v1/messages", push)

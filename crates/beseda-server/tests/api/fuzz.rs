@@ -58,23 +58,7 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         .as_str()
         .unwrap()
         .to_owned();
-    let module = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fuzzing", "webhook_url": "http://127.0.0.1:9/hook"}),
-        )
-        .expect(201)
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.as_module(&module)
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Fuzzing"}),
-        )
-        .expect(201)
-        .await;
+    let module = admin.connect_module("http://127.0.0.1:9/hook").await.token;
 
     let mut args = vec![
         "run".to_owned(),

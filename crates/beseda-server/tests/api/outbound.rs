@@ -56,24 +56,13 @@ impl FileServer {
 
 /// A module with one channel; its webhook is the fake module's.
 async fn module_with_channel(app: &TestApp, fake: &FakeModule) -> (Caller, i64) {
-    let admin = app.as_(ADMIN_EMAIL).await;
-    let m = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
-        )
-        .expect(201)
+    let connected = app
+        .as_(ADMIN_EMAIL)
+        .await
+        .connect_module(&fake.webhook_url)
         .await;
-    fake.set_secret(m["webhook_secret"].as_str().unwrap());
-    let module = app.as_module(m["token"].as_str().unwrap());
-    let ch = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await;
-    (module, ch["id"].as_i64().unwrap())
+    fake.set_secret(&connected.webhook_secret);
+    (connected.module, connected.channel)
 }
 
 fn push_with_file(channel: i64, n: usize, url: &str) -> Value {

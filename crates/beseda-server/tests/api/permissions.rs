@@ -306,37 +306,13 @@ fn png() -> Vec<u8> {
 /// dialog of each kind; two modules; a tag, a group, a shared quick reply, a manager to manage.
 async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
     let admin = app.as_(ADMIN_EMAIL).await;
-    let modules: Vec<(i64, String)> = {
-        let mut out = Vec::new();
-        for name in ["Module", "Other module"] {
-            let m = admin
-                .post(
-                    "/api/v1/transport-modules",
-                    json!({"name": name, "webhook_url": "http://127.0.0.1:9/hook"}),
-                )
-                .expect(201)
-                .await;
-            out.push((
-                m["module"]["id"].as_i64().unwrap(),
-                m["token"].as_str().unwrap().to_owned(),
-            ));
-        }
-        out
-    };
-    let module = app.as_module(&modules[0].1);
-    let channel = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let mine = admin.connect_module("http://127.0.0.1:9/hook").await;
+    let other = admin.connect_module("http://127.0.0.1:9/hook").await;
+    let (module, channel) = (mine.module, mine.channel);
     let mut callers = HashMap::new();
     callers.insert(Who::Nobody, app.anonymous());
     callers.insert(Who::Module, module.clone());
-    callers.insert(Who::OtherModule, app.as_module(&modules[1].1));
+    callers.insert(Who::OtherModule, other.module);
     let mut ids = HashMap::new();
     for who in CALLERS {
         let Some((email, grants, admin_too)) = who.manager() else {
@@ -465,7 +441,7 @@ async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
     let world = World {
         dialogs,
         channel,
-        other_module: modules[1].0,
+        other_module: other.id,
         tag: tag["id"].as_i64().unwrap(),
         group: group["id"].as_i64().unwrap(),
         quick_reply: reply["id"].as_i64().unwrap(),

@@ -185,30 +185,16 @@ async fn a_dialog(app: &TestApp) -> i64 {
 /// A dialog with one client message, its module and channel.
 async fn a_dialog_of(app: &TestApp) -> (i64, crate::common::client::Caller, i64) {
     let admin = app.as_(ADMIN_EMAIL).await;
-    let m = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fake", "webhook_url": "http://127.0.0.1:9/hook"}),
-        )
-        .expect(201)
-        .await;
-    let module = app.as_module(m["token"].as_str().unwrap());
-    let ch = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await;
+    let connected = admin.connect_module("http://127.0.0.1:9/hook").await;
+    let (module, channel) = (connected.module, connected.channel);
     let pushed = module
         .post(
             "/api/transport/v1/messages",
-            json!({"channel_id": ch["id"], "customer": {"external_id": "u1"},
+            json!({"channel_id": channel, "customer": {"external_id": "u1"},
                 "external_id": "in-1", "text": "Привет"}),
         )
         .expect(200)
         .await;
-    let channel = ch["id"].as_i64().unwrap();
     (pushed["dialog_id"].as_i64().unwrap(), module, channel)
 }
 

@@ -89,27 +89,13 @@ async fn a_killed_server_delivers_every_reply_once_after_restart(backend: TestBa
     let port = free_port();
     let node = Node::start(&db, port);
     let admin = node.admin().await;
-    let m = admin
-        .post(
-            "/api/v1/transport-modules",
-            json!({"name": "Fake", "webhook_url": fake.webhook_url}),
-        )
-        .expect(201)
-        .await;
-    fake.set_secret(m["webhook_secret"].as_str().unwrap());
-    let token = m["token"].as_str().unwrap().to_owned();
-    let module = Caller::module_at(&node.base, &token);
-    let ch = module
-        .post(
-            "/api/transport/v1/channels",
-            json!({"type": "telegram", "name": "Bot"}),
-        )
-        .expect(201)
-        .await;
+    let connected = admin.connect_module(&fake.webhook_url).await;
+    fake.set_secret(&connected.webhook_secret);
+    let module = connected.module;
     let pushed = module
         .post(
             "/api/transport/v1/messages",
-            json!({"channel_id": ch["id"], "customer": {"external_id": "u1"}, "external_id": "in-1", "text": "Привет"}),
+            json!({"channel_id": connected.channel, "customer": {"external_id": "u1"}, "external_id": "in-1", "text": "Привет"}),
         )
         .expect(200)
         .await;

@@ -73,6 +73,36 @@ impl Caller {
         }
     }
 
+    /// As an administrator: connects a module whose webhook is `webhook_url` and registers a
+    /// Telegram channel of it.
+    pub async fn connect_module(&self, webhook_url: &str) -> ConnectedModule {
+        let m = self
+            .post(
+                "/api/v1/transport-modules",
+                json!({"name": "Module", "webhook_url": webhook_url}),
+            )
+            .expect(201)
+            .await;
+        let token = m["token"].as_str().unwrap().to_owned();
+        let module = Caller::module_at(&self.base, &token);
+        let channel = module
+            .post(
+                "/api/transport/v1/channels",
+                json!({"type": "telegram", "name": "Bot"}),
+            )
+            .expect(201)
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        ConnectedModule {
+            module,
+            token,
+            channel,
+            id: m["module"]["id"].as_i64().unwrap(),
+            webhook_secret: m["webhook_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
     /// The ids of every row of the dialog list for `query` (`&name=value…`), through all its
     /// pages of four.
     pub async fn dialog_ids(&self, query: &str) -> Vec<i64> {
@@ -145,6 +175,16 @@ impl Caller {
             None => req,
         }
     }
+}
+
+/// A module connected by [`Caller::connect_module`], with its channel.
+pub struct ConnectedModule {
+    /// The module, calling with its token.
+    pub module: Caller,
+    pub token: String,
+    pub channel: i64,
+    pub id: i64,
+    pub webhook_secret: String,
 }
 
 /// One request, not yet sent. Awaiting it gives the status and the JSON answer.
