@@ -88,6 +88,7 @@ pub async fn ws(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
         .on_upgrade(move |socket| serve(state, viewer, credential, q.after.map(EventId), socket)))
 }
 
