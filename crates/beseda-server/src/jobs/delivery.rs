@@ -96,10 +96,19 @@ impl DeliveryWorker {
                 Ok::<_, CoreError>(())
             });
         }
+        // Every attempt runs to its end, whatever another's outcome: a task dropped in the middle
+        // of its transaction could leave its connection in a state the pool should never see.
+        let mut first_error = None;
         while let Some(done) = running.join_next().await {
-            done.map_err(|e| CoreError::Internal(e.to_string()))??;
+            let result = done.map_err(|e| CoreError::Internal(e.to_string()));
+            if let Err(e) = result.and_then(|r| r) {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(count)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(count),
+        }
     }
 
     async fn attempt(&self, job: &DeliveryJob) -> DeliveryOutcome {

@@ -14,6 +14,7 @@ on_both_backends!(
     a_module_failing_three_times_gets_every_message_once_in_order,
     a_refused_or_unreachable_delivery_ends_failed_with_its_reason,
     a_dead_workers_job_is_delivered_once_after_its_lease,
+    deliveries_into_deleted_dialogs_disturb_no_other_write,
 );
 
 struct Setup {
@@ -274,4 +275,60 @@ async fn a_dead_workers_job_is_delivered_once_after_its_lease(app: TestApp) {
         [(id, "пережить сбой".to_owned())],
         "exactly once"
     );
+}
+
+/// Replies with files are queued in dialogs that are reassigned and deleted while the worker
+/// delivers them (to a module that never answers). A delivery into a deleted dialog ends
+/// quietly, and no attempt is cut off in the middle of its transaction: every later write
+/// stays visible. (On PostgreSQL an attempt aborted mid-transaction once left a pooled
+/// connection inside it, and an upload made on that connection vanished.)
+async fn deliveries_into_deleted_dialogs_disturb_no_other_write(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let c = admin.connect_module("http://127.0.0.1:9/hook").await;
+    let other = app.manager("other@example.com", "Other").await;
+    let system = app.managers_actor(app.admin.id).await;
+    for n in 0..40 {
+        let pushed = c
+            .module
+            .post(
+                "/api/transport/v1/messages",
+                json!({"channel_id": c.channel, "customer": {"external_id": format!("c{n}")},
+                    "external_id": format!("e{n}"), "text": "Hello"}),
+            )
+            .expect(200)
+            .await;
+        let d = pushed["dialog_id"].as_i64().unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 a report".to_vec()).file_name("r.pdf"),
+        );
+        let up = admin
+            .upload(&format!("/api/v1/dialogs/{d}/attachments"), form)
+            .expect(201)
+            .await;
+        let file = beseda_core::ids::AttachmentId(up[0]["id"].as_i64().unwrap());
+        assert!(
+            app.store.attachment(file).await.unwrap().is_some(),
+            "round {n}: the upload is stored for everyone to read"
+        );
+        admin
+            .post(
+                &format!("/api/v1/dialogs/{d}/messages"),
+                json!({"body": "", "attachment_ids": [file.0]}),
+            )
+            .expect(201)
+            .await;
+        let to = (n % 2 == 0).then_some(beseda_core::dialog::Responsible::Manager(other.id));
+        app.state
+            .dialogs
+            .assign(&system, beseda_core::ids::DialogId(d), to)
+            .await
+            .unwrap();
+        if n % 5 == 3 {
+            admin
+                .post("/api/v1/dialogs/delete", json!({"ids": [d]}))
+                .expect(200)
+                .await;
+        }
+    }
 }

@@ -480,9 +480,9 @@ impl TransportStore for SqlStore {
             params![job, state, retry_at, error],
         )
         .await?;
-        let events = match outcome {
-            DeliveryOutcome::Sent { external_id } => {
-                self.advance(
+        let advanced = match outcome {
+            DeliveryOutcome::Sent { external_id } => self
+                .advance(
                     &mut tx,
                     message,
                     dialog,
@@ -491,11 +491,10 @@ impl TransportStore for SqlStore {
                     None,
                     now,
                 )
-                .await?
-                .1
-            }
-            DeliveryOutcome::Failed(f) => {
-                self.advance(
+                .await
+                .map(|(_, events)| events),
+            DeliveryOutcome::Failed(f) => self
+                .advance(
                     &mut tx,
                     message,
                     dialog,
@@ -504,10 +503,15 @@ impl TransportStore for SqlStore {
                     Some(f),
                     now,
                 )
-                .await?
-                .1
-            }
-            DeliveryOutcome::Accepted | DeliveryOutcome::Retry { .. } => Vec::new(),
+                .await
+                .map(|(_, events)| events),
+            DeliveryOutcome::Accepted | DeliveryOutcome::Retry { .. } => Ok(Vec::new()),
+        };
+        let events = match advanced {
+            Ok(events) => events,
+            // The dialog was deleted meanwhile: the job ends, and no screen shows its message.
+            Err(CoreError::NotFound("dialog")) => Vec::new(),
+            Err(e) => return Err(e),
         };
         tx.commit().await?;
         Ok(Written { value: (), events })
