@@ -76,6 +76,9 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         "--workers".into(),
         "2".into(),
         "--no-color".into(),
+        // Nothing written beside the sources: no example database, no report.
+        "--generation-database".into(),
+        "none".into(),
     ];
     for name in OWN_CREDENTIALS {
         args.extend(["--exclude-name".into(), name.into()]);
