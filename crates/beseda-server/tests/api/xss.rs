@@ -84,7 +84,9 @@ async fn holds(b: &Browser, screen: &str) {
         .js(
             "return {injected: document.querySelectorAll('[data-xss]').length, \
              ran: window.__xss === undefined ? 0 : 1, \
-             wider: document.documentElement.scrollWidth - document.documentElement.clientWidth, \
+             wider: document.documentElement.scrollWidth - document.documentElement.clientWidth \
+               + [...document.querySelectorAll('.col-list, .col-chat, .col-client, .settings section')] \
+                   .filter(e => e.scrollWidth > e.clientWidth + 1).length, \
              shown: getComputedStyle(document.body).display !== 'none'}",
         )
         .await;

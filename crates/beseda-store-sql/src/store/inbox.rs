@@ -520,7 +520,12 @@ impl InboxStore for SqlStore {
     ) -> CoreResult<Written<u64>> {
         let mut tx = self.db.begin().await?;
         let mut new_events = Vec::new();
-        for id in ids {
+        // Locked in one order whoever asks, so two deletions of overlapping lists never wait on
+        // each other's locks (a deadlock on PostgreSQL).
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in &ids {
             let d = match dtx::lock(&mut tx, *id).await {
                 Ok(d) => d,
                 Err(CoreError::NotFound(_)) => continue,
