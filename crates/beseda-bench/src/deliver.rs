@@ -5,7 +5,6 @@ use super::prepare;
 use axum::Router;
 use axum::routing::post;
 use beseda_core::dialog::OutgoingMessage;
-use beseda_core::secret::TokenHasher;
 use beseda_core::store::Guard;
 use beseda_core::time::{Clock, SystemClock};
 use std::sync::Arc;
@@ -35,31 +34,9 @@ pub async fn deliver(
 
     let prepared = prepare(database_url).await?;
     let now = SystemClock.now();
-    let hasher = TokenHasher::new(super::SECRET.as_bytes());
-    let module = prepared
-        .store
-        .create_module(
-            "Bench",
-            &hasher.hash(&beseda_core::secret::Token::generate("bm_")),
-            &hook,
-            "secret",
-            now,
-        )
-        .await?;
-    let kind = beseda_core::channel::ChannelKind::Custom;
-    let reg = beseda_core::transport::ChannelRegistration {
-        kind,
-        name: "Bench".into(),
-        avatar_url: None,
-        external_id: None,
-        capabilities: kind.default_capabilities(),
-    };
-    let channel = prepared
-        .store
-        .register_channel(module.id, &reg, now)
-        .await?;
+    let (_, channel) = prepared.module_channel(&hook).await?;
     let author = prepared.managers(1).await?[0].0;
-    let ids = prepared.dialogs_on(channel.id, dialogs).await?;
+    let ids = prepared.dialogs_on(channel, dialogs).await?;
     for n in 0..messages {
         let m = OutgoingMessage {
             attachments: Vec::new(),

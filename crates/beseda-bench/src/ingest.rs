@@ -13,7 +13,7 @@ pub async fn ingest(
     database_url: Option<&str>,
 ) -> anyhow::Result<()> {
     let prepared = prepare(database_url).await?;
-    let (token, channel) = prepared.module_channel().await?;
+    let (token, channel) = prepared.module_channel("http://127.0.0.1:9/none").await?;
 
     // The ceiling: the same number of messages written straight into the store, 100 per
     // transaction (one dialog with its history each).

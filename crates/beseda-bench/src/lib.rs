@@ -63,15 +63,19 @@ impl ServerProcess {
 }
 
 impl Prepared {
-    /// An integration module (its token) with one custom channel, to push client messages.
-    pub async fn module_channel(&self) -> anyhow::Result<(Token, beseda_core::ids::ChannelId)> {
+    /// An integration module (its token) whose webhook is `webhook_url`, with one custom
+    /// channel.
+    pub async fn module_channel(
+        &self,
+        webhook_url: &str,
+    ) -> anyhow::Result<(Token, beseda_core::ids::ChannelId)> {
         let token = Token::generate("bm_");
         let module = self
             .store
             .create_module(
                 "Bench module",
                 &TokenHasher::new(SECRET.as_bytes()).hash(&token),
-                "http://127.0.0.1:9/none",
+                webhook_url,
                 "secret",
                 SystemClock.now(),
             )

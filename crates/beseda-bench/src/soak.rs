@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 pub async fn soak(rate: u32, minutes: u64, database_url: Option<&str>) -> anyhow::Result<()> {
     let prepared = prepare(database_url).await?;
-    let (token, channel) = prepared.module_channel().await?;
+    let (token, channel) = prepared.module_channel("http://127.0.0.1:9/none").await?;
     let server = prepared.serve()?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)

@@ -16,6 +16,30 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A whole number setting within `range`, `default` when not given.
+fn number(
+    setting: &str,
+    raw: Option<String>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    match raw.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(bad(
+            setting,
+            format!(
+                "{raw:?} is not a number of {unit} from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
 fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_owned(),
@@ -214,17 +238,13 @@ impl Config {
             }
             None => format!("file://{}", absolute(&data_dir.join("files")).display()),
         };
-        let lease_raw =
-            pick("BESEDA_DELIVERY_LEASE_SECS", file_cfg.delivery_lease_secs).unwrap_or("30".into());
-        let delivery_lease = match lease_raw.parse::<u64>() {
-            Ok(s) if (2..=3600).contains(&s) => std::time::Duration::from_secs(s),
-            _ => {
-                return Err(bad(
-                    "BESEDA_DELIVERY_LEASE_SECS",
-                    format!("{lease_raw:?} is not a number of seconds from 2 to 3600"),
-                ));
-            }
-        };
+        let delivery_lease = std::time::Duration::from_secs(number(
+            "BESEDA_DELIVERY_LEASE_SECS",
+            pick("BESEDA_DELIVERY_LEASE_SECS", file_cfg.delivery_lease_secs),
+            30,
+            2..=3600,
+            "seconds",
+        )?);
         let live_raw =
             pick("BESEDA_DEMO_LIVE_SECS", file_cfg.demo_live_secs).unwrap_or("20".into());
         let demo_live = match live_raw.parse::<u64>() {
@@ -241,32 +261,26 @@ impl Config {
             &pick("BESEDA_OUTBOUND_ALLOW", file_cfg.outbound_allow).unwrap_or_default(),
         )
         .map_err(|e| bad("BESEDA_OUTBOUND_ALLOW", e))?;
-        let days_raw = pick("BESEDA_EVENT_RETENTION_DAYS", file_cfg.event_retention_days)
-            .unwrap_or("30".into());
-        let event_retention = match days_raw.parse::<u64>() {
-            Ok(d) if (1..=3650).contains(&d) => std::time::Duration::from_secs(d * 24 * 3600),
-            _ => {
-                return Err(bad(
-                    "BESEDA_EVENT_RETENTION_DAYS",
-                    format!("{days_raw:?} is not a number of days from 1 to 3650"),
-                ));
-            }
-        };
+        let retention_days = number(
+            "BESEDA_EVENT_RETENTION_DAYS",
+            pick("BESEDA_EVENT_RETENTION_DAYS", file_cfg.event_retention_days),
+            30,
+            1..=3650,
+            "days",
+        )?;
+        let event_retention = std::time::Duration::from_secs(retention_days * 24 * 3600);
         let trusted_proxies = TrustedProxies::parse(
             &pick("BESEDA_TRUSTED_PROXIES", file_cfg.trusted_proxies).unwrap_or_default(),
         )
         .map_err(|e| bad("BESEDA_TRUSTED_PROXIES", e))?;
-        let free_raw =
-            pick("BESEDA_MIN_FREE_DISK_MB", file_cfg.min_free_disk_mb).unwrap_or("1024".into());
-        let min_free_disk_bytes = match free_raw.parse::<u64>() {
-            Ok(mb) if mb <= 1 << 30 => mb * 1024 * 1024,
-            _ => {
-                return Err(bad(
-                    "BESEDA_MIN_FREE_DISK_MB",
-                    format!("{free_raw:?} is not a number of megabytes"),
-                ));
-            }
-        };
+        let min_free_disk_bytes = number(
+            "BESEDA_MIN_FREE_DISK_MB",
+            pick("BESEDA_MIN_FREE_DISK_MB", file_cfg.min_free_disk_mb),
+            1024,
+            0..=1 << 30,
+            "megabytes",
+        )? * 1024
+            * 1024;
         Ok(Config {
             min_free_disk_bytes,
             trusted_proxies,

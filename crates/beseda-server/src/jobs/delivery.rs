@@ -138,24 +138,20 @@ impl DeliveryWorker {
         .to_string();
         let timestamp = self.clock.now().0 / 1000;
         let signature = sign_webhook(&job.webhook_secret, timestamp, body.as_bytes());
-        let request = self.http.request(reqwest::Method::POST, &job.webhook_url);
-        let sent = match request {
-            Ok(request) => {
-                let request = request
-                    .header("content-type", "application/json")
-                    .header("x-beseda-timestamp", timestamp.to_string())
-                    // Stable across retries: a module dedupes on it.
-                    .header("x-beseda-event-id", job.message_id.0.to_string())
-                    .header("x-beseda-signature", signature)
-                    .body(body);
-                self.http.send(request).await
-            }
-            Err(e) => Err(e),
-        };
-        let answer = match sent {
-            Ok(resp) => read_capped(resp, ANSWER_CAP).await,
-            Err(e) => Err(e),
-        };
+        let answer = async {
+            let request = self
+                .http
+                .request(reqwest::Method::POST, &job.webhook_url)?
+                .header("content-type", "application/json")
+                .header("x-beseda-timestamp", timestamp.to_string())
+                // Stable across retries: a module dedupes on it.
+                .header("x-beseda-event-id", job.message_id.0.to_string())
+                .header("x-beseda-signature", signature)
+                .body(body);
+            let resp = self.http.send(request).await?;
+            read_capped(resp, ANSWER_CAP).await
+        }
+        .await;
         match answer {
             // What the module says is kept within the same bounds as its reports.
             Ok(body) => match serde_json::from_slice(&body).unwrap_or_default() {

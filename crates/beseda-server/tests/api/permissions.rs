@@ -467,12 +467,7 @@ fn visible(w: &World, who: Who) -> BTreeSet<i64> {
 
 async fn no_cell_of_the_matrix_leaks(app: TestApp) {
     let (w, callers) = world(&app).await;
-    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let admin = app.as_(ADMIN_EMAIL).await;
     let snapshot = |admin: Caller, w: &World| {
         let ds: Vec<i64> = w.dialogs.values().map(|(d, _, _)| *d).collect();

@@ -199,12 +199,7 @@ async fn a_dialog_of(app: &TestApp) -> (i64, crate::common::client::Caller, i64)
 }
 
 async fn the_document_lists_the_refusals_on_every_operation(app: TestApp) {
-    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

@@ -31,7 +31,7 @@ impl ApiError {
 }
 
 /// The stable code of an answer the framework gives by itself, by its status.
-pub fn code_of_status(status: StatusCode) -> &'static str {
+fn code_of_status(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::UNAUTHORIZED => "unauthenticated",
@@ -162,10 +162,9 @@ impl IntoResponse for ApiError {
                 };
                 let retry_after = match &e {
                     // Whole seconds, rounded up: a client that waits that long is let in.
-                    CoreError::RateLimited { retry_after } => {
-                        Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
-                            .map(|s| s.max(1))
-                    }
+                    CoreError::RateLimited { retry_after } => Some(
+                        (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1),
+                    ),
                     _ => None,
                 };
                 let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

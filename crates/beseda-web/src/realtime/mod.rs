@@ -119,12 +119,13 @@ async fn visible_now(
             continue;
         }
         if let (Audience::Dialog(_), Some(d), false) = (&e.audience, e.dialog_id, viewer.sees_all) {
-            let sees = match sight.get(&d) {
-                Some(sees) => *sees,
+            let sees = match sight.get(&d).copied() {
+                Some(sees) => sees,
                 None => {
                     let access = state.store.dialog_access(d).await?;
                     let sees = access.is_some_and(|a| viewer.may_see(a.responsible));
-                    *sight.entry(d).or_insert(sees)
+                    sight.insert(d, sees);
+                    sees
                 }
             };
             if !sees {
@@ -147,16 +148,15 @@ async fn serve(
     let mut reg = state.hub.register(viewer);
     let mut last = after.unwrap_or(EventId(0));
     if let Some(after) = after {
-        let missed = match state.store.events_after(after, REPLAY_LIMIT + 1).await {
+        // Nothing when too many were missed, some were pruned from the log, or it is unreadable.
+        let replay = match state.store.events_after(after, REPLAY_LIMIT + 1).await {
             Ok(Some(missed)) if missed.len() <= REPLAY_LIMIT as usize => {
-                visible_now(&state, &viewer, missed).await
+                visible_now(&state, &viewer, missed).await.ok()
             }
-            // Too many missed, or some pruned from the log.
-            Ok(_) => Err(CoreError::InvalidCursor),
-            Err(e) => Err(e),
+            _ => None,
         };
-        match missed {
-            Ok(missed) => {
+        match replay {
+            Some(missed) => {
                 for e in missed {
                     last = e.id;
                     if socket
@@ -168,7 +168,7 @@ async fn serve(
                     }
                 }
             }
-            Err(_) => {
+            None => {
                 let _ = socket.send(resync()).await;
             }
         }

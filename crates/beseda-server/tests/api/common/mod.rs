@@ -152,6 +152,13 @@ impl TestApp {
         })
     }
 
+    /// The OpenAPI document the server serves.
+    pub async fn openapi(&self) -> serde_json::Value {
+        let r = reqwest::get(self.url("/api/openapi.json")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     /// The database the app runs on, for a second, concrete handle on it.
     pub fn db_url(&self) -> &str {
         &self._db.url
