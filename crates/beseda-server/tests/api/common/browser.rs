@@ -99,8 +99,9 @@ impl Browser {
         self.wait_for(Locator::Css(css)).await.text().await.unwrap()
     }
 
-    /// Acts on the element `css` finds; when a fragment replaced it meanwhile (a stale
-    /// element), finds it again.
+    /// Acts on the element `css` finds; when a fragment or a reload replaced it meanwhile (a
+    /// stale element, or in Chromium's words a node that "does not belong to the document"),
+    /// finds it again.
     async fn on_element<F, Fut>(&self, css: &str, act: F)
     where
         F: Fn(Element) -> Fut,
@@ -108,7 +109,9 @@ impl Browser {
     {
         for _ in 0..20 {
             match act(self.wait_for(Locator::Css(css)).await).await {
-                Err(e) if e.is_stale_element_reference() => {}
+                Err(e)
+                    if e.is_stale_element_reference()
+                        || e.to_string().contains("does not belong to the document") => {}
                 other => return other.unwrap_or_else(|e| panic!("{css}: {e}")),
             }
         }
