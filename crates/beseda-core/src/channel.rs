@@ -85,9 +85,14 @@ impl ChannelKind {
                 true,
                 true,
             ),
-            ChannelKind::Widget | ChannelKind::Custom => {
-                (limits(None, None, None, None), true, true, true)
-            }
+            // The widget's visitors upload to us: a bound keeps one visitor from filling the disk.
+            ChannelKind::Widget => (
+                limits(Some(10 * MB), Some(10 * MB), Some(10 * MB), Some(10 * MB)),
+                false,
+                false,
+                true,
+            ),
+            ChannelKind::Custom => (limits(None, None, None, None), true, true, true),
         };
         Capabilities {
             text: TextCapabilities {

@@ -252,6 +252,9 @@ pub struct MessageView {
     pub deleted_at: Option<Timestamp>,
     /// Its files, in the order they were sent (F11, F25).
     pub attachments: Vec<crate::attachment::AttachmentView>,
+    /// The channel's id of a client message (what made its push idempotent).
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -291,6 +294,12 @@ pub struct ContactDetails {
     pub page: Option<String>,
     /// `utm_*` tags as a JSON object.
     pub utm: Option<String>,
+    /// For the website widget: the page that led the client to the site.
+    pub referrer: Option<String>,
+    /// The client typed the phone and email themselves (the widget's pre-chat form), so they
+    /// prove nothing: they never link the contact to an existing client card, whose owner
+    /// anyone could claim to be; a card with the same phone or email is only suggested.
+    pub self_declared: bool,
 }
 
 impl ContactDetails {

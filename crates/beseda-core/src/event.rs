@@ -78,6 +78,11 @@ pub enum DomainEvent {
         body: String,
         reason: String,
     },
+    /// The website visitor closed the site's last page with the widget (F39): replies fail
+    /// with "the visitor left the site" until they come back.
+    VisitorLeft {},
+    /// The website visitor is on the site again.
+    VisitorReturned {},
     /// Sent on the socket only: the client missed more than the log keeps and must reload.
     Resync {},
 }

@@ -21,5 +21,6 @@ pub mod store;
 pub mod time;
 pub mod transport;
 pub mod values;
+pub mod widget;
 
 pub use error::{CoreError, CoreResult};

@@ -187,6 +187,16 @@ pub struct ClientCard {
     /// The client's orders, newest first (at most 20), and what they come to in each currency.
     pub orders: Vec<OrderSummary>,
     pub order_totals: Vec<OrderTotal>,
+    /// An older card with the phone or email this client typed themselves: possibly the same
+    /// person (a manager may merge the two), possibly someone using another's address.
+    pub possibly_same_as: Option<ClientRefName>,
+}
+
+/// A client card named, for a link to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClientRefName {
+    pub id: crate::ids::ClientId,
+    pub name: String,
 }
 
 /// An order as the client card lists it (F14).
@@ -216,6 +226,8 @@ pub struct ClientSourceView {
     pub channel_name: Option<String>,
     pub first_contact_at: Option<Timestamp>,
     pub page: Option<String>,
+    /// The page that led the client to the site (the website widget).
+    pub referrer: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub utm: Option<serde_json::Value>,
 }

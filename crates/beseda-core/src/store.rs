@@ -39,6 +39,7 @@ pub trait Store:
     + TransportStore
     + AttachmentStore
     + InboxStore
+    + WidgetStore
 {
 }
 impl<T> Store for T where
@@ -51,6 +52,7 @@ impl<T> Store for T where
         + TransportStore
         + AttachmentStore
         + InboxStore
+        + WidgetStore
 {
 }
 
@@ -559,4 +561,81 @@ pub trait InboxStore: Send + Sync + 'static {
         by: ManagerId,
         now: Timestamp,
     ) -> CoreResult<Written<u64>>;
+}
+
+/// The website widget: its channels, its visitors and where they are (F39).
+#[async_trait]
+pub trait WidgetStore: Send + Sync + 'static {
+    /// A new channel of kind `widget` with its settings and secrets.
+    async fn create_widget(
+        &self,
+        name: &str,
+        key: &str,
+        identity_secret: &str,
+        settings: &crate::widget::WidgetSettings,
+        now: Timestamp,
+    ) -> CoreResult<crate::widget::WidgetChannel>;
+    async fn update_widget(
+        &self,
+        id: ChannelId,
+        name: &str,
+        active: bool,
+        settings: &crate::widget::WidgetSettings,
+        now: Timestamp,
+    ) -> CoreResult<crate::widget::WidgetChannel>;
+    /// Every widget channel, by name.
+    async fn widgets(&self) -> CoreResult<Vec<crate::widget::WidgetChannel>>;
+    /// A widget channel, active or not, with its channel's capabilities.
+    async fn widget(
+        &self,
+        id: ChannelId,
+    ) -> CoreResult<Option<(crate::widget::WidgetChannel, Capabilities)>>;
+    async fn widget_by_key(
+        &self,
+        key: &str,
+    ) -> CoreResult<Option<(crate::widget::WidgetChannel, Capabilities)>>;
+    /// A visitor session: the token (hashed) names the visitor's contact on the channel.
+    async fn create_visitor(
+        &self,
+        channel: ChannelId,
+        token_hash: &TokenHash,
+        external_id: &str,
+        now: Timestamp,
+    ) -> CoreResult<()>;
+    /// The visitor holding this token on this channel.
+    async fn visitor_by_token(
+        &self,
+        channel: ChannelId,
+        token_hash: &TokenHash,
+    ) -> CoreResult<Option<crate::widget::Visitor>>;
+    /// The visitor's dialog, once they wrote, unless it was deleted.
+    async fn visitor_dialog(
+        &self,
+        visitor: &crate::widget::Visitor,
+    ) -> CoreResult<Option<DialogId>>;
+    /// One message of a dialog as the feed shows it.
+    async fn dialog_message(
+        &self,
+        dialog: DialogId,
+        id: MessageId,
+    ) -> CoreResult<Option<MessageView>>;
+    /// The newest event's id: a screen that loads now replays from it.
+    async fn newest_event_id(&self) -> CoreResult<EventId>;
+    /// The newest client message of the dialog that a manager has read.
+    async fn client_read_up_to(&self, dialog: DialogId) -> CoreResult<Option<MessageId>>;
+    /// One dialog's events after `after`, oldest first; `None` when some were pruned.
+    async fn dialog_events_after(
+        &self,
+        dialog: DialogId,
+        after: EventId,
+        limit: u32,
+    ) -> CoreResult<Option<Vec<Event>>>;
+    /// Records that a visitor left the site (`here` false) or came back, with a line in their
+    /// dialog's feed; `false` when they have no dialog or it was so already.
+    async fn set_visitor_presence(
+        &self,
+        visitor: &crate::widget::Visitor,
+        here: bool,
+        now: Timestamp,
+    ) -> CoreResult<Written<bool>>;
 }

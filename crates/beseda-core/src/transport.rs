@@ -131,8 +131,21 @@ pub struct DeliveryJob {
     pub author_name: Option<String>,
     pub attachments: Vec<crate::attachment::AttachmentView>,
     pub created_at: Timestamp,
-    pub webhook_url: String,
-    pub webhook_secret: String,
+    pub target: DeliveryTarget,
+}
+
+/// Where an outgoing message goes.
+#[derive(Clone, Debug)]
+pub enum DeliveryTarget {
+    /// The channel's integration module, by a signed webhook.
+    Module {
+        webhook_url: String,
+        webhook_secret: String,
+    },
+    /// The website widget's visitor, whom Beseda serves itself.
+    Widget,
+    /// A channel without a module (the demo's, an old import): nowhere to send.
+    Nowhere,
 }
 
 /// What became of one delivery attempt.
@@ -142,6 +155,8 @@ pub enum DeliveryOutcome {
     Sent { external_id: Option<String> },
     /// The module took it and will report later (F38 "acknowledge later").
     Accepted,
+    /// A channel Beseda serves itself (the widget) put it in front of the client at once.
+    Reached(DeliveryStatus),
     /// The module refused it: `failed` with the reason (F31).
     Failed(Failure),
     /// The module could not be reached: try again at `at`.

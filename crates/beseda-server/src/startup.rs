@@ -107,16 +107,8 @@ impl Server {
             server_shutdown.cancelled().await;
             app_shutdown.cancel();
         });
-        let worker = crate::jobs::delivery::DeliveryWorker::new(
-            self.state.store.clone(),
-            self.state.bus.clone(),
-            self.state.clock.clone(),
-            self.state.delivery_policy,
-            self.state.delivery_lease,
-            self.state.public_url.clone(),
-            self.state.outbound.clone(),
-        )
-        .map_err(std::io::Error::other)?;
+        let worker = crate::jobs::delivery::DeliveryWorker::new(&self.state)
+            .map_err(std::io::Error::other)?;
         let delivery =
             tokio::spawn(Arc::new(worker).run(Duration::from_millis(100), shutdown.clone()));
         let hub = tokio::spawn(
@@ -125,6 +117,11 @@ impl Server {
                 .clone()
                 .run(self.state.bus.clone(), shutdown.clone()),
         );
+        let visitors = tokio::spawn(self.state.visitors.clone().run(
+            self.state.widget.clone(),
+            self.state.bus.clone(),
+            shutdown.clone(),
+        ));
         let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         // Events are small frames that must leave at once: no Nagle delay.
         let listener = self.listener.tap_io(|tcp| {
@@ -138,6 +135,7 @@ impl Server {
         shutdown.cancel();
         let _ = jobs.await;
         let _ = hub.await;
+        let _ = visitors.await;
         let _ = delivery.await;
         result
     }

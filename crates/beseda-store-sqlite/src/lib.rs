@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "deleted texts",
         include_str!("../migrations/0009_deleted_texts.sql"),
     ),
+    (10, "widget", include_str!("../migrations/0010_widget.sql")),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

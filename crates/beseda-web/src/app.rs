@@ -4,6 +4,8 @@ use crate::files::Files;
 use crate::files::fetch::HttpFetcher;
 use crate::outbound::{AddressPolicy, Outbound};
 use crate::realtime::hub::Hub;
+use crate::widget::limits::WidgetLimits;
+use crate::widget::visitors::Visitors;
 use beseda_core::CoreResult;
 use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::{Passwords, TokenHasher};
@@ -14,6 +16,7 @@ use beseda_core::services::inbox::InboxService;
 use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
 use beseda_core::services::transport::TransportService;
+use beseda_core::services::widget::WidgetService;
 use beseda_core::store::Store;
 use beseda_core::time::Clock;
 use beseda_core::transport::RetryPolicy;
@@ -59,6 +62,12 @@ pub struct AppState {
     pub public_url: String,
     /// Which addresses outgoing requests to addresses given by others may reach.
     pub outbound: AddressPolicy,
+    /// Website widgets and their visitors (F39).
+    pub widget: Arc<WidgetService>,
+    /// The visitors connected to this server: presence and their live events.
+    pub visitors: Visitors,
+    /// How much the public visitor API lets one address or visitor do.
+    pub widget_limits: Arc<WidgetLimits>,
 }
 
 /// What the state is built from besides the store.
@@ -112,6 +121,13 @@ impl AppState {
             store.clone(),
             clock.clone(),
             bus.clone(),
+            hasher.clone(),
+            dialogs.clone(),
+        );
+        let widget = WidgetService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
             hasher,
             dialogs.clone(),
         );
@@ -131,6 +147,9 @@ impl AppState {
 
             public_url,
             outbound,
+            widget: Arc::new(widget),
+            visitors: Visitors::new(clock.clone(), crate::widget::visitors::GRACE),
+            widget_limits: Arc::default(),
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

@@ -9,3 +9,4 @@ pub mod http;
 pub mod i18n;
 pub mod outbound;
 pub mod realtime;
+pub mod widget;

@@ -8,3 +8,4 @@ pub mod library;
 pub mod managers;
 pub mod throttle;
 pub mod transport;
+pub mod widget;

@@ -6,10 +6,14 @@
 use beseda_core::event::EventBus;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, Timestamp};
-use beseda_core::transport::{DeliveryJob, DeliveryOutcome, Failure, RetryPolicy, sign_webhook};
+use beseda_core::transport::{
+    DeliveryJob, DeliveryOutcome, DeliveryTarget, Failure, RetryPolicy, sign_webhook,
+};
 use beseda_core::values::{clipped, max_bytes};
+use beseda_core::widget::{PresencePort, widget_delivery};
 use beseda_core::{CoreError, CoreResult};
-use beseda_web::outbound::{AddressPolicy, Outbound, OutboundError, read_capped};
+use beseda_web::app::AppState;
+use beseda_web::outbound::{Outbound, OutboundError, read_capped};
 use rand::RngCore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -31,6 +35,10 @@ pub struct DeliveryWorker {
     lease: Duration,
     /// How the module reaches us, for the files' addresses.
     public_url: String,
+    /// Who is on the website now, for the widget's replies.
+    presence: Arc<dyn PresencePort>,
+    /// How long a visitor may be between pages before a reply to them fails.
+    visitor_grace: Duration,
 }
 
 /// What a module answers to a webhook.
@@ -43,18 +51,12 @@ struct ModuleAnswer {
 }
 
 impl DeliveryWorker {
-    pub fn new(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn EventBus>,
-        clock: Arc<dyn Clock>,
-        policy: RetryPolicy,
-        lease: Duration,
-        public_url: String,
-        outbound: AddressPolicy,
-    ) -> CoreResult<DeliveryWorker> {
+    /// A worker over the application's store, bus and clock, with its delivery settings.
+    pub fn new(state: &AppState) -> CoreResult<DeliveryWorker> {
+        let lease = state.delivery_lease;
         // A call ends well within the lease, so no other worker takes a job still in flight.
-        let http =
-            Outbound::new(outbound, WEBHOOK_TIMEOUT.min(lease / 2)).map_err(CoreError::Internal)?;
+        let http = Outbound::new(state.outbound.clone(), WEBHOOK_TIMEOUT.min(lease / 2))
+            .map_err(CoreError::Internal)?;
         let mut id = [0u8; 8];
         rand::rng().fill_bytes(&mut id);
         let owner = format!(
@@ -63,14 +65,16 @@ impl DeliveryWorker {
             id.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
         Ok(DeliveryWorker {
-            store,
-            bus,
-            clock,
+            store: state.store.clone(),
+            bus: state.bus.clone(),
+            clock: state.clock.clone(),
             http,
             owner,
-            policy,
+            policy: state.delivery_policy,
             lease,
-            public_url,
+            public_url: state.public_url.clone(),
+            presence: Arc::new(state.visitors.clone()),
+            visitor_grace: state.visitors.grace(),
         })
     }
 
@@ -112,6 +116,31 @@ impl DeliveryWorker {
     }
 
     async fn attempt(&self, job: &DeliveryJob) -> DeliveryOutcome {
+        match &job.target {
+            DeliveryTarget::Module {
+                webhook_url,
+                webhook_secret,
+            } => self.call_module(job, webhook_url, webhook_secret).await,
+            DeliveryTarget::Widget => widget_delivery(
+                self.presence
+                    .presence(job.channel_id, &job.contact_external_id),
+                self.clock.now(),
+                self.visitor_grace,
+            ),
+            DeliveryTarget::Nowhere => DeliveryOutcome::Failed(Failure {
+                code: "no_transport".into(),
+                message: "the channel has no integration module".into(),
+            }),
+        }
+    }
+
+    /// POSTs the message to its module's webhook, signed, and reads what the module answers.
+    async fn call_module(
+        &self,
+        job: &DeliveryJob,
+        webhook_url: &str,
+        webhook_secret: &str,
+    ) -> DeliveryOutcome {
         let body = serde_json::json!({
             "type": "message_sent",
             "message": {
@@ -137,11 +166,11 @@ impl DeliveryWorker {
         })
         .to_string();
         let timestamp = self.clock.now().0 / 1000;
-        let signature = sign_webhook(&job.webhook_secret, timestamp, body.as_bytes());
+        let signature = sign_webhook(webhook_secret, timestamp, body.as_bytes());
         let answer = async {
             let request = self
                 .http
-                .request(reqwest::Method::POST, &job.webhook_url)?
+                .request(reqwest::Method::POST, webhook_url)?
                 .header("content-type", "application/json")
                 .header("x-beseda-timestamp", timestamp.to_string())
                 // Stable across retries: a module dedupes on it.

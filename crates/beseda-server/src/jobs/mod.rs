@@ -51,6 +51,7 @@ pub async fn housekeeping_once(state: &AppState, unsent_age: Duration) -> CoreRe
             break;
         }
     }
+    state.widget_limits.forget_idle();
     let before = state.clock.now().minus(state.event_retention);
     let events = state.store.prune_events(before).await?;
     if sessions > 0 || uploads > 0 || events > 0 {

@@ -26,5 +26,6 @@ mod realtime;
 mod request_refusals;
 mod restart;
 mod transport_api;
+mod widget_api;
 mod workspace;
 mod xss;

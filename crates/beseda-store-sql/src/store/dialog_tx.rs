@@ -212,6 +212,7 @@ pub(crate) async fn add_message(
         edited_at: None,
         deleted_at: None,
         attachments,
+        external_id: m.external_id.map(str::to_owned),
     })
 }
 

@@ -354,7 +354,7 @@ impl DialogStore for SqlStore {
     }
 
     async fn events_after(&self, after: EventId, limit: u32) -> CoreResult<Option<Vec<Event>>> {
-        events::after(&*self.db, after, limit).await
+        events::after(&*self.db, None, after, limit).await
     }
 
     async fn prune_events(&self, before: Timestamp) -> CoreResult<u64> {

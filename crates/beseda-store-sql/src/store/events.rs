@@ -103,15 +103,21 @@ fn event_from(r: &SqlRow) -> CoreResult<Event> {
 
 pub(crate) async fn after(
     db: &dyn SqlDb,
+    dialog: Option<DialogId>,
     after: EventId,
     limit: u32,
 ) -> CoreResult<Option<Vec<Event>>> {
+    let only = if dialog.is_some() {
+        "AND dialog_id = $3"
+    } else {
+        "AND $3 IS NULL"
+    };
+    let sql = format!(
+        "SELECT id, kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
+           previous_manager_id, previous_bot_id, payload, created_at FROM events WHERE id > $1 {only} ORDER BY id LIMIT $2"
+    );
     let rows = db
-        .fetch_all(
-            "SELECT id, kind, dialog_id, audience, audience_manager_id, responsible_manager_id, responsible_bot_id, \
-               previous_manager_id, previous_bot_id, payload, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-            params![after.0, i64::from(limit)],
-        )
+        .fetch_all(&sql, params![after.0, i64::from(limit), dialog])
         .await?;
     // Read after the events: a prune that ran before them has moved the mark by now.
     if db.fetch_one(PRUNED_THROUGH, &[]).await?.i64("value")? > after.0 {

@@ -17,7 +17,7 @@ use beseda_core::{CoreError, CoreResult};
 
 const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, mg.name AS author_name, \
     m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at, \
-    m.edited_at, m.deleted_at \
+    m.edited_at, m.deleted_at, m.external_id \
     FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN messages q ON q.id = m.quote_message_id";
 
 fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
@@ -69,6 +69,7 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         edited_at: r.opt_ts("edited_at")?,
         deleted_at: r.opt_ts("deleted_at")?,
         attachments: Vec::new(),
+        external_id: r.opt_text("external_id")?,
     })
 }
 

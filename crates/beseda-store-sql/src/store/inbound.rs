@@ -179,14 +179,16 @@ impl SqlStore {
         let contact = match inserted {
             Some(r) => {
                 let contact = r.i64("id")?;
-                let client = match known_client(tx, phone.as_deref(), email.as_deref()).await? {
-                    Some(existing) => existing,
-                    // F04: a new client card remembers where the client first came from.
-                    None => tx
+                let known = known_client(tx, phone.as_deref(), email.as_deref()).await?;
+                let client = match known {
+                    Some(existing) if !det.self_declared => existing,
+                    // F04: a new client card remembers where the client first came from; a
+                    // card matched only by what the client typed is a suggestion, not a link.
+                    suggested => tx
                         .fetch_one(
                             "INSERT INTO clients (name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
-                               source_first_contact_at, source_page, source_utm, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $8) RETURNING id",
+                               source_first_contact_at, source_page, source_utm, source_referrer, possibly_same_as, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $8, $8) RETURNING id",
                             params![
                                 name,
                                 phone,
@@ -197,7 +199,9 @@ impl SqlStore {
                                 channel.text("name")?,
                                 now,
                                 det.page.clone(),
-                                det.utm.clone()
+                                det.utm.clone(),
+                                det.referrer.clone(),
+                                suggested
                             ],
                         )
                         .await?

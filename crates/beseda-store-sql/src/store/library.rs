@@ -9,8 +9,8 @@ use beseda_core::dialog::Responsible;
 use beseda_core::event::{DomainEvent, NewEvent};
 use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, QuickReplyId, TagId};
 use beseda_core::library::{
-    ChannelTimeLimits, ClientCard, ClientSourceView, ClientTag, OrderSummary, OrderTotal,
-    QuickReply, TimeLimitSettings, TimeLimits,
+    ChannelTimeLimits, ClientCard, ClientRefName, ClientSourceView, ClientTag, OrderSummary,
+    OrderTotal, QuickReply, TimeLimitSettings, TimeLimits,
 };
 use beseda_core::store::{LibraryStore, Written};
 use beseda_core::time::Timestamp;
@@ -173,7 +173,10 @@ impl LibraryStore for SqlStore {
             .db
             .fetch_optional(
                 "SELECT id, name, phone, email, photo_url, source_channel_kind, source_channel_id, source_channel_name, \
-                   source_first_contact_at, source_page, source_utm, blocked_at, created_at FROM clients WHERE id = $1",
+                   source_first_contact_at, source_page, source_utm, source_referrer, blocked_at, created_at, \
+                   (SELECT s.id FROM clients s WHERE s.id = clients.possibly_same_as) AS same_id, \
+                   (SELECT s.name FROM clients s WHERE s.id = clients.possibly_same_as) AS same_name \
+                 FROM clients WHERE id = $1",
                 params![client],
             )
             .await?
@@ -189,6 +192,7 @@ impl LibraryStore for SqlStore {
             channel_name: r.opt_text("source_channel_name")?,
             first_contact_at: r.opt_ts("source_first_contact_at")?,
             page: r.opt_text("source_page")?,
+            referrer: r.opt_text("source_referrer")?,
             utm,
         };
         Ok(Some(ClientCard {
@@ -238,6 +242,13 @@ impl LibraryStore for SqlStore {
                     })
                 })
                 .collect::<CoreResult<_>>()?,
+            possibly_same_as: match r.opt_i64("same_id")? {
+                Some(id) => Some(ClientRefName {
+                    id: ClientId(id),
+                    name: r.opt_text("same_name")?.unwrap_or_default(),
+                }),
+                None => None,
+            },
         }))
     }
 

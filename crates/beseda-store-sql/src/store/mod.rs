@@ -15,6 +15,7 @@ mod managers;
 mod search;
 mod transport;
 mod visibility;
+mod widget;
 
 use crate::driver::{SqlDb, SqlError, SqlErrorKind};
 use async_trait::async_trait;

@@ -13,8 +13,8 @@ use beseda_core::secret::TokenHash;
 use beseda_core::store::{TransportStore, Written};
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{
-    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, Failure, MessageRef, ReportOutcome,
-    StatusReport, TransportModule, advances,
+    Channel, ChannelRegistration, DeliveryJob, DeliveryOutcome, DeliveryTarget, Failure,
+    MessageRef, ReportOutcome, StatusReport, TransportModule, advances,
 };
 use beseda_core::{CoreError, CoreResult};
 
@@ -402,47 +402,43 @@ impl TransportStore for SqlStore {
             }
             let j = self
                 .db
-                .fetch_optional(
-                    "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.external_id AS channel_external_id, \
+                .fetch_one(
+                    "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.kind AS channel_kind, c.external_id AS channel_external_id, \
                        ct.external_id AS contact_external_id, m.body, q.transport_id AS quote_external_id, mg.name AS author_name, \
                        m.created_at, tm.webhook_url, tm.webhook_secret \
                      FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
                        JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
-                       JOIN transport_modules tm ON tm.id = c.module_id \
+                       LEFT JOIN transport_modules tm ON tm.id = c.module_id \
                        LEFT JOIN messages q ON q.id = m.quote_message_id LEFT JOIN managers mg ON mg.id = m.author_manager_id \
                      WHERE j.id = $1",
                     params![id],
                 )
-                .await;
-            match j? {
-                Some(j) => jobs.push(DeliveryJob {
-                    id,
-                    attempts: j.i64("attempts")?,
-                    message_id: MessageId(j.i64("message_id")?),
-                    dialog_id: DialogId(j.i64("dialog_id")?),
-                    channel_id: ChannelId(j.i64("channel_id")?),
-                    channel_external_id: j.opt_text("channel_external_id")?,
-                    contact_external_id: j.text("contact_external_id")?,
-                    text: j.text("body")?,
-                    quote_external_id: j.opt_text("quote_external_id")?,
-                    author_name: j.opt_text("author_name")?,
-                    attachments: self.files_of(&[MessageId(j.i64("message_id")?)]).await?,
-                    created_at: j.ts("created_at")?,
-                    webhook_url: j.text("webhook_url")?,
-                    webhook_secret: j.text("webhook_secret")?,
-                }),
-                // A channel without a module (the demo's, an old import) has nowhere to send.
-                None => {
-                    let failure = Failure {
-                        code: "no_transport".into(),
-                        message: "the channel has no integration module".into(),
-                    };
-                    let w = self
-                        .finish_delivery(id, owner, &DeliveryOutcome::Failed(failure), now)
-                        .await?;
-                    drop(w);
+                .await?;
+            let target = match (j.opt_text("webhook_url")?, j.opt_text("webhook_secret")?) {
+                (Some(webhook_url), Some(webhook_secret)) => DeliveryTarget::Module {
+                    webhook_url,
+                    webhook_secret,
+                },
+                _ if j.text("channel_kind")? == ChannelKind::Widget.as_str() => {
+                    DeliveryTarget::Widget
                 }
-            }
+                _ => DeliveryTarget::Nowhere,
+            };
+            jobs.push(DeliveryJob {
+                id,
+                attempts: j.i64("attempts")?,
+                message_id: MessageId(j.i64("message_id")?),
+                dialog_id: DialogId(j.i64("dialog_id")?),
+                channel_id: ChannelId(j.i64("channel_id")?),
+                channel_external_id: j.opt_text("channel_external_id")?,
+                contact_external_id: j.text("contact_external_id")?,
+                text: j.text("body")?,
+                quote_external_id: j.opt_text("quote_external_id")?,
+                author_name: j.opt_text("author_name")?,
+                attachments: self.files_of(&[MessageId(j.i64("message_id")?)]).await?,
+                created_at: j.ts("created_at")?,
+                target,
+            });
         }
         Ok(jobs)
     }
@@ -470,7 +466,9 @@ impl TransportStore for SqlStore {
             DialogId(j.i64("dialog_id")?),
         );
         let (state, retry_at, error) = match outcome {
-            DeliveryOutcome::Sent { .. } | DeliveryOutcome::Accepted => ("done", None, None),
+            DeliveryOutcome::Sent { .. }
+            | DeliveryOutcome::Accepted
+            | DeliveryOutcome::Reached(_) => ("done", None, None),
             DeliveryOutcome::Failed(f) => ("failed", None, Some(f.message.clone())),
             DeliveryOutcome::Retry { error, at } => ("pending", Some(*at), Some(error.clone())),
         };
@@ -491,6 +489,10 @@ impl TransportStore for SqlStore {
                     None,
                     now,
                 )
+                .await
+                .map(|(_, events)| events),
+            DeliveryOutcome::Reached(status) => self
+                .advance(&mut tx, message, dialog, *status, None, None, now)
                 .await
                 .map(|(_, events)| events),
             DeliveryOutcome::Failed(f) => self

@@ -275,6 +275,8 @@ impl Customer {
                 .utm
                 .filter(|u| !u.is_empty())
                 .map(|u| serde_json::to_string(&u).unwrap_or_default()),
+            referrer: None,
+            self_declared: false,
         };
         Ok((self.external_id, name, details))
     }

@@ -9,6 +9,7 @@ pub(crate) mod api_inbox;
 mod api_library;
 mod api_managers;
 mod api_transport;
+mod api_widgets;
 pub mod auth;
 pub mod error;
 mod health;
@@ -158,6 +159,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_attachments::preview))
         .routes(routes!(api_attachments::module_download))
         .routes(routes!(crate::realtime::ws))
+        .routes(routes!(
+            api_widgets::list_widgets,
+            api_widgets::create_widget
+        ))
+        .routes(routes!(api_widgets::update_widget))
+        .merge(crate::widget::routes())
         .layer(DefaultBodyLimit::max(json::JSON_BODY_LIMIT))
         .layer(timeout(REQUEST_TIMEOUT))
         // Uploads stream up to a message's 500 MB: a larger body limit and more time; each
@@ -243,6 +250,7 @@ fn pages() -> Router<AppState> {
         .route("/me/availability", post(pages::availability_submit))
         .route("/me/locale", post(pages::locale_submit))
         .route("/assets/{*path}", get(pages::asset))
+        .route("/widget.js", get(crate::widget::script))
         .route("/ui/dialogs", get(ui::rows))
         .route("/ui/dialogs/{id}", get(ui::conversation))
         .route("/ui/dialogs/{id}/row", get(ui::row))
@@ -266,7 +274,11 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .merge(api.layer(axum::middleware::from_fn(error::json_errors)))
+        .merge(
+            api.layer(axum::middleware::from_fn(error::json_errors))
+                // The visitor API's guard finds the state here.
+                .layer(axum::Extension(state.clone())),
+        )
         .merge(pages())
         .merge(
             Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi)).layer(
@@ -295,8 +307,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(|_| internal_error()))
                 .layer(
                     CsrfLayer::new()
-                        // Modules call from their own servers with a token, never with a cookie.
-                        .with_insecure_bypass(|_, uri| uri.path().starts_with("/api/transport/"))
+                        // Modules call from their own servers with a token, never with a cookie;
+                        // the widget calls from other sites with a visitor token, never a cookie.
+                        .with_insecure_bypass(|_, uri| {
+                            uri.path().starts_with("/api/transport/")
+                                || uri.path().starts_with("/api/widget/")
+                        })
                         .with_rejection_response(|_| csrf_rejected()),
                 ),
         )

@@ -185,6 +185,8 @@ impl Names {
             DomainEvent::ClientDetached { by: m, .. } => {
                 tr.t1("event-client_detached", "by", &by(*m))
             }
+            DomainEvent::VisitorLeft {} => tr.t("event-visitor_left"),
+            DomainEvent::VisitorReturned {} => tr.t("event-visitor_returned"),
             other => other.kind(),
         }
     }
