@@ -77,6 +77,11 @@ pub enum Uploader {
         dialog: DialogId,
     },
     Channel(ChannelId),
+    /// A website visitor, in one session, on a widget's channel (F39).
+    Visitor {
+        channel: ChannelId,
+        session: crate::ids::VisitorSessionId,
+    },
 }
 
 /// A stored file to record.
@@ -103,6 +108,8 @@ pub struct StoredAttachment {
     pub dialog_id: Option<DialogId>,
     pub channel_id: Option<ChannelId>,
     pub uploaded_by: Option<ManagerId>,
+    /// The website visitor's session that uploaded it (F39).
+    pub visitor_session: Option<crate::ids::VisitorSessionId>,
 }
 
 /// Which of a dialog's attachments to list (F11).
@@ -207,7 +214,8 @@ mod tests {
 
     #[test]
     fn f25_500_mb_per_message() {
-        let caps = ChannelKind::Widget.default_capabilities();
+        // A custom channel sets no limit per file: only the message's own.
+        let caps = ChannelKind::Custom.default_capabilities();
         let big = [
             file(AttachmentKind::File, 300 * 1024 * 1024),
             file(AttachmentKind::Image, 201 * 1024 * 1024),

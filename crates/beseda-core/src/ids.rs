@@ -48,4 +48,6 @@ typed_id!(
     QuickReplyId,
     /// An outgoing message's delivery to its module.
     DeliveryJobId,
+    /// A website visitor's session (one browser of one visitor).
+    VisitorSessionId,
 );

@@ -601,7 +601,7 @@ pub trait WidgetStore: Send + Sync + 'static {
         token_hash: &TokenHash,
         external_id: &str,
         now: Timestamp,
-    ) -> CoreResult<()>;
+    ) -> CoreResult<crate::ids::VisitorSessionId>;
     /// The visitor holding this token on this channel.
     async fn visitor_by_token(
         &self,

@@ -249,6 +249,8 @@ pub struct WidgetLimits {
 pub struct Visitor {
     pub channel_id: ChannelId,
     pub external_id: String,
+    /// The session (one browser) the request came with.
+    pub session: crate::ids::VisitorSessionId,
 }
 
 /// The contact id of a site's customer whose identity the site signed.
@@ -514,7 +516,7 @@ mod tests {
             to: "18:00".into(),
         };
         // 2026-11-30 is a Monday; 07:00 UTC is 10:00 in Moscow.
-        let monday_7_utc = Timestamp(1_764_486_000_000);
+        let monday_7_utc = Timestamp(1_796_022_000_000);
         assert!(h.open_at(monday_7_utc));
         assert!(!h.open_at(monday_7_utc.plus(std::time::Duration::from_secs(9 * 3600))));
         // Sunday at the same hour.

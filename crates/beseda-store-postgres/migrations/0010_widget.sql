@@ -22,3 +22,5 @@ ALTER TABLE contacts ADD COLUMN left_site_at BIGINT;
 ALTER TABLE clients ADD COLUMN source_referrer TEXT;
 -- A card with the phone or email a client typed themselves: possibly the same person.
 ALTER TABLE clients ADD COLUMN possibly_same_as BIGINT REFERENCES clients (id) ON DELETE SET NULL;
+-- A visitor's upload is theirs until their message takes it.
+ALTER TABLE attachments ADD COLUMN visitor_id BIGINT REFERENCES widget_visitors (id);

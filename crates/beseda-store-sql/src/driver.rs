@@ -115,7 +115,8 @@ id_values!(
     AttachmentId,
     ModuleId,
     QuickReplyId,
-    DeliveryJobId
+    DeliveryJobId,
+    VisitorSessionId
 );
 
 /// A row read back: named columns of integers, booleans and text (`None` is SQL NULL).

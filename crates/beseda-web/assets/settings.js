@@ -31,12 +31,47 @@ function body(form) {
   return out;
 }
 
+// A website widget's form (F39): its lists, its optional hours and its empty texts need a
+// shape the generic fields cannot say.
+function widgetBody(form) {
+  const f = form.elements;
+  const val = (name) => f.namedItem(name).value.trim();
+  const text = (name) => val(name) || null;
+  const checked = (name) =>
+    [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((el) => el.value);
+  const hours = f.namedItem("hours_on").checked
+    ? {
+        utc_offset_minutes: Number(val("hours.utc_offset_minutes")),
+        days: checked("hours.days").map(Number),
+        from: val("hours.from"),
+        to: val("hours.to"),
+      }
+    : null;
+  return {
+    name: val("name"),
+    active: f.namedItem("active").checked,
+    settings: {
+      title: val("title"),
+      avatar_url: text("avatar_url"),
+      color: val("color"),
+      position: val("position"),
+      greeting: text("greeting"),
+      languages: checked("languages"),
+      hours,
+      away_text: text("away_text"),
+      prechat: { name: val("prechat.name"), phone: val("prechat.phone"), email: val("prechat.email") },
+      allowed_origins: val("allowed_origins").split(/\s+/).filter(Boolean),
+    },
+  };
+}
+
 for (const form of document.querySelectorAll("form[data-api]")) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
     const method = form.dataset.method;
-    const r = await api(form.dataset.api, method, method === "DELETE" ? undefined : body(form));
+    const payload = form.dataset.kind === "widget" ? widgetBody(form) : body(form);
+    const r = await api(form.dataset.api, method, method === "DELETE" ? undefined : payload);
     if (!r.ok) {
       const problem = await r.json().catch(() => ({}));
       error.textContent = problem.message || String(r.status);

@@ -117,7 +117,7 @@ impl UploadBatch<'_> {
 /// Checks the unsent uploads a message is about to take: each exists, is unsent and belongs
 /// to this uploader, and together they keep the channel's limits. The store binds them again
 /// under the message's transaction, so a concurrent second use fails there.
-pub(crate) async fn check_unsent(
+pub async fn check_unsent(
     store: &dyn Store,
     caps: &Capabilities,
     ids: &[AttachmentId],
@@ -140,9 +140,16 @@ pub(crate) async fn check_unsent(
         let found = store.attachment(*id).await?;
         // A module repeating a push finds its files already in the first message: the store
         // answers the repeat with that message, and refuses them in any other.
-        if let (Some(a), Uploader::Channel(c)) = (&found, uploader)
+        let own_channel = |a: &StoredAttachment| match uploader {
+            Uploader::Channel(c) => a.channel_id == Some(c),
+            Uploader::Visitor { channel, session } => {
+                a.channel_id == Some(channel) && a.visitor_session == Some(session)
+            }
+            Uploader::Manager { .. } => false,
+        };
+        if let Some(a) = &found
             && a.view.message_id.is_some()
-            && a.channel_id == Some(c)
+            && own_channel(a)
         {
             continue;
         }
@@ -152,7 +159,9 @@ pub(crate) async fn check_unsent(
                     Uploader::Manager { manager, dialog } => {
                         a.dialog_id == Some(dialog) && a.uploaded_by == Some(manager)
                     }
-                    Uploader::Channel(c) => a.dialog_id.is_none() && a.channel_id == Some(c),
+                    Uploader::Channel(_) | Uploader::Visitor { .. } => {
+                        a.dialog_id.is_none() && own_channel(a)
+                    }
                 }
         });
         match ok {
@@ -210,6 +219,40 @@ impl AttachmentService {
             dialog,
         };
         Ok(self.batch(caps, uploader))
+    }
+
+    /// Files a website visitor uploads for their next message (F39).
+    pub fn visitor_uploads(
+        &self,
+        caps: Capabilities,
+        channel: crate::ids::ChannelId,
+        session: crate::ids::VisitorSessionId,
+    ) -> UploadBatch<'_> {
+        self.batch(caps, Uploader::Visitor { channel, session })
+    }
+
+    /// A file a website visitor may download: one of their dialog's, or their own upload that
+    /// waits to be sent.
+    pub async fn for_visitor(
+        &self,
+        session: crate::ids::VisitorSessionId,
+        dialog: Option<DialogId>,
+        id: AttachmentId,
+    ) -> CoreResult<StoredAttachment> {
+        let a = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(CoreError::NotFound("attachment"))?;
+        let theirs = match a.view.message_id {
+            Some(_) => dialog.is_some() && a.dialog_id == dialog,
+            None => a.visitor_session == Some(session),
+        };
+        if theirs {
+            Ok(a)
+        } else {
+            Err(CoreError::NotFound("attachment"))
+        }
     }
 
     /// Files a module uploads for a client's message on one of its channels.

@@ -2,6 +2,7 @@
 //! with the public key alone, then write, read and follow their one dialog with the token they
 //! got. A visitor reaches nothing but their own dialog.
 
+use super::attachments::check_unsent;
 use super::dialogs::DialogService;
 use crate::channel::Capabilities;
 use crate::dialog::{ContactDetails, FeedPage, InboundMessage, Ingested, counted_chars};
@@ -319,7 +320,8 @@ impl WidgetService {
         }
         let external_id = signed.unwrap_or_else(|| format!("v_{}", random_hex(12)));
         let token = Token::generate(VISITOR_TOKEN_PREFIX);
-        self.store
+        let session = self
+            .store
             .create_visitor(
                 w.channel_id,
                 &self.hasher.hash(&token),
@@ -330,6 +332,7 @@ impl WidgetService {
         let visitor = Visitor {
             channel_id: w.channel_id,
             external_id,
+            session,
         };
         let has_dialog = self.store.visitor_dialog(&visitor).await?.is_some();
         Ok((token, has_dialog))
@@ -384,6 +387,17 @@ impl WidgetService {
         if count == 0 && m.attachments.is_empty() {
             return Err(CoreError::invalid("text", "must not be empty"));
         }
+        let uploader = crate::attachment::Uploader::Visitor {
+            channel: ctx.widget.channel_id,
+            session: ctx.visitor.session,
+        };
+        check_unsent(
+            self.store.as_ref(),
+            &ctx.capabilities,
+            &m.attachments,
+            uploader,
+        )
+        .await?;
         let first = self.store.visitor_dialog(&ctx.visitor).await?.is_none();
         let rules = ctx.widget.settings.prechat;
         let name = field("name", rules.name, m.fields.name, first)?;

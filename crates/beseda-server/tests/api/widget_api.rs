@@ -516,7 +516,79 @@ async fn f31_a_reply_to_a_visitor_who_left_the_site_fails_and_waits_for_them(app
     .await;
 }
 
+async fn f39_a_visitor_sends_a_file_that_is_theirs_alone(app: TestApp) {
+    let (key, _, _) = create_widget(&app, SHOP).await;
+    let token = visitor(&app, &key).await;
+    let stranger = visitor(&app, &key).await;
+    let files = format!("/api/widget/v1/{key}/files");
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"order #42: sofa, blue".to_vec())
+                .file_name("order.txt"),
+        )
+    };
+    let uploaded = as_visitor(&app, &token)
+        .upload(&files, form())
+        .expect(201)
+        .await;
+    let id = uploaded[0]["id"].clone();
+    assert_eq!(uploaded[0]["file_name"], "order.txt");
+    // Nobody else may send it, nor read it.
+    as_visitor(&app, &stranger)
+        .post(
+            &format!("/api/widget/v1/{key}/messages"),
+            json!({"client_id": "s", "text": "mine now", "attachments": [id]}),
+        )
+        .refused(422, "invalid_attachment")
+        .await;
+    as_visitor(&app, &stranger)
+        .get(&format!("{files}/{id}"))
+        .refused(404, "not_found")
+        .await;
+    let (status, sent) = as_visitor(&app, &token)
+        .post(
+            &format!("/api/widget/v1/{key}/messages"),
+            json!({"client_id": "f", "text": "", "attachments": [id]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["attachments"][0]["id"], id);
+    // A retry of the send keeps the one message with its file.
+    let (again, _) = as_visitor(&app, &token)
+        .post(
+            &format!("/api/widget/v1/{key}/messages"),
+            json!({"client_id": "f", "text": "", "attachments": [id]}),
+        )
+        .await;
+    assert_eq!(again, 200);
+    let bytes = as_visitor(&app, &token)
+        .raw(Method::GET, &format!("{files}/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bytes.status(), 200);
+    assert_eq!(
+        bytes.bytes().await.unwrap().as_ref(),
+        b"order #42: sofa, blue"
+    );
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let dialog = admin.dialog_ids("").await[0];
+    let m = wait_feed(&admin, dialog, |m| m["attachments"][0]["id"] == id).await;
+    assert_eq!(m["attachments"][0]["file_name"], "order.txt");
+    // Over the widget channel's limit (10 MB): refused before it is kept.
+    let big = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'x'; 10 * 1024 * 1024 + 1]).file_name("big.txt"),
+    );
+    as_visitor(&app, &token)
+        .upload(&files, big)
+        .refused(413, "attachment_too_large")
+        .await;
+}
+
 on_both_backends!(
+    f39_a_visitor_sends_a_file_that_is_theirs_alone,
     f39_a_visitor_and_a_manager_talk_live_with_statuses,
     f39_long_polling_brings_what_the_socket_would,
     f39_browsers_of_other_sites_are_refused,

@@ -8,13 +8,13 @@ use beseda_core::attachment::{
     AttachmentKind, AttachmentTab, AttachmentView, NewAttachment, StoredAttachment, Uploader,
 };
 use beseda_core::dialog::MessageView;
-use beseda_core::ids::{AttachmentId, ChannelId, DialogId, ManagerId, MessageId};
+use beseda_core::ids::{AttachmentId, ChannelId, DialogId, ManagerId, MessageId, VisitorSessionId};
 use beseda_core::store::AttachmentStore;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
 const COLUMNS: &str = "a.id, a.kind, a.file_name, a.mime, a.size_bytes, a.width, a.height, a.thumb_key, a.message_id, \
-    a.created_at, a.object_key, a.dialog_id, COALESCE(a.channel_id, d.channel_id) AS channel_id, a.uploaded_by \
+    a.created_at, a.object_key, a.dialog_id, COALESCE(a.channel_id, d.channel_id) AS channel_id, a.uploaded_by, a.visitor_id \
     FROM attachments a LEFT JOIN dialogs d ON d.id = a.dialog_id";
 
 fn u32_of(v: Option<i64>) -> Option<u32> {
@@ -46,6 +46,7 @@ fn stored_from(r: &SqlRow) -> CoreResult<StoredAttachment> {
         dialog_id: r.opt_i64("dialog_id")?.map(DialogId),
         channel_id: r.opt_i64("channel_id")?.map(ChannelId),
         uploaded_by: r.opt_i64("uploaded_by")?.map(ManagerId),
+        visitor_session: r.opt_i64("visitor_id")?.map(VisitorSessionId),
     })
 }
 
@@ -136,6 +137,14 @@ pub(super) async fn bind(
                 )
                 .await?
             }
+            Uploader::Visitor { channel, session } => {
+                tx.execute(
+                    "UPDATE attachments SET message_id = $1, dialog_id = $3 \
+                     WHERE id = $2 AND message_id IS NULL AND dialog_id IS NULL AND channel_id = $4 AND visitor_id = $5",
+                    params![message, *id, dialog, channel, session],
+                )
+                .await?
+            }
         };
         if taken == 0 {
             return Err(CoreError::Unprocessable {
@@ -161,9 +170,10 @@ impl AttachmentStore for SqlStore {
         new: &NewAttachment,
         now: Timestamp,
     ) -> CoreResult<AttachmentView> {
-        let (dialog, channel, manager) = match new.uploader {
-            Uploader::Manager { manager, dialog } => (Some(dialog), None, Some(manager)),
-            Uploader::Channel(c) => (None, Some(c), None),
+        let (dialog, channel, manager, visitor) = match new.uploader {
+            Uploader::Manager { manager, dialog } => (Some(dialog), None, Some(manager), None),
+            Uploader::Channel(c) => (None, Some(c), None, None),
+            Uploader::Visitor { channel, session } => (None, Some(channel), None, Some(session)),
         };
         let size =
             i64::try_from(new.size_bytes).map_err(|_| CoreError::invalid("file", "too large"))?;
@@ -171,7 +181,7 @@ impl AttachmentStore for SqlStore {
             .db
             .fetch_one(
                 "INSERT INTO attachments (object_key, dialog_id, channel_id, kind, file_name, mime, size_bytes, sha256, width, height, \
-                   thumb_key, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                   thumb_key, uploaded_by, created_at, visitor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
                 params![
                     new.object_key.as_str(),
                     dialog,
@@ -185,7 +195,8 @@ impl AttachmentStore for SqlStore {
                     new.height.map(i64::from),
                     new.preview_key.clone(),
                     manager,
-                    now
+                    now,
+                    visitor
                 ],
             )
             .await?;
@@ -285,6 +296,11 @@ impl AttachmentStore for SqlStore {
                 "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments \
                  WHERE message_id IS NULL AND dialog_id IS NULL AND channel_id = $1",
                 c.0,
+            ),
+            Uploader::Visitor { session, .. } => (
+                "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments \
+                 WHERE message_id IS NULL AND visitor_id = $1",
+                session.0,
             ),
         };
         let bytes = self.db.fetch_one(sql, params![who]).await?.i64("bytes")?;

@@ -7,7 +7,7 @@ use crate::driver::SqlRow;
 use async_trait::async_trait;
 use beseda_core::channel::{Capabilities, ChannelKind};
 use beseda_core::event::{DomainEvent, Event, EventId};
-use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::ids::{ChannelId, DialogId, MessageId, VisitorSessionId};
 use beseda_core::secret::TokenHash;
 use beseda_core::store::{WidgetStore, Written};
 use beseda_core::time::Timestamp;
@@ -140,14 +140,15 @@ impl WidgetStore for SqlStore {
         token_hash: &TokenHash,
         external_id: &str,
         now: Timestamp,
-    ) -> CoreResult<()> {
-        self.db
-            .execute(
-                "INSERT INTO widget_visitors (channel_id, token_hash, external_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+    ) -> CoreResult<VisitorSessionId> {
+        let r = self
+            .db
+            .fetch_one(
+                "INSERT INTO widget_visitors (channel_id, token_hash, external_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
                 params![channel, token_hash.0.as_str(), external_id, now],
             )
             .await?;
-        Ok(())
+        Ok(VisitorSessionId(r.i64("id")?))
     }
 
     async fn visitor_by_token(
@@ -158,7 +159,7 @@ impl WidgetStore for SqlStore {
         let r = self
             .db
             .fetch_optional(
-                "SELECT external_id FROM widget_visitors WHERE token_hash = $1 AND channel_id = $2",
+                "SELECT id, external_id FROM widget_visitors WHERE token_hash = $1 AND channel_id = $2",
                 params![token_hash.0.as_str(), channel],
             )
             .await?;
@@ -166,6 +167,7 @@ impl WidgetStore for SqlStore {
             Ok(Visitor {
                 channel_id: channel,
                 external_id: r.text("external_id")?,
+                session: VisitorSessionId(r.i64("id")?),
             })
         })
         .transpose()

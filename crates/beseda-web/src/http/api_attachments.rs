@@ -32,7 +32,7 @@ pub struct UploadForm {
 
 /// Streams every part of the form into the batch, then records them. A request that fails part
 /// way keeps nothing: the batch deletes the files stored before the failure.
-async fn receive_all(
+pub(crate) async fn receive_all(
     mut batch: UploadBatch<'_>,
     mut form: Multipart,
 ) -> ApiResult<Vec<AttachmentView>> {
@@ -137,7 +137,11 @@ pub async fn copy(
 
 /// The bytes of a file or its preview, as a download that a browser cannot run: never sniffed,
 /// sandboxed, and anything but media saved rather than shown.
-async fn serve(state: &AppState, a: &StoredAttachment, preview: bool) -> ApiResult<Response> {
+pub(crate) async fn serve(
+    state: &AppState,
+    a: &StoredAttachment,
+    preview: bool,
+) -> ApiResult<Response> {
     let stream = state.attachments.bytes(a, preview).await?;
     let mime = if preview {
         "image/jpeg"

@@ -2,7 +2,7 @@
 //! every request passes: request ids in traces, a timeout, panics as 500s, CSRF protection for
 //! state changes, and a Content-Security-Policy on pages.
 
-mod api_attachments;
+pub(crate) mod api_attachments;
 mod api_auth;
 mod api_dialogs;
 pub(crate) mod api_inbox;
@@ -173,6 +173,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .routes(routes!(api_attachments::upload))
                 .routes(routes!(api_attachments::module_upload))
+                .merge(crate::widget::upload_routes())
                 .layer(DefaultBodyLimit::max(json::UPLOAD_BODY_LIMIT))
                 .layer(timeout(UPLOAD_TIMEOUT)),
         )

@@ -18,6 +18,7 @@ use beseda_core::inbox::ChannelOption;
 use beseda_core::library::{QuickReply, TimeLimits};
 use beseda_core::manager::{Group, Manager};
 use beseda_core::transport::TransportModule;
+use beseda_core::widget::{FieldRule, Prechat, WidgetChannel, WidgetPosition, WidgetSettings};
 
 /// A channel with its own answer-time limits, in minutes for the form.
 pub struct ChannelRow {
@@ -39,6 +40,120 @@ pub struct SettingsPage {
     pub replies: Vec<QuickReply>,
     pub warning_min: String,
     pub danger_min: String,
+    /// The widgets, and last the form of a new one.
+    pub widgets: Vec<WidgetForm>,
+}
+
+/// A website widget's form (F39): where it is saved, its settings, and for a saved one what
+/// the site's developer needs.
+pub struct WidgetForm {
+    pub channel_id: Option<i64>,
+    pub action: String,
+    pub method: &'static str,
+    pub name: String,
+    pub active: bool,
+    pub s: WidgetSettings,
+    pub snippet: Option<String>,
+    pub secret: String,
+}
+
+impl WidgetForm {
+    fn new_one() -> WidgetForm {
+        WidgetForm {
+            channel_id: None,
+            action: "/api/v1/widgets".into(),
+            method: "POST",
+            name: String::new(),
+            active: true,
+            s: WidgetSettings {
+                title: String::new(),
+                avatar_url: None,
+                color: "#1f6feb".into(),
+                position: WidgetPosition::Right,
+                greeting: None,
+                languages: vec!["en".into(), "ru".into()],
+                hours: None,
+                away_text: None,
+                prechat: Prechat {
+                    name: FieldRule::Optional,
+                    phone: FieldRule::Off,
+                    email: FieldRule::Optional,
+                },
+                allowed_origins: Vec::new(),
+            },
+            snippet: None,
+            secret: String::new(),
+        }
+    }
+
+    fn of(w: WidgetChannel, public_url: &str) -> WidgetForm {
+        WidgetForm {
+            channel_id: Some(w.channel_id.0),
+            action: format!("/api/v1/widgets/{}", w.channel_id.0),
+            method: "PUT",
+            snippet: Some(format!(
+                "<script src=\"{}/widget.js\" data-beseda-channel=\"{}\" async></script>",
+                public_url.trim_end_matches('/'),
+                w.key
+            )),
+            name: w.name,
+            active: w.active,
+            s: w.settings,
+            secret: w.identity_secret,
+        }
+    }
+
+    pub fn right(&self) -> bool {
+        self.s.position == WidgetPosition::Right
+    }
+
+    pub fn speaks(&self, language: &str) -> bool {
+        self.s.languages.iter().any(|l| l == language)
+    }
+
+    pub fn origins(&self) -> String {
+        self.s.allowed_origins.join("\n")
+    }
+
+    pub fn prechat(&self, tr: &Tr) -> Vec<(&'static str, String, &'static str)> {
+        let rule = |r: FieldRule| match r {
+            FieldRule::Off => "off",
+            FieldRule::Optional => "optional",
+            FieldRule::Required => "required",
+        };
+        let p = self.s.prechat;
+        vec![
+            ("name", tr.t("field-name"), rule(p.name)),
+            ("phone", tr.t("field-phone"), rule(p.phone)),
+            ("email", tr.t("field-email"), rule(p.email)),
+        ]
+    }
+
+    pub fn hours_from(&self) -> &str {
+        self.s.hours.as_ref().map_or("09:00", |h| h.from.as_str())
+    }
+
+    pub fn hours_to(&self) -> &str {
+        self.s.hours.as_ref().map_or("18:00", |h| h.to.as_str())
+    }
+
+    pub fn offset(&self) -> i32 {
+        self.s.hours.as_ref().map_or(180, |h| h.utc_offset_minutes)
+    }
+
+    /// Each weekday, its name, and whether the widget works then.
+    pub fn days(&self, tr: &Tr) -> Vec<(u8, String, bool)> {
+        (1..=7)
+            .map(|d| {
+                let on = self
+                    .s
+                    .hours
+                    .as_ref()
+                    .map_or(d <= 5, |h| h.days.contains(&d));
+                (d, tr.t(&format!("day-{d}")), on)
+            })
+            .collect()
+    }
 }
 
 fn minutes(secs: Option<i64>) -> String {
@@ -95,5 +210,13 @@ pub async fn settings(
         replies: state.library.quick_replies(actor, None).await?,
         warning_min: minutes(limits.default.warning_secs),
         danger_min: minutes(limits.default.danger_secs),
+        widgets: state
+            .widget
+            .list(actor)
+            .await?
+            .into_iter()
+            .map(|w| WidgetForm::of(w, &state.public_url))
+            .chain([WidgetForm::new_one()])
+            .collect(),
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cors;
+pub mod files;
 pub mod limits;
 pub mod live;
 pub mod visitors;
@@ -22,7 +23,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::read))
         .routes(routes!(live::poll))
         .routes(routes!(live::socket))
+        .routes(routes!(files::download))
         // Preflights reach the guard, which answers them: the routes have no OPTIONS method.
+        .layer(axum::middleware::from_fn(cors::guard))
+}
+
+/// The visitor's uploads, with the upload routes' larger body limit and time.
+pub fn upload_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(files::upload))
         .layer(axum::middleware::from_fn(cors::guard))
 }
 

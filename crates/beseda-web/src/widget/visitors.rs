@@ -22,6 +22,10 @@ const QUEUE: usize = 64;
 
 type VisitorKey = (ChannelId, String);
 
+fn key_of(v: &Visitor) -> VisitorKey {
+    (v.channel_id, v.external_id.clone())
+}
+
 /// What a visitor connection is told.
 pub enum Nudge {
     /// An event of their dialog, shared by all its connections.
@@ -32,7 +36,7 @@ pub enum Nudge {
 }
 
 struct Conn {
-    visitor: VisitorKey,
+    visitor: Visitor,
     dialog: Option<DialogId>,
     tx: mpsc::Sender<Nudge>,
 }
@@ -44,7 +48,7 @@ struct Registry {
     by_dialog: HashMap<DialogId, HashSet<u64>>,
     by_visitor: HashMap<VisitorKey, HashSet<u64>>,
     /// Visitors whose last connection closed, and when; reported as gone after the grace.
-    left: HashMap<VisitorKey, Timestamp>,
+    left: HashMap<VisitorKey, (Timestamp, Visitor)>,
 }
 
 impl Registry {
@@ -80,7 +84,8 @@ impl Drop for VisitorConnection {
         let mut r = self.visitors.lock();
         if let Some(conn) = r.conns.remove(&self.id) {
             r.unlink(self.id, conn.dialog);
-            let last = match r.by_visitor.get_mut(&conn.visitor) {
+            let key = key_of(&conn.visitor);
+            let last = match r.by_visitor.get_mut(&key) {
                 Some(set) => {
                     set.remove(&self.id);
                     set.is_empty()
@@ -88,8 +93,8 @@ impl Drop for VisitorConnection {
                 None => true,
             };
             if last {
-                r.by_visitor.remove(&conn.visitor);
-                r.left.insert(conn.visitor, now);
+                r.by_visitor.remove(&key);
+                r.left.insert(key, (now, conn.visitor));
             }
         }
     }
@@ -122,7 +127,7 @@ impl Visitors {
         visitor: &Visitor,
         dialog: Option<DialogId>,
     ) -> (VisitorConnection, bool) {
-        let key = (visitor.channel_id, visitor.external_id.clone());
+        let key = key_of(visitor);
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut r = self.lock();
         r.next += 1;
@@ -135,7 +140,7 @@ impl Visitors {
         r.conns.insert(
             id,
             Conn {
-                visitor: key,
+                visitor: visitor.clone(),
                 dialog,
                 tx,
             },
@@ -150,7 +155,7 @@ impl Visitors {
 
     /// The visitor wrote their first message: their open connections follow the new dialog.
     pub fn dialog_started(&self, visitor: &Visitor, dialog: DialogId) {
-        let key = (visitor.channel_id, visitor.external_id.clone());
+        let key = key_of(visitor);
         let mut r = self.lock();
         let ids: Vec<u64> = r
             .by_visitor
@@ -209,17 +214,11 @@ impl Visitors {
         let gone: Vec<VisitorKey> = r
             .left
             .iter()
-            .filter(|(_, at)| now >= at.plus(self.grace))
+            .filter(|(_, (at, _))| now >= at.plus(self.grace))
             .map(|(k, _)| k.clone())
             .collect();
-        for k in &gone {
-            r.left.remove(k);
-        }
-        gone.into_iter()
-            .map(|(channel_id, external_id)| Visitor {
-                channel_id,
-                external_id,
-            })
+        gone.iter()
+            .filter_map(|k| r.left.remove(k).map(|(_, v)| v))
             .collect()
     }
 
@@ -269,7 +268,7 @@ impl PresencePort for Visitors {
         let r = self.lock();
         if r.by_visitor.contains_key(&key) {
             Presence::Here
-        } else if let Some(at) = r.left.get(&key) {
+        } else if let Some((at, _)) = r.left.get(&key) {
             Presence::LeftAt(*at)
         } else {
             Presence::Unknown
