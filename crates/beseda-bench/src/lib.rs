@@ -8,6 +8,7 @@ mod inbox;
 mod ingest;
 mod soak;
 mod ui;
+mod widget;
 mod writes;
 mod ws;
 
@@ -29,6 +30,7 @@ pub use inbox::inbox;
 pub use ingest::ingest;
 pub use soak::soak;
 pub use ui::ui;
+pub use widget::widget;
 pub use writes::writes;
 pub use ws::fan_out;
 
@@ -208,6 +210,8 @@ impl Prepared {
             .env("BESEDA_LISTEN", "127.0.0.1:0")
             // The benchmark's module listens on loopback.
             .env("BESEDA_OUTBOUND_ALLOW", "127.0.0.0/8")
+            // Website visitors come through loopback with their own addresses (`bench widget`).
+            .env("BESEDA_TRUSTED_PROXIES", "127.0.0.0/8")
             .env("BESEDA_SESSION_SECRET", SECRET)
             .env("BESEDA_LOG", "warn")
             .stdout(Stdio::piped())

@@ -100,6 +100,16 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The website widget: its first-load weight, a visitor's message to the manager's socket
+    /// (p50/p99), and the server's memory per connected idle visitor.
+    Widget {
+        #[arg(long, default_value_t = 10_000)]
+        visitors: usize,
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -171,5 +181,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             messages,
             database_url,
         } => beseda_bench::writes(concurrency, messages, database_url.as_deref()).await,
+        Command::Widget {
+            visitors,
+            messages,
+            database_url,
+        } => beseda_bench::widget(visitors, messages, database_url.as_deref()).await,
     }
 }

@@ -349,6 +349,15 @@ pub trait LibraryStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> CoreResult<Written<Vec<ClientTag>>>;
     async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>>;
+    /// Two cards of one person become one: `from`'s dialogs, contacts, orders and tags go to
+    /// `into`, which keeps its own fields and takes `from`'s phone, email and photo where it
+    /// has none; `from` is gone. The events are `into`'s tags on each of its dialogs.
+    async fn merge_clients(
+        &self,
+        from: ClientId,
+        into: ClientId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>>;
     async fn client_card(&self, client: ClientId) -> CoreResult<Option<ClientCard>>;
     /// Who answers for each of the client's dialogs: whoever may see one may tag the client.
     async fn client_dialog_responsibles(

@@ -205,6 +205,13 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             );
         }
     }
+    if with_demo {
+        // The shop sits beside the server: its port plus one, when free.
+        let port = listener.local_addr()?.port().saturating_add(1);
+        let shop = demo::shop::start(&state, &url, port, shutdown.clone()).await?;
+        println!("The demo shop with the website widget is at {shop} (play the visitor there).");
+        state.demo_shop = Some(shop);
+    }
     let server = Server { state, listener };
     println!("Beseda is ready at {url}/ ({} database)", store.backend());
     startup::cancel_on_signal(shutdown.clone());

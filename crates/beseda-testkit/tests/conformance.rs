@@ -49,6 +49,8 @@ on_both_backends!(
     unread_counters_count_what_each_manager_read,
     tags_quick_replies_and_time_limits_are_kept,
     modules_own_their_channels_and_deliveries_keep_dialog_order,
+    widgets_keep_their_settings_visitors_and_presence,
+    two_cards_of_one_person_merge_into_one,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

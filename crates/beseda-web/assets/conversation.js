@@ -370,6 +370,14 @@ export async function loadClientCard(col, dialogId, ctx) {
       if ((await api(`/api/v1/clients/${client}/tags/${li.dataset.tag}`, "PUT", { pinned })).ok) refresh();
     } else if (li && e.target.closest(".tag-remove")) {
       if ((await api(`/api/v1/clients/${client}/tags/${li.dataset.tag}`, "DELETE")).ok) refresh();
+    } else if (e.target.closest("#merge-client")) {
+      const button = e.target.closest("#merge-client");
+      if (!confirm(button.dataset.confirm)) return;
+      const into = Number(button.dataset.into);
+      if ((await api(`/api/v1/clients/${client}/merge`, "POST", { into })).ok) {
+        refresh();
+        ctx.reload();
+      }
     } else if (e.target.closest("#detach-client")) {
       if (!confirm(e.target.closest("#detach-client").dataset.confirm)) return;
       if ((await api(`/api/v1/dialogs/${dialogId}/client/detach`, "POST")).ok) {

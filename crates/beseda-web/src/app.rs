@@ -68,6 +68,8 @@ pub struct AppState {
     pub visitors: Visitors,
     /// How much the public visitor API lets one address or visitor do.
     pub widget_limits: Arc<WidgetLimits>,
+    /// `serve --demo`: the demo shop's address, for the workspace's link to it.
+    pub demo_shop: Option<String>,
 }
 
 /// What the state is built from besides the store.
@@ -150,6 +152,7 @@ impl AppState {
             widget: Arc::new(widget),
             visitors: Visitors::new(clock.clone(), crate::widget::visitors::GRACE),
             widget_limits: Arc::default(),
+            demo_shop: None,
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

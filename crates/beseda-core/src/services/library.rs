@@ -101,6 +101,30 @@ impl LibraryService {
             .ok_or(CoreError::NotFound("client"))
     }
 
+    /// Merges the card `from` into `into` (F04: a visitor's card that is possibly the same
+    /// client as an older one), for whoever may see a dialog of each.
+    pub async fn merge_clients(
+        &self,
+        actor: &Actor,
+        from: ClientId,
+        into: ClientId,
+    ) -> CoreResult<ClientCard> {
+        if from == into {
+            return Err(CoreError::invalid(
+                "into",
+                "a card cannot merge into itself",
+            ));
+        }
+        self.visible_client(actor, from).await?;
+        self.visible_client(actor, into).await?;
+        let written = self
+            .store
+            .merge_clients(from, into, self.clock.now())
+            .await?;
+        self.bus.publish(&written.events);
+        self.client_card(actor, into).await
+    }
+
     pub async fn client_tags(&self, actor: &Actor, client: ClientId) -> CoreResult<Vec<ClientTag>> {
         self.visible_client(actor, client).await?;
         self.store.client_tags(client).await

@@ -3,6 +3,7 @@
 //! dialogs with weeks of history, and a few orders.
 
 pub mod live;
+pub mod shop;
 pub mod texts;
 
 use beseda_core::channel::ChannelKind;

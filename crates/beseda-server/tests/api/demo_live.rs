@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-on_both_backends!(simulated_clients_write_and_read_the_replies);
+on_both_backends!(
+    simulated_clients_write_and_read_the_replies,
+    the_demo_shop_embeds_a_widget_that_allows_it,
+);
 
 async fn dialogs(c: &Caller) -> Vec<Value> {
     let v = c.get("/api/v1/dialogs?limit=200").expect(200).await;
@@ -83,5 +86,53 @@ async fn simulated_clients_write_and_read_the_replies(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(read, "the reply was never reported read");
+    stop.cancel();
+}
+
+/// `serve --demo`'s shop: its page embeds the demo widget, which lets that page in and no
+/// other; a restart on another port keeps the one widget and moves its allowed site along.
+async fn the_demo_shop_embeds_a_widget_that_allows_it(app: TestApp) {
+    let stop = CancellationToken::new();
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let shop = demo::shop::start(&app.state, &app.base, 0, stop.clone())
+            .await
+            .unwrap();
+        let page = reqwest::get(&shop).await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("{}/widget.js", app.base)), "{page}");
+        let key = page
+            .split("data-beseda-channel=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        let origin = shop.trim_end_matches('/');
+        let config = format!("/api/widget/v1/{key}/config");
+        let ours = app
+            .anonymous()
+            .raw(reqwest::Method::GET, &config)
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ours.status(), 200);
+        let other = app
+            .anonymous()
+            .raw(reqwest::Method::GET, &config)
+            .header("origin", "http://127.0.0.1:1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 403);
+        keys.push(key);
+    }
+    assert_eq!(keys[0], keys[1], "one demo widget across restarts");
+    let widgets = app
+        .as_(ADMIN_EMAIL)
+        .await
+        .get("/api/v1/widgets")
+        .expect(200)
+        .await;
+    assert_eq!(widgets.as_array().unwrap().len(), 1);
     stop.cancel();
 }

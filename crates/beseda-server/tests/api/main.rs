@@ -27,5 +27,6 @@ mod request_refusals;
 mod restart;
 mod transport_api;
 mod widget_api;
+mod widget_browser;
 mod workspace;
 mod xss;

@@ -138,12 +138,17 @@ enum Guard {
     Settings,
     /// Any signed-in manager (their own data, lists filtered by visibility).
     Manager,
+    /// The website visitor API: a visitor's token, which no manager or module holds.
+    Visitor,
 }
 
 fn guard(method: &str, path: &str) -> Guard {
     let write = method != "GET";
     match path {
         "/healthz" | "/readyz" | "/api/v1/auth/login" | "/api/v1/auth/logout" => Guard::Public,
+        // The widget's public face: its look, and starting a visitor session with the key.
+        "/api/widget/v1/{key}/config" | "/api/widget/v1/{key}/sessions" => Guard::Public,
+        p if p.starts_with("/api/widget/") => Guard::Visitor,
         p if p.starts_with("/api/transport/") => Guard::Transport {
             channel_scoped: p != "/api/transport/v1/channels",
         },
@@ -157,6 +162,7 @@ fn guard(method: &str, path: &str) -> Guard {
         }
         p if p.starts_with("/api/v1/groups")
             || p.starts_with("/api/v1/transport-modules")
+            || p.starts_with("/api/v1/widgets")
             || (p.starts_with("/api/v1/managers") && (write || p != "/api/v1/managers"))
             || (p.starts_with("/api/v1/tags") && write)
             || (p.starts_with("/api/v1/settings/") && write)
@@ -178,7 +184,9 @@ fn expect(method: &str, path: &str, who: Who, state: Option<State>) -> Expect {
     let allowed = if read { Expect::Read } else { Expect::Write };
     let module = matches!(who, Who::Module | Who::OtherModule);
     match g {
+        Guard::Public if read => Expect::Read,
         Guard::Public => Expect::Write,
+        Guard::Visitor => Expect::Unauthenticated,
         Guard::Transport { channel_scoped } => match who {
             Who::Module => allowed,
             Who::OtherModule if channel_scoped => Expect::Hidden,
@@ -211,6 +219,8 @@ struct World {
     quick_reply: i64,
     target_manager: i64,
     target_token: i64,
+    /// A website widget's public key.
+    widget_key: String,
 }
 
 /// The dialog (its client, its file) a cell is about: the caller's own of that kind; for
@@ -236,6 +246,7 @@ fn fill(path: &str, w: &World, who: Who, state: Option<State>) -> String {
         p if p.starts_with("/api/v1/quick-replies/") => w.quick_reply,
         p if p.starts_with("/api/v1/managers/") => w.target_manager,
         p if p.starts_with("/api/v1/transport-modules/") => w.other_module,
+        p if p.starts_with("/api/widget/") => file,
         p if p.starts_with("/api/v1/me/tokens/") => 999_999,
         _ => w.channel,
     };
@@ -249,6 +260,7 @@ fn fill(path: &str, w: &World, who: Who, state: Option<State>) -> String {
         .replace("{attachment_id}", &file.to_string())
         .replace("{tag_id}", &w.tag.to_string())
         .replace("{token_id}", &w.target_token.to_string())
+        .replace("{key}", &w.widget_key)
         + query
 }
 
@@ -447,6 +459,9 @@ async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
         quick_reply: reply["id"].as_i64().unwrap(),
         target_manager: boris.id.0,
         target_token: token["token"]["id"].as_i64().unwrap(),
+        widget_key: crate::widget_api::create_widget(app, "https://shop.example")
+            .await
+            .0,
     };
     (world, callers)
 }
@@ -506,7 +521,10 @@ async fn no_cell_of_the_matrix_leaks(app: TestApp) {
                 for state in &states {
                     cells += 1;
                     let rule = expect(&method, path, who, *state);
-                    if rule == Expect::Write || path == "/api/v1/ws" {
+                    if rule == Expect::Write
+                        || path == "/api/v1/ws"
+                        || path == "/api/widget/v1/{key}/live"
+                    {
                         continue;
                     }
                     sent += 1;

@@ -434,6 +434,36 @@ async fn f04_what_a_visitor_types_never_joins_someone_elses_card(app: TestApp) {
         .await;
     assert_eq!(card["email"], "anna@example.com");
     assert_eq!(card["possibly_same_as"]["id"], anna_card);
+    // The manager, once sure, merges the new card into Anna's with one request.
+    let new_card = d["client"]["id"].clone();
+    admin
+        .post(
+            &format!("/api/v1/clients/{new_card}/merge"),
+            json!({"into": new_card}),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    let merged = admin
+        .post(
+            &format!("/api/v1/clients/{new_card}/merge"),
+            json!({"into": anna_card}),
+        )
+        .expect(200)
+        .await;
+    assert_eq!(merged["id"], anna_card);
+    assert_eq!(merged["possibly_same_as"], Value::Null);
+    let d = admin
+        .get(&format!("/api/v1/dialogs/{widget_dialog}"))
+        .expect(200)
+        .await;
+    assert_eq!(
+        d["client"]["id"], anna_card,
+        "the visitor's dialog is Anna's now"
+    );
+    admin
+        .get(&format!("/api/v1/clients/{new_card}"))
+        .refused(404, "not_found")
+        .await;
 
     // A site's signed customer: the same visitor on every device; a forged signature is refused.
     let sessions = format!("/api/widget/v1/{key}/sessions");

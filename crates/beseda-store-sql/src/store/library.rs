@@ -164,6 +164,56 @@ impl LibraryStore for SqlStore {
         self.client_tags_changed(tx, client, now).await
     }
 
+    async fn merge_clients(
+        &self,
+        from: ClientId,
+        into: ClientId,
+        now: Timestamp,
+    ) -> CoreResult<Written<Vec<ClientTag>>> {
+        let mut tx = self.db.begin().await?;
+        // Both cards, locked in id order so that two merges of one pair cannot deadlock.
+        let (first, second) = if from.0 < into.0 {
+            (from, into)
+        } else {
+            (into, from)
+        };
+        for id in [first, second] {
+            let found = tx
+                .execute(
+                    "UPDATE clients SET updated_at = $2 WHERE id = $1",
+                    params![id, now],
+                )
+                .await?;
+            if found == 0 {
+                return Err(CoreError::NotFound("client"));
+            }
+        }
+        // Tags first, so the moving dialogs find them on their new card (the triggers keep the
+        // tag filter's rows).
+        tx.execute(
+            "INSERT INTO client_tags (client_id, tag_id, pinned, created_at) \
+             SELECT $2, tag_id, pinned, created_at FROM client_tags WHERE client_id = $1 \
+             ON CONFLICT (client_id, tag_id) DO NOTHING",
+            params![from, into],
+        )
+        .await?;
+        for sql in [
+            "UPDATE dialogs SET client_id = $2 WHERE client_id = $1",
+            "UPDATE contacts SET client_id = $2 WHERE client_id = $1",
+            "UPDATE orders SET client_id = $2 WHERE client_id = $1",
+            "UPDATE clients SET possibly_same_as = NULL WHERE possibly_same_as = $1 OR (id = $2 AND possibly_same_as = $1)",
+            "UPDATE clients SET phone = COALESCE(phone, (SELECT f.phone FROM clients f WHERE f.id = $1)), \
+               email = COALESCE(email, (SELECT f.email FROM clients f WHERE f.id = $1)), \
+               photo_url = COALESCE(photo_url, (SELECT f.photo_url FROM clients f WHERE f.id = $1)) WHERE id = $2",
+            "DELETE FROM client_tags WHERE client_id = $1",
+        ] {
+            tx.execute(sql, params![from, into]).await?;
+        }
+        tx.execute("DELETE FROM clients WHERE id = $1", params![from])
+            .await?;
+        self.client_tags_changed(tx, into, now).await
+    }
+
     async fn client_tags(&self, client: ClientId) -> CoreResult<Vec<ClientTag>> {
         self.read_client_tags(client).await
     }

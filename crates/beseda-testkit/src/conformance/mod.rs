@@ -26,6 +26,7 @@ mod inbox;
 mod library;
 mod managers;
 mod transport;
+mod widget;
 
 pub use attachments::*;
 pub use auth::*;
@@ -35,6 +36,7 @@ pub use inbox::*;
 pub use library::*;
 pub use managers::*;
 pub use transport::*;
+pub use widget::*;
 
 use beseda_core::CoreError;
 use beseda_core::manager::NewManager;

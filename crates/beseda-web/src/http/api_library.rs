@@ -101,6 +101,33 @@ pub async fn client_card(
     ))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The card that stays.
+    into: i64,
+}
+
+/// POST /api/v1/clients/{id}/merge: this card and another are one person's: this one's
+/// dialogs, contacts, orders and tags move to `into`, and this card is gone (F04, F40).
+#[utoipa::path(post, path = "/api/v1/clients/{id}/merge", tag = "clients", params(("id" = i64, Path, description = "The card that goes")),
+    request_body = MergeRequest,
+    responses((status = 200, body = ClientCard, description = "The card that stays, with all of both"),
+        (status = 404, body = ErrorBody, description = "`not_found`: a card the caller sees no dialog of"),
+        (status = 422, body = ErrorBody, description = "`invalid_value`: a card into itself")))]
+pub async fn merge_client(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> ApiResult<Json<ClientCard>> {
+    let card = state
+        .library
+        .merge_clients(&caller.actor, ClientId(id), ClientId(req.into))
+        .await?;
+    Ok(Json(card))
+}
+
 /// GET /api/v1/clients/{id}/tags: a client's tags, pinned first.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/tags", tag = "tags", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<ClientTag>), (status = 404, body = ErrorBody)))]

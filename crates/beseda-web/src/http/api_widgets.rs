@@ -53,7 +53,7 @@ pub async fn list_widgets(
 /// POST /api/v1/widgets: sets up a website widget, a channel of kind `widget` (needs "manage
 /// settings"). Embed it with `<script src="https://HOST/widget.js" data-beseda-channel="KEY" async></script>`.
 #[utoipa::path(post, path = "/api/v1/widgets", tag = "widgets", request_body = WidgetRequest,
-    responses((status = 201, body = WidgetChannel), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = WidgetChannel), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_value`, with `field`")))]
 pub async fn create_widget(
     State(state): State<AppState>,
     caller: ApiActor,
@@ -66,7 +66,7 @@ pub async fn create_widget(
 /// PUT /api/v1/widgets/{id}: changes a widget's name, settings or whether it is on.
 #[utoipa::path(put, path = "/api/v1/widgets/{id}", tag = "widgets", params(("id" = i64, Path, description = "The widget's channel id")),
     request_body = WidgetRequest,
-    responses((status = 200, body = WidgetChannel), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WidgetChannel), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_value`, with `field`")))]
 pub async fn update_widget(
     State(state): State<AppState>,
     caller: ApiActor,

@@ -44,6 +44,8 @@ pub struct InboxPage {
     can_delete: bool,
     /// F34: the settings link is shown only with the permission.
     can_settings: bool,
+    /// `serve --demo`: where the demo shop with the website widget is.
+    demo_shop: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +197,7 @@ pub async fn inbox(
         )
     }));
     Ok(InboxPage {
+        demo_shop: state.demo_shop.clone(),
         tr,
         rows: list.dialogs.iter().map(super::ui::Row::of).collect(),
         next: list.next,

@@ -32,6 +32,22 @@ pub(super) async fn visitor(
     Ok(state.widget.visitor(key, token.trim()).await?)
 }
 
+/// The visitor calling, from their `Authorization: Bearer` token on the widget the path names;
+/// checked before the body is read.
+pub struct VisitorCaller(pub VisitorContext);
+
+impl axum::extract::FromRequestParts<AppState> for VisitorCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = super::cors::key_of(parts.uri.path()).unwrap_or_default();
+        visitor(state, key, &parts.headers).await.map(VisitorCaller)
+    }
+}
+
 /// GET /api/widget/v1/{key}/config: how the widget looks and whether anyone answers now.
 #[utoipa::path(get, path = "/api/widget/v1/{key}/config", tag = "widget",
     params(("key" = String, Path, description = "The widget's public key, from its embed snippet")),
@@ -134,11 +150,10 @@ pub struct HistoryQuery {
     security(("visitor_token" = [])))]
 pub async fn history(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
+    ApiPath(_key): ApiPath<String>,
+    VisitorCaller(ctx): VisitorCaller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-    headers: HeaderMap,
 ) -> ApiResult<axum::Json<VisitorHistory>> {
-    let ctx = visitor(&state, &key, &headers).await?;
     let page = state
         .widget
         .history(&ctx, q.before.map(MessageId), q.limit.unwrap_or(50))
@@ -188,18 +203,17 @@ pub struct SendRequest {
     request_body = SendRequest,
     responses((status = 201, body = VisitorMessage, description = "A new message"),
         (status = 200, body = VisitorMessage, description = "A repeat of `client_id`: the first message"),
-        (status = 400, body = ErrorBody, description = "`invalid_value`: an empty text, a required pre-chat field missing, a bad email or phone"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "`client_blocked` or `origin_not_allowed`"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "`message_too_long`"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid_value` (an empty text, a required pre-chat field missing, a bad email or phone, with `field`), `message_too_long`, `invalid_attachment`"),
         (status = 429, body = ErrorBody, description = "`rate_limited`, with `Retry-After`")),
     security(("visitor_token" = [])))]
 pub async fn send(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
+    ApiPath(_key): ApiPath<String>,
+    VisitorCaller(ctx): VisitorCaller,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<Response> {
-    let ctx = visitor(&state, &key, &headers).await?;
     state.widget_limits.send(&ctx.visitor.external_id)?;
     // The page's title is the widget's to show; the card keeps the address.
     let _ = body.page.title;
@@ -253,11 +267,10 @@ pub struct ReadRequest {
     security(("visitor_token" = [])))]
 pub async fn read(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
+    ApiPath(_key): ApiPath<String>,
+    VisitorCaller(ctx): VisitorCaller,
     ApiJson(body): ApiJson<ReadRequest>,
 ) -> ApiResult<StatusCode> {
-    let ctx = visitor(&state, &key, &headers).await?;
     state.widget.read(&ctx, body.up_to).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,7 +18,8 @@ use std::net::SocketAddr;
 #[derive(Clone)]
 pub struct LoadedWidget(pub WidgetChannel, pub Capabilities);
 
-fn key_of(path: &str) -> Option<&str> {
+/// The widget key a visitor route's path names.
+pub(super) fn key_of(path: &str) -> Option<&str> {
     path.strip_prefix("/api/widget/v1/")?.split('/').next()
 }
 

@@ -1,14 +1,14 @@
 //! A visitor's files (F39): uploaded before the message that sends them, within the widget
 //! channel's limits (F26), and downloaded only from their own dialog.
 
-use super::api::visitor;
+use super::api::VisitorCaller;
 use crate::app::AppState;
 use crate::http::api_attachments::{UploadForm, receive_all, serve};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiForm, ApiPath};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use beseda_core::ids::AttachmentId;
 use beseda_core::widget::VisitorFile;
@@ -25,11 +25,10 @@ use beseda_core::widget::VisitorFile;
     security(("visitor_token" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
-    headers: HeaderMap,
+    ApiPath(_key): ApiPath<String>,
+    VisitorCaller(ctx): VisitorCaller,
     ApiForm(form): ApiForm,
 ) -> ApiResult<Response> {
-    let ctx = visitor(&state, &key, &headers).await?;
     state.widget_limits.send(&ctx.visitor.external_id)?;
     let batch = state.attachments.visitor_uploads(
         ctx.capabilities.clone(),
@@ -50,10 +49,9 @@ pub async fn upload(
     security(("visitor_token" = [])))]
 pub async fn download(
     State(state): State<AppState>,
-    ApiPath((key, id)): ApiPath<(String, i64)>,
-    headers: HeaderMap,
+    ApiPath((_key, id)): ApiPath<(String, i64)>,
+    VisitorCaller(ctx): VisitorCaller,
 ) -> ApiResult<Response> {
-    let ctx = visitor(&state, &key, &headers).await?;
     let dialog = state.widget.dialog_of(&ctx.visitor).await?;
     let a = state
         .attachments

@@ -2,7 +2,7 @@
 //! through. Both resume after the last event id seen; both mark the visitor present while
 //! they last, which is what "the visitor left the site" is made of.
 
-use super::api::visitor;
+use super::api::{VisitorCaller, visitor};
 use super::visitors::{Nudge, VisitorConnection};
 use crate::app::AppState;
 use crate::http::error::{ApiResult, ErrorBody};
@@ -235,11 +235,10 @@ pub struct PollAnswer {
     security(("visitor_token" = [])))]
 pub async fn poll(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
+    ApiPath(_key): ApiPath<String>,
+    VisitorCaller(ctx): VisitorCaller,
     ApiQuery(q): ApiQuery<PollQuery>,
-    headers: HeaderMap,
 ) -> ApiResult<axum::Json<PollAnswer>> {
-    let ctx = visitor(&state, &key, &headers).await?;
     let mut live = open(&state, ctx).await?;
     let after = match q.after {
         Some(a) => EventId(a),

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cors;
+pub mod demo_shop;
 pub mod files;
 pub mod limits;
 pub mod live;
