@@ -8,7 +8,7 @@
 use super::{SECRET, percentile, prepare};
 use beseda_core::secret::{Token, TokenHasher};
 use beseda_core::time::{Clock, SystemClock};
-use beseda_core::widget::{FieldRule, Prechat, WidgetPosition, WidgetSettings};
+use beseda_core::widget::WidgetSettings;
 use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -18,20 +18,8 @@ const ORIGIN: &str = "http://shop.bench";
 
 fn settings() -> WidgetSettings {
     WidgetSettings {
-        title: "Bench shop".into(),
-        avatar_url: None,
-        color: "#1f6feb".into(),
-        position: WidgetPosition::Right,
         greeting: Some("Hello!".into()),
-        languages: vec!["en".into(), "ru".into()],
-        hours: None,
-        away_text: None,
-        prechat: Prechat {
-            name: FieldRule::Optional,
-            phone: FieldRule::Off,
-            email: FieldRule::Optional,
-        },
-        allowed_origins: vec![ORIGIN.into()],
+        ..WidgetSettings::starting("Bench shop", vec![ORIGIN.into()])
     }
 }
 

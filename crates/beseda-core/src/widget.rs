@@ -151,6 +151,28 @@ fn optional_text(field: &str, text: &mut Option<String>, max: usize) -> CoreResu
 }
 
 impl WidgetSettings {
+    /// A widget's settings as a new one starts: the company's name, the sites allowed to embed
+    /// it, and the usual rest (blue, bottom right, English and Russian, always answering, name
+    /// and email asked but not required).
+    pub fn starting(title: &str, allowed_origins: Vec<String>) -> WidgetSettings {
+        WidgetSettings {
+            title: title.to_owned(),
+            avatar_url: None,
+            color: "#1f6feb".into(),
+            position: WidgetPosition::Right,
+            greeting: None,
+            languages: vec!["en".into(), "ru".into()],
+            hours: None,
+            away_text: None,
+            prechat: Prechat {
+                name: FieldRule::Optional,
+                phone: FieldRule::Off,
+                email: FieldRule::Optional,
+            },
+            allowed_origins,
+        }
+    }
+
     /// Checks and normalises settings from an administrator.
     pub fn parse(mut self) -> CoreResult<WidgetSettings> {
         self.title = crate::values::DisplayName::parse("title", &self.title)?

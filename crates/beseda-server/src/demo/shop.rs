@@ -3,7 +3,7 @@
 
 use beseda_core::CoreResult;
 use beseda_core::services::widget::WidgetSetup;
-use beseda_core::widget::{FieldRule, Prechat, WidgetPosition, WidgetSettings};
+use beseda_core::widget::WidgetSettings;
 use beseda_web::app::AppState;
 use beseda_web::widget::demo_shop::{ShopPage, router};
 use tokio_util::sync::CancellationToken;
@@ -13,20 +13,9 @@ pub const DEMO_WIDGET: &str = "Cozy Sofa website";
 
 fn settings(origin: &str) -> WidgetSettings {
     WidgetSettings {
-        title: "Cozy Sofa".into(),
-        avatar_url: None,
         color: "#8a5a44".into(),
-        position: WidgetPosition::Right,
         greeting: Some("Hello! Ask us about sofas, delivery or your order.".into()),
-        languages: vec!["en".into(), "ru".into()],
-        hours: None,
-        away_text: None,
-        prechat: Prechat {
-            name: FieldRule::Optional,
-            phone: FieldRule::Off,
-            email: FieldRule::Optional,
-        },
-        allowed_origins: vec![origin.to_owned()],
+        ..WidgetSettings::starting("Cozy Sofa", vec![origin.to_owned()])
     }
 }
 

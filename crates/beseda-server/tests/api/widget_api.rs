@@ -617,7 +617,52 @@ async fn f39_a_visitor_sends_a_file_that_is_theirs_alone(app: TestApp) {
         .await;
 }
 
+async fn f39_the_widget_is_away_outside_working_hours(app: TestApp) {
+    let (key, _, channel) = create_widget(&app, SHOP).await;
+    let config = format!("/api/widget/v1/{key}/config");
+    let c = app.anonymous().get(&config).expect(200).await;
+    assert_eq!(
+        (&c["online"], &c["title"]),
+        (&json!(true), &json!("Acme shop"))
+    );
+    // The company's clock set so that it is about noon there now.
+    let now_min = (app.state.clock.now().0 / 60_000) % (24 * 60);
+    let offset = 12 * 60 - now_min;
+    for (from, to, online) in [("11:00", "13:00", true), ("00:00", "01:00", false)] {
+        let mut settings = widget_settings(SHOP);
+        settings["hours"] = json!({"utc_offset_minutes": offset, "days": [1, 2, 3, 4, 5, 6, 7], "from": from, "to": to});
+        settings["away_text"] = json!("We answer from 9 to 18");
+        app.as_(ADMIN_EMAIL)
+            .await
+            .put(
+                &format!("/api/v1/widgets/{channel}"),
+                json!({"name": "Site chat", "settings": settings}),
+            )
+            .expect(200)
+            .await;
+        let c = app.anonymous().get(&config).expect(200).await;
+        assert_eq!(c["online"], online, "{from}–{to}");
+        assert_eq!(c["away_text"], "We answer from 9 to 18");
+    }
+    // Bad settings are refused whole, naming the field.
+    let mut bad = widget_settings(SHOP);
+    bad["allowed_origins"] = json!(["javascript:alert(1)"]);
+    let e = app
+        .as_(ADMIN_EMAIL)
+        .await
+        .put(
+            &format!("/api/v1/widgets/{channel}"),
+            json!({"name": "X", "settings": bad}),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(e["field"], "allowed_origins");
+    let c = app.anonymous().get(&config).expect(200).await;
+    assert_eq!(c["title"], "Acme shop", "nothing changed");
+}
+
 on_both_backends!(
+    f39_the_widget_is_away_outside_working_hours,
     f39_a_visitor_sends_a_file_that_is_theirs_alone,
     f39_a_visitor_and_a_manager_talk_live_with_statuses,
     f39_long_polling_brings_what_the_socket_would,

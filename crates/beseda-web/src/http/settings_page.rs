@@ -18,7 +18,7 @@ use beseda_core::inbox::ChannelOption;
 use beseda_core::library::{QuickReply, TimeLimits};
 use beseda_core::manager::{Group, Manager};
 use beseda_core::transport::TransportModule;
-use beseda_core::widget::{FieldRule, Prechat, WidgetChannel, WidgetPosition, WidgetSettings};
+use beseda_core::widget::{FieldRule, WidgetChannel, WidgetPosition, WidgetSettings};
 
 /// A channel with its own answer-time limits, in minutes for the form.
 pub struct ChannelRow {
@@ -65,22 +65,7 @@ impl WidgetForm {
             method: "POST",
             name: String::new(),
             active: true,
-            s: WidgetSettings {
-                title: String::new(),
-                avatar_url: None,
-                color: "#1f6feb".into(),
-                position: WidgetPosition::Right,
-                greeting: None,
-                languages: vec!["en".into(), "ru".into()],
-                hours: None,
-                away_text: None,
-                prechat: Prechat {
-                    name: FieldRule::Optional,
-                    phone: FieldRule::Off,
-                    email: FieldRule::Optional,
-                },
-                allowed_origins: Vec::new(),
-            },
+            s: WidgetSettings::starting("", Vec::new()),
             snippet: None,
             secret: String::new(),
         }
