@@ -12,8 +12,7 @@ CREATE TABLE widget_visitors (
     channel_id          INTEGER NOT NULL REFERENCES channels (id),
     token_hash          TEXT    NOT NULL UNIQUE,
     external_id         TEXT    NOT NULL,          -- the visitor's contact on the channel
-    created_at          INTEGER NOT NULL,
-    last_seen_at        INTEGER NOT NULL
+    created_at          INTEGER NOT NULL
 );
 CREATE INDEX widget_visitors_contact ON widget_visitors (channel_id, external_id);
 

@@ -1367,7 +1367,8 @@ button{cursor:pointer;background:none;border:0;padding:0}
       sheet.replaceSync(STYLES);
       shadow.adoptedStyleSheets = [sheet];
     } else {
-      shadow.append(h("link", { rel: "stylesheet", href: `${BASE}/widget.css` }));
+      // Older browsers: an inline style element, which a strict page policy may refuse.
+      shadow.append(h("style", { text: STYLES }));
     }
   }
 

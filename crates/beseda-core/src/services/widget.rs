@@ -287,12 +287,15 @@ impl WidgetService {
 
     /// Starts a visitor session or resumes the one a token names. A signed customer always
     /// comes back as the same visitor, on any device; a token of another visitor or channel
-    /// starts a new session. Returns the token to keep and whether the visitor has a dialog.
+    /// starts a new session, if `may_start` lets it (the per-address limit: a made-up token
+    /// must not make sessions for free). Returns the token to keep and whether the visitor has
+    /// a dialog.
     pub async fn start_session(
         &self,
         key: &str,
         token: Option<&str>,
         user: Option<SignedUser>,
+        may_start: &(dyn Fn() -> CoreResult<()> + Sync),
     ) -> CoreResult<(Token, bool)> {
         let (w, _) = self.by_key(key).await?;
         let signed = match &user {
@@ -323,6 +326,7 @@ impl WidgetService {
                 return Ok((token, has_dialog));
             }
         }
+        may_start()?;
         let external_id = signed.unwrap_or_else(|| format!("v_{}", random_hex(12)));
         let token = Token::generate(VISITOR_TOKEN_PREFIX);
         let session = self

@@ -372,6 +372,29 @@ async fn f39_a_flood_is_answered_429_with_retry_after(app: TestApp) {
     // Another visitor is not held up by this one.
     let other = visitor(&app, &key).await;
     assert_eq!(say(&app, &key, &other, "x", "hi").await.0, 201);
+
+    // New sessions from one address are limited too, made-up tokens included; a visitor
+    // resuming theirs is not held up.
+    let sessions = format!("/api/widget/v1/{key}/sessions");
+    let mut limited = false;
+    for i in 0..40 {
+        let (status, _) = app
+            .anonymous()
+            .post(&sessions, json!({"token": format!("bv_made_up_{i}")}))
+            .await;
+        if status == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(status, 200);
+    }
+    assert!(limited, "a flood of new sessions is stopped");
+    let resumed = app
+        .anonymous()
+        .post(&sessions, json!({"token": token}))
+        .expect(200)
+        .await;
+    assert_eq!(resumed["token"], json!(token));
 }
 
 async fn f04_what_a_visitor_types_never_joins_someone_elses_card(app: TestApp) {

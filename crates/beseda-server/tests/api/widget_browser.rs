@@ -390,4 +390,92 @@ async fn a_site_not_on_the_list_gets_no_widget() {
     assert_eq!(shown, json!(false));
 }
 
+/// F04 on screen: a visitor who typed someone's email gets a card of their own that says it
+/// is possibly that client's; the manager merges the two with one click.
+#[tokio::test]
+async fn a_manager_merges_a_visitors_card_into_the_one_it_may_be() {
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let Some(m) = manager(&app).await else { return };
+    let tg = app
+        .channel(beseda_core::channel::ChannelKind::Telegram)
+        .await;
+    app.state
+        .dialogs
+        .receive(beseda_core::dialog::InboundMessage {
+            channel_id: tg,
+            contact_external_id: "anna-tg".into(),
+            contact_name: "Anna Petrova".into(),
+            external_id: "tg-1".into(),
+            body: "Hello from Telegram".into(),
+            sent_at: beseda_core::time::Timestamp(1_000),
+            attachments: Vec::new(),
+            quote_external_id: None,
+            details: beseda_core::dialog::ContactDetails {
+                email: Some("anna@example.com".into()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    let (key, _, _) = create_widget(&app, "https://shop.example").await;
+    let session = app
+        .anonymous()
+        .post(&format!("/api/widget/v1/{key}/sessions"), json!({}))
+        .expect(200)
+        .await;
+    let visitor =
+        crate::common::client::Caller::bearer_at(&app.base, session["token"].as_str().unwrap());
+    let sent = visitor
+        .post(
+            &format!("/api/widget/v1/{key}/messages"),
+            json!({"client_id": "1", "text": "Where is my order?", "fields": {"name": "Anna from the site", "email": "anna@example.com"}}),
+        )
+        .expect(201)
+        .await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let dialogs = admin.dialog_ids("").await;
+    assert_eq!(dialogs.len(), 2);
+    let from_site = dialog_of(&admin, &dialogs, sent["id"].as_i64().unwrap()).await;
+    m.client.refresh().await.unwrap();
+    m.click(&format!("li.row[data-id='{from_site}']")).await;
+    let note = m.text_of("#same-client").await;
+    assert!(note.contains("Anna Petrova"), "{note}");
+    m.screenshot("workspace-possibly-same-client").await;
+    m.click("#merge-client").await;
+    m.client.accept_alert().await.unwrap();
+    m.wait_js(
+        "return !document.getElementById('same-client') && document.querySelector('#client-card .client-name')?.textContent === 'Anna Petrova'",
+        "the dialog shows the merged card",
+    )
+    .await;
+    let d = admin
+        .get(&format!("/api/v1/dialogs/{from_site}"))
+        .expect(200)
+        .await;
+    let anna = admin
+        .get(&format!(
+            "/api/v1/dialogs/{}",
+            dialogs.iter().find(|d| **d != from_site).unwrap()
+        ))
+        .expect(200)
+        .await;
+    assert_eq!(d["client"]["id"], anna["client"]["id"]);
+}
+
+/// The dialog, of those listed, that holds message `message`.
+async fn dialog_of(admin: &crate::common::client::Caller, dialogs: &[i64], message: i64) -> i64 {
+    for d in dialogs {
+        let feed = admin
+            .get(&format!("/api/v1/dialogs/{d}/messages"))
+            .expect(200)
+            .await;
+        if feed.as_array().unwrap().iter().any(|m| m["id"] == message) {
+            return *d;
+        }
+    }
+    panic!("no dialog holds message {message}");
+}
+
 on_both_backends!(f39_a_visitor_and_a_manager_talk_through_the_widget);

@@ -144,7 +144,7 @@ impl WidgetStore for SqlStore {
         let r = self
             .db
             .fetch_one(
-                "INSERT INTO widget_visitors (channel_id, token_hash, external_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                "INSERT INTO widget_visitors (channel_id, token_hash, external_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                 params![channel, token_hash.0.as_str(), external_id, now],
             )
             .await?;

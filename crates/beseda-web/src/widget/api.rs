@@ -114,17 +114,15 @@ pub async fn start_session(
     ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<SessionRequest>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
-    let resuming = body.token.is_some();
-    if !resuming {
-        state.widget_limits.session(origin.ip)?;
-    }
     let user = body.user.map(|u| SignedUser {
         id: u.id,
         signature: u.signature,
     });
+    let limits = state.widget_limits.clone();
+    let may_start = move || limits.session(origin.ip);
     let (token, has_dialog) = state
         .widget
-        .start_session(&key, body.token.as_deref(), user)
+        .start_session(&key, body.token.as_deref(), user, &may_start)
         .await?;
     Ok(axum::Json(SessionAnswer {
         token: token.expose().to_owned(),
@@ -150,7 +148,6 @@ pub struct HistoryQuery {
     security(("visitor_token" = [])))]
 pub async fn history(
     State(state): State<AppState>,
-    ApiPath(_key): ApiPath<String>,
     VisitorCaller(ctx): VisitorCaller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<axum::Json<VisitorHistory>> {
@@ -166,7 +163,9 @@ pub async fn history(
 pub struct PageBody {
     url: Option<String>,
     referrer: Option<String>,
-    title: Option<String>,
+    /// The page's title: taken, not kept (the card keeps the address).
+    #[serde(default, rename = "title")]
+    _title: Option<String>,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -210,13 +209,10 @@ pub struct SendRequest {
     security(("visitor_token" = [])))]
 pub async fn send(
     State(state): State<AppState>,
-    ApiPath(_key): ApiPath<String>,
     VisitorCaller(ctx): VisitorCaller,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<Response> {
     state.widget_limits.send(&ctx.visitor.external_id)?;
-    // The page's title is the widget's to show; the card keeps the address.
-    let _ = body.page.title;
     let (message, created) = state
         .widget
         .send(
@@ -267,7 +263,6 @@ pub struct ReadRequest {
     security(("visitor_token" = [])))]
 pub async fn read(
     State(state): State<AppState>,
-    ApiPath(_key): ApiPath<String>,
     VisitorCaller(ctx): VisitorCaller,
     ApiJson(body): ApiJson<ReadRequest>,
 ) -> ApiResult<StatusCode> {

@@ -25,7 +25,6 @@ use beseda_core::widget::VisitorFile;
     security(("visitor_token" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
-    ApiPath(_key): ApiPath<String>,
     VisitorCaller(ctx): VisitorCaller,
     ApiForm(form): ApiForm,
 ) -> ApiResult<Response> {

@@ -2,14 +2,13 @@
 //! through. Both resume after the last event id seen; both mark the visitor present while
 //! they last, which is what "the visitor left the site" is made of.
 
-use super::api::{VisitorCaller, visitor};
+use super::api::VisitorCaller;
 use super::visitors::{Nudge, VisitorConnection};
 use crate::app::AppState;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiPath, ApiQuery};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use beseda_core::CoreResult;
 use beseda_core::event::EventId;
@@ -111,14 +110,8 @@ async fn hello(state: &AppState, key: &str, socket: &mut WebSocket) -> Option<(L
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Hello>(&t).ok(),
         _ => None,
     };
-    let mut headers = HeaderMap::new();
-    let ctx = match hello.as_ref().and_then(|h| {
-        format!("Bearer {}", h.token)
-            .parse()
-            .ok()
-            .map(|v| headers.insert(axum::http::header::AUTHORIZATION, v))
-    }) {
-        Some(_) => visitor(state, key, &headers).await.ok(),
+    let ctx = match &hello {
+        Some(h) => state.widget.visitor(key, &h.token).await.ok(),
         None => None,
     };
     let Some(ctx) = ctx else {
@@ -235,7 +228,6 @@ pub struct PollAnswer {
     security(("visitor_token" = [])))]
 pub async fn poll(
     State(state): State<AppState>,
-    ApiPath(_key): ApiPath<String>,
     VisitorCaller(ctx): VisitorCaller,
     ApiQuery(q): ApiQuery<PollQuery>,
 ) -> ApiResult<axum::Json<PollAnswer>> {
