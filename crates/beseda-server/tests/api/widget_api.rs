@@ -684,7 +684,47 @@ async fn f39_the_widget_is_away_outside_working_hours(app: TestApp) {
     assert_eq!(c["title"], "Acme shop", "nothing changed");
 }
 
+async fn f39_a_socket_resumes_after_the_last_event_it_saw(app: TestApp) {
+    let (key, _, _) = create_widget(&app, SHOP).await;
+    let token = visitor(&app, &key).await;
+    say(&app, &key, &token, "1", "Hello").await;
+    let history = as_visitor(&app, &token)
+        .get(&format!("/api/widget/v1/{key}/messages"))
+        .expect(200)
+        .await;
+    let seen = history["last_event_id"].as_i64().unwrap();
+    // Two replies while the visitor's socket was away (the next page loading).
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let dialog = admin.dialog_ids("").await[0];
+    let mut replies = Vec::new();
+    for text in ["One moment", "Found it"] {
+        let r = admin
+            .post(
+                &format!("/api/v1/dialogs/{dialog}/messages"),
+                json!({"body": text}),
+            )
+            .expect(201)
+            .await;
+        replies.push(r["id"].clone());
+    }
+    let mut ws = live(&app, &key, &token, Some(seen)).await;
+    let first = frame_of(&mut ws, "message").await;
+    let second = frame_of(&mut ws, "message").await;
+    assert_eq!(
+        [&first["message"]["id"], &second["message"]["id"]],
+        [&replies[0], &replies[1]],
+        "what was missed, in order"
+    );
+    assert!(second["id"].as_i64() > first["id"].as_i64());
+    // Away longer than the log keeps: the widget is told to load the history again.
+    let later = app.state.clock.now().plus(Duration::from_secs(1));
+    app.store.prune_events(later).await.unwrap();
+    let mut stale = live(&app, &key, &token, Some(seen)).await;
+    assert_eq!(next_frame(&mut stale).await["type"], "resync");
+}
+
 on_both_backends!(
+    f39_a_socket_resumes_after_the_last_event_it_saw,
     f39_the_widget_is_away_outside_working_hours,
     f39_a_visitor_sends_a_file_that_is_theirs_alone,
     f39_a_visitor_and_a_manager_talk_live_with_statuses,

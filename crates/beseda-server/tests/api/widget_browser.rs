@@ -206,6 +206,22 @@ async fn f39_a_visitor_and_a_manager_talk_through_the_widget(app: TestApp) {
         "the history after a reload",
     )
     .await;
+    // On a phone-sized window the open panel takes the whole screen.
+    v.client.set_window_size(390, 800).await.unwrap();
+    js(
+        &v,
+        "if (w.querySelector('.bw-panel').hidden) w.querySelector('button.bw-launcher').click();",
+    )
+    .await;
+    wait(
+        &v,
+        "(() => { const r = w.querySelector('.bw-panel').getBoundingClientRect(); \
+         return !w.querySelector('.bw-panel').hidden && Math.abs(r.width - innerWidth) < 2 && Math.abs(r.height - innerHeight) < 2 \
+         && getComputedStyle(w.querySelector('.bw-panel')).opacity === '1'; })()",
+        "a full-screen panel below 500 px",
+    )
+    .await;
+    v.screenshot("widget-phone").await;
 }
 
 /// Puts the shop's origin on the widget's list, as an administrator would in the settings.

@@ -104,7 +104,11 @@ pub async fn socket(
         .on_upgrade(move |socket| serve(state, key, socket)))
 }
 
-async fn hello(state: &AppState, key: &str, socket: &mut WebSocket) -> Option<(Live, EventId)> {
+async fn hello(
+    state: &AppState,
+    key: &str,
+    socket: &mut WebSocket,
+) -> Option<(Live, Option<EventId>)> {
     let first = tokio::time::timeout(HELLO_WAIT, socket.recv()).await;
     let hello = match first {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Hello>(&t).ok(),
@@ -123,8 +127,7 @@ async fn hello(state: &AppState, key: &str, socket: &mut WebSocket) -> Option<(L
         return None;
     };
     let live = open(state, ctx).await.ok()?;
-    let after = hello.and_then(|h| h.after).map(EventId);
-    Some((live, after.unwrap_or(EventId(0))))
+    Some((live, hello.and_then(|h| h.after).map(EventId)))
 }
 
 async fn serve(state: AppState, key: String, mut socket: WebSocket) {
@@ -140,8 +143,8 @@ async fn serve(state: AppState, key: String, mut socket: WebSocket) {
     }
     // Registered before the replay: what commits meanwhile comes through the fan-out too, and
     // ids already sent are skipped.
-    let mut last = after;
-    if after.0 > 0 {
+    let mut last = after.unwrap_or(EventId(0));
+    if let Some(after) = after {
         let missed = live.catch_up(&state, after).await.unwrap_or_default();
         for f in &missed {
             last = f.id.unwrap_or(last).max(last);
