@@ -611,6 +611,9 @@ pub trait WidgetStore: Send + Sync + 'static {
         external_id: &str,
         now: Timestamp,
     ) -> CoreResult<crate::ids::VisitorSessionId>;
+    /// Forgets the sessions made before `before` of visitors who never wrote (a page view that
+    /// stayed a page view); returns how many went.
+    async fn forget_quiet_visitors(&self, before: Timestamp) -> CoreResult<u64>;
     /// The visitor holding this token on this channel.
     async fn visitor_by_token(
         &self,

@@ -347,6 +347,14 @@ impl WidgetService {
         Ok((token, has_dialog))
     }
 
+    /// Forgets the sessions of visitors who never wrote and came more than `age` ago: every
+    /// page view of every site makes one, and nothing else would ever end them.
+    pub async fn forget_quiet_visitors(&self, age: std::time::Duration) -> CoreResult<u64> {
+        self.store
+            .forget_quiet_visitors(self.clock.now().minus(age))
+            .await
+    }
+
     /// The visitor a token names on the widget of `key`.
     pub async fn visitor(&self, key: &str, token: &str) -> CoreResult<VisitorContext> {
         let (widget, capabilities) = self.by_key(key).await?;

@@ -13,11 +13,14 @@ const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Stored objects are checked against the attachment rows once a day: listing a large bucket
 /// is not free.
 const RECONCILE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Sessions of website visitors who never wrote are forgotten after this long.
+const QUIET_VISITOR_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// An object younger than this may be a file whose row is being written.
 const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
-/// Every `every`: forgets expired sessions and idle sign-in failures, deletes uploads no
-/// message took, and prunes the event log beyond its retention; once a day, deletes stored
+/// Every `every`: forgets expired sessions, idle sign-in failures and the sessions of website
+/// visitors who never wrote, deletes uploads no message took, and prunes the event log beyond
+/// its retention; once a day, deletes stored
 /// files no attachment names.
 pub async fn housekeeping(state: AppState, every: Duration, shutdown: CancellationToken) {
     let mut reconciled = std::time::Instant::now();
@@ -52,13 +55,18 @@ pub async fn housekeeping_once(state: &AppState, unsent_age: Duration) -> CoreRe
         }
     }
     state.widget_limits.forget_idle();
+    let visitors = state
+        .widget
+        .forget_quiet_visitors(QUIET_VISITOR_AGE)
+        .await?;
     let before = state.clock.now().minus(state.event_retention);
     let events = state.store.prune_events(before).await?;
-    if sessions > 0 || uploads > 0 || events > 0 {
+    if sessions > 0 || uploads > 0 || events > 0 || visitors > 0 {
         tracing::info!(
             expired_sessions = sessions,
             unsent_uploads = uploads,
             pruned_events = events,
+            quiet_visitors = visitors,
             "housekeeping"
         );
     }

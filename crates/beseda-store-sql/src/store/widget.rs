@@ -151,6 +151,26 @@ impl WidgetStore for SqlStore {
         Ok(VisitorSessionId(r.i64("id")?))
     }
 
+    async fn forget_quiet_visitors(&self, before: Timestamp) -> CoreResult<u64> {
+        let mut gone = 0;
+        loop {
+            // In batches, each a short statement, however many there are.
+            let batch = self
+                .db
+                .execute(
+                    "DELETE FROM widget_visitors WHERE id IN (SELECT v.id FROM widget_visitors v WHERE v.created_at < $1 \
+                       AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.channel_id = v.channel_id AND c.external_id = v.external_id) \
+                       AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.visitor_id = v.id) LIMIT 10000)",
+                    params![before],
+                )
+                .await?;
+            gone += batch;
+            if batch < 10_000 {
+                return Ok(gone);
+            }
+        }
+    }
+
     async fn visitor_by_token(
         &self,
         channel: ChannelId,

@@ -190,6 +190,36 @@ pub async fn widgets_keep_their_settings_visitors_and_presence(store: &dyn Store
             .value
     );
 
+    // A visitor who never wrote is forgotten after a while; one who wrote keeps their session.
+    let quiet = TokenHash("v2".into());
+    store
+        .create_visitor(w.channel_id, &quiet, "v_quiet", Timestamp(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.forget_quiet_visitors(Timestamp(5)).await.unwrap(),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        store.forget_quiet_visitors(Timestamp(100)).await.unwrap(),
+        1
+    );
+    assert!(
+        store
+            .visitor_by_token(w.channel_id, &quiet)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .visitor_by_token(w.channel_id, &TokenHash("v1".into()))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     // The dialog's own events, and nothing of another dialog's.
     accepted(
         store
