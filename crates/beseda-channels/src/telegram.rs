@@ -1,0 +1,474 @@
+//! Telegram's Bot API: a bot's token checked with `getMe`, its webhook set with a secret that
+//! Telegram sends back in `X-Telegram-Bot-Api-Secret-Token`, updates parsed into the core's
+//! inbound messages, and replies sent with `sendMessage`. A message's id on our side is
+//! `"<chat id>:<message id>"`: Telegram numbers messages per chat.
+
+use crate::http::{client, read_capped};
+use crate::{ConnectorError, Identity, Incoming, RemoteFile, SendResult};
+use beseda_core::dialog::{ContactDetails, InboundMessage};
+use beseda_core::ids::ChannelId;
+use beseda_core::time::Timestamp;
+use beseda_core::transport::{DeliveryJob, Failure};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Telegram's own address; tests and self-hosted Bot API servers give another.
+pub const DEFAULT_API: &str = "https://api.telegram.org";
+
+/// The header Telegram puts the webhook's secret in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// One bot on one Bot API server.
+pub struct TelegramBot {
+    api: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+/// Every Bot API answer: `{"ok": true, "result": …}` or `{"ok": false, "error_code", …}`.
+#[derive(Deserialize)]
+struct Answer<T> {
+    ok: bool,
+    result: Option<T>,
+    error_code: Option<i64>,
+    description: Option<String>,
+    parameters: Option<ResponseParameters>,
+}
+
+#[derive(Deserialize)]
+struct ResponseParameters {
+    retry_after: Option<u64>,
+}
+
+/// A refusal as the Bot API words it.
+struct ApiRefusal {
+    code: i64,
+    description: String,
+    retry_after: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: i64,
+    #[serde(default)]
+    is_bot: bool,
+    first_name: String,
+    last_name: Option<String>,
+    username: Option<String>,
+    language_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Chat {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct FileRef {
+    file_id: String,
+    file_name: Option<String>,
+    file_size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    phone_number: String,
+    user_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    latitude: f64,
+    longitude: f64,
+}
+
+#[derive(Deserialize)]
+struct ReplyTo {
+    message_id: i64,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    message_id: i64,
+    from: Option<User>,
+    chat: Chat,
+    date: i64,
+    text: Option<String>,
+    caption: Option<String>,
+    reply_to_message: Option<ReplyTo>,
+    #[serde(default)]
+    photo: Vec<FileRef>,
+    document: Option<FileRef>,
+    voice: Option<FileRef>,
+    audio: Option<FileRef>,
+    video: Option<FileRef>,
+    sticker: Option<FileRef>,
+    contact: Option<Contact>,
+    location: Option<Location>,
+}
+
+#[derive(Deserialize)]
+struct Update {
+    #[serde(rename = "update_id")]
+    _update_id: i64,
+    message: Option<Message>,
+    edited_message: Option<Message>,
+}
+
+/// Our id of a Telegram message.
+pub fn message_key(chat: i64, message: i64) -> String {
+    format!("{chat}:{message}")
+}
+
+/// The files of a message: the largest size of a photo, or its document, voice, audio, video
+/// or sticker.
+fn files_of(m: &Message) -> Vec<RemoteFile> {
+    let named = |f: &FileRef, default: &str| RemoteFile {
+        id: f.file_id.clone(),
+        file_name: f.file_name.clone().or_else(|| Some(default.to_owned())),
+        size: f.file_size,
+    };
+    let mut out = Vec::new();
+    // Telegram lists a photo's sizes smallest first.
+    if let Some(largest) = m.photo.last() {
+        out.push(named(largest, "photo.jpg"));
+    }
+    let others = [
+        (&m.document, "document"),
+        (&m.voice, "voice.ogg"),
+        (&m.audio, "audio.mp3"),
+        (&m.video, "video.mp4"),
+        (&m.sticker, "sticker.webp"),
+    ];
+    for (file, default) in others {
+        if let Some(f) = file {
+            out.push(named(f, default));
+        }
+    }
+    out
+}
+
+/// A message's text: its text or caption, or a shared location as words and a map link.
+fn text_of(m: &Message) -> String {
+    if let Some(t) = m.text.as_ref().or(m.caption.as_ref()) {
+        return t.clone();
+    }
+    match (&m.location, &m.contact) {
+        (Some(l), _) => format!(
+            "📍 {:.6}, {:.6} https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}",
+            l.latitude, l.longitude, l.latitude, l.longitude
+        ),
+        (None, Some(c)) => format!("☎ {}", c.phone_number),
+        (None, None) => String::new(),
+    }
+}
+
+/// Parses one webhook body of a bot's channel. Only private chats with people reach the inbox.
+pub fn parse(channel: ChannelId, body: &[u8]) -> Result<Incoming, ConnectorError> {
+    let update: Update =
+        serde_json::from_slice(body).map_err(|e| ConnectorError::Malformed(e.to_string()))?;
+    if let Some(m) = update.edited_message {
+        let text = text_of(&m);
+        if m.chat.kind != "private" || text.is_empty() {
+            return Ok(Incoming::Ignored("an edit without text".into()));
+        }
+        return Ok(Incoming::Edited {
+            external_id: message_key(m.chat.id, m.message_id),
+            text,
+        });
+    }
+    let Some(m) = update.message else {
+        return Ok(Incoming::Ignored("an update of another kind".into()));
+    };
+    let Some(from) = m.from.as_ref().filter(|u| !u.is_bot) else {
+        return Ok(Incoming::Ignored("not from a person".into()));
+    };
+    if m.chat.kind != "private" {
+        return Ok(Incoming::Ignored(format!("a {} chat", m.chat.kind)));
+    }
+    let name = match &from.last_name {
+        Some(last) => format!("{} {last}", from.first_name),
+        None => from.first_name.clone(),
+    };
+    // A contact the client shares of themselves gives their phone to the card.
+    let phone = m
+        .contact
+        .as_ref()
+        .filter(|c| c.user_id == Some(from.id))
+        .map(|c| c.phone_number.clone());
+    let message = InboundMessage {
+        channel_id: channel,
+        contact_external_id: m.chat.id.to_string(),
+        contact_name: name,
+        external_id: message_key(m.chat.id, m.message_id),
+        body: text_of(&m),
+        sent_at: Timestamp(m.date.saturating_mul(1000)),
+        attachments: Vec::new(),
+        quote_external_id: m
+            .reply_to_message
+            .as_ref()
+            .map(|r| message_key(m.chat.id, r.message_id)),
+        details: ContactDetails {
+            nickname: from.username.clone(),
+            phone,
+            profile_url: from.username.as_ref().map(|u| format!("https://t.me/{u}")),
+            language: from.language_code.clone(),
+            ..ContactDetails::default()
+        },
+    };
+    Ok(Incoming::Message {
+        files: files_of(&m),
+        message: Box::new(message),
+    })
+}
+
+/// Whether a webhook call carries the secret we gave Telegram, compared in constant time.
+pub fn verify(secret: &str, header: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    header.is_some_and(|h| bool::from(h.as_bytes().ct_eq(secret.as_bytes())))
+}
+
+impl TelegramBot {
+    pub fn new(api: &str, token: &str) -> TelegramBot {
+        TelegramBot {
+            api: api.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http: client(),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: Value,
+    ) -> Result<Result<T, ApiRefusal>, ConnectorError> {
+        let url = format!("{}/bot{}/{method}", self.api, self.token);
+        let resp = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            // The error's text would hold the URL, and the URL the token.
+            .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = read_capped(resp).await?;
+        let answer: Answer<T> = serde_json::from_slice(&bytes).map_err(|_| {
+            ConnectorError::Unreachable(format!("the Bot API answered {status} without JSON"))
+        })?;
+        match (answer.ok, answer.result) {
+            (true, Some(result)) => Ok(Ok(result)),
+            _ => Ok(Err(ApiRefusal {
+                code: answer.error_code.unwrap_or(i64::from(status)),
+                description: answer.description.unwrap_or_default(),
+                retry_after: answer.parameters.and_then(|p| p.retry_after),
+            })),
+        }
+    }
+
+    /// The bot behind the token (`getMe`); a refused token is a credentials error.
+    pub async fn check(&self) -> Result<Identity, ConnectorError> {
+        match self.call::<User>("getMe", json!({})).await? {
+            Ok(me) => Ok(Identity {
+                external_id: me.id.to_string(),
+                name: me.username.map_or(me.first_name, |u| format!("@{u}")),
+            }),
+            Err(r) => Err(ConnectorError::Credentials(r.description)),
+        }
+    }
+
+    /// Points the bot's updates at `url`, with the secret Telegram will send back.
+    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), ConnectorError> {
+        let body = json!({
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": ["message", "edited_message"],
+        });
+        match self.call::<bool>("setWebhook", body).await? {
+            Ok(_) => Ok(()),
+            Err(r) => Err(ConnectorError::Platform {
+                code: r.code,
+                description: r.description,
+            }),
+        }
+    }
+
+    /// Stops the bot's updates coming to us.
+    pub async fn delete_webhook(&self) -> Result<(), ConnectorError> {
+        match self.call::<bool>("deleteWebhook", json!({})).await? {
+            Ok(_) => Ok(()),
+            Err(r) => Err(ConnectorError::Platform {
+                code: r.code,
+                description: r.description,
+            }),
+        }
+    }
+
+    /// Sends a reply's text, quoting the client's message it answers.
+    pub async fn send(&self, reply: &DeliveryJob) -> SendResult {
+        let chat = reply.contact_external_id.as_str();
+        let mut body = json!({"chat_id": chat, "text": reply.text});
+        let quoted = reply
+            .quote_external_id
+            .as_deref()
+            .and_then(|q| q.split_once(':'))
+            .and_then(|(_, id)| id.parse::<i64>().ok());
+        if let Some(id) = quoted {
+            body["reply_parameters"] =
+                json!({"message_id": id, "allow_sending_without_reply": true});
+        }
+        #[derive(Deserialize)]
+        struct SentMessage {
+            message_id: i64,
+            chat: Chat,
+        }
+        match self.call::<SentMessage>("sendMessage", body).await {
+            Ok(Ok(m)) => SendResult::Sent {
+                external_id: message_key(m.chat.id, m.message_id),
+            },
+            Ok(Err(r)) => refusal(r),
+            Err(e) => SendResult::RetryAfter(None, e.to_string()),
+        }
+    }
+}
+
+/// What a refused send means: wait as told, or a visible failure with the reason.
+fn refusal(r: ApiRefusal) -> SendResult {
+    match r.code {
+        429 => SendResult::RetryAfter(
+            Some(Duration::from_secs(r.retry_after.unwrap_or(1))),
+            r.description,
+        ),
+        code if code >= 500 => SendResult::RetryAfter(None, r.description),
+        403 => SendResult::Failed(Failure {
+            code: "blocked_by_client".into(),
+            message: "the client blocked the bot or never started it".into(),
+        }),
+        _ => SendResult::Failed(Failure {
+            code: "platform_refused".into(),
+            message: format!("Telegram refused the message: {}", r.description),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(message: Value) -> Vec<u8> {
+        json!({"update_id": 10, "message": message})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn from() -> Value {
+        json!({"id": 42, "is_bot": false, "first_name": "Анна", "last_name": "Петрова",
+            "username": "anna_p", "language_code": "ru"})
+    }
+
+    #[test]
+    fn a_private_text_message_becomes_an_inbound_message() {
+        let body = update(
+            json!({"message_id": 5, "from": from(), "chat": {"id": 42, "type": "private"},
+            "date": 1_700_000_000, "text": "Здравствуйте", "reply_to_message": {"message_id": 3}}),
+        );
+        let Incoming::Message { message, files } = parse(ChannelId(1), &body).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(message.external_id, "42:5");
+        assert_eq!(message.contact_external_id, "42");
+        assert_eq!(message.contact_name, "Анна Петрова");
+        assert_eq!(message.body, "Здравствуйте");
+        assert_eq!(message.quote_external_id.as_deref(), Some("42:3"));
+        assert_eq!(message.sent_at, Timestamp(1_700_000_000_000));
+        assert_eq!(
+            message.details.profile_url.as_deref(),
+            Some("https://t.me/anna_p")
+        );
+        assert!(files.is_empty());
+    }
+
+    #[test]
+    fn photos_come_in_their_largest_size_and_shared_phones_go_to_the_card() {
+        let body = update(
+            json!({"message_id": 6, "from": from(), "chat": {"id": 42, "type": "private"},
+            "date": 1, "caption": "this one", "photo": [
+                {"file_id": "small", "file_unique_id": "a", "width": 90, "height": 90, "file_size": 1000},
+                {"file_id": "large", "file_unique_id": "b", "width": 1280, "height": 1280, "file_size": 90000}]}),
+        );
+        let Incoming::Message { message, files } = parse(ChannelId(1), &body).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(message.body, "this one");
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            (files[0].id.as_str(), files[0].size),
+            ("large", Some(90_000))
+        );
+        let shared = update(
+            json!({"message_id": 7, "from": from(), "chat": {"id": 42, "type": "private"},
+            "date": 1, "contact": {"phone_number": "+79001234567", "first_name": "Анна", "user_id": 42}}),
+        );
+        let Incoming::Message { message, .. } = parse(ChannelId(1), &shared).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(message.details.phone.as_deref(), Some("+79001234567"));
+    }
+
+    #[test]
+    fn edits_groups_bots_and_strangers_are_told_apart() {
+        let edit = json!({"update_id": 11, "edited_message": {"message_id": 5, "from": from(),
+            "chat": {"id": 42, "type": "private"}, "date": 1, "edit_date": 2, "text": "Исправлено"}});
+        assert!(matches!(
+            parse(ChannelId(1), edit.to_string().as_bytes()).unwrap(),
+            Incoming::Edited { external_id, text } if external_id == "42:5" && text == "Исправлено"
+        ));
+        let group = update(
+            json!({"message_id": 1, "from": from(), "chat": {"id": -100, "type": "supergroup"},
+            "date": 1, "text": "hi all"}),
+        );
+        assert!(matches!(
+            parse(ChannelId(1), &group).unwrap(),
+            Incoming::Ignored(_)
+        ));
+        let other = json!({"update_id": 12, "my_chat_member": {}});
+        assert!(matches!(
+            parse(ChannelId(1), other.to_string().as_bytes()).unwrap(),
+            Incoming::Ignored(_)
+        ));
+        assert!(parse(ChannelId(1), b"<html>").is_err());
+    }
+
+    #[test]
+    fn the_webhook_secret_must_match() {
+        assert!(verify("s3cret", Some("s3cret")));
+        assert!(!verify("s3cret", Some("s3cre")));
+        assert!(!verify("s3cret", None));
+    }
+
+    #[test]
+    fn refusals_map_to_waits_and_visible_failures() {
+        let r = |code, retry_after| ApiRefusal {
+            code,
+            description: "x".into(),
+            retry_after,
+        };
+        assert!(
+            matches!(refusal(r(429, Some(7))), SendResult::RetryAfter(Some(d), _) if d == Duration::from_secs(7))
+        );
+        assert!(matches!(
+            refusal(r(502, None)),
+            SendResult::RetryAfter(None, _)
+        ));
+        assert!(
+            matches!(refusal(r(403, None)), SendResult::Failed(f) if f.code == "blocked_by_client")
+        );
+        assert!(
+            matches!(refusal(r(400, None)), SendResult::Failed(f) if f.code == "platform_refused")
+        );
+    }
+}

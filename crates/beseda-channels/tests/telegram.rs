@@ -1,0 +1,105 @@
+//! The Telegram connector against a fake Bot API on loopback that answers in Telegram's shapes:
+//! a token checked, a webhook set with its secret and removed, replies sent with their quotes,
+//! and each kind of refusal mapped to a retry or a visible failure.
+
+use beseda_channels::telegram::TelegramBot;
+use beseda_channels::{ConnectorError, SendResult};
+use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, MessageId};
+use beseda_core::time::Timestamp;
+use beseda_core::transport::{DeliveryJob, DeliveryTarget};
+use beseda_testkit::fake_telegram::{FakeTelegram, SentText};
+use std::time::Duration;
+
+const TOKEN: &str = "123456:ABC-DEF";
+
+fn reply(text: &str, quote: Option<&str>) -> DeliveryJob {
+    DeliveryJob {
+        id: DeliveryJobId(1),
+        attempts: 1,
+        message_id: MessageId(9),
+        dialog_id: DialogId(1),
+        channel_id: ChannelId(1),
+        channel_external_id: None,
+        contact_external_id: "42".into(),
+        text: text.into(),
+        quote_external_id: quote.map(str::to_owned),
+        author_name: Some("Maria".into()),
+        attachments: Vec::new(),
+        created_at: Timestamp(1),
+        target: DeliveryTarget::Nowhere,
+    }
+}
+
+#[tokio::test]
+async fn a_bot_is_checked_given_a_webhook_and_its_replies_sent() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    let me = bot.check().await.unwrap();
+    assert_eq!(
+        (me.external_id.as_str(), me.name.as_str()),
+        ("777", "@shop_bot")
+    );
+
+    bot.set_webhook("https://beseda.example/hooks/telegram/k1", "s3cret")
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.webhook(),
+        Some((
+            "https://beseda.example/hooks/telegram/k1".into(),
+            "s3cret".into()
+        ))
+    );
+
+    let sent = bot.send(&reply("Добрый день!", Some("42:5"))).await;
+    assert_eq!(
+        sent,
+        SendResult::Sent {
+            external_id: "42:1001".into()
+        }
+    );
+    assert_eq!(
+        fake.sent(),
+        [SentText {
+            chat_id: "42".into(),
+            text: "Добрый день!".into(),
+            reply_to: Some(5)
+        }]
+    );
+
+    bot.delete_webhook().await.unwrap();
+    assert_eq!(fake.webhook(), None);
+}
+
+#[tokio::test]
+async fn refusals_become_waits_or_failures_and_a_bad_token_is_named() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    fake.fail_next(429, "Too Many Requests: retry after 3", Some(3));
+    assert!(matches!(
+        bot.send(&reply("a", None)).await,
+        SendResult::RetryAfter(Some(d), _) if d == Duration::from_secs(3)
+    ));
+    fake.fail_next(403, "Forbidden: bot was blocked by the user", None);
+    assert!(matches!(
+        bot.send(&reply("b", None)).await,
+        SendResult::Failed(f) if f.code == "blocked_by_client"
+    ));
+    assert!(fake.sent().is_empty(), "nothing went out");
+    assert!(matches!(
+        bot.send(&reply("c", None)).await,
+        SendResult::Sent { .. }
+    ));
+
+    let wrong = TelegramBot::new(&fake.api, "999:nope");
+    assert!(matches!(
+        wrong.check().await,
+        Err(ConnectorError::Credentials(_))
+    ));
+    // An address where no Bot API listens: a retry, and no token in the error.
+    let nowhere = TelegramBot::new("http://127.0.0.1:9", TOKEN);
+    match nowhere.send(&reply("d", None)).await {
+        SendResult::RetryAfter(None, why) => assert!(!why.contains(TOKEN), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,153 @@
+//! A fake Telegram Bot API on loopback, answering in the Bot API's own shapes
+//! (`{"ok": true, "result": …}` or `{"ok": false, "error_code", "description", "parameters"}`):
+//! it knows one bot's token, keeps the webhook it was given, records what was sent, fails as
+//! told, and pushes updates to the webhook with the secret header as Telegram does.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// What one `sendMessage` carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentText {
+    pub chat_id: String,
+    pub text: String,
+    /// The message it replies to, if any.
+    pub reply_to: Option<i64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    token: String,
+    webhook: Option<(String, String)>,
+    sent: Vec<SentText>,
+    /// Answers to give the next sends instead of sending: (error code, description, retry after).
+    failures: VecDeque<(i64, String, Option<u64>)>,
+    next_id: i64,
+}
+
+#[derive(Clone)]
+pub struct FakeTelegram {
+    inner: Arc<Mutex<Inner>>,
+    /// Where the Bot API listens: give it as the connector's base URL.
+    pub api: String,
+}
+
+fn refused(code: i64, description: &str, retry_after: Option<u64>) -> Value {
+    let mut v = json!({"ok": false, "error_code": code, "description": description});
+    if let Some(s) = retry_after {
+        v["parameters"] = json!({"retry_after": s});
+    }
+    v
+}
+
+async fn method(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((bot, name)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let mut s = inner.lock().expect("fake state");
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return Json(refused(401, "Unauthorized", None));
+    }
+    let answer = match name.as_str() {
+        "getMe" => {
+            json!({"ok": true, "result": {"id": 777, "is_bot": true, "first_name": "Shop bot", "username": "shop_bot"}})
+        }
+        "setWebhook" => {
+            let url = body["url"].as_str().unwrap_or_default().to_owned();
+            let secret = body["secret_token"].as_str().unwrap_or_default().to_owned();
+            s.webhook = Some((url, secret));
+            json!({"ok": true, "result": true, "description": "Webhook was set"})
+        }
+        "deleteWebhook" => {
+            s.webhook = None;
+            json!({"ok": true, "result": true, "description": "Webhook was deleted"})
+        }
+        "sendMessage" => {
+            if let Some((code, description, retry_after)) = s.failures.pop_front() {
+                return Json(refused(code, &description, retry_after));
+            }
+            let chat_id = match &body["chat_id"] {
+                Value::String(c) => c.clone(),
+                other => other.to_string(),
+            };
+            s.next_id += 1;
+            let id = s.next_id;
+            s.sent.push(SentText {
+                chat_id: chat_id.clone(),
+                text: body["text"].as_str().unwrap_or_default().to_owned(),
+                reply_to: body["reply_parameters"]["message_id"].as_i64(),
+            });
+            let chat: i64 = chat_id.parse().unwrap_or_default();
+            json!({"ok": true, "result": {"message_id": id, "chat": {"id": chat, "type": "private"},
+                "date": 1_700_000_000, "text": body["text"]}})
+        }
+        _ => refused(404, "Not Found: method not found", None),
+    };
+    Json(answer)
+}
+
+impl FakeTelegram {
+    /// Starts the Bot API for the bot with `token` on a free loopback port.
+    pub async fn start(token: &str) -> FakeTelegram {
+        let inner = Arc::new(Mutex::new(Inner {
+            token: token.to_owned(),
+            next_id: 1000,
+            ..Inner::default()
+        }));
+        let app = Router::new()
+            .route("/{bot}/{method}", post(method))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let api = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeTelegram { inner, api }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("fake state")
+    }
+
+    /// The webhook address and secret the bot was given.
+    pub fn webhook(&self) -> Option<(String, String)> {
+        self.lock().webhook.clone()
+    }
+
+    /// Every message sent, in order.
+    pub fn sent(&self) -> Vec<SentText> {
+        self.lock().sent.clone()
+    }
+
+    /// The next send is refused with this error (and `retry_after`, for a 429).
+    pub fn fail_next(&self, code: i64, description: &str, retry_after: Option<u64>) {
+        self.lock()
+            .failures
+            .push_back((code, description.to_owned(), retry_after));
+    }
+
+    /// Posts an update to the webhook as Telegram does, with the secret header; gives the
+    /// status our server answered.
+    pub async fn push(&self, update: &Value) -> u16 {
+        let (url, secret) = self.webhook().expect("a webhook is set");
+        reqwest_post(&url, &secret, update).await
+    }
+}
+
+async fn reqwest_post(url: &str, secret: &str, update: &Value) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("x-telegram-bot-api-secret-token", secret)
+        .json(update)
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
