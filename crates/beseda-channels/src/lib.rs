@@ -1,38 +1,18 @@
 //! Built-in messenger connectors: each platform's webhook verified and parsed into the core's
-//! inbound messages, and a reply sent the platform's way with its answer mapped to the core's
-//! delivery outcome. The core knows no messenger; the server wires these to the webhook route
-//! and the delivery worker. Every platform's base URL is configurable, so tests use fakes.
+//! inbound messages, and a reply sent the platform's way with its answer mapped for the
+//! delivery worker. The core knows no messenger: [`Platforms`] fills its `Messengers` port,
+//! and the server wires it to the webhook route and the delivery worker. Every platform's base
+//! URL is configurable, so tests use fakes.
 
 pub mod http;
 pub mod telegram;
 
-use beseda_core::dialog::InboundMessage;
-
-/// A file the platform holds for a client's message: fetched into our file store before the
-/// message is announced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemoteFile {
-    /// The platform's id of the file.
-    pub id: String,
-    pub file_name: Option<String>,
-    /// What the platform says it weighs, when it says.
-    pub size: Option<u64>,
-}
-
-/// What one webhook call brought.
-#[derive(Clone, Debug)]
-pub enum Incoming {
-    /// A client's message, with the files to fetch before it is ingested.
-    Message {
-        message: Box<InboundMessage>,
-        files: Vec<RemoteFile>,
-    },
-    /// The client edited a message on their side.
-    Edited { external_id: String, text: String },
-    /// Nothing for the inbox (a service update, a kind not handled): acknowledged, so the
-    /// platform does not send it again, and logged with the reason.
-    Ignored(String),
-}
+use async_trait::async_trait;
+use beseda_core::channel::ChannelKind;
+use beseda_core::connector::{Credentials, Identity, Incoming, Messengers, SendResult};
+use beseda_core::ids::ChannelId;
+use beseda_core::transport::DeliveryJob;
+use beseda_core::{CoreError, CoreResult};
 
 /// Why a connector could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -51,24 +31,77 @@ pub enum ConnectorError {
     Malformed(String),
 }
 
-/// Who a connected account is on its platform.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The platform's id of the bot or group.
-    pub external_id: String,
-    /// Its name, for the channel's.
-    pub name: String,
+impl From<ConnectorError> for CoreError {
+    fn from(e: ConnectorError) -> CoreError {
+        let code = match &e {
+            ConnectorError::Credentials(_) => "credentials_refused",
+            ConnectorError::Platform { .. } => "platform_refused",
+            ConnectorError::Unreachable(_) => "platform_unreachable",
+            ConnectorError::Malformed(_) => "malformed_update",
+        };
+        CoreError::Unprocessable {
+            code,
+            message: e.to_string(),
+        }
+    }
 }
 
-/// What the platform said to a reply; the delivery worker turns it into a status or a retry
-/// under its own policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SendResult {
-    /// Sent: the platform's id of the message.
-    Sent { external_id: String },
-    /// Refused for good, with the reason the manager sees (F31).
-    Failed(beseda_core::transport::Failure),
-    /// Not now: after this long when the platform says, else by the worker's backoff; with
-    /// what went wrong.
-    RetryAfter(Option<std::time::Duration>, String),
+/// Where each platform's API is.
+#[derive(Clone, Debug)]
+pub struct Platforms {
+    /// The Telegram Bot API (`https://api.telegram.org` unless configured).
+    pub telegram_api: String,
+}
+
+impl Default for Platforms {
+    fn default() -> Self {
+        Platforms {
+            telegram_api: telegram::DEFAULT_API.into(),
+        }
+    }
+}
+
+impl Platforms {
+    fn telegram(&self, credentials: &Credentials) -> telegram::TelegramBot {
+        match credentials {
+            Credentials::Telegram { token } => {
+                telegram::TelegramBot::new(&self.telegram_api, token)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Messengers for Platforms {
+    async fn check(&self, credentials: &Credentials) -> CoreResult<Identity> {
+        Ok(self.telegram(credentials).check().await?)
+    }
+
+    async fn set_webhook(
+        &self,
+        credentials: &Credentials,
+        url: &str,
+        secret: &str,
+    ) -> CoreResult<()> {
+        Ok(self.telegram(credentials).set_webhook(url, secret).await?)
+    }
+
+    async fn remove_webhook(&self, credentials: &Credentials) -> CoreResult<()> {
+        Ok(self.telegram(credentials).delete_webhook().await?)
+    }
+
+    fn secret_header(&self, _kind: ChannelKind) -> &'static str {
+        telegram::SECRET_HEADER
+    }
+
+    fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming> {
+        match kind {
+            ChannelKind::Telegram => Ok(telegram::parse(channel, body)?),
+            _ => Err(CoreError::NotFound("connector")),
+        }
+    }
+
+    async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult {
+        self.telegram(credentials).send(reply).await
+    }
 }

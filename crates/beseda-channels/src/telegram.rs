@@ -3,8 +3,9 @@
 //! inbound messages, and replies sent with `sendMessage`. A message's id on our side is
 //! `"<chat id>:<message id>"`: Telegram numbers messages per chat.
 
+use crate::ConnectorError;
 use crate::http::{client, read_capped};
-use crate::{ConnectorError, Identity, Incoming, RemoteFile, SendResult};
+use beseda_core::connector::{Identity, Incoming, RemoteFile, SendResult};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::ids::ChannelId;
 use beseda_core::time::Timestamp;

@@ -2,8 +2,9 @@
 //! a token checked, a webhook set with its secret and removed, replies sent with their quotes,
 //! and each kind of refusal mapped to a retry or a visible failure.
 
+use beseda_channels::ConnectorError;
 use beseda_channels::telegram::TelegramBot;
-use beseda_channels::{ConnectorError, SendResult};
+use beseda_core::connector::SendResult;
 use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, MessageId};
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, DeliveryTarget};

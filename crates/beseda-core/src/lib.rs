@@ -5,6 +5,7 @@
 pub mod attachment;
 pub mod channel;
 pub mod company;
+pub mod connector;
 pub mod dialog;
 pub mod error;
 pub mod event;

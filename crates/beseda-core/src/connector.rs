@@ -1,0 +1,192 @@
+//! Built-in messenger connectors as the core sees them: a port that the server fills with the
+//! platforms' own code (the `beseda-channels` crate). A connected account's secrets are sealed
+//! at rest; a platform's webhook is verified and parsed into the core's inbound messages; a
+//! reply's delivery asks the platform and maps its answer.
+
+use crate::channel::ChannelKind;
+use crate::dialog::InboundMessage;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::ChannelId;
+use crate::transport::{DeliveryJob, Failure};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A connected account's credentials, as an administrator pastes them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credentials {
+    /// A bot's token from @BotFather.
+    Telegram { token: String },
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({:?}, ***)", self.kind())
+    }
+}
+
+impl Credentials {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            Credentials::Telegram { .. } => ChannelKind::Telegram,
+        }
+    }
+}
+
+/// What a connected channel keeps sealed: its credentials and the secret its platform sends
+/// back with each webhook call.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Connection {
+    pub credentials: Credentials,
+    pub webhook_secret: String,
+}
+
+/// Who a connected account is on its platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The platform's id of the bot or group.
+    pub external_id: String,
+    /// Its name, for the channel's.
+    pub name: String,
+}
+
+/// A file the platform holds for a client's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// The platform's id of the file.
+    pub id: String,
+    pub file_name: Option<String>,
+    /// What the platform says it weighs, when it says.
+    pub size: Option<u64>,
+}
+
+/// What one webhook call brought.
+#[derive(Clone, Debug)]
+pub enum Incoming {
+    /// A client's message, with the files the platform holds for it.
+    Message {
+        message: Box<InboundMessage>,
+        files: Vec<RemoteFile>,
+    },
+    /// The client edited a message on their side.
+    Edited { external_id: String, text: String },
+    /// Nothing for the inbox (a service update, a kind not handled): acknowledged, so the
+    /// platform does not send it again, and logged with the reason.
+    Ignored(String),
+}
+
+/// What the platform said to a reply; the delivery worker turns it into a status or a retry
+/// under its own policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendResult {
+    /// Sent: the platform's id of the message.
+    Sent { external_id: String },
+    /// Refused for good, with the reason the manager sees (F31).
+    Failed(Failure),
+    /// Not now: after this long when the platform says, else by the worker's backoff; with
+    /// what went wrong.
+    RetryAfter(Option<std::time::Duration>, String),
+}
+
+/// The platforms, as the server wired them.
+#[async_trait]
+pub trait Messengers: Send + Sync + 'static {
+    /// The account behind the credentials; refused credentials are `credentials_refused`.
+    async fn check(&self, credentials: &Credentials) -> CoreResult<Identity>;
+    /// Points the account's updates at `url`, with the secret the platform sends back.
+    async fn set_webhook(
+        &self,
+        credentials: &Credentials,
+        url: &str,
+        secret: &str,
+    ) -> CoreResult<()>;
+    async fn remove_webhook(&self, credentials: &Credentials) -> CoreResult<()>;
+    /// The request header a platform's webhook call carries its secret in.
+    fn secret_header(&self, kind: ChannelKind) -> &'static str;
+    /// One webhook body of a channel.
+    fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming>;
+    /// Sends one reply.
+    async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult;
+}
+
+/// Seals connections at rest: ChaCha20-Poly1305 under a key derived from the server's secret
+/// (kept in the data directory, or given to every node alike), so a copy of the database alone
+/// gives no platform's token away.
+#[derive(Clone)]
+pub struct Sealer {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sealer(***)")
+    }
+}
+
+impl Sealer {
+    /// A sealer whose key is derived from the server's secret, for this use alone.
+    pub fn new(server_secret: &[u8]) -> Sealer {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(server_secret)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"beseda connector credentials v1");
+        Sealer {
+            key: mac.finalize().into_bytes().into(),
+        }
+    }
+
+    pub fn seal(&self, connection: &Connection) -> CoreResult<String> {
+        use base64::Engine;
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
+        let plain =
+            serde_json::to_vec(connection).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new(&self.key.into());
+        let nonce =
+            chacha20poly1305::ChaCha20Poly1305::generate_nonce(&mut chacha20poly1305::aead::OsRng);
+        let sealed = cipher
+            .encrypt(&nonce, plain.as_slice())
+            .map_err(|_| CoreError::Internal("sealing failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> CoreResult<Connection> {
+        use base64::Engine;
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let broken = || CoreError::Internal("a channel's sealed credentials do not open".into());
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed)
+            .map_err(|_| broken())?;
+        if bytes.len() < 12 {
+            return Err(broken());
+        }
+        let (nonce, body) = bytes.split_at(12);
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new(&self.key.into());
+        let plain = cipher.decrypt(nonce.into(), body).map_err(|_| broken())?;
+        serde_json::from_slice(&plain).map_err(|_| broken())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_credentials_open_only_under_the_same_secret() {
+        let c = Connection {
+            credentials: Credentials::Telegram {
+                token: "123:abc".into(),
+            },
+            webhook_secret: "s".into(),
+        };
+        let sealer = Sealer::new(b"server secret");
+        let sealed = sealer.seal(&c).unwrap();
+        assert!(!sealed.contains("123:abc"));
+        assert_ne!(sealed, sealer.seal(&c).unwrap(), "a fresh nonce each time");
+        assert_eq!(sealer.open(&sealed).unwrap().credentials, c.credentials);
+        assert!(Sealer::new(b"another").open(&sealed).is_err());
+        assert!(!format!("{:?}", c.credentials).contains("abc"));
+    }
+}
