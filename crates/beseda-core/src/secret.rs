@@ -70,6 +70,19 @@ impl TokenHasher {
     }
 }
 
+/// `bytes` random bytes as lower-case hex: keys and secrets that travel in addresses and headers.
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether two secrets are equal, in time that does not tell how much of them matched.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
 /// A random password for a new administrator: 20 URL-safe characters (120 bits).
 pub fn random_password() -> String {
     let mut bytes = [0u8; 15];

@@ -40,6 +40,7 @@ pub trait Store:
     + AttachmentStore
     + InboxStore
     + WidgetStore
+    + ConnectorStore
 {
 }
 impl<T> Store for T where
@@ -53,6 +54,7 @@ impl<T> Store for T where
         + AttachmentStore
         + InboxStore
         + WidgetStore
+        + ConnectorStore
 {
 }
 
@@ -650,4 +652,36 @@ pub trait WidgetStore: Send + Sync + 'static {
         here: bool,
         now: Timestamp,
     ) -> CoreResult<Written<bool>>;
+}
+
+/// A channel Beseda connects to its messenger itself, as its webhook finds it.
+#[derive(Clone, Debug)]
+pub struct ConnectedChannel {
+    pub channel: Channel,
+    /// The key in its webhook's address: `/hooks/{kind}/{key}`.
+    pub hook_key: String,
+    /// Its sealed `Connection` (credentials and webhook secret).
+    pub sealed: String,
+}
+
+/// Channels connected to their messengers by Beseda itself (the built-in connectors).
+#[async_trait]
+pub trait ConnectorStore: Send + Sync + 'static {
+    async fn create_connected_channel(
+        &self,
+        reg: &ChannelRegistration,
+        hook_key: &str,
+        sealed: &str,
+        now: Timestamp,
+    ) -> CoreResult<Channel>;
+    /// The channel a webhook's key names, active or not.
+    async fn connected_channel(&self, hook_key: &str) -> CoreResult<Option<ConnectedChannel>>;
+    /// Every connected channel, by name.
+    async fn connected_channels(&self) -> CoreResult<Vec<ConnectedChannel>>;
+    /// Turns a connected channel off; its dialogs stay. `None` for a channel that is not one.
+    async fn disconnect_channel(
+        &self,
+        id: ChannelId,
+        now: Timestamp,
+    ) -> CoreResult<Option<ConnectedChannel>>;
 }

@@ -144,6 +144,8 @@ pub enum DeliveryTarget {
     },
     /// The website widget's visitor, whom Beseda serves itself.
     Widget,
+    /// A messenger Beseda connects to itself, with the channel's sealed connection.
+    Connector { sealed: String },
     /// A channel without a module (the demo's, an old import): nowhere to send.
     Nowhere,
 }

@@ -115,6 +115,9 @@ pub struct Config {
     pub outbound_allow: AddressPolicy,
     /// How long the event log keeps events for screens that reconnect and for audit.
     pub event_retention: std::time::Duration,
+    /// The Telegram Bot API's address (`https://api.telegram.org`; a self-hosted Bot API server
+    /// or a test's fake otherwise).
+    pub telegram_api: String,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// Files are refused when the local attachments' disk has less than this free.
@@ -146,6 +149,7 @@ impl fmt::Debug for Config {
             .field("demo_live", &self.demo_live)
             .field("outbound_allow", &self.outbound_allow)
             .field("event_retention", &self.event_retention)
+            .field("telegram_api", &self.telegram_api)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .finish()
@@ -171,6 +175,7 @@ struct FileConfig {
     event_retention_days: Option<String>,
     trusted_proxies: Option<String>,
     min_free_disk_mb: Option<String>,
+    telegram_api: Option<String>,
 }
 
 impl Config {
@@ -281,7 +286,16 @@ impl Config {
             "megabytes",
         )? * 1024
             * 1024;
+        let telegram_api = pick("BESEDA_TELEGRAM_API", file_cfg.telegram_api)
+            .unwrap_or_else(|| "https://api.telegram.org".into());
+        if !(telegram_api.starts_with("https://") || telegram_api.starts_with("http://")) {
+            return Err(bad(
+                "BESEDA_TELEGRAM_API",
+                format!("{telegram_api:?} is not an http(s) address"),
+            ));
+        }
         Ok(Config {
+            telegram_api,
             min_free_disk_bytes,
             trusted_proxies,
             event_retention,

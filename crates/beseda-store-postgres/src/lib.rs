@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/0009_deleted_texts.sql"),
     ),
     (10, "widget", include_str!("../migrations/0010_widget.sql")),
+    (
+        11,
+        "connected channels",
+        include_str!("../migrations/0011_connected_channels.sql"),
+    ),
 ];
 
 /// How long one statement may run: a search or a filter a user can make slow ends here instead

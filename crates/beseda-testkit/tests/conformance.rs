@@ -51,6 +51,7 @@ on_both_backends!(
     modules_own_their_channels_and_deliveries_keep_dialog_order,
     widgets_keep_their_settings_visitors_and_presence,
     two_cards_of_one_person_merge_into_one,
+    connected_channels_keep_their_key_and_sealed_credentials,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

@@ -7,10 +7,12 @@ use crate::realtime::hub::Hub;
 use crate::widget::limits::WidgetLimits;
 use crate::widget::visitors::Visitors;
 use beseda_core::CoreResult;
+use beseda_core::connector::{Messengers, Sealer};
 use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::{Passwords, TokenHasher};
 use beseda_core::services::attachments::AttachmentService;
 use beseda_core::services::auth::{AuthService, LoginLimits};
+use beseda_core::services::connectors::ConnectorService;
 use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::inbox::InboxService;
 use beseda_core::services::library::LibraryService;
@@ -70,6 +72,8 @@ pub struct AppState {
     pub widget_limits: Arc<WidgetLimits>,
     /// `serve --demo`: the demo shop's address, for the workspace's link to it.
     pub demo_shop: Option<String>,
+    /// Messenger accounts Beseda connects itself (the built-in connectors).
+    pub connectors: Arc<ConnectorService>,
 }
 
 /// What the state is built from besides the store.
@@ -85,6 +89,8 @@ pub struct Settings<'a> {
     pub outbound: AddressPolicy,
     /// The bytes one uploader may keep in files not yet sent.
     pub unsent_quota: u64,
+    /// The messengers' APIs, for the built-in connectors.
+    pub messengers: Arc<dyn Messengers>,
 }
 
 /// How long fetching a file given by address may take.
@@ -101,6 +107,7 @@ impl AppState {
             clock,
             outbound,
             unsent_quota,
+            messengers,
         } = settings;
         // One key hashes every bearer secret: sessions, API tokens and module tokens.
         let hasher = TokenHasher::new(session_secret);
@@ -124,6 +131,14 @@ impl AppState {
             clock.clone(),
             bus.clone(),
             hasher.clone(),
+            dialogs.clone(),
+        );
+        let connectors = ConnectorService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+            messengers,
+            Sealer::new(session_secret),
             dialogs.clone(),
         );
         let widget = WidgetService::new(
@@ -153,6 +168,7 @@ impl AppState {
             visitors: Visitors::new(clock.clone(), crate::widget::visitors::GRACE),
             widget_limits: Arc::default(),
             demo_shop: None,
+            connectors: Arc::new(connectors),
             dialogs,
             transport: Arc::new(transport),
             library: Arc::new(LibraryService::new(

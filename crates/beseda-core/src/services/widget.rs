@@ -10,7 +10,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::event::{DomainEvent, Event, EventBus, EventId};
 use crate::ids::{AttachmentId, ChannelId, DialogId, MessageId};
 use crate::manager::Actor;
-use crate::secret::{Token, TokenHasher};
+use crate::secret::{Token, TokenHasher, random_hex};
 use crate::store::Store;
 use crate::time::Clock;
 use crate::values::{DisplayName, Email, max_bytes, within_bytes};
@@ -18,7 +18,6 @@ use crate::widget::{
     FieldRule, Visitor, VisitorMessage, WidgetChannel, WidgetConfig, WidgetLimits, WidgetSettings,
     signed_visitor_id, verify_identity, visitor_message_external_id,
 };
-use rand::RngCore;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -113,12 +112,6 @@ pub struct WidgetService {
     bus: Arc<dyn EventBus>,
     hasher: TokenHasher,
     dialogs: Arc<DialogService>,
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn may_manage(actor: &Actor) -> CoreResult<()> {

@@ -3,6 +3,7 @@
 //! (F31), never silently. Leases make any number of workers, on any number of nodes, safe: a
 //! dead worker's jobs come due again when its lease runs out.
 
+use beseda_core::connector::SendResult;
 use beseda_core::event::EventBus;
 use beseda_core::store::Store;
 use beseda_core::time::{Clock, Timestamp};
@@ -37,6 +38,8 @@ pub struct DeliveryWorker {
     public_url: String,
     /// Who is on the website now, for the widget's replies.
     presence: Arc<dyn PresencePort>,
+    /// The built-in connectors, for the replies on their channels.
+    connectors: Arc<beseda_core::services::connectors::ConnectorService>,
     /// How long a visitor may be between pages before a reply to them fails.
     visitor_grace: Duration,
 }
@@ -74,6 +77,7 @@ impl DeliveryWorker {
             lease,
             public_url: state.public_url.clone(),
             presence: Arc::new(state.visitors.clone()),
+            connectors: state.connectors.clone(),
             visitor_grace: state.visitors.grace(),
         })
     }
@@ -127,6 +131,22 @@ impl DeliveryWorker {
                 self.clock.now(),
                 self.visitor_grace,
             ),
+            DeliveryTarget::Connector { sealed } => match self.connectors.send(sealed, job).await {
+                Ok(SendResult::Sent { external_id }) => DeliveryOutcome::Sent {
+                    external_id: Some(external_id),
+                },
+                Ok(SendResult::Failed(f)) => DeliveryOutcome::Failed(f),
+                Ok(SendResult::RetryAfter(Some(wait), error))
+                    if job.attempts < self.policy.max_attempts =>
+                {
+                    DeliveryOutcome::Retry {
+                        error,
+                        at: self.clock.now().plus(wait),
+                    }
+                }
+                Ok(SendResult::RetryAfter(_, error)) => self.retry_or_fail(job, error),
+                Err(e) => self.retry_or_fail(job, e.to_string()),
+            },
             DeliveryTarget::Nowhere => DeliveryOutcome::Failed(Failure {
                 code: "no_transport".into(),
                 message: "the channel has no integration module".into(),

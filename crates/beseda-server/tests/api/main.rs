@@ -25,6 +25,7 @@ mod permissions;
 mod realtime;
 mod request_refusals;
 mod restart;
+mod telegram;
 mod transport_api;
 mod widget_api;
 mod widget_browser;

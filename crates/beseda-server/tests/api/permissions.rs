@@ -148,6 +148,8 @@ fn guard(method: &str, path: &str) -> Guard {
         "/healthz" | "/readyz" | "/api/v1/auth/login" | "/api/v1/auth/logout" => Guard::Public,
         // The widget's public face: its look, and starting a visitor session with the key.
         "/api/widget/v1/{key}/config" | "/api/widget/v1/{key}/sessions" => Guard::Public,
+        // A platform's webhook: its secret, checked by the connector.
+        "/hooks/{kind}/{key}" => Guard::Public,
         p if p.starts_with("/api/widget/") => Guard::Visitor,
         p if p.starts_with("/api/transport/") => Guard::Transport {
             channel_scoped: p != "/api/transport/v1/channels",
@@ -163,6 +165,7 @@ fn guard(method: &str, path: &str) -> Guard {
         p if p.starts_with("/api/v1/groups")
             || p.starts_with("/api/v1/transport-modules")
             || p.starts_with("/api/v1/widgets")
+            || p.starts_with("/api/v1/connectors")
             || (p.starts_with("/api/v1/managers") && (write || p != "/api/v1/managers"))
             || (p.starts_with("/api/v1/tags") && write)
             || (p.starts_with("/api/v1/settings/") && write)

@@ -4,6 +4,7 @@ mod attachments;
 mod auth;
 pub mod bulk;
 mod company;
+mod connected;
 mod dialog_tx;
 mod dialogs;
 mod events;

@@ -31,7 +31,7 @@ fn module_from(r: &SqlRow) -> CoreResult<TransportModule> {
     })
 }
 
-fn channel_from(r: &SqlRow) -> CoreResult<Channel> {
+pub(super) fn channel_from(r: &SqlRow) -> CoreResult<Channel> {
     let kind = r.text("kind")?;
     let caps: Capabilities = serde_json::from_str(&r.text("capabilities")?)
         .map_err(|e| CoreError::Storage(e.to_string()))?;
@@ -47,7 +47,7 @@ fn channel_from(r: &SqlRow) -> CoreResult<Channel> {
     })
 }
 
-fn caps_json(c: &Capabilities) -> CoreResult<String> {
+pub(super) fn caps_json(c: &Capabilities) -> CoreResult<String> {
     serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
@@ -404,8 +404,8 @@ impl TransportStore for SqlStore {
                 .db
                 .fetch_one(
                     "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.kind AS channel_kind, c.external_id AS channel_external_id, \
-                       ct.external_id AS contact_external_id, m.body, q.transport_id AS quote_external_id, mg.name AS author_name, \
-                       m.created_at, tm.webhook_url, tm.webhook_secret \
+                       ct.external_id AS contact_external_id, m.body, COALESCE(q.transport_id, q.external_id) AS quote_external_id, mg.name AS author_name, \
+                       m.created_at, tm.webhook_url, tm.webhook_secret, c.hook_key, c.credentials \
                      FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
                        JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
                        LEFT JOIN transport_modules tm ON tm.id = c.module_id \
@@ -422,6 +422,10 @@ impl TransportStore for SqlStore {
                 _ if j.text("channel_kind")? == ChannelKind::Widget.as_str() => {
                     DeliveryTarget::Widget
                 }
+                _ if j.opt_text("hook_key")?.is_some() => match j.opt_text("credentials")? {
+                    Some(sealed) => DeliveryTarget::Connector { sealed },
+                    None => DeliveryTarget::Nowhere,
+                },
                 _ => DeliveryTarget::Nowhere,
             };
             jobs.push(DeliveryJob {

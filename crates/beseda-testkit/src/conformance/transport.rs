@@ -258,3 +258,97 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
         .unwrap();
     assert!(!off.active);
 }
+
+pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dyn Store) {
+    let c = store
+        .create_connected_channel(&reg("@shop_bot"), "key-1", "sealed-1", Timestamp(1))
+        .await
+        .unwrap();
+    assert!(c.active && c.kind == ChannelKind::Telegram);
+    let found = store.connected_channel("key-1").await.unwrap().unwrap();
+    assert_eq!(
+        (found.channel.id, found.sealed.as_str()),
+        (c.id, "sealed-1")
+    );
+    assert!(store.connected_channel("key-2").await.unwrap().is_none());
+    assert_eq!(store.connected_channels().await.unwrap().len(), 1);
+    // A module's channel is no connected one.
+    let m = store
+        .create_module(
+            "M",
+            &TokenHash("t".into()),
+            "http://127.0.0.1:9/h",
+            "s",
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    let theirs = store
+        .register_channel(m.id, &reg("Module's"), Timestamp(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .disconnect_channel(theirs.id, Timestamp(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let off = store
+        .disconnect_channel(c.id, Timestamp(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!off.channel.active);
+    assert!(
+        !store
+            .connected_channel("key-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .channel
+            .active
+    );
+    // Its replies go to the connector, with the sealed credentials, quoting the client's
+    // message by the platform's id.
+    let on = store
+        .create_connected_channel(&reg("@other_bot"), "key-3", "sealed-3", Timestamp(1))
+        .await
+        .unwrap();
+    let (d, _) = accepted(
+        store
+            .ingest_client_message(&inbound(on.id, "42", "42:5", "Hi"), Timestamp(3))
+            .await
+            .unwrap(),
+    );
+    let client_message = store
+        .feed(d, beseda_core::dialog::FeedPage::Latest, 1)
+        .await
+        .unwrap()[0]
+        .id;
+    let maria = store
+        .create_manager(&super::new_manager("maria@example.com", "Maria"))
+        .await
+        .unwrap();
+    let out = OutgoingMessage {
+        attachments: Vec::new(),
+        dialog_id: d,
+        author: maria.id,
+        body: "Hello".into(),
+        quote: Some(client_message),
+    };
+    store
+        .append_company_message(&out, Guard::Any, Timestamp(4))
+        .await
+        .unwrap();
+    let jobs = store
+        .claim_deliveries("w", Timestamp(10), Timestamp(100), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(matches!(
+        &jobs[0].target,
+        beseda_core::transport::DeliveryTarget::Connector { sealed } if sealed == "sealed-3"
+    ));
+    assert_eq!(jobs[0].quote_external_id.as_deref(), Some("42:5"));
+}

@@ -4,6 +4,7 @@
 
 pub(crate) mod api_attachments;
 mod api_auth;
+mod api_connectors;
 mod api_dialogs;
 pub(crate) mod api_inbox;
 mod api_library;
@@ -165,6 +166,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_widgets::create_widget
         ))
         .routes(routes!(api_widgets::update_widget))
+        .routes(routes!(
+            api_connectors::list_connectors,
+            api_connectors::connect
+        ))
+        .routes(routes!(api_connectors::disconnect))
+        .routes(routes!(api_connectors::hook))
         .merge(crate::widget::routes())
         .layer(DefaultBodyLimit::max(json::JSON_BODY_LIMIT))
         .layer(timeout(REQUEST_TIMEOUT))
@@ -314,6 +321,7 @@ pub fn router(state: AppState) -> Router {
                         .with_insecure_bypass(|_, uri| {
                             uri.path().starts_with("/api/transport/")
                                 || uri.path().starts_with("/api/widget/")
+                                || uri.path().starts_with("/hooks/")
                         })
                         .with_rejection_response(|_| csrf_rejected()),
                 ),

@@ -52,6 +52,8 @@ pub struct Options {
     /// Files are refused below this much free disk (none here: a test machine's disk may be
     /// small).
     pub min_free_disk: u64,
+    /// Where the Telegram Bot API is: a fake's address, or nowhere.
+    pub telegram_api: String,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             trusted_proxies: "",
             unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
             min_free_disk: 0,
+            telegram_api: "http://127.0.0.1:9".into(),
         }
     }
 }
@@ -97,6 +100,7 @@ impl TestApp {
             trusted_proxies,
             unsent_quota,
             min_free_disk,
+            telegram_api,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -128,6 +132,7 @@ impl TestApp {
             clock: clock.clone(),
             outbound,
             unsent_quota,
+            messengers: Arc::new(beseda_channels::Platforms { telegram_api }),
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;

@@ -1,0 +1,220 @@
+//! A Telegram bot connected by Beseda itself, against a fake Bot API on loopback that speaks
+//! Telegram's shapes: its token checked, its webhook set with a secret; client messages in
+//! (repeats make one), edits, the secret checked; replies out with their statuses on the
+//! platform's answers (sent, wait on 429, failed when the client blocked the bot); and a
+//! disconnect that removes the webhook. Both stores.
+
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, Options, TestApp};
+use beseda_testkit::TestBackend;
+use beseda_testkit::fake_telegram::FakeTelegram;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TOKEN: &str = "123456:ABC-DEF";
+
+fn update(id: i64, message: Value) -> Value {
+    json!({"update_id": id, "message": message})
+}
+
+fn text(message_id: i64, text: &str) -> Value {
+    json!({"message_id": message_id, "date": 1_700_000_000, "text": text,
+        "from": {"id": 42, "is_bot": false, "first_name": "Анна", "last_name": "Петрова", "username": "anna_p"},
+        "chat": {"id": 42, "type": "private"}})
+}
+
+async fn app_with(backend: TestBackend, fake: &FakeTelegram) -> Option<TestApp> {
+    let options = Options {
+        telegram_api: fake.api.clone(),
+        ..Default::default()
+    };
+    TestApp::spawn_with(backend, options).await
+}
+
+async fn feed(admin: &Caller, dialog: i64) -> Vec<Value> {
+    admin
+        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
+        .expect(200)
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn wait_status(admin: &Caller, dialog: i64, id: &Value, status: &str) -> Value {
+    for _ in 0..200 {
+        if let Some(m) = feed(admin, dialog)
+            .await
+            .into_iter()
+            .find(|m| &m["id"] == id)
+            && m["status"] == status
+        {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "message {id} never became {status}: {:?}",
+        feed(admin, dialog).await
+    );
+}
+
+async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let Some(app) = app_with(backend, &fake).await else {
+        return;
+    };
+    let admin = app.as_(ADMIN_EMAIL).await;
+    // A token Telegram refuses creates nothing.
+    admin
+        .post(
+            "/api/v1/connectors",
+            json!({"type": "telegram", "token": "1:nope"}),
+        )
+        .refused(422, "credentials_refused")
+        .await;
+    assert_eq!(admin.get("/api/v1/connectors").expect(200).await, json!([]));
+
+    let channel = admin
+        .post(
+            "/api/v1/connectors",
+            json!({"type": "telegram", "token": TOKEN}),
+        )
+        .expect(201)
+        .await;
+    assert_eq!(
+        (&channel["type"], &channel["name"]),
+        (&json!("telegram"), &json!("@shop_bot"))
+    );
+    let (url, secret) = fake.webhook().expect("the webhook is set");
+    assert!(
+        url.starts_with(&format!("{}/hooks/telegram/", app.base)),
+        "{url}"
+    );
+    assert!(secret.len() >= 32);
+    let listed = admin.get("/api/v1/connectors").expect(200).await;
+    assert!(
+        !listed.to_string().contains(TOKEN),
+        "the token is never shown again"
+    );
+
+    // The same update three times (Telegram retries): one message, with the client's card.
+    for _ in 0..3 {
+        assert_eq!(fake.push(&update(1, text(5, "Здравствуйте!"))).await, 200);
+    }
+    let dialogs = admin.dialog_ids("").await;
+    assert_eq!(dialogs.len(), 1);
+    let dialog = dialogs[0];
+    let messages = feed(&admin, dialog).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["body"], "Здравствуйте!");
+    let d = admin
+        .get(&format!("/api/v1/dialogs/{dialog}"))
+        .expect(200)
+        .await;
+    let card = admin
+        .get(&format!("/api/v1/clients/{}", d["client"]["id"]))
+        .expect(200)
+        .await;
+    assert_eq!(card["name"], "Анна Петрова");
+
+    // A call without the secret, or with another, stores nothing.
+    let forged = reqwest::Client::new()
+        .post(&url)
+        .header("x-telegram-bot-api-secret-token", "guess")
+        .json(&update(2, text(6, "forged")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    // A body that is not an update is acknowledged, so Telegram does not resend it.
+    let junk = reqwest::Client::new()
+        .post(&url)
+        .header("x-telegram-bot-api-secret-token", &secret)
+        .body("<html>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), 200);
+    // An edit on the client's side.
+    let edit = json!({"update_id": 3, "edited_message": text(5, "Здравствуйте! Есть диван?")});
+    assert_eq!(fake.push(&edit).await, 200);
+    let messages = feed(&admin, dialog).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["body"], "Здравствуйте! Есть диван?");
+    assert!(messages[0]["edited_at"].is_i64());
+
+    // A reply goes out, quoting the client's message, and is sent.
+    let path = format!("/api/v1/dialogs/{dialog}/messages");
+    let reply = admin
+        .post(
+            &path,
+            json!({"body": "Да, есть", "quote_id": messages[0]["id"]}),
+        )
+        .expect(201)
+        .await;
+    wait_status(&admin, dialog, &reply["id"], "sent").await;
+    let sent = fake.sent();
+    assert_eq!(
+        (
+            sent[0].chat_id.as_str(),
+            sent[0].text.as_str(),
+            sent[0].reply_to
+        ),
+        ("42", "Да, есть", Some(5))
+    );
+
+    // Too many requests: the reply waits as told, then goes.
+    fake.fail_next(429, "Too Many Requests: retry after 1", Some(1));
+    let later = admin
+        .post(&path, json!({"body": "Ещё вопрос?"}))
+        .expect(201)
+        .await;
+    wait_status(&admin, dialog, &later["id"], "sent").await;
+    assert_eq!(fake.sent().len(), 2);
+
+    // The client blocked the bot: failed, with the reason.
+    fake.fail_next(403, "Forbidden: bot was blocked by the user", None);
+    let blocked = admin
+        .post(&path, json!({"body": "Алло?"}))
+        .expect(201)
+        .await;
+    let failed = wait_status(&admin, dialog, &blocked["id"], "failed").await;
+    assert_eq!(
+        failed["failure_reason"],
+        "the client blocked the bot or never started it"
+    );
+
+    // Disconnected: the webhook goes, and its calls find nothing.
+    admin
+        .delete(&format!("/api/v1/connectors/{}", channel["id"]))
+        .expect(200)
+        .await;
+    assert_eq!(fake.webhook(), None);
+    let late = reqwest::Client::new()
+        .post(&url)
+        .header("x-telegram-bot-api-secret-token", &secret)
+        .json(&update(4, text(7, "still there?")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 404);
+    assert_eq!(
+        feed(&admin, dialog)
+            .await
+            .iter()
+            .filter(|m| m["body"] == "still there?")
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_telegram_bot_is_connected_and_talks_both_ways_on_sqlite() {
+    a_telegram_bot_is_connected_and_talks_both_ways(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_telegram_bot_is_connected_and_talks_both_ways_on_postgres() {
+    a_telegram_bot_is_connected_and_talks_both_ways(TestBackend::Postgres).await;
+}
