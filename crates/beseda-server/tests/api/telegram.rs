@@ -218,3 +218,39 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways_on_sqlite() {
 async fn a_telegram_bot_is_connected_and_talks_both_ways_on_postgres() {
     a_telegram_bot_is_connected_and_talks_both_ways(TestBackend::Postgres).await;
 }
+
+/// On the settings page: a bot's token pasted, the bot connected and listed, then disconnected.
+#[tokio::test]
+async fn a_telegram_bot_is_connected_from_the_settings_page() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let app = app_with(TestBackend::Sqlite, &fake).await.unwrap();
+    let Some(b) = crate::common::browser::Browser::start("en-US").await else {
+        return;
+    };
+    b.sign_in(&app.base, ADMIN_EMAIL, crate::common::PASSWORD)
+        .await;
+    b.wait_for(fantoccini::Locator::Css("body[data-live=true]"))
+        .await;
+    b.client
+        .goto(&format!("{}/settings#connectors", app.base))
+        .await
+        .unwrap();
+    b.type_into("#connect-telegram input[name=token]", TOKEN)
+        .await;
+    b.click("#connect-telegram button[type=submit]").await;
+    b.wait_js(
+        "return [...document.querySelectorAll('tr[data-connected]')].some(r => r.textContent.includes('@shop_bot') && r.textContent.includes('Connected'))",
+        "the bot is listed as connected",
+    )
+    .await;
+    assert!(fake.webhook().is_some());
+    b.screenshot("settings-telegram-connected").await;
+    b.click("tr[data-connected] button.danger").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_js(
+        "return [...document.querySelectorAll('tr[data-connected]')].some(r => r.textContent.includes('Disconnected'))",
+        "the bot is listed as disconnected",
+    )
+    .await;
+    assert_eq!(fake.webhook(), None);
+}

@@ -495,3 +495,57 @@ async fn dialog_of(admin: &crate::common::client::Caller, dialogs: &[i64], messa
 }
 
 on_both_backends!(f39_a_visitor_and_a_manager_talk_through_the_widget);
+
+/// F39 on the settings page: an administrator sets a widget up and gets the snippet to paste;
+/// a wrong origin is refused with the reason.
+#[tokio::test]
+async fn a_widget_is_set_up_on_the_settings_page() {
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let Some(b) = manager(&app).await else { return };
+    b.client
+        .goto(&format!("{}/settings#widgets", app.base))
+        .await
+        .unwrap();
+    b.type_into("#new-widget input[name=name]", "Shop site")
+        .await;
+    b.type_into("#new-widget input[name=title]", "Cozy Sofa")
+        .await;
+    b.type_into(
+        "#new-widget textarea[name=allowed_origins]",
+        "not an origin",
+    )
+    .await;
+    b.click("#new-widget button[type=submit]").await;
+    b.wait_js(
+        "return !document.getElementById('settings-error').hidden && document.getElementById('settings-error').textContent.includes('allowed_origins')",
+        "a wrong origin is refused, naming the field",
+    )
+    .await;
+    b.js("document.querySelector('#new-widget textarea[name=allowed_origins]').value = ''")
+        .await;
+    b.type_into(
+        "#new-widget textarea[name=allowed_origins]",
+        "https://shop.example",
+    )
+    .await;
+    b.click("#new-widget button[type=submit]").await;
+    b.wait_js(
+        "return [...document.querySelectorAll('.widget-snippet code')].some(c => c.textContent.includes('/widget.js') && c.textContent.includes('data-beseda-channel=\"wk_'))",
+        "the snippet to paste",
+    )
+    .await;
+    b.screenshot("settings-widget").await;
+    let widgets = app
+        .as_(ADMIN_EMAIL)
+        .await
+        .get("/api/v1/widgets")
+        .expect(200)
+        .await;
+    assert_eq!(widgets[0]["settings"]["title"], "Cozy Sofa");
+    assert_eq!(
+        widgets[0]["settings"]["allowed_origins"],
+        json!(["https://shop.example"])
+    );
+}

@@ -42,6 +42,8 @@ pub struct SettingsPage {
     pub danger_min: String,
     /// The widgets, and last the form of a new one.
     pub widgets: Vec<WidgetForm>,
+    /// Messenger accounts Beseda connects itself.
+    pub connected: Vec<beseda_core::transport::Channel>,
 }
 
 /// A website widget's form (F39): where it is saved, its settings, and for a saved one what
@@ -195,6 +197,7 @@ pub async fn settings(
         replies: state.library.quick_replies(actor, None).await?,
         warning_min: minutes(limits.default.warning_secs),
         danger_min: minutes(limits.default.danger_secs),
+        connected: state.connectors.list(actor).await?,
         widgets: state
             .widget
             .list(actor)
