@@ -9,7 +9,8 @@ pub mod telegram;
 
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
-use beseda_core::connector::{Credentials, Identity, Incoming, Messengers, SendResult};
+use beseda_core::connector::{Credentials, Identity, Incoming, Messengers, RemoteFile, SendResult};
+use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
 use beseda_core::transport::DeliveryJob;
 use beseda_core::{CoreError, CoreResult};
@@ -103,5 +104,13 @@ impl Messengers for Platforms {
 
     async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult {
         self.telegram(credentials).send(reply).await
+    }
+
+    async fn fetch_file(
+        &self,
+        credentials: &Credentials,
+        file: &RemoteFile,
+    ) -> CoreResult<ByteStream<'static>> {
+        Ok(self.telegram(credentials).download(&file.id).await?)
     }
 }

@@ -7,6 +7,7 @@ use crate::ConnectorError;
 use crate::http::{client, read_capped};
 use beseda_core::connector::{Identity, Incoming, RemoteFile, SendResult};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
+use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, Failure};
@@ -307,6 +308,47 @@ impl TelegramBot {
                 description: r.description,
             }),
         }
+    }
+
+    /// A file's bytes: `getFile` names its path, then the file is streamed from the Bot API's
+    /// file address (which holds the token, so it never appears in an error).
+    pub async fn download(&self, file_id: &str) -> Result<ByteStream<'static>, ConnectorError> {
+        #[derive(Deserialize)]
+        struct File {
+            file_path: Option<String>,
+        }
+        let file = match self
+            .call::<File>("getFile", json!({"file_id": file_id}))
+            .await?
+        {
+            Ok(f) => f,
+            Err(r) => {
+                return Err(ConnectorError::Platform {
+                    code: r.code,
+                    description: r.description,
+                });
+            }
+        };
+        let path = file.file_path.ok_or_else(|| {
+            ConnectorError::Malformed("the Bot API gave no path for the file".into())
+        })?;
+        let url = format!("{}/file/bot{}/{path}", self.api, self.token);
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(ConnectorError::Platform {
+                code: i64::from(resp.status().as_u16()),
+                description: "the file could not be downloaded".into(),
+            });
+        }
+        use futures_util::StreamExt;
+        Ok(Box::pin(resp.bytes_stream().map(|chunk| {
+            chunk.map_err(|e| e.without_url().to_string())
+        })))
     }
 
     /// Sends a reply's text, quoting the client's message it answers.

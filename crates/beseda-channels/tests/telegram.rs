@@ -104,3 +104,25 @@ async fn refusals_become_waits_or_failures_and_a_bad_token_is_named() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_clients_file_is_streamed_from_the_bot_api() {
+    use futures_util::StreamExt;
+    let fake = FakeTelegram::start(TOKEN).await;
+    fake.add_file(
+        "doc-1",
+        "documents/file_7.pdf",
+        b"%PDF-1.4 price list".to_vec(),
+    );
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    let mut body = bot.download("doc-1").await.unwrap();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        bytes.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(bytes, b"%PDF-1.4 price list");
+    assert!(matches!(
+        bot.download("nope").await,
+        Err(ConnectorError::Platform { code: 400, .. })
+    ));
+}

@@ -108,6 +108,12 @@ pub trait Messengers: Send + Sync + 'static {
     fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming>;
     /// Sends one reply.
     async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult;
+    /// The bytes of a file the platform holds for a client's message.
+    async fn fetch_file(
+        &self,
+        credentials: &Credentials,
+        file: &RemoteFile,
+    ) -> CoreResult<crate::files::ByteStream<'static>>;
 }
 
 /// Seals connections at rest: ChaCha20-Poly1305 under a key derived from the server's secret

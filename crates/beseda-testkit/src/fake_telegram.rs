@@ -28,6 +28,8 @@ struct Inner {
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
+    /// Files by id: their path and bytes.
+    files: std::collections::HashMap<String, (String, Vec<u8>)>,
 }
 
 #[derive(Clone)]
@@ -64,6 +66,16 @@ async fn method(
             s.webhook = Some((url, secret));
             json!({"ok": true, "result": true, "description": "Webhook was set"})
         }
+        "getFile" => {
+            let id = body["file_id"].as_str().unwrap_or_default();
+            match s.files.get(id) {
+                Some((path, bytes)) => {
+                    json!({"ok": true, "result": {"file_id": id, "file_unique_id": id,
+                    "file_size": bytes.len(), "file_path": path}})
+                }
+                None => refused(400, "Bad Request: invalid file_id", None),
+            }
+        }
         "deleteWebhook" => {
             s.webhook = None;
             json!({"ok": true, "result": true, "description": "Webhook was deleted"})
@@ -92,6 +104,21 @@ async fn method(
     Json(answer)
 }
 
+async fn file(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((bot, path)): Path<(String, String)>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let s = inner.lock().expect("fake state");
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    match s.files.values().find(|(p, _)| *p == path) {
+        Some((_, bytes)) => bytes.clone().into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 impl FakeTelegram {
     /// Starts the Bot API for the bot with `token` on a free loopback port.
     pub async fn start(token: &str) -> FakeTelegram {
@@ -102,6 +129,7 @@ impl FakeTelegram {
         }));
         let app = Router::new()
             .route("/{bot}/{method}", post(method))
+            .route("/file/{bot}/{*path}", axum::routing::get(file))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -115,6 +143,13 @@ impl FakeTelegram {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("fake state")
+    }
+
+    /// A file the bot's clients sent, served by `getFile` and the file address.
+    pub fn add_file(&self, file_id: &str, path: &str, bytes: Vec<u8>) {
+        self.lock()
+            .files
+            .insert(file_id.to_owned(), (path.to_owned(), bytes));
     }
 
     /// The webhook address and secret the bot was given.

@@ -133,14 +133,6 @@ impl AppState {
             hasher.clone(),
             dialogs.clone(),
         );
-        let connectors = ConnectorService::new(
-            store.clone(),
-            clock.clone(),
-            bus.clone(),
-            messengers,
-            Sealer::new(session_secret),
-            dialogs.clone(),
-        );
         let widget = WidgetService::new(
             store.clone(),
             clock.clone(),
@@ -150,16 +142,26 @@ impl AppState {
         );
         let fetcher = Outbound::new(outbound.clone(), FETCH_TIMEOUT)
             .map_err(beseda_core::CoreError::Internal)?;
+        let attachments = Arc::new(
+            AttachmentService::new(
+                store.clone(),
+                clock.clone(),
+                Arc::new(files),
+                Arc::new(HttpFetcher::new(fetcher)),
+            )
+            .with_unsent_quota(unsent_quota),
+        );
+        let connectors = ConnectorService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+            messengers,
+            Sealer::new(session_secret),
+            dialogs.clone(),
+            attachments.clone(),
+        );
         Ok(AppState {
-            attachments: Arc::new(
-                AttachmentService::new(
-                    store.clone(),
-                    clock.clone(),
-                    Arc::new(files),
-                    Arc::new(HttpFetcher::new(fetcher)),
-                )
-                .with_unsent_quota(unsent_quota),
-            ),
+            attachments,
             inbox: Arc::new(InboxService::new(store.clone(), clock.clone(), bus.clone())),
 
             public_url,

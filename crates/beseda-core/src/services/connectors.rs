@@ -3,8 +3,11 @@
 //! credentials sealed); the platform's webhook calls come in verified and go through the same
 //! inbound entry point as every channel's; replies go out through the platform.
 
+use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
+use crate::connector::RemoteFile;
 use crate::connector::{Connection, Credentials, Incoming, Messengers, Sealer, SendResult};
+use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
 use crate::ids::ChannelId;
@@ -22,6 +25,7 @@ pub struct ConnectorService {
     messengers: Arc<dyn Messengers>,
     sealer: Sealer,
     dialogs: Arc<DialogService>,
+    attachments: Arc<AttachmentService>,
 }
 
 fn may_manage(actor: &Actor) -> CoreResult<()> {
@@ -40,6 +44,7 @@ impl ConnectorService {
         messengers: Arc<dyn Messengers>,
         sealer: Sealer,
         dialogs: Arc<DialogService>,
+        attachments: Arc<AttachmentService>,
     ) -> Self {
         ConnectorService {
             store,
@@ -48,6 +53,7 @@ impl ConnectorService {
             messengers,
             sealer,
             dialogs,
+            attachments,
         }
     }
 
@@ -146,10 +152,19 @@ impl ConnectorService {
         };
         match incoming {
             Incoming::Message { message, files } => {
-                if !files.is_empty() {
-                    tracing::info!(channel = %c.channel.id, files = files.len(), "a message's files are not fetched yet");
+                let mut message = *message;
+                let notes = self
+                    .take_files(&c.channel, &connection, &files, &mut message)
+                    .await?;
+                if !notes.is_empty() {
+                    let text = notes.join("\n");
+                    message.body = if message.body.is_empty() {
+                        text
+                    } else {
+                        format!("{}\n{text}", message.body)
+                    };
                 }
-                self.dialogs.receive(*message).await.map(drop)
+                self.dialogs.receive(message).await.map(drop)
             }
             Incoming::Edited { external_id, text } => {
                 let changed = self
@@ -176,6 +191,53 @@ impl ConnectorService {
                 Ok(())
             }
         }
+    }
+
+    /// Fetches a message's files from the platform into the file store, each within the
+    /// channel's limits, and gives their ids to the message. A file over the limit is left
+    /// where it is and named in a note, so the message itself is never lost; a platform that
+    /// cannot be reached fails the whole call, which the platform then repeats.
+    async fn take_files(
+        &self,
+        channel: &Channel,
+        connection: &Connection,
+        files: &[RemoteFile],
+        message: &mut InboundMessage,
+    ) -> CoreResult<Vec<String>> {
+        let a = channel.capabilities.attachments;
+        let largest = [a.image, a.audio, a.video, a.file]
+            .into_iter()
+            .flatten()
+            .max();
+        let mut notes = Vec::new();
+        for f in files {
+            let name = f.file_name.clone().unwrap_or_else(|| "file".into());
+            let over = |limit: u64| {
+                format!(
+                    "[{name}: over this channel's limit of {} MB, not kept]",
+                    limit / (1024 * 1024)
+                )
+            };
+            if let (Some(size), Some(limit)) = (f.size, largest)
+                && size > limit
+            {
+                notes.push(over(limit));
+                continue;
+            }
+            let body = self
+                .messengers
+                .fetch_file(&connection.credentials, f)
+                .await?;
+            let mut batch = self.attachments.channel_uploads(channel);
+            match batch.add(body, f.file_name.as_deref()).await {
+                Ok(()) => message
+                    .attachments
+                    .extend(batch.finish().await?.iter().map(|v| v.id)),
+                Err(CoreError::AttachmentTooLarge { limit, .. }) => notes.push(over(limit)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(notes)
     }
 
     /// The active connected channel of `kind` that a webhook key names.

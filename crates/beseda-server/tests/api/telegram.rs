@@ -144,6 +144,48 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     assert_eq!(messages[0]["body"], "Здравствуйте! Есть диван?");
     assert!(messages[0]["edited_at"].is_i64());
 
+    // A photo comes in with its file, in its largest size; a document over the channel's limit
+    // comes as a note in the message, never fetched.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(8, 8, image::Rgb([20, 120, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    fake.add_file("ph-large", "photos/file_1.png", png.clone());
+    let mut photo = text(8, "");
+    photo["text"] = Value::Null;
+    photo["caption"] = json!("this one");
+    photo["photo"] = json!([
+        {"file_id": "ph-small", "file_unique_id": "a", "width": 2, "height": 2, "file_size": 10},
+        {"file_id": "ph-large", "file_unique_id": "b", "width": 8, "height": 8, "file_size": png.len()}]);
+    assert_eq!(fake.push(&update(10, photo)).await, 200);
+    let mut big = text(9, "");
+    big["text"] = Value::Null;
+    big["document"] = json!({"file_id": "doc-big", "file_unique_id": "c", "file_name": "catalogue.pdf",
+        "file_size": 60 * 1024 * 1024});
+    assert_eq!(fake.push(&update(11, big)).await, 200);
+    let now = feed(&admin, dialog).await;
+    let with_photo = now
+        .iter()
+        .find(|m| m["body"] == "this one")
+        .expect("the photo's message");
+    assert_eq!(with_photo["attachments"][0]["kind"], "image");
+    let noted = now
+        .iter()
+        .find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("catalogue.pdf"))
+        })
+        .expect("the document's message");
+    assert!(
+        noted["body"]
+            .as_str()
+            .unwrap()
+            .contains("over this channel's limit of 50 MB"),
+        "{noted}"
+    );
+    assert_eq!(noted["attachments"], json!([]));
+
     // A reply goes out, quoting the client's message, and is sent.
     let path = format!("/api/v1/dialogs/{dialog}/messages");
     let reply = admin
