@@ -9,7 +9,9 @@ pub mod telegram;
 
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
-use beseda_core::connector::{Credentials, Identity, Incoming, Messengers, RemoteFile, SendResult};
+use beseda_core::connector::{
+    Credentials, Identity, Incoming, Messengers, OutgoingFile, RemoteFile, SendResult,
+};
 use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
 use beseda_core::transport::DeliveryJob;
@@ -102,8 +104,13 @@ impl Messengers for Platforms {
         }
     }
 
-    async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult {
-        self.telegram(credentials).send(reply).await
+    async fn send(
+        &self,
+        credentials: &Credentials,
+        reply: &DeliveryJob,
+        files: Vec<OutgoingFile>,
+    ) -> SendResult {
+        self.telegram(credentials).send(reply, files).await
     }
 
     async fn fetch_file(

@@ -5,6 +5,8 @@
 
 use crate::ConnectorError;
 use crate::http::{client, read_capped};
+use beseda_core::attachment::AttachmentKind;
+use beseda_core::connector::OutgoingFile;
 use beseda_core::connector::{Identity, Incoming, RemoteFile, SendResult};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::files::ByteStream;
@@ -249,14 +251,26 @@ impl TelegramBot {
         body: Value,
     ) -> Result<Result<T, ApiRefusal>, ConnectorError> {
         let url = format!("{}/bot{}/{method}", self.api, self.token);
-        let resp = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            // The error's text would hold the URL, and the URL the token.
-            .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
+        answer_of(self.http.post(url).json(&body).send().await).await
+    }
+
+    async fn call_form<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        form: reqwest::multipart::Form,
+    ) -> Result<Result<T, ApiRefusal>, ConnectorError> {
+        let url = format!("{}/bot{}/{method}", self.api, self.token);
+        answer_of(self.http.post(url).multipart(form).send().await).await
+    }
+}
+
+/// A Bot API answer read: its result, or the refusal in its words.
+async fn answer_of<T: DeserializeOwned>(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Result<T, ApiRefusal>, ConnectorError> {
+    {
+        // The error's text would hold the URL, and the URL the token.
+        let resp = sent.map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
         let status = resp.status().as_u16();
         let bytes = read_capped(resp).await?;
         let answer: Answer<T> = serde_json::from_slice(&bytes).map_err(|_| {
@@ -271,7 +285,9 @@ impl TelegramBot {
             })),
         }
     }
+}
 
+impl TelegramBot {
     /// The bot behind the token (`getMe`); a refused token is a credentials error.
     pub async fn check(&self) -> Result<Identity, ConnectorError> {
         match self.call::<User>("getMe", json!({})).await? {
@@ -351,25 +367,21 @@ impl TelegramBot {
         })))
     }
 
-    /// Sends a reply's text, quoting the client's message it answers.
-    pub async fn send(&self, reply: &DeliveryJob) -> SendResult {
+    /// Sends a reply: its text, or its files with the text as their caption, quoting the
+    /// client's message it answers. Several images go as one album.
+    pub async fn send(&self, reply: &DeliveryJob, files: Vec<OutgoingFile>) -> SendResult {
         let chat = reply.contact_external_id.as_str();
-        let mut body = json!({"chat_id": chat, "text": reply.text});
-        let quoted = reply
+        let quote = reply
             .quote_external_id
             .as_deref()
             .and_then(|q| q.split_once(':'))
             .and_then(|(_, id)| id.parse::<i64>().ok());
-        if let Some(id) = quoted {
-            body["reply_parameters"] =
-                json!({"message_id": id, "allow_sending_without_reply": true});
-        }
-        #[derive(Deserialize)]
-        struct SentMessage {
-            message_id: i64,
-            chat: Chat,
-        }
-        match self.call::<SentMessage>("sendMessage", body).await {
+        let sent = if files.is_empty() {
+            self.send_text(chat, &reply.text, quote).await
+        } else {
+            self.send_files(chat, &reply.text, quote, files).await
+        };
+        match sent {
             Ok(Ok(m)) => SendResult::Sent {
                 external_id: message_key(m.chat.id, m.message_id),
             },
@@ -377,6 +389,131 @@ impl TelegramBot {
             Err(e) => SendResult::RetryAfter(None, e.to_string()),
         }
     }
+
+    async fn send_text(
+        &self,
+        chat: &str,
+        text: &str,
+        quote: Option<i64>,
+    ) -> Result<Result<SentMessage, ApiRefusal>, ConnectorError> {
+        let mut body = json!({"chat_id": chat, "text": text});
+        if let Some(id) = quote {
+            body["reply_parameters"] = reply_parameters(id);
+        }
+        self.call::<SentMessage>("sendMessage", body).await
+    }
+
+    /// The files, captioned with the text where it fits a caption (else the text goes first on
+    /// its own); the answer is the first message Telegram made.
+    async fn send_files(
+        &self,
+        chat: &str,
+        text: &str,
+        quote: Option<i64>,
+        files: Vec<OutgoingFile>,
+    ) -> Result<Result<SentMessage, ApiRefusal>, ConnectorError> {
+        let mut first = None;
+        let mut caption = Some(text).filter(|t| !t.is_empty());
+        let mut quote = quote;
+        if caption.is_some_and(|t| t.chars().count() > CAPTION_CHARS) {
+            match self.send_text(chat, text, quote).await? {
+                Ok(m) => first = Some(m),
+                Err(r) => return Ok(Err(r)),
+            }
+            (caption, quote) = (None, None);
+        }
+        let album = files.len() > 1 && files.iter().all(|f| f.view.kind == AttachmentKind::Image);
+        let sent = if album {
+            self.send_album(chat, caption, quote, files).await?
+        } else {
+            let mut answer = None;
+            for f in files {
+                let (method, field) = match f.view.kind {
+                    AttachmentKind::Image => ("sendPhoto", "photo"),
+                    _ => ("sendDocument", "document"),
+                };
+                let mut form = form_for(chat, caption.take(), quote.take());
+                form = form.part(field, file_part(f));
+                match self.call_form::<SentMessage>(method, form).await? {
+                    Ok(m) => {
+                        answer.get_or_insert(m);
+                    }
+                    Err(r) => return Ok(Err(r)),
+                }
+            }
+            answer.ok_or_else(|| ConnectorError::Malformed("no file to send".into()))?
+        };
+        Ok(Ok(first.unwrap_or(sent)))
+    }
+
+    async fn send_album(
+        &self,
+        chat: &str,
+        caption: Option<&str>,
+        quote: Option<i64>,
+        files: Vec<OutgoingFile>,
+    ) -> Result<SentMessage, ConnectorError> {
+        let media: Vec<Value> = (0..files.len())
+            .map(|i| {
+                let mut item = json!({"type": "photo", "media": format!("attach://f{i}")});
+                if i == 0
+                    && let Some(c) = caption
+                {
+                    item["caption"] = json!(c);
+                }
+                item
+            })
+            .collect();
+        let mut form = form_for(chat, None, quote).text("media", Value::from(media).to_string());
+        for (i, f) in files.into_iter().enumerate() {
+            form = form.part(format!("f{i}"), file_part(f));
+        }
+        match self
+            .call_form::<Vec<SentMessage>>("sendMediaGroup", form)
+            .await?
+        {
+            Ok(messages) => messages
+                .into_iter()
+                .next()
+                .ok_or_else(|| ConnectorError::Malformed("an empty album".into())),
+            Err(r) => Err(ConnectorError::Platform {
+                code: r.code,
+                description: r.description,
+            }),
+        }
+    }
+}
+
+/// Telegram's longest caption, in characters.
+const CAPTION_CHARS: usize = 1024;
+
+#[derive(Deserialize)]
+struct SentMessage {
+    message_id: i64,
+    chat: Chat,
+}
+
+fn reply_parameters(id: i64) -> Value {
+    json!({"message_id": id, "allow_sending_without_reply": true})
+}
+
+/// A file-sending method's form: the chat, and the caption and quote when there are.
+fn form_for(chat: &str, caption: Option<&str>, quote: Option<i64>) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new().text("chat_id", chat.to_owned());
+    if let Some(c) = caption {
+        form = form.text("caption", c.to_owned());
+    }
+    if let Some(id) = quote {
+        form = form.text("reply_parameters", reply_parameters(id).to_string());
+    }
+    form
+}
+
+/// One file streamed from our store into the request; Telegram tells its type from the name
+/// and the content.
+fn file_part(f: OutgoingFile) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(f.body))
+        .file_name(f.view.file_name.clone())
 }
 
 /// What a refused send means: wait as told, or a visible failure with the reason.

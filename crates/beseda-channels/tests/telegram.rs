@@ -52,7 +52,9 @@ async fn a_bot_is_checked_given_a_webhook_and_its_replies_sent() {
         ))
     );
 
-    let sent = bot.send(&reply("Добрый день!", Some("42:5"))).await;
+    let sent = bot
+        .send(&reply("Добрый день!", Some("42:5")), Vec::new())
+        .await;
     assert_eq!(
         sent,
         SendResult::Sent {
@@ -78,17 +80,17 @@ async fn refusals_become_waits_or_failures_and_a_bad_token_is_named() {
     let bot = TelegramBot::new(&fake.api, TOKEN);
     fake.fail_next(429, "Too Many Requests: retry after 3", Some(3));
     assert!(matches!(
-        bot.send(&reply("a", None)).await,
+        bot.send(&reply("a", None), Vec::new()).await,
         SendResult::RetryAfter(Some(d), _) if d == Duration::from_secs(3)
     ));
     fake.fail_next(403, "Forbidden: bot was blocked by the user", None);
     assert!(matches!(
-        bot.send(&reply("b", None)).await,
+        bot.send(&reply("b", None), Vec::new()).await,
         SendResult::Failed(f) if f.code == "blocked_by_client"
     ));
     assert!(fake.sent().is_empty(), "nothing went out");
     assert!(matches!(
-        bot.send(&reply("c", None)).await,
+        bot.send(&reply("c", None), Vec::new()).await,
         SendResult::Sent { .. }
     ));
 
@@ -99,7 +101,7 @@ async fn refusals_become_waits_or_failures_and_a_bad_token_is_named() {
     ));
     // An address where no Bot API listens: a retry, and no token in the error.
     let nowhere = TelegramBot::new("http://127.0.0.1:9", TOKEN);
-    match nowhere.send(&reply("d", None)).await {
+    match nowhere.send(&reply("d", None), Vec::new()).await {
         SendResult::RetryAfter(None, why) => assert!(!why.contains(TOKEN), "{why}"),
         other => panic!("{other:?}"),
     }

@@ -89,6 +89,12 @@ pub enum SendResult {
     RetryAfter(Option<std::time::Duration>, String),
 }
 
+/// A file of a reply, with its bytes from our file store.
+pub struct OutgoingFile {
+    pub view: crate::attachment::AttachmentView,
+    pub body: crate::files::ByteStream<'static>,
+}
+
 /// The platforms, as the server wired them.
 #[async_trait]
 pub trait Messengers: Send + Sync + 'static {
@@ -106,8 +112,13 @@ pub trait Messengers: Send + Sync + 'static {
     fn secret_header(&self, kind: ChannelKind) -> &'static str;
     /// One webhook body of a channel.
     fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming>;
-    /// Sends one reply.
-    async fn send(&self, credentials: &Credentials, reply: &DeliveryJob) -> SendResult;
+    /// Sends one reply with its files.
+    async fn send(
+        &self,
+        credentials: &Credentials,
+        reply: &DeliveryJob,
+        files: Vec<OutgoingFile>,
+    ) -> SendResult;
     /// The bytes of a file the platform holds for a client's message.
     async fn fetch_file(
         &self,

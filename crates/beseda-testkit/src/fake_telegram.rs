@@ -20,11 +20,23 @@ pub struct SentText {
     pub reply_to: Option<i64>,
 }
 
+/// What one `sendPhoto`, `sendDocument` or `sendMediaGroup` carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentFiles {
+    pub method: String,
+    pub chat_id: String,
+    pub caption: Option<String>,
+    pub reply_to: Option<i64>,
+    /// Each file's name and size, in order.
+    pub files: Vec<(String, usize)>,
+}
+
 #[derive(Default)]
 struct Inner {
     token: String,
     webhook: Option<(String, String)>,
     sent: Vec<SentText>,
+    sent_files: Vec<SentFiles>,
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
@@ -47,11 +59,90 @@ fn refused(code: i64, description: &str, retry_after: Option<u64>) -> Value {
     v
 }
 
+/// The file-sending methods take a multipart form: its fields and files.
+async fn form_method(
+    inner: Arc<Mutex<Inner>>,
+    bot: String,
+    name: String,
+    mut form: axum::extract::Multipart,
+) -> Json<Value> {
+    let mut fields = std::collections::HashMap::new();
+    let mut files = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        let key = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file) => {
+                let bytes = field.bytes().await.unwrap_or_default();
+                files.push((file, bytes.len()));
+            }
+            None => {
+                fields.insert(key, field.text().await.unwrap_or_default());
+            }
+        }
+    }
+    let mut s = inner.lock().expect("fake state");
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return Json(refused(401, "Unauthorized", None));
+    }
+    if let Some((code, description, retry_after)) = s.failures.pop_front() {
+        return Json(refused(code, &description, retry_after));
+    }
+    let chat_id = fields.get("chat_id").cloned().unwrap_or_default();
+    let media: Value = fields
+        .get("media")
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or(Value::Null);
+    let caption = fields
+        .get("caption")
+        .cloned()
+        .or_else(|| media[0]["caption"].as_str().map(str::to_owned));
+    let reply_to = fields
+        .get("reply_parameters")
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .and_then(|r| r["message_id"].as_i64());
+    let count = files.len().max(1);
+    s.sent_files.push(SentFiles {
+        method: name.clone(),
+        chat_id: chat_id.clone(),
+        caption,
+        reply_to,
+        files,
+    });
+    let chat: i64 = chat_id.parse().unwrap_or_default();
+    let mut made = Vec::new();
+    for _ in 0..count {
+        s.next_id += 1;
+        made.push(json!({"message_id": s.next_id, "chat": {"id": chat, "type": "private"}, "date": 1_700_000_000}));
+    }
+    let result = if name == "sendMediaGroup" {
+        Value::from(made)
+    } else {
+        made.remove(0)
+    };
+    Json(json!({"ok": true, "result": result}))
+}
+
 async fn method(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path((bot, name)): Path<(String, String)>,
-    Json(body): Json<Value>,
+    request: axum::extract::Request,
 ) -> Json<Value> {
+    use axum::extract::FromRequest;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if multipart {
+        return match axum::extract::Multipart::from_request(request, &()).await {
+            Ok(form) => form_method(inner, bot, name, form).await,
+            Err(_) => Json(refused(400, "Bad Request: a broken form", None)),
+        };
+    }
+    let body: Value = match axum::body::to_bytes(request.into_body(), 1 << 20).await {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
     let mut s = inner.lock().expect("fake state");
     if bot.strip_prefix("bot") != Some(s.token.as_str()) {
         return Json(refused(401, "Unauthorized", None));
@@ -160,6 +251,11 @@ impl FakeTelegram {
     /// Every message sent, in order.
     pub fn sent(&self) -> Vec<SentText> {
         self.lock().sent.clone()
+    }
+
+    /// Every sending of files, in order.
+    pub fn sent_files(&self) -> Vec<SentFiles> {
+        self.lock().sent_files.clone()
     }
 
     /// The next send is refused with this error (and `retry_after`, for a 429).

@@ -5,8 +5,8 @@
 
 use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
-use crate::connector::RemoteFile;
 use crate::connector::{Connection, Credentials, Incoming, Messengers, Sealer, SendResult};
+use crate::connector::{OutgoingFile, RemoteFile};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
@@ -248,9 +248,24 @@ impl ConnectorService {
         }
     }
 
-    /// Sends one reply through its channel's platform.
+    /// Sends one reply, with its files, through its channel's platform.
     pub async fn send(&self, sealed: &str, reply: &DeliveryJob) -> CoreResult<SendResult> {
         let connection = self.sealer.open(sealed)?;
-        Ok(self.messengers.send(&connection.credentials, reply).await)
+        let mut files = Vec::with_capacity(reply.attachments.len());
+        for view in &reply.attachments {
+            let stored = self
+                .store
+                .attachment(view.id)
+                .await?
+                .ok_or(CoreError::NotFound("attachment"))?;
+            files.push(OutgoingFile {
+                body: self.attachments.bytes(&stored, false).await?,
+                view: view.clone(),
+            });
+        }
+        Ok(self
+            .messengers
+            .send(&connection.credentials, reply, files)
+            .await)
     }
 }

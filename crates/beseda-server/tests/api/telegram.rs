@@ -227,6 +227,57 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         "the client blocked the bot or never started it"
     );
 
+    // Replies with files: one image with its caption, an album of two, a document.
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let admin = admin.clone();
+        async move {
+            let form = reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+            admin
+                .upload(&format!("/api/v1/dialogs/{dialog}/attachments"), form)
+                .expect(201)
+                .await[0]["id"]
+                .clone()
+        }
+    };
+    let one = upload("sofa.png", png.clone()).await;
+    let r = admin
+        .post(&path, json!({"body": "Вот он", "attachment_ids": [one]}))
+        .expect(201)
+        .await;
+    wait_status(&admin, dialog, &r["id"], "sent").await;
+    let (a, b) = (
+        upload("a.png", png.clone()).await,
+        upload("b.png", png.clone()).await,
+    );
+    let r = admin
+        .post(&path, json!({"body": "Два вида", "attachment_ids": [a, b]}))
+        .expect(201)
+        .await;
+    wait_status(&admin, dialog, &r["id"], "sent").await;
+    let pdf = upload("price.pdf", b"%PDF-1.4 prices".to_vec()).await;
+    let r = admin
+        .post(&path, json!({"body": "", "attachment_ids": [pdf]}))
+        .expect(201)
+        .await;
+    wait_status(&admin, dialog, &r["id"], "sent").await;
+    let sent: Vec<(String, Option<String>, usize)> = fake
+        .sent_files()
+        .into_iter()
+        .map(|f| (f.method, f.caption, f.files.len()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("sendPhoto".into(), Some("Вот он".into()), 1),
+            ("sendMediaGroup".into(), Some("Два вида".into()), 2),
+            ("sendDocument".into(), None, 1),
+        ]
+    );
+    assert_eq!(fake.sent_files()[2].files[0], ("price.pdf".into(), 15));
+
     // Disconnected: the webhook goes, and its calls find nothing.
     admin
         .delete(&format!("/api/v1/connectors/{}", channel["id"]))
