@@ -49,26 +49,28 @@ impl From<ConnectorError> for CoreError {
     }
 }
 
-/// Where each platform's API is.
-#[derive(Clone, Debug)]
+/// Where each platform's API is, and how fast each lets us send.
 pub struct Platforms {
     /// The Telegram Bot API (`https://api.telegram.org` unless configured).
-    pub telegram_api: String,
-}
-
-impl Default for Platforms {
-    fn default() -> Self {
-        Platforms {
-            telegram_api: telegram::DEFAULT_API.into(),
-        }
-    }
+    telegram_api: String,
+    telegram_pace: telegram::Pace,
+    /// One client for every call, so that connections to a platform are reused.
+    http: reqwest::Client,
 }
 
 impl Platforms {
+    pub fn new(telegram_api: &str) -> Platforms {
+        Platforms {
+            telegram_api: telegram_api.to_owned(),
+            telegram_pace: telegram::Pace::default(),
+            http: http::client(),
+        }
+    }
+
     fn telegram(&self, credentials: &Credentials) -> telegram::TelegramBot {
         match credentials {
             Credentials::Telegram { token } => {
-                telegram::TelegramBot::new(&self.telegram_api, token)
+                telegram::TelegramBot::with_client(&self.telegram_api, token, self.http.clone())
             }
         }
     }
@@ -110,7 +112,15 @@ impl Messengers for Platforms {
         reply: &DeliveryJob,
         files: Vec<OutgoingFile>,
     ) -> SendResult {
-        self.telegram(credentials).send(reply, files).await
+        let bot = self.telegram(credentials);
+        if let Err(wait) = self
+            .telegram_pace
+            .wait_turn(&bot, &reply.contact_external_id)
+            .await
+        {
+            return SendResult::RetryAfter(Some(wait), "the bot's sending pace".into());
+        }
+        bot.send(reply, files).await
     }
 
     async fn fetch_file(

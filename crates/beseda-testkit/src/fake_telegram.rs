@@ -37,6 +37,8 @@ struct Inner {
     webhook: Option<(String, String)>,
     sent: Vec<SentText>,
     sent_files: Vec<SentFiles>,
+    /// When each message was sent (texts and files alike), and to which chat.
+    sent_at: Vec<(std::time::Instant, String)>,
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
@@ -101,6 +103,7 @@ async fn form_method(
         .and_then(|r| serde_json::from_str::<Value>(r).ok())
         .and_then(|r| r["message_id"].as_i64());
     let count = files.len().max(1);
+    s.sent_at.push((std::time::Instant::now(), chat_id.clone()));
     s.sent_files.push(SentFiles {
         method: name.clone(),
         chat_id: chat_id.clone(),
@@ -181,6 +184,7 @@ async fn method(
             };
             s.next_id += 1;
             let id = s.next_id;
+            s.sent_at.push((std::time::Instant::now(), chat_id.clone()));
             s.sent.push(SentText {
                 chat_id: chat_id.clone(),
                 text: body["text"].as_str().unwrap_or_default().to_owned(),
@@ -251,6 +255,11 @@ impl FakeTelegram {
     /// Every message sent, in order.
     pub fn sent(&self) -> Vec<SentText> {
         self.lock().sent.clone()
+    }
+
+    /// When each message was sent, on the fake's clock, and to which chat.
+    pub fn sent_at(&self) -> Vec<(std::time::Instant, String)> {
+        self.lock().sent_at.clone()
     }
 
     /// Every sending of files, in order.

@@ -347,3 +347,78 @@ async fn a_telegram_bot_is_connected_from_the_settings_page() {
     .await;
     assert_eq!(fake.webhook(), None);
 }
+
+/// Telegram's pace, measured on the fake's clock: a burst of 200 replies to 200 clients leaves
+/// at most about 30 a second, and replies to one client at most one a second; none is lost.
+#[tokio::test]
+async fn a_burst_of_replies_keeps_telegrams_pace() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let app = app_with(TestBackend::Sqlite, &fake).await.unwrap();
+    let admin = app.as_(ADMIN_EMAIL).await;
+    admin
+        .post(
+            "/api/v1/connectors",
+            json!({"type": "telegram", "token": TOKEN}),
+        )
+        .expect(201)
+        .await;
+    for chat in 0..200 {
+        let mut m = text(1, "Здравствуйте");
+        m["chat"]["id"] = json!(1000 + chat);
+        m["from"]["id"] = json!(1000 + chat);
+        assert_eq!(fake.push(&update(chat, m)).await, 200);
+    }
+    let dialogs = admin.dialog_ids("").await;
+    assert_eq!(dialogs.len(), 200);
+    for d in &dialogs {
+        admin
+            .post(
+                &format!("/api/v1/dialogs/{d}/messages"),
+                json!({"body": "Спасибо, отвечаем"}),
+            )
+            .expect(201)
+            .await;
+    }
+    // Three more to one client.
+    for _ in 0..3 {
+        admin
+            .post(
+                &format!("/api/v1/dialogs/{}/messages", dialogs[0]),
+                json!({"body": "Ещё"}),
+            )
+            .expect(201)
+            .await;
+    }
+    for _ in 0..400 {
+        if fake.sent_at().len() == 203 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let times = fake.sent_at();
+    assert_eq!(times.len(), 203, "every reply went out once");
+    let at: Vec<std::time::Instant> = times.iter().map(|(t, _)| *t).collect();
+    let busiest = at
+        .iter()
+        .map(|start| {
+            at.iter()
+                .filter(|t| **t >= *start && t.duration_since(*start) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(busiest <= 30, "{busiest} messages within one second");
+    let one_chat = &times[0].1;
+    let to_one: Vec<std::time::Instant> = times
+        .iter()
+        .filter(|(_, c)| c == one_chat)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(to_one.len(), 4);
+    for pair in to_one.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]) >= Duration::from_millis(900),
+            "one a second to one chat"
+        );
+    }
+}

@@ -132,7 +132,7 @@ impl TestApp {
             clock: clock.clone(),
             outbound,
             unsent_quota,
-            messengers: Arc::new(beseda_channels::Platforms { telegram_api }),
+            messengers: Arc::new(beseda_channels::Platforms::new(&telegram_api)),
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;
