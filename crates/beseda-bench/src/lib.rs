@@ -7,6 +7,7 @@ mod generate;
 mod inbox;
 mod ingest;
 mod soak;
+mod telegram;
 mod ui;
 mod widget;
 mod writes;
@@ -29,6 +30,7 @@ pub use generate::generate;
 pub use inbox::inbox;
 pub use ingest::ingest;
 pub use soak::soak;
+pub use telegram::telegram;
 pub use ui::ui;
 pub use widget::widget;
 pub use writes::writes;
@@ -203,8 +205,14 @@ impl Prepared {
 
     /// Starts `beseda serve` on this database and waits until it is ready.
     pub fn serve(self) -> anyhow::Result<ServerProcess> {
+        self.serve_with(&[])
+    }
+
+    /// The same, with more settings in the server's environment.
+    pub fn serve_with(self, env: &[(&str, &str)]) -> anyhow::Result<ServerProcess> {
         let mut child = Command::new(server_binary()?)
             .arg("serve")
+            .envs(env.iter().copied())
             .env("BESEDA_DATABASE_URL", &self.database_url)
             .env("BESEDA_DATA_DIR", self.dir.path())
             .env("BESEDA_LISTEN", "127.0.0.1:0")

@@ -100,6 +100,18 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// A Telegram bot against a fake Bot API: client updates through the webhook (updates/s,
+    /// acknowledgement p50/p99) and replies out within Telegram's pace (replies/s).
+    Telegram {
+        #[arg(long, default_value_t = 20_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 500)]
+        replies: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The website widget: its first-load weight, a visitor's message to the manager's socket
     /// (p50/p99), and the server's memory per connected idle visitor.
     Widget {
@@ -181,6 +193,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             messages,
             database_url,
         } => beseda_bench::writes(concurrency, messages, database_url.as_deref()).await,
+        Command::Telegram {
+            updates,
+            concurrency,
+            replies,
+            database_url,
+        } => beseda_bench::telegram(updates, concurrency, replies, database_url.as_deref()).await,
         Command::Widget {
             visitors,
             messages,
