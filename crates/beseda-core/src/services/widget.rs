@@ -351,6 +351,16 @@ impl WidgetService {
     /// The visitor a token names on the widget of `key`.
     pub async fn visitor(&self, key: &str, token: &str) -> CoreResult<VisitorContext> {
         let (widget, capabilities) = self.by_key(key).await?;
+        self.visitor_on(widget, capabilities, token).await
+    }
+
+    /// The visitor a token names on a widget already found (by the origin check).
+    pub async fn visitor_on(
+        &self,
+        widget: WidgetChannel,
+        capabilities: Capabilities,
+        token: &str,
+    ) -> CoreResult<VisitorContext> {
         if token.is_empty() {
             return Err(CoreError::Unauthenticated);
         }
@@ -371,12 +381,12 @@ impl WidgetService {
 
     /// A visitor's message: idempotent by the widget's id. The first one writes where the
     /// visitor came from and what the form asked into the new client card (F04). Returns the
-    /// message and whether it is new.
+    /// message, whether it is new, and the visitor's dialog.
     pub async fn send(
         &self,
         ctx: &VisitorContext,
         m: VisitorSend,
-    ) -> CoreResult<(VisitorMessage, bool)> {
+    ) -> CoreResult<(VisitorMessage, bool, DialogId)> {
         let id_ok = !m.client_id.is_empty()
             && m.client_id.len() <= 64
             && m.client_id
@@ -462,7 +472,7 @@ impl WidgetService {
         let shown =
             VisitorMessage::from_view(&view, &ctx.visitor, read, &ctx.widget.settings.title)
                 .ok_or(CoreError::NotFound("message"))?;
-        Ok((shown, created))
+        Ok((shown, created, dialog))
     }
 
     /// A page of the visitor's conversation, oldest first, and where live frames resume.

@@ -31,32 +31,11 @@ async fn app_with(backend: TestBackend, fake: &FakeTelegram) -> Option<TestApp> 
     TestApp::spawn_with(backend, options).await
 }
 
-async fn feed(admin: &Caller, dialog: i64) -> Vec<Value> {
-    admin
-        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
-        .expect(200)
-        .await
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
+/// Waits until message `id` of the dialog has `status`.
 async fn wait_status(admin: &Caller, dialog: i64, id: &Value, status: &str) -> Value {
-    for _ in 0..200 {
-        if let Some(m) = feed(admin, dialog)
-            .await
-            .into_iter()
-            .find(|m| &m["id"] == id)
-            && m["status"] == status
-        {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "message {id} never became {status}: {:?}",
-        feed(admin, dialog).await
-    );
+    admin
+        .wait_feed(dialog, |m| &m["id"] == id && m["status"] == status)
+        .await
 }
 
 async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
@@ -105,7 +84,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     let dialogs = admin.dialog_ids("").await;
     assert_eq!(dialogs.len(), 1);
     let dialog = dialogs[0];
-    let messages = feed(&admin, dialog).await;
+    let messages = admin.feed(dialog).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["body"], "Здравствуйте!");
     let d = admin
@@ -139,7 +118,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     // An edit on the client's side.
     let edit = json!({"update_id": 3, "edited_message": text(5, "Здравствуйте! Есть диван?")});
     assert_eq!(fake.push(&edit).await, 200);
-    let messages = feed(&admin, dialog).await;
+    let messages = admin.feed(dialog).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["body"], "Здравствуйте! Есть диван?");
     assert!(messages[0]["edited_at"].is_i64());
@@ -163,7 +142,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     big["document"] = json!({"file_id": "doc-big", "file_unique_id": "c", "file_name": "catalogue.pdf",
         "file_size": 60 * 1024 * 1024});
     assert_eq!(fake.push(&update(11, big)).await, 200);
-    let now = feed(&admin, dialog).await;
+    let now = admin.feed(dialog).await;
     let with_photo = now
         .iter()
         .find(|m| m["body"] == "this one")
@@ -293,7 +272,8 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .unwrap();
     assert_eq!(late.status(), 404);
     assert_eq!(
-        feed(&admin, dialog)
+        admin
+            .feed(dialog)
             .await
             .iter()
             .filter(|m| m["body"] == "still there?")

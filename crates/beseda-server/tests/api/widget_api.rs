@@ -106,27 +106,6 @@ async fn frame_of(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-async fn feed(admin: &Caller, dialog: i64) -> Vec<Value> {
-    admin
-        .get(&format!("/api/v1/dialogs/{dialog}/messages"))
-        .expect(200)
-        .await
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-/// Waits until the dialog's feed has a message for which `found` holds.
-async fn wait_feed(admin: &Caller, dialog: i64, found: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..150 {
-        if let Some(m) = feed(admin, dialog).await.into_iter().find(&found) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never found in the feed: {:?}", feed(admin, dialog).await);
-}
-
 async fn f39_a_visitor_and_a_manager_talk_live_with_statuses(app: TestApp) {
     let (key, _, _) = create_widget(&app, SHOP).await;
     let token = visitor(&app, &key).await;
@@ -151,7 +130,7 @@ async fn f39_a_visitor_and_a_manager_talk_live_with_statuses(app: TestApp) {
         "one dialog for one visitor, however often they retry"
     );
     let dialog = dialogs[0];
-    assert_eq!(feed(&admin, dialog).await.len(), 1);
+    assert_eq!(admin.feed(dialog).await.len(), 1);
 
     // The manager reads: the visitor's message gets its second tick.
     admin
@@ -174,10 +153,11 @@ async fn f39_a_visitor_and_a_manager_talk_live_with_statuses(app: TestApp) {
     assert_eq!(shown["message"]["text"], "Yes, <b>two</b> left");
     assert_eq!(shown["message"]["agent"]["name"], "Administrator");
     // On the visitor's screen: delivered; once they saw it: read (F31).
-    wait_feed(&admin, dialog, |m| {
-        m["id"] == reply["id"] && m["status"] == "delivered"
-    })
-    .await;
+    admin
+        .wait_feed(dialog, |m| {
+            m["id"] == reply["id"] && m["status"] == "delivered"
+        })
+        .await;
     as_visitor(&app, &token)
         .post(
             &format!("/api/widget/v1/{key}/read"),
@@ -185,10 +165,9 @@ async fn f39_a_visitor_and_a_manager_talk_live_with_statuses(app: TestApp) {
         )
         .expect(204)
         .await;
-    wait_feed(&admin, dialog, |m| {
-        m["id"] == reply["id"] && m["status"] == "read"
-    })
-    .await;
+    admin
+        .wait_feed(dialog, |m| m["id"] == reply["id"] && m["status"] == "read")
+        .await;
 
     // A reload: the same token resumes the session and the history is there, oldest first.
     let resumed = app
@@ -404,29 +383,10 @@ async fn f04_what_a_visitor_types_never_joins_someone_elses_card(app: TestApp) {
     let tg = app
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
-    let written = app
-        .state
-        .dialogs
-        .receive(beseda_core::dialog::InboundMessage {
-            channel_id: tg,
-            contact_external_id: "anna-tg".into(),
-            contact_name: "Anna".into(),
-            external_id: "tg-1".into(),
-            body: "Hello from Telegram".into(),
-            sent_at: beseda_core::time::Timestamp(1_000),
-            attachments: Vec::new(),
-            quote_external_id: None,
-            details: beseda_core::dialog::ContactDetails {
-                email: Some("anna@example.com".into()),
-                ..Default::default()
-            },
-        })
+    let anna = app
+        .client_with_email(tg, "Anna", "anna@example.com")
         .await
-        .unwrap();
-    let beseda_core::dialog::Ingested::Accepted { dialog_id, .. } = written else {
-        panic!("accepted")
-    };
-    let anna = dialog_id.0;
+        .0;
     let anna_dialog = admin
         .get(&format!("/api/v1/dialogs/{anna}"))
         .expect(200)
@@ -524,7 +484,9 @@ async fn f31_a_reply_to_a_visitor_who_left_the_site_fails_and_waits_for_them(app
     // Past the grace for the next page to load, the visitor has left.
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.clock.advance(Duration::from_secs(20));
-    wait_feed(&admin, dialog, |m| m["event"]["kind"] == "visitor_left").await;
+    admin
+        .wait_feed(dialog, |m| m["event"]["kind"] == "visitor_left")
+        .await;
     let reply = admin
         .post(
             &format!("/api/v1/dialogs/{dialog}/messages"),
@@ -532,14 +494,17 @@ async fn f31_a_reply_to_a_visitor_who_left_the_site_fails_and_waits_for_them(app
         )
         .expect(201)
         .await;
-    let failed = wait_feed(&admin, dialog, |m| {
-        m["id"] == reply["id"] && m["status"] == "failed"
-    })
-    .await;
+    let failed = admin
+        .wait_feed(dialog, |m| {
+            m["id"] == reply["id"] && m["status"] == "failed"
+        })
+        .await;
     assert_eq!(failed["failure_reason"], "the visitor left the site");
     // They come back: the feed says so, and the reply is in their history.
     let mut ws = live(&app, &key, &token, None).await;
-    wait_feed(&admin, dialog, |m| m["event"]["kind"] == "visitor_returned").await;
+    admin
+        .wait_feed(dialog, |m| m["event"]["kind"] == "visitor_returned")
+        .await;
     let history = as_visitor(&app, &token)
         .get(&format!("/api/widget/v1/{key}/messages"))
         .expect(200)
@@ -563,10 +528,11 @@ async fn f31_a_reply_to_a_visitor_who_left_the_site_fails_and_waits_for_them(app
         frame_of(&mut ws, "message").await["message"]["id"],
         again["id"]
     );
-    wait_feed(&admin, dialog, |m| {
-        m["id"] == again["id"] && m["status"] == "delivered"
-    })
-    .await;
+    admin
+        .wait_feed(dialog, |m| {
+            m["id"] == again["id"] && m["status"] == "delivered"
+        })
+        .await;
 }
 
 async fn f39_a_visitor_sends_a_file_that_is_theirs_alone(app: TestApp) {
@@ -627,7 +593,9 @@ async fn f39_a_visitor_sends_a_file_that_is_theirs_alone(app: TestApp) {
     );
     let admin = app.as_(ADMIN_EMAIL).await;
     let dialog = admin.dialog_ids("").await[0];
-    let m = wait_feed(&admin, dialog, |m| m["attachments"][0]["id"] == id).await;
+    let m = admin
+        .wait_feed(dialog, |m| m["attachments"][0]["id"] == id)
+        .await;
     assert_eq!(m["attachments"][0]["file_name"], "order.txt");
     // Over the widget channel's limit (10 MB): refused before it is kept.
     let big = reqwest::multipart::Form::new().part(

@@ -417,24 +417,8 @@ async fn a_manager_merges_a_visitors_card_into_the_one_it_may_be() {
     let tg = app
         .channel(beseda_core::channel::ChannelKind::Telegram)
         .await;
-    app.state
-        .dialogs
-        .receive(beseda_core::dialog::InboundMessage {
-            channel_id: tg,
-            contact_external_id: "anna-tg".into(),
-            contact_name: "Anna Petrova".into(),
-            external_id: "tg-1".into(),
-            body: "Hello from Telegram".into(),
-            sent_at: beseda_core::time::Timestamp(1_000),
-            attachments: Vec::new(),
-            quote_external_id: None,
-            details: beseda_core::dialog::ContactDetails {
-                email: Some("anna@example.com".into()),
-                ..Default::default()
-            },
-        })
-        .await
-        .unwrap();
+    app.client_with_email(tg, "Anna Petrova", "anna@example.com")
+        .await;
     let (key, _, _) = create_widget(&app, "https://shop.example").await;
     let session = app
         .anonymous()

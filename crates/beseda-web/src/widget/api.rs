@@ -24,12 +24,17 @@ pub(super) async fn visitor(
     headers: &HeaderMap,
 ) -> ApiResult<VisitorContext> {
     // No token is an unknown one: a disabled widget still answers "not found" first.
-    let token = headers
+    Ok(state.widget.visitor(key, bearer(headers)).await?)
+}
+
+/// The `Authorization: Bearer` token, or nothing.
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    Ok(state.widget.visitor(key, token.trim()).await?)
+        .unwrap_or_default()
+        .trim()
 }
 
 /// The visitor calling, from their `Authorization: Bearer` token on the widget the path names;
@@ -43,6 +48,12 @@ impl axum::extract::FromRequestParts<AppState> for VisitorCaller {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The origin check found the widget already when a browser calls.
+        if let Some(LoadedWidget(widget, caps)) = parts.extensions.get::<LoadedWidget>().cloned() {
+            let token = bearer(&parts.headers);
+            let ctx = state.widget.visitor_on(widget, caps, token).await?;
+            return Ok(VisitorCaller(ctx));
+        }
         let key = super::cors::key_of(parts.uri.path()).unwrap_or_default();
         visitor(state, key, &parts.headers).await.map(VisitorCaller)
     }
@@ -213,7 +224,7 @@ pub async fn send(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<Response> {
     state.widget_limits.send(&ctx.visitor.external_id)?;
-    let (message, created) = state
+    let (message, created, dialog) = state
         .widget
         .send(
             &ctx,
@@ -233,7 +244,7 @@ pub async fn send(
             },
         )
         .await?;
-    if created && let Some(dialog) = state.widget.dialog_of(&ctx.visitor).await? {
+    if created {
         state.visitors.dialog_started(&ctx.visitor, dialog);
     }
     let status = if created {

@@ -177,6 +177,29 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// A dialog's feed as the caller sees it, oldest first.
+    pub async fn feed(&self, dialog: i64) -> Vec<Value> {
+        self.get(&format!("/api/v1/dialogs/{dialog}/messages"))
+            .expect(200)
+            .await
+            .as_array()
+            .expect("a feed")
+            .clone()
+    }
+
+    /// Waits (up to ten seconds) until the dialog's feed has a message for which `found` holds.
+    pub async fn wait_feed(&self, dialog: i64, found: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..200 {
+            if let Some(m) = self.feed(dialog).await.into_iter().find(&found) {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("never found in the feed: {:?}", self.feed(dialog).await);
+    }
+}
+
 /// A module connected by [`Caller::connect_module`], with its channel.
 pub struct ConnectedModule {
     /// The module, calling with its token.

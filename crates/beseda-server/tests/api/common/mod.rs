@@ -237,6 +237,39 @@ impl TestApp {
             .expect("inbound message")
     }
 
+    /// A client on `channel` whose card holds `email` (the channel vouches for it): their
+    /// dialog.
+    pub async fn client_with_email(
+        &self,
+        channel: ChannelId,
+        name: &str,
+        email: &str,
+    ) -> beseda_core::ids::DialogId {
+        let written = self
+            .state
+            .dialogs
+            .receive(InboundMessage {
+                channel_id: channel,
+                contact_external_id: format!("{name}-contact"),
+                contact_name: name.into(),
+                external_id: format!("{name}-1"),
+                body: "Hello".into(),
+                sent_at: Timestamp(1_000),
+                attachments: Vec::new(),
+                quote_external_id: None,
+                details: beseda_core::dialog::ContactDetails {
+                    email: Some(email.into()),
+                    ..Default::default()
+                },
+            })
+            .await
+            .expect("inbound message");
+        match written {
+            Ingested::Accepted { dialog_id, .. } => dialog_id,
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// The dialog a new client message opened.
     pub async fn new_dialog(&self, channel: ChannelId, contact: &str) -> i64 {
         match self
