@@ -36,6 +36,9 @@ pub async fn telegram(
             token: TOKEN.into(),
         },
         webhook_secret: HOOK_SECRET.into(),
+        account: "424242".into(),
+        hook_id: None,
+        polling: false,
     })?;
     let reg = ChannelRegistration {
         kind,

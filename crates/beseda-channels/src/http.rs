@@ -10,13 +10,53 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ANSWER_CAP: usize = 1024 * 1024;
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
+    builder()
         .timeout(CALL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
         .build()
         .unwrap_or_default()
+}
+
+/// The client that fetches a platform's files: a file's address may redirect to its storage
+/// (VK's documents do), and a large file takes longer than an API call.
+pub fn download_client() -> reqwest::Client {
+    builder()
+        .timeout(DOWNLOAD_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .unwrap_or_default()
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .no_proxy()
+}
+
+/// How long fetching one file may take.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A file's bytes as they come; the address is never in an error (a platform's may hold a
+/// token). The file store checks the size while it writes.
+pub async fn stream(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<beseda_core::files::ByteStream<'static>, ConnectorError> {
+    use futures_util::StreamExt;
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
+    if !resp.status().is_success() {
+        return Err(ConnectorError::Platform {
+            code: i64::from(resp.status().as_u16()),
+            description: "the file could not be downloaded".into(),
+        });
+    }
+    Ok(Box::pin(resp.bytes_stream().map(|chunk| {
+        chunk.map_err(|e| e.without_url().to_string())
+    })))
 }
 
 /// Reads an answer's body up to [`ANSWER_CAP`].

@@ -5,17 +5,20 @@
 //! URL is configurable, so tests use fakes.
 
 pub mod http;
+pub mod pace;
 pub mod telegram;
+pub mod vk;
 
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
 use beseda_core::connector::{
-    Credentials, Identity, Incoming, Messengers, OutgoingFile, RemoteFile, SendResult,
+    Connection, Credentials, HookCall, Identity, Incoming, Messengers, OutgoingFile, Profile,
+    RemoteFile, SendResult,
 };
 use beseda_core::files::ByteStream;
-use beseda_core::ids::ChannelId;
-use beseda_core::transport::DeliveryJob;
+use beseda_core::transport::{Channel, DeliveryJob};
 use beseda_core::{CoreError, CoreResult};
+use pace::Pace;
 
 /// Why a connector could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -49,29 +52,68 @@ impl From<ConnectorError> for CoreError {
     }
 }
 
-/// Where each platform's API is, and how fast each lets us send.
-pub struct Platforms {
+/// A shared location as words and a map link.
+pub fn location_text(latitude: f64, longitude: f64) -> String {
+    format!(
+        "📍 {latitude:.6}, {longitude:.6} https://www.openstreetmap.org/?mlat={latitude:.6}&mlon={longitude:.6}"
+    )
+}
+
+/// Where each platform's API is.
+pub struct Apis {
     /// The Telegram Bot API (`https://api.telegram.org` unless configured).
-    telegram_api: String,
-    telegram_pace: telegram::Pace,
-    /// One client for every call, so that connections to a platform are reused.
+    pub telegram: String,
+    /// The VK API (`https://api.vk.com` unless configured).
+    pub vk: String,
+}
+
+impl Default for Apis {
+    fn default() -> Self {
+        Apis {
+            telegram: telegram::DEFAULT_API.into(),
+            vk: vk::DEFAULT_API.into(),
+        }
+    }
+}
+
+/// Each platform's API, and how fast each lets us send.
+pub struct Platforms {
+    apis: Apis,
+    telegram_pace: Pace,
+    vk_pace: Pace,
+    /// One client for every API call, so that connections to a platform are reused.
     http: reqwest::Client,
+    /// And one for the platforms' files.
+    downloads: reqwest::Client,
+}
+
+/// A connected account, as its platform's client.
+enum Account {
+    Telegram(telegram::TelegramBot),
+    Vk(vk::VkGroup),
 }
 
 impl Platforms {
-    pub fn new(telegram_api: &str) -> Platforms {
+    pub fn new(apis: Apis) -> Platforms {
         Platforms {
-            telegram_api: telegram_api.to_owned(),
-            telegram_pace: telegram::Pace::default(),
+            apis,
+            telegram_pace: telegram::pace(),
+            vk_pace: vk::pace(),
             http: http::client(),
+            downloads: http::download_client(),
         }
     }
 
-    fn telegram(&self, credentials: &Credentials) -> telegram::TelegramBot {
+    fn account(&self, credentials: &Credentials) -> Account {
         match credentials {
-            Credentials::Telegram { token } => {
-                telegram::TelegramBot::with_client(&self.telegram_api, token, self.http.clone())
-            }
+            Credentials::Telegram { token } => Account::Telegram(
+                telegram::TelegramBot::with_client(&self.apis.telegram, token, self.http.clone()),
+            ),
+            Credentials::Vk { token } => Account::Vk(vk::VkGroup::with_client(
+                &self.apis.vk,
+                token,
+                self.http.clone(),
+            )),
         }
     }
 }
@@ -79,30 +121,70 @@ impl Platforms {
 #[async_trait]
 impl Messengers for Platforms {
     async fn check(&self, credentials: &Credentials) -> CoreResult<Identity> {
-        Ok(self.telegram(credentials).check().await?)
+        Ok(match self.account(credentials) {
+            Account::Telegram(bot) => bot.check().await?,
+            Account::Vk(group) => group.check().await?,
+        })
     }
 
-    async fn set_webhook(
-        &self,
-        credentials: &Credentials,
-        url: &str,
-        secret: &str,
-    ) -> CoreResult<()> {
-        Ok(self.telegram(credentials).set_webhook(url, secret).await?)
+    async fn set_webhook(&self, c: &Connection, url: &str) -> CoreResult<Option<String>> {
+        Ok(match self.account(&c.credentials) {
+            Account::Telegram(bot) => bot
+                .set_webhook(url, &c.webhook_secret)
+                .await
+                .map(|()| None)?,
+            Account::Vk(group) => Some(
+                group
+                    .add_callback_server(&c.account, url, &c.webhook_secret)
+                    .await?,
+            ),
+        })
     }
 
-    async fn remove_webhook(&self, credentials: &Credentials) -> CoreResult<()> {
-        Ok(self.telegram(credentials).delete_webhook().await?)
+    async fn remove_webhook(&self, c: &Connection) -> CoreResult<()> {
+        match (self.account(&c.credentials), &c.hook_id) {
+            (Account::Telegram(bot), _) => bot.delete_webhook().await?,
+            (Account::Vk(group), Some(server)) => {
+                group.delete_callback_server(&c.account, server).await?;
+            }
+            (Account::Vk(_), None) => {}
+        }
+        Ok(())
     }
 
-    fn secret_header(&self, _kind: ChannelKind) -> &'static str {
-        telegram::SECRET_HEADER
+    fn authentic(&self, channel: &Channel, c: &Connection, call: &HookCall<'_>) -> bool {
+        match channel.kind {
+            ChannelKind::Telegram => telegram::verify(
+                &c.webhook_secret,
+                (call.header)(telegram::SECRET_HEADER).as_deref(),
+            ),
+            ChannelKind::Vk => {
+                vk::verify(channel.external_id.as_deref(), &c.webhook_secret, call.body)
+            }
+            _ => false,
+        }
     }
 
-    fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming> {
-        match kind {
-            ChannelKind::Telegram => Ok(telegram::parse(channel, body)?),
+    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Incoming> {
+        match channel.kind {
+            ChannelKind::Telegram => Ok(telegram::parse(channel.id, body)?),
+            ChannelKind::Vk => Ok(vk::parse(channel.id, body)?),
             _ => Err(CoreError::NotFound("connector")),
+        }
+    }
+
+    async fn confirmation(&self, c: &Connection) -> CoreResult<String> {
+        match self.account(&c.credentials) {
+            Account::Vk(group) => Ok(group.confirmation_code(&c.account).await?),
+            Account::Telegram(_) => Err(CoreError::NotFound("confirmation")),
+        }
+    }
+
+    async fn profile(&self, c: &Connection, contact: &str) -> CoreResult<Option<Profile>> {
+        match self.account(&c.credentials) {
+            Account::Vk(group) => Ok(group.profile(contact).await?),
+            // Telegram's updates carry the name.
+            Account::Telegram(_) => Ok(None),
         }
     }
 
@@ -112,15 +194,21 @@ impl Messengers for Platforms {
         reply: &DeliveryJob,
         files: Vec<OutgoingFile>,
     ) -> SendResult {
-        let bot = self.telegram(credentials);
-        if let Err(wait) = self
-            .telegram_pace
-            .wait_turn(&bot, &reply.contact_external_id)
-            .await
-        {
-            return SendResult::RetryAfter(Some(wait), "the bot's sending pace".into());
+        let account = self.account(credentials);
+        let (pace, id) = match &account {
+            Account::Telegram(bot) => (&self.telegram_pace, bot.id().to_owned()),
+            Account::Vk(_) => (
+                &self.vk_pace,
+                reply.channel_external_id.clone().unwrap_or_default(),
+            ),
+        };
+        if let Err(wait) = pace.wait_turn(&id, &reply.contact_external_id).await {
+            return SendResult::RetryAfter(Some(wait), "the account's sending pace".into());
         }
-        bot.send(reply, files).await
+        match account {
+            Account::Telegram(bot) => bot.send(reply, files).await,
+            Account::Vk(group) => group.send(reply, files).await,
+        }
     }
 
     async fn fetch_file(
@@ -128,6 +216,10 @@ impl Messengers for Platforms {
         credentials: &Credentials,
         file: &RemoteFile,
     ) -> CoreResult<ByteStream<'static>> {
-        Ok(self.telegram(credentials).download(&file.id).await?)
+        Ok(match self.account(credentials) {
+            Account::Telegram(bot) => bot.download(&file.id).await?,
+            // VK gives each file by its address.
+            Account::Vk(_) => http::stream(&self.downloads, &file.id).await?,
+        })
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::ConnectorError;
 use crate::http::{client, read_capped};
+use crate::pace::Pace;
 use beseda_core::attachment::AttachmentKind;
 use beseda_core::connector::OutgoingFile;
 use beseda_core::connector::{Identity, Incoming, RemoteFile, SendResult};
@@ -13,7 +14,6 @@ use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, Failure};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -21,47 +21,9 @@ use std::time::Duration;
 
 /// Telegram's limits on a bot's sending: about 30 messages a second in all, and one a second
 /// to one chat. Replies are spaced at 25 a second and 1.1 s per chat, so that the jitter of the
-/// way there does not push a second's count over the limits. A reply waits its turn here (a short wait, well within the
-/// delivery's lease); past [`MAX_WAIT`] it goes back to the delivery worker to try later.
-pub struct Pace {
-    per_bot: DefaultKeyedRateLimiter<String>,
-    per_chat: DefaultKeyedRateLimiter<String>,
-}
-
-/// The longest a reply waits for its turn before the worker takes it back.
-pub const MAX_WAIT: Duration = Duration::from_secs(10);
-
-impl Default for Pace {
-    fn default() -> Self {
-        let one = std::num::NonZeroU32::MIN;
-        let per_second = std::num::NonZeroU32::new(25).unwrap_or(one);
-        Pace {
-            per_bot: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(one)),
-            // A little over a second, for the same reason.
-            per_chat: DefaultKeyedRateLimiter::keyed(
-                Quota::with_period(Duration::from_millis(1100))
-                    .unwrap_or_else(|| Quota::per_second(one))
-                    .allow_burst(one),
-            ),
-        }
-    }
-}
-
-impl Pace {
-    /// Waits until the bot may send to the chat; `Err` with when to come back when the wait
-    /// would be too long.
-    pub async fn wait_turn(&self, bot: &TelegramBot, chat: &str) -> Result<(), Duration> {
-        let bot_id = bot.id().to_owned();
-        let chat_key = format!("{bot_id}/{chat}");
-        // The bot's turn first: the chat's, which is short, is then taken right before sending,
-        // so that one chat's messages leave a second apart however long the bot's queue was.
-        let waited = tokio::time::timeout(MAX_WAIT, async {
-            self.per_bot.until_key_ready(&bot_id).await;
-            self.per_chat.until_key_ready(&chat_key).await;
-        })
-        .await;
-        waited.map_err(|_| Duration::from_secs(1))
-    }
+/// way there does not push a second's count over the limits.
+pub fn pace() -> Pace {
+    Pace::new(25, Some(Duration::from_millis(1100)))
 }
 
 /// Telegram's own address; tests and self-hosted Bot API servers give another.
@@ -208,10 +170,7 @@ fn text_of(m: &Message) -> String {
         return t.clone();
     }
     match (&m.location, &m.contact) {
-        (Some(l), _) => format!(
-            "📍 {:.6}, {:.6} https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}",
-            l.latitude, l.longitude, l.latitude, l.longitude
-        ),
+        (Some(l), _) => crate::location_text(l.latitude, l.longitude),
         (None, Some(c)) => format!("☎ {}", c.phone_number),
         (None, None) => String::new(),
     }
@@ -405,22 +364,7 @@ impl TelegramBot {
             ConnectorError::Malformed("the Bot API gave no path for the file".into())
         })?;
         let url = format!("{}/file/bot{}/{path}", self.api, self.token);
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;
-        if !resp.status().is_success() {
-            return Err(ConnectorError::Platform {
-                code: i64::from(resp.status().as_u16()),
-                description: "the file could not be downloaded".into(),
-            });
-        }
-        use futures_util::StreamExt;
-        Ok(Box::pin(resp.bytes_stream().map(|chunk| {
-            chunk.map_err(|e| e.without_url().to_string())
-        })))
+        crate::http::stream(&self.http, &url).await
     }
 
     /// Sends a reply: its text, or its files with the text as their caption, quoting the
@@ -705,29 +649,6 @@ mod tests {
         );
         assert!(
             matches!(refusal(r(400, None)), SendResult::Failed(f) if f.code == "platform_refused")
-        );
-    }
-}
-
-#[cfg(test)]
-mod pace_tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn replies_are_spaced_per_bot() {
-        let pace = Pace::default();
-        let bot = TelegramBot::new("http://127.0.0.1:9", "5:x");
-        let start = std::time::Instant::now();
-        let mut at = Vec::new();
-        for chat in 0..30 {
-            pace.wait_turn(&bot, &chat.to_string()).await.unwrap();
-            at.push(start.elapsed());
-        }
-        eprintln!("{at:?}");
-        assert!(
-            start.elapsed() >= Duration::from_millis(1000),
-            "{:?}",
-            start.elapsed()
         );
     }
 }

@@ -6,8 +6,7 @@
 use crate::channel::ChannelKind;
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::ChannelId;
-use crate::transport::{DeliveryJob, Failure};
+use crate::transport::{Channel, DeliveryJob, Failure};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,6 +17,9 @@ use std::fmt;
 pub enum Credentials {
     /// A bot's token from @BotFather.
     Telegram { token: String },
+    /// A community's access token, with the rights to its messages, photos, documents and
+    /// management (for the callback server).
+    Vk { token: String },
 }
 
 impl fmt::Debug for Credentials {
@@ -30,6 +32,7 @@ impl Credentials {
     pub fn kind(&self) -> ChannelKind {
         match self {
             Credentials::Telegram { .. } => ChannelKind::Telegram,
+            Credentials::Vk { .. } => ChannelKind::Vk,
         }
     }
 }
@@ -40,6 +43,16 @@ impl Credentials {
 pub struct Connection {
     pub credentials: Credentials,
     pub webhook_secret: String,
+    /// The platform's id of the bot or group.
+    #[serde(default)]
+    pub account: String,
+    /// The platform's id of our webhook's registration (VK's callback server), to remove it.
+    #[serde(default)]
+    pub hook_id: Option<String>,
+    /// Updates are fetched by long polling instead of a webhook (Telegram, for a server
+    /// without a public HTTPS address).
+    #[serde(default)]
+    pub polling: bool,
 }
 
 /// Who a connected account is on its platform.
@@ -71,6 +84,16 @@ pub enum Incoming {
     },
     /// The client edited a message on their side.
     Edited { external_id: String, text: String },
+    /// A message the company wrote to the client from the platform's own interface, or the
+    /// platform's copy of one of ours (`ours`: the id we gave it when sending).
+    Echo {
+        message: Box<InboundMessage>,
+        ours: Option<i64>,
+    },
+    /// The client read the company's messages up to this one (the platform's id of it).
+    Read { external_id: String },
+    /// The platform checks that the address is ours: it is answered with the account's code.
+    Confirm,
     /// Nothing for the inbox (a service update, a kind not handled): acknowledged, so the
     /// platform does not send it again, and logged with the reason.
     Ignored(String),
@@ -89,6 +112,21 @@ pub enum SendResult {
     RetryAfter(Option<std::time::Duration>, String),
 }
 
+/// One webhook call as it came: its headers and its body.
+pub struct HookCall<'a> {
+    pub header: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    pub body: &'a [u8],
+}
+
+/// What a platform tells of a client on request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub profile_url: Option<String>,
+    pub nickname: Option<String>,
+}
+
 /// A file of a reply, with its bytes from our file store.
 pub struct OutgoingFile {
     pub view: crate::attachment::AttachmentView,
@@ -100,18 +138,23 @@ pub struct OutgoingFile {
 pub trait Messengers: Send + Sync + 'static {
     /// The account behind the credentials; refused credentials are `credentials_refused`.
     async fn check(&self, credentials: &Credentials) -> CoreResult<Identity>;
-    /// Points the account's updates at `url`, with the secret the platform sends back.
-    async fn set_webhook(
-        &self,
-        credentials: &Credentials,
-        url: &str,
-        secret: &str,
-    ) -> CoreResult<()>;
-    async fn remove_webhook(&self, credentials: &Credentials) -> CoreResult<()>;
-    /// The request header a platform's webhook call carries its secret in.
-    fn secret_header(&self, kind: ChannelKind) -> &'static str;
+    /// Points the account's updates at `url`, with the connection's secret that the platform
+    /// sends back; the platform's id of the registration when it gives one.
+    async fn set_webhook(&self, connection: &Connection, url: &str) -> CoreResult<Option<String>>;
+    async fn remove_webhook(&self, connection: &Connection) -> CoreResult<()>;
+    /// Whether a webhook call comes from the platform: it carries the connection's secret
+    /// (in a header or in the body, as the platform does).
+    fn authentic(&self, channel: &Channel, connection: &Connection, call: &HookCall<'_>) -> bool;
     /// One webhook body of a channel.
-    fn parse(&self, kind: ChannelKind, channel: ChannelId, body: &[u8]) -> CoreResult<Incoming>;
+    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Incoming>;
+    /// The code a platform's [`Incoming::Confirm`] is answered with.
+    async fn confirmation(&self, connection: &Connection) -> CoreResult<String>;
+    /// The client's name and photo, for a platform whose updates do not carry them.
+    async fn profile(
+        &self,
+        connection: &Connection,
+        contact_external_id: &str,
+    ) -> CoreResult<Option<Profile>>;
     /// Sends one reply with its files.
     async fn send(
         &self,
@@ -197,6 +240,9 @@ mod tests {
                 token: "123:abc".into(),
             },
             webhook_secret: "s".into(),
+            account: "1".into(),
+            hook_id: None,
+            polling: false,
         };
         let sealer = Sealer::new(b"server secret");
         let sealed = sealer.seal(&c).unwrap();

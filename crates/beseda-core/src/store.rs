@@ -684,4 +684,32 @@ pub trait ConnectorStore: Send + Sync + 'static {
         id: ChannelId,
         now: Timestamp,
     ) -> CoreResult<Option<ConnectedChannel>>;
+    /// Replaces a connected channel's sealed connection.
+    async fn reseal_channel(&self, id: ChannelId, sealed: &str, now: Timestamp) -> CoreResult<()>;
+    /// Removes a connected channel that has no dialog yet: its connection failed half-way.
+    async fn forget_connected_channel(&self, id: ChannelId) -> CoreResult<()>;
+    /// Whether the channel has this client already.
+    async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
+    /// A company message written to the client on the platform itself, `sent`, ending the
+    /// client's wait; `None` when it is one of ours (`ours`, or the same platform id seen
+    /// before) or the client has no dialog.
+    async fn record_echo(
+        &self,
+        m: &InboundMessage,
+        ours: Option<MessageId>,
+        now: Timestamp,
+    ) -> CoreResult<Written<Option<MessageView>>>;
+    /// Takes a channel's long polling for `owner` until `until`, when nobody else holds it
+    /// then; the update offset to poll from (`Some(None)`: from the first), `None` when
+    /// another node polls it.
+    async fn lease_polling(
+        &self,
+        id: ChannelId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> CoreResult<Option<Option<i64>>>;
+    /// Keeps the next update offset of a channel that `owner` polls; `false` when the lease
+    /// has passed to another node, whose offset stays.
+    async fn save_poll_offset(&self, id: ChannelId, owner: &str, offset: i64) -> CoreResult<bool>;
 }

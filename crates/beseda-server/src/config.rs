@@ -47,6 +47,19 @@ fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A platform's API address: http(s), the platform's own unless given.
+fn api_address(setting: &str, given: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let address = given.unwrap_or_else(|| default.to_owned());
+    if address.starts_with("https://") || address.starts_with("http://") {
+        Ok(address)
+    } else {
+        Err(bad(
+            setting,
+            format!("{address:?} is not an http(s) address"),
+        ))
+    }
+}
+
 /// Which database to use, chosen by the URL's scheme.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -118,6 +131,8 @@ pub struct Config {
     /// The Telegram Bot API's address (`https://api.telegram.org`; a self-hosted Bot API server
     /// or a test's fake otherwise).
     pub telegram_api: String,
+    /// The VK API's address (`https://api.vk.com`; a test's fake otherwise).
+    pub vk_api: String,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// Files are refused when the local attachments' disk has less than this free.
@@ -150,6 +165,7 @@ impl fmt::Debug for Config {
             .field("outbound_allow", &self.outbound_allow)
             .field("event_retention", &self.event_retention)
             .field("telegram_api", &self.telegram_api)
+            .field("vk_api", &self.vk_api)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .finish()
@@ -176,6 +192,7 @@ struct FileConfig {
     trusted_proxies: Option<String>,
     min_free_disk_mb: Option<String>,
     telegram_api: Option<String>,
+    vk_api: Option<String>,
 }
 
 impl Config {
@@ -286,16 +303,19 @@ impl Config {
             "megabytes",
         )? * 1024
             * 1024;
-        let telegram_api = pick("BESEDA_TELEGRAM_API", file_cfg.telegram_api)
-            .unwrap_or_else(|| "https://api.telegram.org".into());
-        if !(telegram_api.starts_with("https://") || telegram_api.starts_with("http://")) {
-            return Err(bad(
-                "BESEDA_TELEGRAM_API",
-                format!("{telegram_api:?} is not an http(s) address"),
-            ));
-        }
+        let telegram_api = api_address(
+            "BESEDA_TELEGRAM_API",
+            pick("BESEDA_TELEGRAM_API", file_cfg.telegram_api),
+            beseda_channels::telegram::DEFAULT_API,
+        )?;
+        let vk_api = api_address(
+            "BESEDA_VK_API",
+            pick("BESEDA_VK_API", file_cfg.vk_api),
+            beseda_channels::vk::DEFAULT_API,
+        )?;
         Ok(Config {
             telegram_api,
+            vk_api,
             min_free_disk_bytes,
             trusted_proxies,
             event_retention,

@@ -176,7 +176,10 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         clock: Arc::new(beseda_core::time::SystemClock),
         outbound: config.outbound_allow.clone(),
         unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
-        messengers: Arc::new(beseda_channels::Platforms::new(&config.telegram_api)),
+        messengers: Arc::new(beseda_channels::Platforms::new(beseda_channels::Apis {
+            telegram: config.telegram_api.clone(),
+            vk: config.vk_api.clone(),
+        })),
     };
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;

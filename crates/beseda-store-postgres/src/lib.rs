@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "connected channels",
         include_str!("../migrations/0011_connected_channels.sql"),
     ),
+    (
+        12,
+        "connector state",
+        include_str!("../migrations/0012_connector_state.sql"),
+    ),
 ];
 
 /// How long one statement may run: a search or a filter a user can make slow ends here instead

@@ -17,6 +17,9 @@ function body(form) {
       case "ids":
         v = [...el.selectedOptions].map((o) => Number(o.value));
         break;
+      case "optional":
+        v = el.value === "" ? null : el.value;
+        break;
       case "minutes":
         v = el.value === "" ? null : Math.round(Number(el.value) * 60);
         break;

@@ -5,17 +5,21 @@
 
 use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
+use crate::channel::ChannelKind;
 use crate::connector::{Connection, Credentials, Incoming, Messengers, Sealer, SendResult};
-use crate::connector::{OutgoingFile, RemoteFile};
+use crate::connector::{HookCall, OutgoingFile, RemoteFile};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
-use crate::event::EventBus;
-use crate::ids::ChannelId;
+use crate::event::{Event, EventBus};
+use crate::ids::{ChannelId, MessageId};
 use crate::manager::Actor;
-use crate::secret::{random_hex, same_secret};
+use crate::secret::random_hex;
 use crate::store::{ConnectedChannel, Store};
 use crate::time::Clock;
-use crate::transport::{Channel, ChannelRegistration, DeliveryJob};
+use crate::transport::{Channel, ChannelRegistration, DeliveryJob, MessageRef};
+
+/// What a platform's webhook call is answered with when it is taken (VK wants exactly this).
+const ACKNOWLEDGED: &str = "ok";
 use std::sync::Arc;
 
 pub struct ConnectorService {
@@ -58,31 +62,33 @@ impl ConnectorService {
     }
 
     /// Connects a messenger account (needs "manage settings"): the platform checks the
-    /// credentials and names the channel; its webhook is set to `public_url`'s
-    /// `/hooks/{kind}/{key}` with a secret. Refused credentials create nothing.
+    /// credentials and names the channel; its updates come to `public_url`'s
+    /// `/hooks/{kind}/{key}` with a secret, or by long polling when `polling`. Refused
+    /// credentials, or a webhook the platform would not take, leave nothing behind.
     pub async fn connect(
         &self,
         actor: &Actor,
         credentials: Credentials,
+        polling: bool,
         public_url: &str,
     ) -> CoreResult<Channel> {
         may_manage(actor)?;
         let identity = self.messengers.check(&credentials).await?;
         let kind = credentials.kind();
+        if polling && kind != ChannelKind::Telegram {
+            return Err(CoreError::invalid(
+                "updates",
+                "only a Telegram bot takes its updates by long polling",
+            ));
+        }
         let hook_key = random_hex(16);
-        let webhook_secret = random_hex(32);
-        let url = format!(
-            "{}/hooks/{}/{hook_key}",
-            public_url.trim_end_matches('/'),
-            kind.as_str()
-        );
-        self.messengers
-            .set_webhook(&credentials, &url, &webhook_secret)
-            .await?;
-        let sealed = self.sealer.seal(&Connection {
+        let mut connection = Connection {
             credentials,
-            webhook_secret,
-        })?;
+            webhook_secret: random_hex(32),
+            account: identity.external_id.clone(),
+            hook_id: None,
+            polling,
+        };
         let reg = ChannelRegistration {
             kind,
             name: identity.name,
@@ -90,9 +96,41 @@ impl ConnectorService {
             external_id: Some(identity.external_id),
             capabilities: kind.default_capabilities(),
         };
-        self.store
-            .create_connected_channel(&reg, &hook_key, &sealed, self.clock.now())
-            .await
+        // The channel exists before its webhook: a platform checks the address at once (VK's
+        // confirmation), and the address must then answer.
+        let now = self.clock.now();
+        let channel = self
+            .store
+            .create_connected_channel(&reg, &hook_key, &self.sealer.seal(&connection)?, now)
+            .await?;
+        let url = format!(
+            "{}/hooks/{}/{hook_key}",
+            public_url.trim_end_matches('/'),
+            kind.as_str()
+        );
+        let hooked = if polling {
+            // A webhook set earlier would keep Telegram from answering the polls.
+            self.messengers
+                .remove_webhook(&connection)
+                .await
+                .map(|()| None)
+        } else {
+            self.messengers.set_webhook(&connection, &url).await
+        };
+        match hooked {
+            Ok(None) => Ok(channel),
+            Ok(Some(hook_id)) => {
+                connection.hook_id = Some(hook_id);
+                self.store
+                    .reseal_channel(channel.id, &self.sealer.seal(&connection)?, now)
+                    .await?;
+                Ok(channel)
+            }
+            Err(e) => {
+                self.store.forget_connected_channel(channel.id).await?;
+                Err(e)
+            }
+        }
     }
 
     pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Channel>> {
@@ -115,11 +153,7 @@ impl ConnectorService {
             .await?
             .ok_or(CoreError::NotFound("channel"))?;
         let connection = self.sealer.open(&c.sealed)?;
-        if let Err(e) = self
-            .messengers
-            .remove_webhook(&connection.credentials)
-            .await
-        {
+        if let Err(e) = self.messengers.remove_webhook(&connection).await {
             // The channel is off either way: its webhook's calls now find it inactive.
             tracing::warn!(channel = %id, error = %e, "removing a webhook at the platform failed");
         }
@@ -127,70 +161,145 @@ impl ConnectorService {
     }
 
     /// One webhook call of a platform: the channel its key names, checked by the secret the
-    /// platform sends back, then parsed and taken in. Anything the inbox does not take (an
-    /// unknown kind of update, a body that is not an update) is acknowledged and logged, so
-    /// the platform does not send it again and again.
+    /// platform sends back, then parsed and taken in; the answer's text for the platform.
+    /// Anything the inbox does not take (an unknown kind of update, a body that is not an
+    /// update) is acknowledged and logged, so the platform does not send it again and again.
     pub async fn receive(
         &self,
         kind: &str,
         hook_key: &str,
-        header: impl Fn(&str) -> Option<String>,
-        body: &[u8],
-    ) -> CoreResult<()> {
+        call: &HookCall<'_>,
+    ) -> CoreResult<String> {
         let c = self.hooked(kind, hook_key).await?;
         let connection = self.sealer.open(&c.sealed)?;
-        let secret = header(self.messengers.secret_header(c.channel.kind));
-        if !secret.is_some_and(|s| same_secret(&s, &connection.webhook_secret)) {
+        if !self.messengers.authentic(&c.channel, &connection, call) {
             return Err(CoreError::Unauthenticated);
         }
-        let incoming = match self.messengers.parse(c.channel.kind, c.channel.id, body) {
+        let incoming = match self.messengers.parse(&c.channel, call.body) {
             Ok(incoming) => incoming,
             Err(e) => {
                 tracing::warn!(channel = %c.channel.id, error = %e, "a webhook call that is not an update");
-                return Ok(());
+                return Ok(ACKNOWLEDGED.into());
             }
         };
+        if matches!(incoming, Incoming::Confirm) {
+            return self.messengers.confirmation(&connection).await;
+        }
+        self.take(&c.channel, &connection, incoming).await?;
+        Ok(ACKNOWLEDGED.into())
+    }
+
+    /// Takes in one update of a channel, however it came (a webhook call, a poll).
+    pub async fn take(
+        &self,
+        channel: &Channel,
+        connection: &Connection,
+        incoming: Incoming,
+    ) -> CoreResult<()> {
         match incoming {
             Incoming::Message { message, files } => {
                 let mut message = *message;
-                let notes = self
-                    .take_files(&c.channel, &connection, &files, &mut message)
+                self.complete(channel, connection, &files, &mut message)
                     .await?;
-                if !notes.is_empty() {
-                    let text = notes.join("\n");
-                    message.body = if message.body.is_empty() {
-                        text
-                    } else {
-                        format!("{}\n{text}", message.body)
-                    };
-                }
                 self.dialogs.receive(message).await.map(drop)
+            }
+            Incoming::Echo { message, ours } => {
+                let mut message = *message;
+                self.complete(channel, connection, &[], &mut message)
+                    .await?;
+                let written = self
+                    .store
+                    .record_echo(&message, ours.map(MessageId), self.clock.now())
+                    .await?;
+                self.bus.publish(&written.events);
+                Ok(())
             }
             Incoming::Edited { external_id, text } => {
                 let changed = self
                     .store
-                    .change_client_message(
-                        c.channel.id,
-                        &external_id,
-                        Some(&text),
+                    .change_client_message(channel.id, &external_id, Some(&text), self.clock.now())
+                    .await;
+                self.publish_unless_unknown(changed.map(|w| w.events))
+            }
+            Incoming::Read { external_id } => {
+                let read = self
+                    .store
+                    .read_up_to(
+                        channel.id,
+                        &MessageRef::External(external_id),
                         self.clock.now(),
                     )
                     .await;
-                match changed {
-                    Ok(written) => {
-                        self.bus.publish(&written.events);
-                        Ok(())
-                    }
-                    // An edit of a message we never had: nothing to change.
-                    Err(CoreError::NotFound(_)) => Ok(()),
-                    Err(e) => Err(e),
-                }
+                self.publish_unless_unknown(read.map(|w| w.events))
             }
-            Incoming::Ignored(why) => {
-                tracing::debug!(channel = %c.channel.id, why, "an update left out");
+            Incoming::Confirm | Incoming::Ignored(_) => {
+                tracing::debug!(channel = %channel.id, update = ?incoming, "an update left out");
                 Ok(())
             }
         }
+    }
+
+    /// An edit or a read receipt about a message we never had changes nothing.
+    fn publish_unless_unknown(&self, written: CoreResult<Vec<Event>>) -> CoreResult<()> {
+        match written {
+            Ok(events) => {
+                self.bus.publish(&events);
+                Ok(())
+            }
+            Err(CoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A message made whole before it is taken in: its files fetched (a note for each one over
+    /// the limit) and, for a new client of a platform whose updates carry no name, the
+    /// client's profile.
+    async fn complete(
+        &self,
+        channel: &Channel,
+        connection: &Connection,
+        files: &[RemoteFile],
+        message: &mut InboundMessage,
+    ) -> CoreResult<()> {
+        let notes = self.take_files(channel, connection, files, message).await?;
+        if !notes.is_empty() {
+            let text = notes.join("\n");
+            message.body = if message.body.is_empty() {
+                text
+            } else {
+                format!("{}\n{text}", message.body)
+            };
+        }
+        if message.contact_name.is_empty()
+            && !self
+                .store
+                .knows_contact(channel.id, &message.contact_external_id)
+                .await?
+        {
+            let profile = match self
+                .messengers
+                .profile(connection, &message.contact_external_id)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    // The message matters more than the name: it comes in with the id as name.
+                    tracing::warn!(channel = %channel.id, error = %e, "a client's profile could not be read");
+                    None
+                }
+            };
+            match profile {
+                Some(p) => {
+                    message.contact_name = p.name;
+                    let d = &mut message.details;
+                    d.avatar_url = d.avatar_url.take().or(p.avatar_url);
+                    d.profile_url = d.profile_url.take().or(p.profile_url);
+                    d.nickname = d.nickname.take().or(p.nickname);
+                }
+                None => message.contact_name = message.contact_external_id.clone(),
+            }
+        }
+        Ok(())
     }
 
     /// Fetches a message's files from the platform into the file store, each within the

@@ -27,6 +27,7 @@ mod request_refusals;
 mod restart;
 mod telegram;
 mod transport_api;
+mod vk;
 mod widget_api;
 mod widget_browser;
 mod workspace;

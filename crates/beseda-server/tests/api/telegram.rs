@@ -57,7 +57,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     let channel = admin
         .post(
             "/api/v1/connectors",
-            json!({"type": "telegram", "token": TOKEN}),
+            json!({"type": "telegram", "token": TOKEN, "updates": "webhook"}),
         )
         .expect(201)
         .await;
@@ -308,9 +308,16 @@ async fn a_telegram_bot_is_connected_from_the_settings_page() {
         .goto(&format!("{}/settings#connectors", app.base))
         .await
         .unwrap();
-    b.type_into("#connect-telegram input[name=token]", TOKEN)
+    b.type_into("#connect-messenger input[name=token]", TOKEN)
         .await;
-    b.click("#connect-telegram button[type=submit]").await;
+    b.client
+        .execute(
+            "document.querySelector('#connect-messenger select[name=updates]').value = 'webhook'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.click("#connect-messenger button[type=submit]").await;
     b.wait_js(
         "return [...document.querySelectorAll('tr[data-connected]')].some(r => r.textContent.includes('@shop_bot') && r.textContent.includes('Connected'))",
         "the bot is listed as connected",
@@ -338,7 +345,7 @@ async fn a_burst_of_replies_keeps_telegrams_pace() {
     admin
         .post(
             "/api/v1/connectors",
-            json!({"type": "telegram", "token": TOKEN}),
+            json!({"type": "telegram", "token": TOKEN, "updates": "webhook"}),
         )
         .expect(201)
         .await;

@@ -1,11 +1,18 @@
 //! Channels Beseda connects to their messengers itself: their webhook key and sealed
 //! credentials beside the channel's row.
 
+use super::dialog_tx::{self as dtx, NewMessage};
+use super::dialogs::{commit, message_event};
 use super::transport::{caps_json, channel_from};
-use super::{SqlStore, params};
+use super::{SqlStore, events, params};
 use crate::driver::SqlRow;
 use async_trait::async_trait;
-use beseda_core::ids::ChannelId;
+use beseda_core::attachment::Uploader;
+use beseda_core::dialog::{
+    DeliveryStatus, InboundMessage, MessageAuthor, MessageKind, MessageView,
+};
+use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::store::Written;
 use beseda_core::store::{ConnectedChannel, ConnectorStore};
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{Channel, ChannelRegistration};
@@ -103,5 +110,141 @@ impl ConnectorStore for SqlStore {
             return Ok(None);
         }
         self.connected_where("id = $1", id.into()).await
+    }
+
+    async fn reseal_channel(&self, id: ChannelId, sealed: &str, now: Timestamp) -> CoreResult<()> {
+        self.db
+            .execute(
+                "UPDATE channels SET credentials = $2, updated_at = $3 WHERE id = $1 AND hook_key IS NOT NULL",
+                params![id, sealed, now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_connected_channel(&self, id: ChannelId) -> CoreResult<()> {
+        self.db
+            .execute(
+                "DELETE FROM channels WHERE id = $1 AND hook_key IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM contacts WHERE channel_id = $1)",
+                params![id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT 1 AS one FROM contacts WHERE channel_id = $1 AND external_id = $2",
+                params![channel, external_id],
+            )
+            .await?
+            .is_some())
+    }
+
+    async fn record_echo(
+        &self,
+        m: &InboundMessage,
+        ours: Option<MessageId>,
+        now: Timestamp,
+    ) -> CoreResult<Written<Option<MessageView>>> {
+        let mut tx = self.db.begin().await?;
+        let nothing = Written {
+            value: None,
+            events: Vec::new(),
+        };
+        let Some(r) = tx
+            .fetch_optional(
+                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
+                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
+                params![m.channel_id, m.contact_external_id.as_str()],
+            )
+            .await?
+        else {
+            return Ok(nothing);
+        };
+        let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
+        // Under the dialog's lock, so a copy and a repeat of it cannot both pass.
+        let ours_here = match ours {
+            Some(id) => tx
+                .fetch_optional(
+                    "SELECT 1 AS one FROM messages WHERE id = $1 AND dialog_id = $2 AND status IS NOT NULL",
+                    params![id, d.id],
+                )
+                .await?
+                .is_some(),
+            None => false,
+        };
+        let seen = tx
+            .fetch_optional(
+                "SELECT 1 AS one FROM messages WHERE channel_id = $1 AND transport_id = $2",
+                params![m.channel_id, m.external_id.as_str()],
+            )
+            .await?
+            .is_some();
+        if ours_here || seen {
+            return Ok(nothing);
+        }
+        let msg = NewMessage {
+            author: MessageAuthor::Company,
+            kind: MessageKind::Text,
+            body: &m.body,
+            event: None,
+            quote: None,
+            external_id: None,
+            status: Some(DeliveryStatus::Sent),
+            created_at: m.sent_at,
+            waiting_since: None,
+            files: &m.attachments,
+            uploader: Some(Uploader::Channel(m.channel_id)),
+        };
+        let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
+        tx.execute(
+            "UPDATE messages SET transport_id = $2 WHERE id = $1",
+            params![view.id, m.external_id.as_str()],
+        )
+        .await?;
+        // The company answered, wherever from: the client no longer waits (F34).
+        tx.execute(
+            "UPDATE dialogs SET waiting_since = NULL WHERE id = $1",
+            params![d.id],
+        )
+        .await?;
+        let new_events = vec![message_event(&mut tx, &d, &view).await?];
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, Some(view), events).await
+    }
+
+    async fn lease_polling(
+        &self,
+        id: ChannelId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> CoreResult<Option<Option<i64>>> {
+        let taken = self
+            .db
+            .fetch_optional(
+                "UPDATE channels SET poll_owner = $2, poll_until = $4 \
+                 WHERE id = $1 AND hook_key IS NOT NULL AND active = $5 \
+                   AND (poll_owner IS NULL OR poll_owner = $2 OR poll_until < $3) \
+                 RETURNING poll_offset",
+                params![id, owner, now, until, true],
+            )
+            .await?;
+        Ok(taken.map(|r| r.opt_i64("poll_offset")).transpose()?)
+    }
+
+    async fn save_poll_offset(&self, id: ChannelId, owner: &str, offset: i64) -> CoreResult<bool> {
+        let changed = self
+            .db
+            .execute(
+                "UPDATE channels SET poll_offset = $3 WHERE id = $1 AND poll_owner = $2",
+                params![id, owner, offset],
+            )
+            .await?;
+        Ok(changed > 0)
     }
 }

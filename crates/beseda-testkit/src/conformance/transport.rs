@@ -352,3 +352,124 @@ pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dy
     ));
     assert_eq!(jobs[0].quote_external_id.as_deref(), Some("42:5"));
 }
+
+pub async fn connectors_keep_echoes_polling_leases_and_half_made_channels(store: &dyn Store) {
+    // A channel whose connection failed half-way goes; one with a client stays.
+    let lost = store
+        .create_connected_channel(&reg("@lost_bot"), "key-l", "sealed-l", Timestamp(1))
+        .await
+        .unwrap();
+    store.forget_connected_channel(lost.id).await.unwrap();
+    assert!(store.connected_channel("key-l").await.unwrap().is_none());
+    let c = store
+        .create_connected_channel(&reg("@shop_bot"), "key-e", "sealed-e", Timestamp(1))
+        .await
+        .unwrap();
+    store
+        .reseal_channel(c.id, "sealed-e2", Timestamp(2))
+        .await
+        .unwrap();
+    let found = store.connected_channel("key-e").await.unwrap().unwrap();
+    assert_eq!(found.sealed, "sealed-e2");
+    assert!(!store.knows_contact(c.id, "42").await.unwrap());
+    let (d, _) = accepted(
+        store
+            .ingest_client_message(&inbound(c.id, "42", "in-1", "Hi"), Timestamp(3))
+            .await
+            .unwrap(),
+    );
+    assert!(store.knows_contact(c.id, "42").await.unwrap());
+    store.forget_connected_channel(c.id).await.unwrap();
+    assert!(store.connected_channel("key-e").await.unwrap().is_some());
+
+    // The company's message written on the platform: in the feed as the company's, sent, and
+    // the client no longer waits; a repeat, or the platform's copy of one of ours, adds nothing.
+    let echo = inbound(c.id, "42", "vk-500", "Written on the platform");
+    let written = store.record_echo(&echo, None, Timestamp(4)).await.unwrap();
+    let view = written.value.expect("recorded");
+    assert_eq!(view.author, beseda_core::dialog::MessageAuthor::Company);
+    assert_eq!(view.status, Some(DeliveryStatus::Sent));
+    assert!(!written.events.is_empty());
+    assert!(
+        store
+            .record_echo(&echo, None, Timestamp(5))
+            .await
+            .unwrap()
+            .value
+            .is_none()
+    );
+    let copy = inbound(c.id, "42", "vk-501", "Ours");
+    assert!(
+        store
+            .record_echo(&copy, Some(view.id), Timestamp(5))
+            .await
+            .unwrap()
+            .value
+            .is_none()
+    );
+    let viewer = beseda_core::dialog::Viewer {
+        manager: beseda_core::ids::ManagerId(1),
+        sees_all: true,
+    };
+    let dialog = store
+        .dialog_view(d, viewer, Timestamp(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dialog.waiting_since, None);
+    // A client without a dialog here: nothing.
+    let stranger = inbound(c.id, "43", "vk-502", "?");
+    assert!(
+        store
+            .record_echo(&stranger, None, Timestamp(5))
+            .await
+            .unwrap()
+            .value
+            .is_none()
+    );
+    // The read receipt names it by the platform's id.
+    assert_eq!(
+        store
+            .read_up_to(c.id, &MessageRef::External("vk-500".into()), Timestamp(6))
+            .await
+            .unwrap()
+            .value,
+        1
+    );
+
+    // One poller per channel: a second node waits until the lease runs out; the offset saved
+    // is where the next poll starts, and a node that lost its lease saves nothing.
+    assert_eq!(
+        store
+            .lease_polling(c.id, "a", Timestamp(10), Timestamp(40))
+            .await
+            .unwrap(),
+        Some(None)
+    );
+    assert_eq!(
+        store
+            .lease_polling(c.id, "b", Timestamp(20), Timestamp(50))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.save_poll_offset(c.id, "a", 7).await.unwrap());
+    assert!(!store.save_poll_offset(c.id, "b", 9).await.unwrap());
+    assert_eq!(
+        store
+            .lease_polling(c.id, "b", Timestamp(41), Timestamp(70))
+            .await
+            .unwrap(),
+        Some(Some(7))
+    );
+    assert!(!store.save_poll_offset(c.id, "a", 8).await.unwrap());
+    store.disconnect_channel(c.id, Timestamp(80)).await.unwrap();
+    assert_eq!(
+        store
+            .lease_polling(c.id, "b", Timestamp(90), Timestamp(99))
+            .await
+            .unwrap(),
+        None,
+        "a channel turned off is polled by nobody"
+    );
+}

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use beseda_core::connector::Credentials;
+use beseda_core::connector::{Credentials, HookCall};
 use beseda_core::ids::ChannelId;
 use beseda_core::transport::Channel;
 use serde::Deserialize;
@@ -21,6 +21,18 @@ use utoipa::ToSchema;
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorKind {
     Telegram,
+    Vk,
+}
+
+/// How the platform's updates reach Beseda.
+#[derive(Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Updates {
+    /// The platform calls `/hooks/…` at this server's public address.
+    Webhook,
+    /// Beseda asks the platform (Telegram's `getUpdates`), for a server without a public
+    /// HTTPS address.
+    Polling,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -28,14 +40,30 @@ pub enum ConnectorKind {
 pub struct ConnectRequest {
     #[serde(rename = "type")]
     kind: ConnectorKind,
-    /// Telegram: the bot's token from @BotFather.
+    /// Telegram: the bot's token from @BotFather. VK: a community's access token with the
+    /// rights to messages, photos, documents and community management.
     token: String,
+    /// Telegram only; by default a webhook when this server's public address is HTTPS
+    /// (Telegram calls no other), long polling otherwise.
+    updates: Option<Updates>,
 }
 
 impl From<ConnectRequest> for Credentials {
     fn from(r: ConnectRequest) -> Credentials {
         match r.kind {
             ConnectorKind::Telegram => Credentials::Telegram { token: r.token },
+            ConnectorKind::Vk => Credentials::Vk { token: r.token },
+        }
+    }
+}
+
+impl ConnectRequest {
+    /// Whether the account's updates are polled for.
+    fn polling(&self, public_url: &str) -> bool {
+        match (&self.kind, self.updates) {
+            (_, Some(u)) => u == Updates::Polling,
+            (ConnectorKind::Telegram, None) => !public_url.starts_with("https://"),
+            (ConnectorKind::Vk, None) => false,
         }
     }
 }
@@ -51,9 +79,10 @@ pub async fn list_connectors(
 }
 
 /// POST /api/v1/connectors: connects a messenger account (needs "manage settings"). The
-/// platform checks the credentials (Telegram: `getMe`) and names the channel; its webhook is
-/// set to this server's public address with a secret. Credentials are stored sealed and never
-/// shown again.
+/// platform checks the credentials (Telegram: `getMe`; VK: `groups.getById`) and names the
+/// channel; its webhook is set to this server's public address with a secret (VK: a callback
+/// server, confirmed at once), or a Telegram bot's updates are polled for. Credentials are
+/// stored sealed and never shown again.
 #[utoipa::path(post, path = "/api/v1/connectors", tag = "connectors", request_body = ConnectRequest,
     responses((status = 201, body = Channel), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "`credentials_refused`, `platform_refused`, `platform_unreachable`: nothing was created")))]
@@ -62,9 +91,10 @@ pub async fn connect(
     caller: ApiActor,
     ApiJson(req): ApiJson<ConnectRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    let polling = req.polling(&state.public_url);
     let channel = state
         .connectors
-        .connect(&caller.actor, req.into(), &state.public_url)
+        .connect(&caller.actor, req.into(), polling, &state.public_url)
         .await?;
     Ok((StatusCode::CREATED, Json(channel)))
 }
@@ -86,32 +116,31 @@ pub async fn disconnect(
     ))
 }
 
-#[derive(serde::Serialize, ToSchema)]
-pub struct HookAnswer {
-    ok: bool,
-}
-
 /// POST /hooks/{kind}/{key}: a platform's webhook call for a connected channel.
 #[utoipa::path(post, path = "/hooks/{kind}/{key}", tag = "connectors",
     description = "Called by the messenger platform, not by people: the body is the platform's update, the \
-    secret travels in the platform's header (Telegram: `X-Telegram-Bot-Api-Secret-Token`). An update the inbox \
-    does not take is acknowledged all the same, so the platform does not resend it.",
-    params(("kind" = String, Path, description = "`telegram`"), ("key" = String, Path, description = "The channel's webhook key")),
+    secret travels as the platform sends it (Telegram: the `X-Telegram-Bot-Api-Secret-Token` header; VK: the \
+    body's `secret`). An update the inbox does not take is acknowledged all the same, so the platform does not \
+    resend it. The answer is `ok`, or VK's confirmation code to its `confirmation` call.",
+    params(("kind" = String, Path, description = "`telegram` or `vk`"), ("key" = String, Path, description = "The channel's webhook key")),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, body = HookAnswer), (status = 401, body = ErrorBody, description = "`unauthenticated`: the secret is wrong or missing"),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 401, body = ErrorBody, description = "`unauthenticated`: the secret is wrong or missing"),
         (status = 404, body = ErrorBody, description = "`not_found`: no connected channel has this key")))]
 pub async fn hook(
     State(state): State<AppState>,
     ApiPath((kind, key)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<HookAnswer>> {
+) -> ApiResult<String> {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    state.connectors.receive(&kind, &key, header, &body).await?;
-    Ok(Json(HookAnswer { ok: true }))
+    let call = HookCall {
+        header: &header,
+        body: &body,
+    };
+    Ok(state.connectors.receive(&kind, &key, &call).await?)
 }

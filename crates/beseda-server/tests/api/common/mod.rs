@@ -54,6 +54,8 @@ pub struct Options {
     pub min_free_disk: u64,
     /// Where the Telegram Bot API is: a fake's address, or nowhere.
     pub telegram_api: String,
+    /// Where the VK API is: a fake's address, or nowhere.
+    pub vk_api: String,
 }
 
 impl Default for Options {
@@ -73,6 +75,7 @@ impl Default for Options {
             unsent_quota: beseda_core::services::attachments::UNSENT_QUOTA_BYTES,
             min_free_disk: 0,
             telegram_api: "http://127.0.0.1:9".into(),
+            vk_api: "http://127.0.0.1:9".into(),
         }
     }
 }
@@ -101,6 +104,7 @@ impl TestApp {
             unsent_quota,
             min_free_disk,
             telegram_api,
+            vk_api,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -132,7 +136,10 @@ impl TestApp {
             clock: clock.clone(),
             outbound,
             unsent_quota,
-            messengers: Arc::new(beseda_channels::Platforms::new(&telegram_api)),
+            messengers: Arc::new(beseda_channels::Platforms::new(beseda_channels::Apis {
+                telegram: telegram_api,
+                vk: vk_api,
+            })),
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");
         state.delivery_policy = delivery_policy;

@@ -1,0 +1,8 @@
+-- Company messages found by their id at the channel: a client's read receipt names one, and a
+-- messenger sends back its copy of each message the company wrote.
+CREATE INDEX messages_transport_id ON messages (channel_id, transport_id) WHERE transport_id IS NOT NULL;
+-- Telegram long polling, one poller per bot across the deployment: the next update to ask
+-- for, and which node polls until when.
+ALTER TABLE channels ADD COLUMN poll_offset BIGINT;
+ALTER TABLE channels ADD COLUMN poll_owner TEXT;
+ALTER TABLE channels ADD COLUMN poll_until BIGINT;
