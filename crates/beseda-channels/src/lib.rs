@@ -12,8 +12,8 @@ pub mod vk;
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
 use beseda_core::connector::{
-    Connection, Credentials, HookCall, Identity, Incoming, Messengers, OutgoingFile, Profile,
-    RemoteFile, SendResult,
+    Connection, Credentials, HookCall, Identity, Incoming, Messengers, OutgoingFile, Polled,
+    Profile, RemoteFile, SendResult,
 };
 use beseda_core::files::ByteStream;
 use beseda_core::transport::{Channel, DeliveryJob};
@@ -170,6 +170,21 @@ impl Messengers for Platforms {
             ChannelKind::Telegram => Ok(telegram::parse(channel.id, body)?),
             ChannelKind::Vk => Ok(vk::parse(channel.id, body)?),
             _ => Err(CoreError::NotFound("connector")),
+        }
+    }
+
+    async fn poll(
+        &self,
+        c: &Connection,
+        offset: Option<i64>,
+        wait: std::time::Duration,
+    ) -> CoreResult<Vec<Polled>> {
+        match self.account(&c.credentials) {
+            // The wait ends well within a call's time.
+            Account::Telegram(bot) => Ok(bot
+                .get_updates(offset, wait.min(http::CALL_TIMEOUT / 2))
+                .await?),
+            Account::Vk(_) => Err(CoreError::NotFound("polling")),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::http::{client, read_capped};
 use crate::pace::Pace;
 use beseda_core::attachment::AttachmentKind;
 use beseda_core::connector::OutgoingFile;
-use beseda_core::connector::{Identity, Incoming, RemoteFile, SendResult};
+use beseda_core::connector::{Identity, Incoming, Polled, RemoteFile, SendResult};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
@@ -323,6 +323,40 @@ impl TelegramBot {
         });
         match self.call::<bool>("setWebhook", body).await? {
             Ok(_) => Ok(()),
+            Err(r) => Err(ConnectorError::Platform {
+                code: r.code,
+                description: r.description,
+            }),
+        }
+    }
+
+    /// The bot's next updates from `offset` on, waiting up to `wait` for one (`getUpdates`,
+    /// long polling); each as its own body, as a webhook call would bring it.
+    pub async fn get_updates(
+        &self,
+        offset: Option<i64>,
+        wait: Duration,
+    ) -> Result<Vec<Polled>, ConnectorError> {
+        let mut body = json!({
+            "timeout": wait.as_secs(),
+            "allowed_updates": ["message", "edited_message"],
+        });
+        if let Some(o) = offset {
+            body["offset"] = json!(o);
+        }
+        match self.call::<Vec<Value>>("getUpdates", body).await? {
+            Ok(updates) => updates
+                .into_iter()
+                .map(|u| {
+                    let id = u["update_id"].as_i64().ok_or_else(|| {
+                        ConnectorError::Malformed("an update without its id".into())
+                    })?;
+                    Ok(Polled {
+                        body: u.to_string().into_bytes(),
+                        next_offset: id + 1,
+                    })
+                })
+                .collect(),
             Err(r) => Err(ConnectorError::Platform {
                 code: r.code,
                 description: r.description,

@@ -118,6 +118,14 @@ pub struct HookCall<'a> {
     pub body: &'a [u8],
 }
 
+/// One update fetched by polling: its body, as a webhook call would bring it, and the offset
+/// that asks for the updates after it.
+#[derive(Clone, Debug)]
+pub struct Polled {
+    pub body: Vec<u8>,
+    pub next_offset: i64,
+}
+
 /// What a platform tells of a client on request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -147,6 +155,14 @@ pub trait Messengers: Send + Sync + 'static {
     fn authentic(&self, channel: &Channel, connection: &Connection, call: &HookCall<'_>) -> bool;
     /// One webhook body of a channel.
     fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Incoming>;
+    /// The account's next updates from `offset` on (from the first not yet confirmed when
+    /// `None`), waiting up to `wait` for one (Telegram's `getUpdates`).
+    async fn poll(
+        &self,
+        connection: &Connection,
+        offset: Option<i64>,
+        wait: std::time::Duration,
+    ) -> CoreResult<Vec<Polled>>;
     /// The code a platform's [`Incoming::Confirm`] is answered with.
     async fn confirmation(&self, connection: &Connection) -> CoreResult<String>;
     /// The client's name and photo, for a platform whose updates do not carry them.

@@ -131,6 +131,8 @@ pub struct Config {
     /// The Telegram Bot API's address (`https://api.telegram.org`; a self-hosted Bot API server
     /// or a test's fake otherwise).
     pub telegram_api: String,
+    /// How long one long poll of Telegram waits for an update.
+    pub poll_wait: std::time::Duration,
     /// The VK API's address (`https://api.vk.com`; a test's fake otherwise).
     pub vk_api: String,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
@@ -166,6 +168,7 @@ impl fmt::Debug for Config {
             .field("event_retention", &self.event_retention)
             .field("telegram_api", &self.telegram_api)
             .field("vk_api", &self.vk_api)
+            .field("poll_wait", &self.poll_wait)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("min_free_disk_bytes", &self.min_free_disk_bytes)
             .finish()
@@ -193,6 +196,7 @@ struct FileConfig {
     min_free_disk_mb: Option<String>,
     telegram_api: Option<String>,
     vk_api: Option<String>,
+    telegram_poll_secs: Option<String>,
 }
 
 impl Config {
@@ -313,7 +317,15 @@ impl Config {
             pick("BESEDA_VK_API", file_cfg.vk_api),
             beseda_channels::vk::DEFAULT_API,
         )?;
+        let poll_wait = std::time::Duration::from_secs(number(
+            "BESEDA_TELEGRAM_POLL_SECS",
+            pick("BESEDA_TELEGRAM_POLL_SECS", file_cfg.telegram_poll_secs),
+            25,
+            1..=25,
+            "seconds",
+        )?);
         Ok(Config {
+            poll_wait,
             telegram_api,
             vk_api,
             min_free_disk_bytes,

@@ -184,6 +184,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), settings)?;
     state.delivery_lease = config.delivery_lease;
     state.event_retention = config.event_retention;
+    state.poll_wait = config.poll_wait;
     state.trusted_proxies = config.trusted_proxies.clone();
     let shutdown = CancellationToken::new();
     if let (true, Some(every)) = (with_demo, config.demo_live) {

@@ -111,6 +111,12 @@ impl Server {
             .map_err(std::io::Error::other)?;
         let delivery =
             tokio::spawn(Arc::new(worker).run(Duration::from_millis(100), shutdown.clone()));
+        let polling = tokio::spawn(crate::jobs::polling::run(
+            self.state.connectors.clone(),
+            crate::jobs::node_id(),
+            self.state.poll_wait,
+            shutdown.clone(),
+        ));
         let hub = tokio::spawn(
             self.state
                 .hub
@@ -137,6 +143,7 @@ impl Server {
         let _ = hub.await;
         let _ = visitors.await;
         let _ = delivery.await;
+        let _ = polling.await;
         result
     }
 }

@@ -42,6 +42,10 @@ struct Inner {
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
+    /// Updates waiting for `getUpdates`, oldest first.
+    queued: VecDeque<Value>,
+    /// The offset each `getUpdates` asked from.
+    polled: Vec<Option<i64>>,
     /// Files by id: their path and bytes.
     files: std::collections::HashMap<String, (String, Vec<u8>)>,
 }
@@ -146,6 +150,9 @@ async fn method(
         Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
         Err(_) => Value::Null,
     };
+    if name == "getUpdates" {
+        return Json(get_updates(&inner, &bot, &body).await);
+    }
     let mut s = inner.lock().expect("fake state");
     if bot.strip_prefix("bot") != Some(s.token.as_str()) {
         return Json(refused(401, "Unauthorized", None));
@@ -197,6 +204,42 @@ async fn method(
         _ => refused(404, "Not Found: method not found", None),
     };
     Json(answer)
+}
+
+/// `getUpdates`: the updates from `offset` on (those before it are confirmed and forgotten),
+/// waiting up to `timeout` seconds for one; refused while a webhook is set, as Telegram does.
+async fn get_updates(inner: &Arc<Mutex<Inner>>, bot: &str, body: &Value) -> Value {
+    let offset = body["offset"].as_i64();
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs(body["timeout"].as_u64().unwrap_or(0));
+    {
+        let mut s = inner.lock().expect("fake state");
+        if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+            return refused(401, "Unauthorized", None);
+        }
+        if s.webhook.is_some() {
+            return refused(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                None,
+            );
+        }
+        s.polled.push(offset);
+    }
+    loop {
+        {
+            let mut s = inner.lock().expect("fake state");
+            if let Some(o) = offset {
+                s.queued
+                    .retain(|u| u["update_id"].as_i64().unwrap_or_default() >= o);
+            }
+            if !s.queued.is_empty() || std::time::Instant::now() >= deadline {
+                let updates: Vec<Value> = s.queued.iter().take(100).cloned().collect();
+                return json!({"ok": true, "result": updates});
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn file(
@@ -272,6 +315,16 @@ impl FakeTelegram {
         self.lock()
             .failures
             .push_back((code, description.to_owned(), retry_after));
+    }
+
+    /// An update for `getUpdates` to give.
+    pub fn queue(&self, update: Value) {
+        self.lock().queued.push_back(update);
+    }
+
+    /// The offset each `getUpdates` asked from, in order.
+    pub fn polled(&self) -> Vec<Option<i64>> {
+        self.lock().polled.clone()
     }
 
     /// Posts an update to the webhook as Telegram does, with the secret header; gives the

@@ -48,6 +48,8 @@ pub struct AppState {
     pub delivery_lease: std::time::Duration,
     /// How long the event log keeps events; a screen away longer reloads instead of replaying.
     pub event_retention: std::time::Duration,
+    /// How long one long poll of a messenger (Telegram's `getUpdates`) waits for an update.
+    pub poll_wait: std::time::Duration,
     /// How often a WebSocket is pinged and its credential and rights checked again.
     pub ws_ping: std::time::Duration,
     /// The reverse proxies whose `X-Forwarded-For` names the client.
@@ -184,6 +186,7 @@ impl AppState {
             delivery_policy: RetryPolicy::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             event_retention: DEFAULT_EVENT_RETENTION,
+            poll_wait: std::time::Duration::from_secs(25),
             ws_ping: crate::realtime::PING_EVERY,
             trusted_proxies: crate::http::auth::TrustedProxies::default(),
             clock: clock.clone(),

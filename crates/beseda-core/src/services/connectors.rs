@@ -7,7 +7,7 @@ use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
 use crate::channel::ChannelKind;
 use crate::connector::{Connection, Credentials, Incoming, Messengers, Sealer, SendResult};
-use crate::connector::{HookCall, OutgoingFile, RemoteFile};
+use crate::connector::{HookCall, OutgoingFile, Polled, RemoteFile};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::{Event, EventBus};
@@ -187,6 +187,71 @@ impl ConnectorService {
         }
         self.take(&c.channel, &connection, incoming).await?;
         Ok(ACKNOWLEDGED.into())
+    }
+
+    /// The active channels whose updates are polled for.
+    pub async fn polled_channels(&self) -> CoreResult<Vec<ConnectedChannel>> {
+        let mut out = Vec::new();
+        for c in self.store.connected_channels().await? {
+            if c.channel.active && self.sealer.open(&c.sealed)?.polling {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next updates of a polled channel, while `owner` holds its lease (taken or renewed
+    /// here, for long enough to take what comes); `None` when another node polls it or it is
+    /// off. Asks from the offset saved after the last update taken, so a restart neither loses
+    /// nor repeats one.
+    pub async fn fetch_polled(
+        &self,
+        c: &ConnectedChannel,
+        owner: &str,
+        wait: std::time::Duration,
+    ) -> CoreResult<Option<(Connection, Vec<Polled>)>> {
+        let now = self.clock.now();
+        let until = now.plus(wait * 2 + std::time::Duration::from_secs(5));
+        let Some(offset) = self
+            .store
+            .lease_polling(c.channel.id, owner, now, until)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let connection = self.sealer.open(&c.sealed)?;
+        let updates = self.messengers.poll(&connection, offset, wait).await?;
+        Ok(Some((connection, updates)))
+    }
+
+    /// Takes polled updates in order, saving the offset after each; stops when the lease has
+    /// passed to another node (which asks again from the last offset saved). How many were
+    /// taken.
+    pub async fn take_polled(
+        &self,
+        c: &ConnectedChannel,
+        connection: &Connection,
+        owner: &str,
+        updates: Vec<Polled>,
+    ) -> CoreResult<usize> {
+        let mut taken = 0;
+        for u in updates {
+            match self.messengers.parse(&c.channel, &u.body) {
+                Ok(incoming) => self.take(&c.channel, connection, incoming).await?,
+                Err(e) => {
+                    tracing::warn!(channel = %c.channel.id, error = %e, "a polled update that is not one");
+                }
+            }
+            if !self
+                .store
+                .save_poll_offset(c.channel.id, owner, u.next_offset)
+                .await?
+            {
+                break;
+            }
+            taken += 1;
+        }
+        Ok(taken)
     }
 
     /// Takes in one update of a channel, however it came (a webhook call, a poll).

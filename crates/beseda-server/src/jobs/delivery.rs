@@ -15,7 +15,6 @@ use beseda_core::widget::{PresencePort, widget_delivery};
 use beseda_core::{CoreError, CoreResult};
 use beseda_web::app::AppState;
 use beseda_web::outbound::{Outbound, OutboundError, read_capped};
-use rand::RngCore;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,13 +59,7 @@ impl DeliveryWorker {
         // A call ends well within the lease, so no other worker takes a job still in flight.
         let http = Outbound::new(state.outbound.clone(), WEBHOOK_TIMEOUT.min(lease / 2))
             .map_err(CoreError::Internal)?;
-        let mut id = [0u8; 8];
-        rand::rng().fill_bytes(&mut id);
-        let owner = format!(
-            "{}-{}",
-            std::process::id(),
-            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let owner = super::node_id();
         Ok(DeliveryWorker {
             store: state.store.clone(),
             bus: state.bus.clone(),

@@ -2,11 +2,22 @@
 //! signal shared by the whole server.
 
 pub mod delivery;
+pub mod polling;
 
 use beseda_core::CoreResult;
 use beseda_web::app::AppState;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// This process's name in the store's leases: unique, so that two nodes never take one
+/// another's work for theirs.
+pub fn node_id() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        beseda_core::secret::random_hex(8)
+    )
+}
 
 /// Uploads that no message took within a day are deleted.
 const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);

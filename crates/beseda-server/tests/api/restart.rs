@@ -19,6 +19,11 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) fn start(db: &TestDb, port: u16) -> Node {
+        Node::start_with(db, port, &[])
+    }
+
+    /// A node with more settings.
+    pub(crate) fn start_with(db: &TestDb, port: u16, settings: &[(&str, &str)]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_beseda"))
             .current_dir(db.dir.path())
             .env_clear()
@@ -31,6 +36,7 @@ impl Node {
             // The fake module listens on loopback.
             .env("BESEDA_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("BESEDA_LOG", "warn")
+            .envs(settings.iter().copied())
             .arg("serve")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

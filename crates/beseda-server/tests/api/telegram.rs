@@ -409,3 +409,85 @@ async fn a_burst_of_replies_keeps_telegrams_pace() {
         );
     }
 }
+
+/// Long polling, for a server without a public HTTPS address: the bot's updates are fetched
+/// with `getUpdates` (no webhook), and after the process is killed the next one asks from the
+/// offset after the last update taken: nothing lost, nothing twice. Both stores.
+async fn long_polling_resumes_from_the_right_offset_after_a_restart(backend: TestBackend) {
+    use crate::restart::{Node, free_port};
+    let Some(db) = beseda_testkit::TestDb::new(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start(TOKEN).await;
+    let settings = [
+        ("BESEDA_TELEGRAM_API", fake.api.as_str()),
+        ("BESEDA_TELEGRAM_POLL_SECS", "1"),
+    ];
+    let port = free_port();
+    let node = Node::start_with(&db, port, &settings);
+    let admin = node.admin().await;
+    // The server's address is http: the bot is polled for by default.
+    admin
+        .post(
+            "/api/v1/connectors",
+            json!({"type": "telegram", "token": TOKEN}),
+        )
+        .expect(201)
+        .await;
+    assert_eq!(fake.webhook(), None);
+    for (id, body) in [(100, "один"), (101, "два")] {
+        fake.queue(update(id, text(id, body)));
+    }
+    let wait_bodies = |admin: Caller, n: usize| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let dialogs = admin.dialog_ids("").await;
+            if let Some(d) = dialogs.first() {
+                let bodies: Vec<String> = admin
+                    .feed(*d)
+                    .await
+                    .iter()
+                    .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                if bodies.len() >= n {
+                    return bodies;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the updates did not arrive"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    assert_eq!(wait_bodies(admin.clone(), 2).await, ["один", "два"]);
+    // Telegram forgets what it was told is taken: asked from 102 from now on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !fake.polled().contains(&Some(102)) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", fake.polled());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node.kill();
+
+    // While the server is down the client writes again; the next process (once the dead one's
+    // lease has run out) asks from 102 and takes only the new update.
+    fake.queue(update(102, text(102, "три")));
+    let asked = fake.polled().len();
+    let node = Node::start_with(&db, port, &settings);
+    let admin = node.admin().await;
+    assert_eq!(wait_bodies(admin.clone(), 3).await, ["один", "два", "три"]);
+    let after_restart = &fake.polled()[asked..];
+    assert_eq!(after_restart[0], Some(102), "{after_restart:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(admin.feed(admin.dialog_ids("").await[0]).await.len(), 3);
+}
+
+#[tokio::test]
+async fn long_polling_resumes_from_the_right_offset_after_a_restart_on_sqlite() {
+    long_polling_resumes_from_the_right_offset_after_a_restart(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn long_polling_resumes_from_the_right_offset_after_a_restart_on_postgres() {
+    long_polling_resumes_from_the_right_offset_after_a_restart(TestBackend::Postgres).await;
+}
