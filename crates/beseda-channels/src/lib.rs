@@ -12,8 +12,8 @@ pub mod vk;
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
 use beseda_core::connector::{
-    Connection, Credentials, HookCall, Identity, Incoming, Messengers, OutgoingFile, Polled,
-    Profile, RemoteFile, SendResult,
+    Connection, Credentials, HookCall, HookState, Identity, Incoming, Messengers, OutgoingFile,
+    Polled, Profile, RemoteFile, SendResult,
 };
 use beseda_core::files::ByteStream;
 use beseda_core::transport::{Channel, DeliveryJob};
@@ -186,6 +186,18 @@ impl Messengers for Platforms {
                 .await?),
             Account::Vk(_) => Err(CoreError::NotFound("polling")),
         }
+    }
+
+    async fn hook_state(&self, c: &Connection) -> CoreResult<HookState> {
+        Ok(match (self.account(&c.credentials), &c.hook_id) {
+            (Account::Telegram(bot), _) => bot.webhook_state().await?,
+            (Account::Vk(group), Some(server)) => group.callback_state(&c.account, server).await?,
+            (Account::Vk(_), None) => HookState {
+                ok: false,
+                error: Some("no callback server was added".into()),
+                error_at: None,
+            },
+        })
     }
 
     async fn confirmation(&self, c: &Connection) -> CoreResult<String> {

@@ -8,7 +8,7 @@ use crate::http::{client, read_capped};
 use crate::pace::Pace;
 use beseda_core::attachment::AttachmentKind;
 use beseda_core::connector::OutgoingFile;
-use beseda_core::connector::{Identity, Incoming, Polled, RemoteFile, SendResult};
+use beseda_core::connector::{HookState, Identity, Incoming, Polled, RemoteFile, SendResult};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
@@ -357,6 +357,35 @@ impl TelegramBot {
                     })
                 })
                 .collect(),
+            Err(r) => Err(ConnectorError::Platform {
+                code: r.code,
+                description: r.description,
+            }),
+        }
+    }
+
+    /// What Telegram says of the webhook (`getWebhookInfo`): its last error, if any.
+    pub async fn webhook_state(&self) -> Result<HookState, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Info {
+            #[serde(default)]
+            url: String,
+            last_error_date: Option<i64>,
+            last_error_message: Option<String>,
+        }
+        match self.call::<Info>("getWebhookInfo", json!({})).await? {
+            Ok(info) if info.url.is_empty() => Ok(HookState {
+                ok: false,
+                error: Some("Telegram has no webhook for the bot".into()),
+                error_at: None,
+            }),
+            Ok(info) => Ok(HookState {
+                ok: info.last_error_message.is_none(),
+                error: info.last_error_message,
+                error_at: info
+                    .last_error_date
+                    .map(|d| Timestamp(d.saturating_mul(1000))),
+            }),
             Err(r) => Err(ConnectorError::Platform {
                 code: r.code,
                 description: r.description,

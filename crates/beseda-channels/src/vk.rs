@@ -8,7 +8,9 @@ use crate::ConnectorError;
 use crate::http::read_capped;
 use crate::pace::Pace;
 use beseda_core::attachment::AttachmentKind;
-use beseda_core::connector::{Identity, Incoming, OutgoingFile, Profile, RemoteFile, SendResult};
+use beseda_core::connector::{
+    HookState, Identity, Incoming, OutgoingFile, Profile, RemoteFile, SendResult,
+};
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::ids::{ChannelId, MessageId};
 use beseda_core::time::Timestamp;
@@ -488,6 +490,45 @@ impl VkGroup {
         )
         .await
         .map(drop)
+    }
+
+    /// VK's status of our callback server: `ok`, or why not.
+    pub async fn callback_state(
+        &self,
+        group: &str,
+        server: &str,
+    ) -> Result<HookState, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Server {
+            status: String,
+        }
+        #[derive(Deserialize)]
+        struct Servers {
+            items: Vec<Server>,
+        }
+        let found: Servers = self
+            .must(
+                "groups.getCallbackServers",
+                &[
+                    ("group_id", group.to_owned()),
+                    ("server_ids", server.to_owned()),
+                ],
+            )
+            .await?;
+        let error = match found.items.first().map(|s| s.status.as_str()) {
+            Some("ok") => None,
+            Some("failed") => Some("VK could not confirm this server's address".to_owned()),
+            Some("wait" | "unconfigured") => {
+                Some("VK has not confirmed the address yet".to_owned())
+            }
+            Some(other) => Some(format!("VK shows the callback server as {other}")),
+            None => Some("VK no longer has the callback server".to_owned()),
+        };
+        Ok(HookState {
+            ok: error.is_none(),
+            error,
+            error_at: None,
+        })
     }
 
     /// A client's name, photo and page (`users.get`).

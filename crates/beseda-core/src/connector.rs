@@ -126,6 +126,32 @@ pub struct Polled {
     pub next_offset: i64,
 }
 
+/// What the platform says of the account's updates reaching us.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct HookState {
+    /// Whether updates reach us as far as the platform knows.
+    pub ok: bool,
+    /// The platform's last complaint about our address, in its words.
+    pub error: Option<String>,
+    /// When it made it, when it says.
+    #[schema(value_type = Option<i64>)]
+    pub error_at: Option<crate::time::Timestamp>,
+}
+
+/// A connected channel as its settings show it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectorOverview {
+    pub channel: Channel,
+    /// `webhook` or `polling`.
+    pub updates: &'static str,
+    /// When its latest dialog moved (a message either way).
+    #[schema(value_type = Option<i64>)]
+    pub last_activity_at: Option<crate::time::Timestamp>,
+    /// The platform's word on the channel's updates; `None` for a channel turned off, or a
+    /// platform that did not answer in time.
+    pub state: Option<HookState>,
+}
+
 /// What a platform tells of a client on request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -163,6 +189,9 @@ pub trait Messengers: Send + Sync + 'static {
         offset: Option<i64>,
         wait: std::time::Duration,
     ) -> CoreResult<Vec<Polled>>;
+    /// Whether the platform reaches our webhook (Telegram's `getWebhookInfo`, VK's callback
+    /// server's status).
+    async fn hook_state(&self, connection: &Connection) -> CoreResult<HookState>;
     /// The code a platform's [`Incoming::Confirm`] is answered with.
     async fn confirmation(&self, connection: &Connection) -> CoreResult<String>;
     /// The client's name and photo, for a platform whose updates do not carry them.

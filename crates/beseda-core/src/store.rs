@@ -662,6 +662,8 @@ pub struct ConnectedChannel {
     pub hook_key: String,
     /// Its sealed `Connection` (credentials and webhook secret).
     pub sealed: String,
+    /// When its latest dialog moved.
+    pub last_activity_at: Option<Timestamp>,
 }
 
 /// Channels connected to their messengers by Beseda itself (the built-in connectors).

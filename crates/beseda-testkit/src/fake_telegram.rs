@@ -42,6 +42,8 @@ struct Inner {
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
+    /// The webhook's last error as `getWebhookInfo` tells it: when, and what.
+    webhook_error: Option<(i64, String)>,
     /// Updates waiting for `getUpdates`, oldest first.
     queued: VecDeque<Value>,
     /// The offset each `getUpdates` asked from.
@@ -176,6 +178,15 @@ async fn method(
                 }
                 None => refused(400, "Bad Request: invalid file_id", None),
             }
+        }
+        "getWebhookInfo" => {
+            let mut info = json!({"url": s.webhook.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+                "has_custom_certificate": false, "pending_update_count": 0});
+            if let Some((date, message)) = &s.webhook_error {
+                info["last_error_date"] = json!(date);
+                info["last_error_message"] = json!(message);
+            }
+            json!({"ok": true, "result": info})
         }
         "deleteWebhook" => {
             s.webhook = None;
@@ -315,6 +326,12 @@ impl FakeTelegram {
         self.lock()
             .failures
             .push_back((code, description.to_owned(), retry_after));
+    }
+
+    /// Telegram could not deliver to the webhook: `getWebhookInfo` says so, with the Unix
+    /// time.
+    pub fn webhook_failed(&self, date: i64, message: &str) {
+        self.lock().webhook_error = Some((date, message.to_owned()));
     }
 
     /// An update for `getUpdates` to give.

@@ -130,6 +130,17 @@ async fn method(
                 "One of the parameters specified was missing or invalid: server_id",
             ),
         },
+        "groups.getCallbackServers" => {
+            let items: Vec<Value> = s
+                .server
+                .iter()
+                .map(|c| {
+                    json!({"id": c.id, "title": "Beseda", "creator_id": 1, "url": c.url,
+                    "secret_key": c.secret, "status": c.status})
+                })
+                .collect();
+            json!({"response": {"count": items.len(), "items": items}})
+        }
         "groups.deleteCallbackServer" => {
             s.server = None;
             json!({"response": 1})

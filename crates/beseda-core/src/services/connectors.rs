@@ -6,8 +6,9 @@
 use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
 use crate::channel::ChannelKind;
-use crate::connector::{Connection, Credentials, Incoming, Messengers, Sealer, SendResult};
+use crate::connector::{Connection, ConnectorOverview, Credentials, Incoming, Messengers};
 use crate::connector::{HookCall, OutgoingFile, Polled, RemoteFile};
+use crate::connector::{Sealer, SendResult};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::{Event, EventBus};
@@ -17,6 +18,9 @@ use crate::secret::random_hex;
 use crate::store::{ConnectedChannel, Store};
 use crate::time::Clock;
 use crate::transport::{Channel, ChannelRegistration, DeliveryJob, MessageRef};
+
+/// How long the settings wait for a platform to say whether updates reach us.
+const STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What a platform's webhook call is answered with when it is taken (VK wants exactly this).
 const ACKNOWLEDGED: &str = "ok";
@@ -133,15 +137,40 @@ impl ConnectorService {
         }
     }
 
-    pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Channel>> {
+    /// The connected channels with how their updates come, their latest activity and, asked of
+    /// each platform at once (briefly), whether updates reach us.
+    pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<ConnectorOverview>> {
         may_manage(actor)?;
-        Ok(self
+        let mut asking = tokio::task::JoinSet::new();
+        let mut out = Vec::new();
+        for (i, c) in self
             .store
             .connected_channels()
             .await?
             .into_iter()
-            .map(|c| c.channel)
-            .collect())
+            .enumerate()
+        {
+            let connection = self.sealer.open(&c.sealed)?;
+            let polling = connection.polling;
+            if c.channel.active && !polling {
+                let messengers = self.messengers.clone();
+                asking.spawn(async move {
+                    let asked =
+                        tokio::time::timeout(STATE_WAIT, messengers.hook_state(&connection)).await;
+                    (i, asked.ok().and_then(Result::ok))
+                });
+            }
+            out.push(ConnectorOverview {
+                updates: if polling { "polling" } else { "webhook" },
+                last_activity_at: c.last_activity_at,
+                channel: c.channel,
+                state: None,
+            });
+        }
+        while let Some(Ok((i, state))) = asking.join_next().await {
+            out[i].state = state;
+        }
+        Ok(out)
     }
 
     /// Turns a connected channel off and removes its webhook at the platform; its dialogs stay.

@@ -76,6 +76,17 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         !listed.to_string().contains(TOKEN),
         "the token is never shown again"
     );
+    assert_eq!(
+        (&listed[0]["updates"], &listed[0]["state"]["ok"]),
+        (&json!("webhook"), &json!(true))
+    );
+    // Telegram tells of its failures to reach the webhook: the settings show them.
+    fake.webhook_failed(1_700_000_000, "Connection refused");
+    let listed = admin.get("/api/v1/connectors").expect(200).await;
+    assert_eq!(
+        listed[0]["state"],
+        json!({"ok": false, "error": "Connection refused", "error_at": 1_700_000_000_000_i64})
+    );
 
     // The same update three times (Telegram retries): one message, with the client's card.
     for _ in 0..3 {
@@ -324,6 +335,17 @@ async fn a_telegram_bot_is_connected_from_the_settings_page() {
     )
     .await;
     assert!(fake.webhook().is_some());
+    // What Telegram says is wrong with the webhook is shown beside the bot.
+    fake.webhook_failed(
+        1_700_000_000,
+        "Wrong response from the webhook: 502 Bad Gateway",
+    );
+    b.client.refresh().await.unwrap();
+    b.wait_js(
+        "return [...document.querySelectorAll('tr[data-connected] .connector-problem')].some(p => p.textContent.includes('502 Bad Gateway') && p.textContent.includes('2023-11-14 22:13 UTC'))",
+        "the webhook's error is shown",
+    )
+    .await;
     b.screenshot("settings-telegram-connected").await;
     b.click("tr[data-connected] button.danger").await;
     b.client.accept_alert().await.unwrap();

@@ -105,6 +105,9 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         !listed.to_string().contains(TOKEN),
         "the token is never shown again"
     );
+    assert_eq!(listed[0]["updates"], "webhook");
+    assert_eq!(listed[0]["state"]["ok"], true, "{listed}");
+    assert_eq!(listed[0]["last_activity_at"], Value::Null);
 
     // The same callback three times (VK resends until it hears "ok"): one message, and the
     // client's name and photo asked of VK once.
@@ -130,6 +133,8 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         .expect(200)
         .await;
     assert_eq!(card["name"], "Иван Петров");
+    let listed = admin.get("/api/v1/connectors").expect(200).await;
+    assert!(listed[0]["last_activity_at"].is_i64(), "{listed}");
 
     // A callback without our secret stores nothing; nor does another community's.
     let forged = reqwest::Client::new()

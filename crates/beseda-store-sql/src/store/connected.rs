@@ -20,12 +20,16 @@ use beseda_core::{CoreError, CoreResult};
 
 const COLUMNS: &str =
     "id, kind, name, avatar_url, external_id, capabilities, active, hook_key, credentials";
+/// The latest activity is for the settings' list; a webhook's call does without it.
+const ACTIVITY: &str = "(SELECT MAX(last_activity_at) FROM dialogs d \
+    WHERE d.channel_id = channels.id AND d.deleted_at IS NULL) AS last_activity_at";
 
 fn connected_from(r: &SqlRow) -> CoreResult<ConnectedChannel> {
     Ok(ConnectedChannel {
         channel: channel_from(r)?,
         hook_key: r.text("hook_key")?,
         sealed: r.text("credentials")?,
+        last_activity_at: r.opt_ts("last_activity_at")?,
     })
 }
 
@@ -35,8 +39,9 @@ impl SqlStore {
         condition: &str,
         value: crate::driver::SqlValue,
     ) -> CoreResult<Option<ConnectedChannel>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM channels WHERE hook_key IS NOT NULL AND {condition}");
+        let sql = format!(
+            "SELECT {COLUMNS}, CAST(NULL AS BIGINT) AS last_activity_at FROM channels WHERE hook_key IS NOT NULL AND {condition}"
+        );
         self.db
             .fetch_optional(&sql, &[value])
             .await?
@@ -84,8 +89,9 @@ impl ConnectorStore for SqlStore {
     }
 
     async fn connected_channels(&self) -> CoreResult<Vec<ConnectedChannel>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM channels WHERE hook_key IS NOT NULL ORDER BY name, id");
+        let sql = format!(
+            "SELECT {COLUMNS}, {ACTIVITY} FROM channels WHERE hook_key IS NOT NULL ORDER BY name, id"
+        );
         self.db
             .fetch_all(&sql, &[])
             .await?

@@ -229,6 +229,7 @@ connector-updates = Updates
 connector-updates-auto = As the address allows
 connector-updates-webhook = Webhook
 connector-updates-polling = Long polling (Telegram)
+connector-last-activity = Last message
 connector-connect = Connect
 connector-telegram-help = Telegram: the bot's token from @BotFather. Beseda checks it with Telegram and sets the bot's webhook to this server's public address when it is https; otherwise it polls Telegram for the bot's updates.
 connector-vk-help = VK: a community's access token (Community → Manage → API usage) with the rights to messages, photos, documents and community management. Beseda adds its callback server to the community and answers VK's confirmation itself.

@@ -229,6 +229,7 @@ connector-updates = Обновления
 connector-updates-auto = Как позволяет адрес
 connector-updates-webhook = Вебхук
 connector-updates-polling = Long polling (Telegram)
+connector-last-activity = Последнее сообщение
 connector-connect = Подключить
 connector-telegram-help = Telegram: токен бота из @BotFather. Беседа проверит его в Telegram и направит вебхук бота на публичный адрес этого сервера, если он https; иначе сама будет забирать обновления бота у Telegram.
 connector-vk-help = ВКонтакте: ключ доступа сообщества (Управление → Работа с API) с правами на сообщения, фотографии, документы и управление сообществом. Беседа сама добавит свой Callback-сервер и ответит на подтверждение ВКонтакте.

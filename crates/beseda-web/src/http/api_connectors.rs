@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use beseda_core::connector::{Credentials, HookCall};
+use beseda_core::connector::{ConnectorOverview, Credentials, HookCall};
 use beseda_core::ids::ChannelId;
 use beseda_core::transport::Channel;
 use serde::Deserialize;
@@ -68,13 +68,15 @@ impl ConnectRequest {
     }
 }
 
-/// GET /api/v1/connectors: the messenger accounts Beseda connects itself.
+/// GET /api/v1/connectors: the messenger accounts Beseda connects itself, with how their
+/// updates come, their latest activity and what each platform says of its webhook (asked at
+/// once, for a few seconds at most).
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
-    responses((status = 200, body = Vec<Channel>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ConnectorOverview>), (status = 403, body = ErrorBody)))]
 pub async fn list_connectors(
     State(state): State<AppState>,
     caller: ApiActor,
-) -> ApiResult<Json<Vec<Channel>>> {
+) -> ApiResult<Json<Vec<ConnectorOverview>>> {
     Ok(Json(state.connectors.list(&caller.actor).await?))
 }
 

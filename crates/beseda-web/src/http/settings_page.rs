@@ -43,7 +43,50 @@ pub struct SettingsPage {
     /// The widgets, and last the form of a new one.
     pub widgets: Vec<WidgetForm>,
     /// Messenger accounts Beseda connects itself.
-    pub connected: Vec<beseda_core::transport::Channel>,
+    pub connected: Vec<ConnectedRow>,
+}
+
+/// A connected messenger account's row: how its updates come, its latest activity and what
+/// its platform says is wrong.
+pub struct ConnectedRow {
+    pub channel: beseda_core::transport::Channel,
+    /// The message key naming how updates come.
+    pub updates: &'static str,
+    /// `YYYY-MM-DD HH:MM` UTC.
+    pub last_activity: Option<String>,
+    pub problem: Option<String>,
+}
+
+impl From<beseda_core::connector::ConnectorOverview> for ConnectedRow {
+    fn from(o: beseda_core::connector::ConnectorOverview) -> ConnectedRow {
+        let problem = o.state.and_then(|s| match (s.error, s.error_at) {
+            (Some(e), Some(at)) => Some(format!("{} ({})", e, date_time(at))),
+            (e, _) => e,
+        });
+        ConnectedRow {
+            updates: if o.updates == "polling" {
+                "connector-updates-polling"
+            } else {
+                "connector-updates-webhook"
+            },
+            last_activity: o.last_activity_at.map(date_time),
+            problem,
+            channel: o.channel,
+        }
+    }
+}
+
+fn date_time(t: beseda_core::time::Timestamp) -> String {
+    let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute()
+    )
 }
 
 /// A website widget's form (F39): where it is saved, its settings, and for a saved one what
@@ -197,7 +240,13 @@ pub async fn settings(
         replies: state.library.quick_replies(actor, None).await?,
         warning_min: minutes(limits.default.warning_secs),
         danger_min: minutes(limits.default.danger_secs),
-        connected: state.connectors.list(actor).await?,
+        connected: state
+            .connectors
+            .list(actor)
+            .await?
+            .into_iter()
+            .map(ConnectedRow::from)
+            .collect(),
         widgets: state
             .widget
             .list(actor)
