@@ -690,6 +690,8 @@ pub trait ConnectorStore: Send + Sync + 'static {
     async fn reseal_channel(&self, id: ChannelId, sealed: &str, now: Timestamp) -> CoreResult<()>;
     /// Removes a connected channel that has no dialog yet: its connection failed half-way.
     async fn forget_connected_channel(&self, id: ChannelId) -> CoreResult<()>;
+    /// Whether the channel has taken a client's message with this id already.
+    async fn knows_message(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
     /// Whether the channel has this client already.
     async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
     /// A company message written to the client on the platform itself, `sent`, ending the

@@ -56,6 +56,8 @@ struct Inner {
     failures: VecDeque<(i64, String)>,
     next_id: i64,
     files: HashMap<String, Vec<u8>>,
+    /// How many times a file was served.
+    served: usize,
     calls: Vec<String>,
 }
 
@@ -236,7 +238,9 @@ async fn upload(
 
 async fn file(State(fake): State<FakeVk>, Path(name): Path<String>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match fake.lock().files.get(&name) {
+    let mut s = fake.lock();
+    s.served += 1;
+    match s.files.get(&name) {
         Some(bytes) => bytes.clone().into_response(),
         None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
@@ -305,6 +309,11 @@ impl FakeVk {
     pub fn add_file(&self, name: &str, bytes: Vec<u8>) -> String {
         self.lock().files.insert(name.to_owned(), bytes);
         format!("{}/files/{name}", self.api)
+    }
+
+    /// How many times the clients' files were downloaded.
+    pub fn served(&self) -> usize {
+        self.lock().served
     }
 
     /// The callback server VK keeps for the community.

@@ -355,6 +355,16 @@ impl ConnectorService {
         files: &[RemoteFile],
         message: &mut InboundMessage,
     ) -> CoreResult<()> {
+        // A platform resending an update it thinks lost: its files are not fetched again (the
+        // message itself is then found taken, and nothing changes).
+        if !files.is_empty()
+            && self
+                .store
+                .knows_message(channel.id, &message.external_id)
+                .await?
+        {
+            return Ok(());
+        }
         let notes = self.take_files(channel, connection, files, message).await?;
         if !notes.is_empty() {
             let text = notes.join("\n");

@@ -139,6 +139,17 @@ impl ConnectorStore for SqlStore {
         Ok(())
     }
 
+    async fn knows_message(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT 1 AS one FROM messages WHERE channel_id = $1 AND external_id = $2",
+                params![channel, external_id],
+            )
+            .await?
+            .is_some())
+    }
+
     async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool> {
         Ok(self
             .db

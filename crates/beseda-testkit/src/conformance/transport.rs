@@ -379,6 +379,8 @@ pub async fn connectors_keep_echoes_polling_leases_and_half_made_channels(store:
             .unwrap(),
     );
     assert!(store.knows_contact(c.id, "42").await.unwrap());
+    assert!(store.knows_message(c.id, "in-1").await.unwrap());
+    assert!(!store.knows_message(c.id, "in-2").await.unwrap());
     store.forget_connected_channel(c.id).await.unwrap();
     assert!(store.connected_channel("key-e").await.unwrap().is_some());
 
