@@ -104,6 +104,18 @@ impl Platforms {
         }
     }
 
+    /// Waits for the account's turn to send to `chat`; when it would be too long, the answer
+    /// that sends the delivery back to wait.
+    async fn turn(&self, account: &Account, chat: &str) -> Result<(), SendResult> {
+        let (pace, key) = match account {
+            Account::Telegram(bot) => (&self.telegram_pace, bot.id().to_owned()),
+            Account::Vk(group) => (&self.vk_pace, group.key()),
+        };
+        pace.wait_turn(&key, chat)
+            .await
+            .map_err(|wait| SendResult::RetryAfter(Some(wait), "the account's sending pace".into()))
+    }
+
     fn account(&self, credentials: &Credentials) -> Account {
         match credentials {
             Credentials::Telegram { token } => Account::Telegram(
@@ -222,19 +234,29 @@ impl Messengers for Platforms {
         files: Vec<OutgoingFile>,
     ) -> SendResult {
         let account = self.account(credentials);
-        let (pace, id) = match &account {
-            Account::Telegram(bot) => (&self.telegram_pace, bot.id().to_owned()),
-            Account::Vk(_) => (
-                &self.vk_pace,
-                reply.channel_external_id.clone().unwrap_or_default(),
-            ),
-        };
-        if let Err(wait) = pace.wait_turn(&id, &reply.contact_external_id).await {
-            return SendResult::RetryAfter(Some(wait), "the account's sending pace".into());
+        if let Err(wait) = self.turn(&account, &reply.contact_external_id).await {
+            return wait;
         }
         match account {
             Account::Telegram(bot) => bot.send(reply, files).await,
             Account::Vk(group) => group.send(reply, files).await,
+        }
+    }
+
+    async fn change(
+        &self,
+        credentials: &Credentials,
+        chat: &str,
+        external_id: &str,
+        text: Option<&str>,
+    ) -> SendResult {
+        let account = self.account(credentials);
+        if let Err(wait) = self.turn(&account, chat).await {
+            return wait;
+        }
+        match account {
+            Account::Telegram(bot) => bot.change(external_id, text).await,
+            Account::Vk(group) => group.change(chat, external_id, text).await,
         }
     }
 

@@ -453,6 +453,42 @@ impl TelegramBot {
         }
     }
 
+    /// Edits (`Some(text)`) or deletes (`None`) one of the bot's messages, known by our id
+    /// of it (`"<chat>:<message>"`): its text, or its caption when it is a file's.
+    pub async fn change(&self, external_id: &str, text: Option<&str>) -> SendResult {
+        let Some((chat, id)) = external_id
+            .split_once(':')
+            .and_then(|(c, m)| Some((c, m.parse::<i64>().ok()?)))
+        else {
+            return SendResult::Failed(Failure {
+                code: "platform_refused".into(),
+                message: format!("{external_id:?} is not a Telegram message's id"),
+            });
+        };
+        let mut body = json!({"chat_id": chat, "message_id": id});
+        let answer = match text {
+            None => self.call::<bool>("deleteMessage", body).await,
+            Some(t) => {
+                body["text"] = json!(t);
+                match self.call::<Value>("editMessageText", body.clone()).await {
+                    Ok(Err(r)) if r.description.contains("no text in the message") => {
+                        body["caption"] = body["text"].take();
+                        self.call::<Value>("editMessageCaption", body).await
+                    }
+                    other => other,
+                }
+                .map(|r| r.map(|_| true))
+            }
+        };
+        match answer {
+            Ok(Ok(_)) => SendResult::Sent {
+                external_id: external_id.to_owned(),
+            },
+            Ok(Err(r)) => refusal(r),
+            Err(e) => SendResult::RetryAfter(None, e.to_string()),
+        }
+    }
+
     async fn send_text(
         &self,
         chat: &str,

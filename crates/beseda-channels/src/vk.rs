@@ -358,6 +358,15 @@ impl VkGroup {
         }
     }
 
+    /// The community's key in the sending pace: a digest of its token, which is not kept
+    /// there itself.
+    pub fn key(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.token.hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+
     /// Calls an API method: a form with the token and the version.
     async fn call<T: DeserializeOwned>(
         &self,
@@ -594,6 +603,37 @@ impl VkGroup {
         match self.call::<i64>("messages.send", &params).await {
             Ok(Ok(id)) => SendResult::Sent {
                 external_id: id.to_string(),
+            },
+            Ok(Err(e)) => refusal(e),
+            Err(e) => SendResult::RetryAfter(None, e.to_string()),
+        }
+    }
+
+    /// Edits (`Some(text)`) or deletes for everyone (`None`) one of the community's messages
+    /// to `peer` (VK allows either for a day).
+    pub async fn change(&self, peer: &str, external_id: &str, text: Option<&str>) -> SendResult {
+        let answer = match text {
+            Some(t) => {
+                let params = [
+                    ("peer_id", peer.to_owned()),
+                    ("message_id", external_id.to_owned()),
+                    ("message", t.to_owned()),
+                    ("keep_forward_messages", "1".to_owned()),
+                ];
+                self.call::<Value>("messages.edit", &params).await
+            }
+            None => {
+                let params = [
+                    ("peer_id", peer.to_owned()),
+                    ("message_ids", external_id.to_owned()),
+                    ("delete_for_all", "1".to_owned()),
+                ];
+                self.call::<Value>("messages.delete", &params).await
+            }
+        };
+        match answer {
+            Ok(Ok(_)) => SendResult::Sent {
+                external_id: external_id.to_owned(),
             },
             Ok(Err(e)) => refusal(e),
             Err(e) => SendResult::RetryAfter(None, e.to_string()),

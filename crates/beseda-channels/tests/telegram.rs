@@ -1,10 +1,10 @@
 //! The Telegram connector against a fake Bot API on loopback that answers in Telegram's shapes:
 //! a token checked, a webhook set with its secret and removed, replies sent with their quotes,
-//! and each kind of refusal mapped to a retry or a visible failure.
+//! edited and deleted, and each kind of refusal mapped to a retry or a visible failure.
 
 use beseda_channels::ConnectorError;
 use beseda_channels::telegram::TelegramBot;
-use beseda_core::connector::SendResult;
+use beseda_core::connector::{OutgoingFile, SendResult};
 use beseda_core::ids::{ChannelId, DeliveryJobId, DialogId, MessageId};
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, DeliveryTarget};
@@ -126,5 +126,86 @@ async fn a_clients_file_is_streamed_from_the_bot_api() {
     assert!(matches!(
         bot.download("nope").await,
         Err(ConnectorError::Platform { code: 400, .. })
+    ));
+}
+
+fn file(name: &str, kind: beseda_core::attachment::AttachmentKind) -> OutgoingFile {
+    let body: beseda_core::files::ByteStream<'static> =
+        Box::pin(futures_util::stream::once(async {
+            Ok(bytes::Bytes::from_static(b"\x89PNG bytes"))
+        }));
+    OutgoingFile {
+        view: beseda_core::attachment::AttachmentView {
+            id: beseda_core::ids::AttachmentId(1),
+            kind,
+            file_name: name.into(),
+            mime: "image/png".into(),
+            size_bytes: 10,
+            width: None,
+            height: None,
+            preview: false,
+            message_id: None,
+            created_at: Timestamp(1),
+        },
+        body,
+    }
+}
+
+/// A manager's edit or deletion of a sent message: the text edited (a file's caption where the
+/// message is a file), the message deleted, and one the bot never sent refused with the reason.
+#[tokio::test]
+async fn sent_messages_are_edited_and_deleted() {
+    use beseda_core::attachment::AttachmentKind;
+    let fake = FakeTelegram::start(TOKEN).await;
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    let SendResult::Sent { external_id: text } = bot.send(&reply("Было", None), Vec::new()).await
+    else {
+        panic!("sent")
+    };
+    let photo = vec![file("sofa.png", AttachmentKind::Image)];
+    let SendResult::Sent { external_id: image } = bot.send(&reply("Фото", None), photo).await
+    else {
+        panic!("sent")
+    };
+    assert_eq!(
+        bot.change(&text, Some("Стало")).await,
+        SendResult::Sent {
+            external_id: text.clone()
+        }
+    );
+    assert!(matches!(
+        bot.change(&image, Some("Другая подпись")).await,
+        SendResult::Sent { .. }
+    ));
+    assert!(matches!(
+        bot.change(&text, None).await,
+        SendResult::Sent { .. }
+    ));
+    let id = |key: &str| key.split_once(':').unwrap().1.parse::<i64>().unwrap();
+    assert_eq!(
+        fake.changes(),
+        [
+            (
+                "editMessageText".into(),
+                "42".into(),
+                id(&text),
+                Some("Стало".into())
+            ),
+            (
+                "editMessageCaption".into(),
+                "42".into(),
+                id(&image),
+                Some("Другая подпись".into())
+            ),
+            ("deleteMessage".into(), "42".into(), id(&text), None),
+        ]
+    );
+    assert!(matches!(
+        bot.change("42:5", Some("?")).await,
+        SendResult::Failed(f) if f.message.contains("message to edit not found")
+    ));
+    assert!(matches!(
+        bot.change("nonsense", None).await,
+        SendResult::Failed(_)
     ));
 }

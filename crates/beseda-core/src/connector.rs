@@ -207,6 +207,15 @@ pub trait Messengers: Send + Sync + 'static {
         reply: &DeliveryJob,
         files: Vec<OutgoingFile>,
     ) -> SendResult;
+    /// Edits (`Some(text)`) or deletes (`None`) for everyone a message the company sent to
+    /// the client `chat`, known by the platform's id, where the platform allows it.
+    async fn change(
+        &self,
+        credentials: &Credentials,
+        chat: &str,
+        external_id: &str,
+        text: Option<&str>,
+    ) -> SendResult;
     /// The bytes of a file the platform holds for a client's message.
     async fn fetch_file(
         &self,

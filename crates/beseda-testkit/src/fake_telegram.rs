@@ -42,6 +42,10 @@ struct Inner {
     /// Answers to give the next sends instead of sending: (error code, description, retry after).
     failures: VecDeque<(i64, String, Option<u64>)>,
     next_id: i64,
+    /// Edits and deletions: the method, the chat, the message and the new text or caption.
+    changes: Vec<(String, String, i64, Option<String>)>,
+    /// Messages sent with files: they have a caption, no text.
+    file_messages: std::collections::HashSet<i64>,
     /// The webhook's last error as `getWebhookInfo` tells it: when, and what.
     webhook_error: Option<(i64, String)>,
     /// Updates waiting for `getUpdates`, oldest first.
@@ -121,6 +125,8 @@ async fn form_method(
     let mut made = Vec::new();
     for _ in 0..count {
         s.next_id += 1;
+        let id = s.next_id;
+        s.file_messages.insert(id);
         made.push(json!({"message_id": s.next_id, "chat": {"id": chat, "type": "private"}, "date": 1_700_000_000}));
     }
     let result = if name == "sendMediaGroup" {
@@ -177,6 +183,35 @@ async fn method(
                     "file_size": bytes.len(), "file_path": path}})
                 }
                 None => refused(400, "Bad Request: invalid file_id", None),
+            }
+        }
+        "editMessageText" | "editMessageCaption" | "deleteMessage" => {
+            let chat = match &body["chat_id"] {
+                Value::String(c) => c.clone(),
+                other => other.to_string(),
+            };
+            let id = body["message_id"].as_i64().unwrap_or_default();
+            if id <= 1000 || id > s.next_id {
+                return Json(refused(400, "Bad Request: message to edit not found", None));
+            }
+            if name == "editMessageText" && s.file_messages.contains(&id) {
+                return Json(refused(
+                    400,
+                    "Bad Request: there is no text in the message to edit",
+                    None,
+                ));
+            }
+            let text = body["text"]
+                .as_str()
+                .or(body["caption"].as_str())
+                .map(str::to_owned);
+            s.changes
+                .push((name.clone(), chat.clone(), id, text.clone()));
+            if name == "deleteMessage" {
+                json!({"ok": true, "result": true})
+            } else {
+                json!({"ok": true, "result": {"message_id": id, "chat": {"id": chat.parse::<i64>().unwrap_or_default(), "type": "private"},
+                    "date": 1_700_000_000, "edit_date": 1_700_000_100, "text": text}})
             }
         }
         "getWebhookInfo" => {
@@ -332,6 +367,11 @@ impl FakeTelegram {
     /// time.
     pub fn webhook_failed(&self, date: i64, message: &str) {
         self.lock().webhook_error = Some((date, message.to_owned()));
+    }
+
+    /// Every edit and deletion: the method, the chat, the message and the new text.
+    pub fn changes(&self) -> Vec<(String, String, i64, Option<String>)> {
+        self.lock().changes.clone()
     }
 
     /// An update for `getUpdates` to give.

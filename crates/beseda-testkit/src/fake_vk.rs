@@ -56,6 +56,8 @@ struct Inner {
     failures: VecDeque<(i64, String)>,
     next_id: i64,
     files: HashMap<String, Vec<u8>>,
+    /// Edits and deletions: the method, the peer, the message and the new text.
+    changes: Vec<(String, i64, i64, Option<String>)>,
     /// How many times a file was served.
     served: usize,
     calls: Vec<String>,
@@ -152,6 +154,37 @@ async fn method(
             json!({"response": [{"id": id, "first_name": "Иван", "last_name": "Петров",
                 "screen_name": format!("user{id}"), "photo_200": format!("{}/files/avatar-{id}.jpg", s.base),
                 "can_access_closed": true, "is_closed": false}]})
+        }
+        "messages.edit" | "messages.delete" => {
+            if let Some((code, message)) = s.failures.pop_front() {
+                return Json(error(code, &message));
+            }
+            let id = number(
+                &params,
+                if name == "messages.edit" {
+                    "message_id"
+                } else {
+                    "message_ids"
+                },
+            );
+            if !s.sent.iter().any(|m| m.id == id) {
+                return Json(error(
+                    100,
+                    "One of the parameters specified was missing or invalid: message not found",
+                ));
+            }
+            let change = (
+                name.clone(),
+                number(&params, "peer_id"),
+                id,
+                params.get("message").cloned(),
+            );
+            s.changes.push(change);
+            if name == "messages.edit" {
+                json!({"response": 1})
+            } else {
+                json!({"response": {id.to_string(): 1}})
+            }
         }
         "photos.getMessagesUploadServer" => {
             json!({"response": {"album_id": -64, "upload_url": format!("{}/upload/photo", s.base), "group_id": GROUP_ID}})
@@ -309,6 +342,11 @@ impl FakeVk {
     pub fn add_file(&self, name: &str, bytes: Vec<u8>) -> String {
         self.lock().files.insert(name.to_owned(), bytes);
         format!("{}/files/{name}", self.api)
+    }
+
+    /// Every edit and deletion: the method, the peer, the message and the new text.
+    pub fn changes(&self) -> Vec<(String, i64, i64, Option<String>)> {
+        self.lock().changes.clone()
     }
 
     /// How many times the clients' files were downloaded.
