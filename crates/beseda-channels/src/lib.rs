@@ -220,11 +220,13 @@ impl Messengers for Platforms {
     }
 
     async fn profile(&self, c: &Connection, contact: &str) -> CoreResult<Option<Profile>> {
-        match self.account(&c.credentials) {
-            Account::Vk(group) => Ok(group.profile(contact).await?),
-            // Telegram's updates carry the name.
-            Account::Telegram(_) => Ok(None),
-        }
+        Ok(match self.account(&c.credentials) {
+            Account::Vk(group) => group.profile(contact).await?,
+            Account::Telegram(bot) => bot.profile_photo(contact).await?.map(|photo| Profile {
+                photo: Some(photo),
+                ..Profile::default()
+            }),
+        })
     }
 
     async fn send(

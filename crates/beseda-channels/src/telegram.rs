@@ -393,6 +393,43 @@ impl TelegramBot {
         }
     }
 
+    /// The user's current profile photo (`getUserProfilePhotos`), in the largest size up to
+    /// 640 pixels: enough for a card.
+    pub async fn profile_photo(&self, user: &str) -> Result<Option<RemoteFile>, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Size {
+            file_id: String,
+            width: u32,
+            file_size: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Photos {
+            photos: Vec<Vec<Size>>,
+        }
+        let photos = match self
+            .call::<Photos>("getUserProfilePhotos", json!({"user_id": user, "limit": 1}))
+            .await?
+        {
+            Ok(p) => p,
+            Err(r) => {
+                return Err(ConnectorError::Platform {
+                    code: r.code,
+                    description: r.description,
+                });
+            }
+        };
+        let sizes = photos.photos.into_iter().next().unwrap_or_default();
+        let fitting = sizes
+            .iter()
+            .filter(|s| s.width <= 640)
+            .max_by_key(|s| s.width);
+        Ok(fitting.or(sizes.first()).map(|s| RemoteFile {
+            id: s.file_id.clone(),
+            file_name: Some("photo.jpg".into()),
+            size: s.file_size,
+        }))
+    }
+
     /// Stops the bot's updates coming to us.
     pub async fn delete_webhook(&self) -> Result<(), ConnectorError> {
         match self.call::<bool>("deleteWebhook", json!({})).await? {

@@ -560,11 +560,12 @@ impl VkGroup {
             )
             .await?;
         Ok(users.into_iter().next().map(|u| Profile {
-            name: match u.last_name.filter(|l| !l.is_empty()) {
+            name: Some(match u.last_name.filter(|l| !l.is_empty()) {
                 Some(last) => format!("{} {last}", u.first_name),
                 None => u.first_name,
-            },
+            }),
             avatar_url: u.photo_200,
+            photo: None,
             profile_url: Some(match &u.screen_name {
                 Some(s) => format!("https://vk.com/{s}"),
                 None => format!("https://vk.com/id{}", u.id),

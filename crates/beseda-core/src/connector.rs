@@ -155,8 +155,12 @@ pub struct ConnectorOverview {
 /// What a platform tells of a client on request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
-    pub name: String,
+    /// For a platform whose updates carry no name.
+    pub name: Option<String>,
+    /// A photo browsers may load from the platform.
     pub avatar_url: Option<String>,
+    /// A photo to fetch and keep, for a platform whose files need our credentials.
+    pub photo: Option<RemoteFile>,
     pub profile_url: Option<String>,
     pub nickname: Option<String>,
 }
@@ -194,7 +198,8 @@ pub trait Messengers: Send + Sync + 'static {
     async fn hook_state(&self, connection: &Connection) -> CoreResult<HookState>;
     /// The code a platform's [`Incoming::Confirm`] is answered with.
     async fn confirmation(&self, connection: &Connection) -> CoreResult<String>;
-    /// The client's name and photo, for a platform whose updates do not carry them.
+    /// What the platform tells of a new client beyond its updates: their name, if these carry
+    /// none, and photo.
     async fn profile(
         &self,
         connection: &Connection,

@@ -13,6 +13,9 @@ use std::pin::Pin;
 /// A file's bytes as they arrive or leave; a broken transfer is an error with its reason.
 pub type ByteStream<'a> = Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send + 'a>>;
 
+/// The largest image a client's photo is made from.
+pub const PHOTO_SOURCE_BYTES: usize = 10 * 1024 * 1024;
+
 #[async_trait]
 pub trait FileStore: Send + Sync + 'static {
     /// Streams one file in under a fresh unguessable key. Its kind comes from its first bytes,
@@ -26,6 +29,10 @@ pub trait FileStore: Send + Sync + 'static {
         caps: &Capabilities,
         uploader: Uploader,
     ) -> CoreResult<NewAttachment>;
+
+    /// A client's photo: an image (at most [`PHOTO_SOURCE_BYTES`]) made into a small JPEG and
+    /// stored under a fresh unguessable key; the key. Anything else is `invalid_value`.
+    async fn put_photo(&self, body: ByteStream<'_>) -> CoreResult<String>;
 
     /// The bytes stored under `key`.
     async fn get(&self, key: &str) -> CoreResult<ByteStream<'static>>;

@@ -692,6 +692,16 @@ pub trait ConnectorStore: Send + Sync + 'static {
     async fn forget_connected_channel(&self, id: ChannelId) -> CoreResult<()>;
     /// Whether the channel has taken a client's message with this id already.
     async fn knows_message(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
+    /// Keeps the photo stored under `key` for a contact; its client card shows it unless it has
+    /// a photo already.
+    async fn set_contact_photo(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+        key: &str,
+    ) -> CoreResult<()>;
+    /// The stored photo of one of a client's contacts.
+    async fn client_photo_key(&self, client: ClientId) -> CoreResult<Option<String>>;
     /// Whether the channel has this client already.
     async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
     /// A company message written to the client on the platform itself, `sent`, ending the

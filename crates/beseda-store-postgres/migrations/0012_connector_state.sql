@@ -6,3 +6,6 @@ CREATE INDEX messages_transport_id ON messages (channel_id, transport_id) WHERE 
 ALTER TABLE channels ADD COLUMN poll_offset BIGINT;
 ALTER TABLE channels ADD COLUMN poll_owner TEXT;
 ALTER TABLE channels ADD COLUMN poll_until BIGINT;
+-- A client's photo that a messenger gave for the contact, kept in the file store (Telegram's
+-- photos are behind the bot's token, so browsers cannot load them from Telegram).
+ALTER TABLE contacts ADD COLUMN photo_key TEXT;

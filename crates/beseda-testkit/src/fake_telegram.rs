@@ -48,6 +48,8 @@ struct Inner {
     file_messages: std::collections::HashSet<i64>,
     /// The webhook's last error as `getWebhookInfo` tells it: when, and what.
     webhook_error: Option<(i64, String)>,
+    /// Users' profile photos: the file id of each one's current photo.
+    profile_photos: std::collections::HashMap<i64, String>,
     /// Updates waiting for `getUpdates`, oldest first.
     queued: VecDeque<Value>,
     /// The offset each `getUpdates` asked from.
@@ -214,6 +216,23 @@ async fn method(
                     "date": 1_700_000_000, "edit_date": 1_700_000_100, "text": text}})
             }
         }
+        "getUserProfilePhotos" => {
+            let user = body["user_id"]
+                .as_i64()
+                .or_else(|| body["user_id"].as_str().and_then(|u| u.parse().ok()))
+                .unwrap_or_default();
+            let photos: Vec<Value> = s
+                .profile_photos
+                .get(&user)
+                .map(|id| {
+                    json!([{"file_id": format!("{id}-small"), "file_unique_id": "s", "width": 160, "height": 160},
+                        {"file_id": id, "file_unique_id": "m", "width": 640, "height": 640},
+                        {"file_id": format!("{id}-large"), "file_unique_id": "l", "width": 1280, "height": 1280}])
+                })
+                .into_iter()
+                .collect();
+            json!({"ok": true, "result": {"total_count": photos.len(), "photos": photos}})
+        }
         "getWebhookInfo" => {
             let mut info = json!({"url": s.webhook.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
                 "has_custom_certificate": false, "pending_update_count": 0});
@@ -372,6 +391,12 @@ impl FakeTelegram {
     /// Every edit and deletion: the method, the chat, the message and the new text.
     pub fn changes(&self) -> Vec<(String, String, i64, Option<String>)> {
         self.lock().changes.clone()
+    }
+
+    /// The user's profile photo is the file `file_id` (in its 640-pixel size; the others
+    /// are not served).
+    pub fn set_profile_photo(&self, user: i64, file_id: &str) {
+        self.lock().profile_photos.insert(user, file_id.to_owned());
     }
 
     /// An update for `getUpdates` to give.

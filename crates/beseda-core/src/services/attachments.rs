@@ -332,6 +332,17 @@ impl AttachmentService {
         }
     }
 
+    /// Keeps a client's photo (a small JPEG made of the image); its key.
+    pub async fn put_photo(&self, body: ByteStream<'_>) -> CoreResult<String> {
+        self.files.put_photo(body).await
+    }
+
+    /// The bytes of a client's photo, whose key the caller was allowed
+    /// (`LibraryService::client_photo_key`).
+    pub async fn photo(&self, key: &str) -> CoreResult<ByteStream<'static>> {
+        self.files.get(key).await
+    }
+
     /// The bytes of a file the caller was allowed (`for_manager`, `for_module`), or of its
     /// preview.
     pub async fn bytes(

@@ -7,7 +7,7 @@ use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
 use crate::channel::ChannelKind;
 use crate::connector::{Connection, ConnectorOverview, Credentials, Incoming, Messengers};
-use crate::connector::{HookCall, OutgoingFile, Polled, RemoteFile};
+use crate::connector::{HookCall, OutgoingFile, Polled, Profile, RemoteFile};
 use crate::connector::{Sealer, SendResult};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
@@ -18,6 +18,9 @@ use crate::secret::random_hex;
 use crate::store::{ConnectedChannel, Store};
 use crate::time::Clock;
 use crate::transport::{Channel, ChannelRegistration, DeliveryJob, MessageRef};
+
+/// How long a new client's photo may take to fetch, the message's acknowledgement waiting.
+const PHOTO_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long the settings wait for a platform to say whether updates reach us.
 const STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -293,14 +296,19 @@ impl ConnectorService {
         match incoming {
             Incoming::Message { message, files } => {
                 let mut message = *message;
-                self.complete(channel, connection, &files, &mut message)
+                let photo = self
+                    .complete(channel, connection, &files, &mut message)
                     .await?;
-                self.dialogs.receive(message).await.map(drop)
+                let ingested = self.dialogs.receive(message.clone()).await?;
+                if let (Some(photo), crate::dialog::Ingested::Accepted { .. }) = (photo, ingested) {
+                    self.keep_photo(channel, connection, &message.contact_external_id, &photo)
+                        .await;
+                }
+                Ok(())
             }
             Incoming::Echo { message, ours } => {
-                let mut message = *message;
-                self.complete(channel, connection, &[], &mut message)
-                    .await?;
+                // A copy's client has a dialog already (or it is recorded nowhere): nothing to
+                // complete.
                 let written = self
                     .store
                     .record_echo(&message, ours.map(MessageId), self.clock.now())
@@ -346,15 +354,15 @@ impl ConnectorService {
     }
 
     /// A message made whole before it is taken in: its files fetched (a note for each one over
-    /// the limit) and, for a new client of a platform whose updates carry no name, the
-    /// client's profile.
+    /// the limit) and, for a new client, what the platform tells of them; the client's photo
+    /// to keep once the message is in.
     async fn complete(
         &self,
         channel: &Channel,
         connection: &Connection,
         files: &[RemoteFile],
         message: &mut InboundMessage,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Option<RemoteFile>> {
         // A platform resending an update it thinks lost: its files are not fetched again (the
         // message itself is then found taken, and nothing changes).
         if !files.is_empty()
@@ -363,7 +371,7 @@ impl ConnectorService {
                 .knows_message(channel.id, &message.external_id)
                 .await?
         {
-            return Ok(());
+            return Ok(None);
         }
         let notes = self.take_files(channel, connection, files, message).await?;
         if !notes.is_empty() {
@@ -374,36 +382,62 @@ impl ConnectorService {
                 format!("{}\n{text}", message.body)
             };
         }
-        if message.contact_name.is_empty()
-            && !self
-                .store
-                .knows_contact(channel.id, &message.contact_external_id)
-                .await?
+        if self
+            .store
+            .knows_contact(channel.id, &message.contact_external_id)
+            .await?
         {
-            let profile = match self
-                .messengers
-                .profile(connection, &message.contact_external_id)
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    // The message matters more than the name: it comes in with the id as name.
-                    tracing::warn!(channel = %channel.id, error = %e, "a client's profile could not be read");
-                    None
-                }
-            };
-            match profile {
-                Some(p) => {
-                    message.contact_name = p.name;
-                    let d = &mut message.details;
-                    d.avatar_url = d.avatar_url.take().or(p.avatar_url);
-                    d.profile_url = d.profile_url.take().or(p.profile_url);
-                    d.nickname = d.nickname.take().or(p.nickname);
-                }
-                None => message.contact_name = message.contact_external_id.clone(),
-            }
+            return Ok(None);
         }
-        Ok(())
+        let profile = match self
+            .messengers
+            .profile(connection, &message.contact_external_id)
+            .await
+        {
+            Ok(p) => p.unwrap_or_default(),
+            Err(e) => {
+                // The message matters more than the card: it comes in with what it has.
+                tracing::warn!(channel = %channel.id, error = %e, "a client's profile could not be read");
+                Profile::default()
+            }
+        };
+        if message.contact_name.is_empty() {
+            message.contact_name = profile
+                .name
+                .unwrap_or_else(|| message.contact_external_id.clone());
+        }
+        let d = &mut message.details;
+        d.avatar_url = d.avatar_url.take().or(profile.avatar_url);
+        d.profile_url = d.profile_url.take().or(profile.profile_url);
+        d.nickname = d.nickname.take().or(profile.nickname);
+        Ok(profile.photo)
+    }
+
+    /// Fetches a new client's photo from the platform and keeps it for their card. A photo
+    /// that cannot be had is logged and left: the message is in.
+    async fn keep_photo(
+        &self,
+        channel: &Channel,
+        connection: &Connection,
+        contact: &str,
+        photo: &RemoteFile,
+    ) {
+        let kept = async {
+            let body = self
+                .messengers
+                .fetch_file(&connection.credentials, photo)
+                .await?;
+            let key = self.attachments.put_photo(body).await?;
+            self.store
+                .set_contact_photo(channel.id, contact, &key)
+                .await
+        };
+        if let Err(e) = tokio::time::timeout(PHOTO_WAIT, kept)
+            .await
+            .unwrap_or_else(|_| Err(CoreError::Internal("the platform took too long".into())))
+        {
+            tracing::warn!(channel = %channel.id, error = %e, "a client's photo could not be kept");
+        }
     }
 
     /// Fetches a message's files from the platform into the file store, each within the

@@ -101,6 +101,15 @@ impl LibraryService {
             .ok_or(CoreError::NotFound("client"))
     }
 
+    /// The key of the client's stored photo, for whoever may see the card.
+    pub async fn client_photo_key(&self, actor: &Actor, client: ClientId) -> CoreResult<String> {
+        self.visible_client(actor, client).await?;
+        self.store
+            .client_photo_key(client)
+            .await?
+            .ok_or(CoreError::NotFound("photo"))
+    }
+
     /// Merges the card `from` into `into` (F04: a visitor's card that is possibly the same
     /// client as an older one), for whoever may see a dialog of each.
     pub async fn merge_clients(

@@ -158,6 +158,7 @@ fn guard(method: &str, path: &str) -> Guard {
         p if p.starts_with("/api/v1/dialogs/{id}")
             || p.starts_with("/api/v1/attachments/{id}")
             || p == "/api/v1/clients/{id}"
+            || p == "/api/v1/clients/{id}/photo"
             || (p == "/api/v1/clients/{id}/tags" && !write) =>
         {
             Guard::Dialog
@@ -385,6 +386,16 @@ async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
                 .expect(200)
                 .await;
             let d = pushed["dialog_id"].as_i64().unwrap();
+            // The client's photo, as a messenger's connector keeps it.
+            let photo: beseda_core::files::ByteStream<'static> =
+                Box::pin(futures_util::stream::once(async {
+                    Ok(bytes::Bytes::from(png()))
+                }));
+            let key = app.state.attachments.put_photo(photo).await.unwrap();
+            app.store
+                .set_contact_photo(beseda_core::ids::ChannelId(channel), &format!("c{n}"), &key)
+                .await
+                .unwrap();
             let up = admin
                 .upload(
                     &format!("/api/v1/dialogs/{d}/attachments"),

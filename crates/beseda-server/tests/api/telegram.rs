@@ -88,6 +88,13 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         json!({"ok": false, "error": "Connection refused", "error_at": 1_700_000_000_000_i64})
     );
 
+    // The client's profile photo, which Telegram serves only with the bot's token.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(8, 8, image::Rgb([20, 120, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    fake.add_file("ava-42", "photos/ava.png", png.clone());
+    fake.set_profile_photo(42, "ava-42");
     // The same update three times (Telegram retries): one message, with the client's card.
     for _ in 0..3 {
         assert_eq!(fake.push(&update(1, text(5, "Здравствуйте!"))).await, 200);
@@ -107,6 +114,25 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .expect(200)
         .await;
     assert_eq!(card["name"], "Анна Петрова");
+    // Its photo is kept by Beseda and shown to whoever sees the card.
+    let photo_url = format!("/api/v1/clients/{}/photo", d["client"]["id"]);
+    assert_eq!(card["photo_url"], photo_url.as_str());
+    let photo = admin
+        .raw(reqwest::Method::GET, &photo_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    assert_eq!(&photo.bytes().await.unwrap()[..2], b"\xff\xd8", "a JPEG");
+    // Nobody else's: an anonymous caller gets nothing.
+    let anonymous = app
+        .anonymous()
+        .raw(reqwest::Method::GET, &photo_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 
     // A call without the secret, or with another, stores nothing.
     let forged = reqwest::Client::new()
@@ -136,10 +162,6 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
 
     // A photo comes in with its file, in its largest size; a document over the channel's limit
     // comes as a note in the message, never fetched.
-    let mut png = Vec::new();
-    image::RgbImage::from_pixel(8, 8, image::Rgb([20, 120, 200]))
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
     fake.add_file("ph-large", "photos/file_1.png", png.clone());
     let mut photo = text(8, "");
     photo["text"] = Value::Null;

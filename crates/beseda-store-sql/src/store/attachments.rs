@@ -271,7 +271,8 @@ impl AttachmentStore for SqlStore {
             let list = marks.join(", ");
             let sql = format!(
                 "SELECT object_key AS k FROM attachments WHERE object_key IN ({list}) \
-                 UNION SELECT thumb_key AS k FROM attachments WHERE thumb_key IN ({list})"
+                 UNION SELECT thumb_key AS k FROM attachments WHERE thumb_key IN ({list}) \
+                 UNION SELECT photo_key AS k FROM contacts WHERE photo_key IN ({list})"
             );
             let values: Vec<SqlValue> = chunk.iter().map(|k| k.as_str().into()).collect();
             let known: std::collections::HashSet<String> = self

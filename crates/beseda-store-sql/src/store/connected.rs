@@ -11,7 +11,7 @@ use beseda_core::attachment::Uploader;
 use beseda_core::dialog::{
     DeliveryStatus, InboundMessage, MessageAuthor, MessageKind, MessageView,
 };
-use beseda_core::ids::{ChannelId, DialogId, MessageId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, MessageId};
 use beseda_core::store::Written;
 use beseda_core::store::{ConnectedChannel, ConnectorStore};
 use beseda_core::time::Timestamp;
@@ -148,6 +148,45 @@ impl ConnectorStore for SqlStore {
             )
             .await?
             .is_some())
+    }
+
+    async fn set_contact_photo(
+        &self,
+        channel: ChannelId,
+        external_id: &str,
+        key: &str,
+    ) -> CoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let client = tx
+            .fetch_optional(
+                "UPDATE contacts SET photo_key = $3 WHERE channel_id = $1 AND external_id = $2 RETURNING client_id",
+                params![channel, external_id, key],
+            )
+            .await?
+            .map(|r| r.opt_i64("client_id"))
+            .transpose()?
+            .flatten();
+        if let Some(client) = client {
+            tx.execute(
+                "UPDATE clients SET photo_url = $2 WHERE id = $1 AND photo_url IS NULL",
+                params![client, format!("/api/v1/clients/{client}/photo")],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn client_photo_key(&self, client: ClientId) -> CoreResult<Option<String>> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT photo_key FROM contacts WHERE client_id = $1 AND photo_key IS NOT NULL ORDER BY id LIMIT 1",
+                params![client],
+            )
+            .await?
+            .map(|r| r.text("photo_key"))
+            .transpose()?)
     }
 
     async fn knows_contact(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool> {

@@ -419,6 +419,28 @@ pub async fn connectors_keep_echoes_polling_leases_and_half_made_channels(store:
         .unwrap()
         .unwrap();
     assert_eq!(dialog.waiting_since, None);
+    // The client's photo kept for the contact: the card names it, and its object is known.
+    let client = dialog.client.expect("a client card").id;
+    store
+        .set_contact_photo(c.id, "42", "photos/a.jpg")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.client_photo_key(client).await.unwrap().as_deref(),
+        Some("photos/a.jpg")
+    );
+    let card = store.client_card(client).await.unwrap().unwrap();
+    assert_eq!(
+        card.photo_url,
+        Some(format!("/api/v1/clients/{}/photo", client.0))
+    );
+    assert_eq!(
+        store
+            .unknown_object_keys(&["photos/a.jpg".into(), "photos/b.jpg".into()])
+            .await
+            .unwrap(),
+        ["photos/b.jpg"]
+    );
     // A client without a dialog here: nothing.
     let stranger = inbound(c.id, "43", "vk-502", "?");
     assert!(

@@ -226,6 +226,32 @@ impl FileStore for Files {
         Ok(new)
     }
 
+    async fn put_photo(&self, mut body: ByteStream<'_>) -> CoreResult<String> {
+        self.check_free_space()?;
+        let not_a_photo = |why: &str| CoreError::invalid("photo", why);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| not_a_photo(&e))?;
+            if bytes.len() + chunk.len() > beseda_core::files::PHOTO_SOURCE_BYTES {
+                return Err(not_a_photo("the image is too large for a photo"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let made = {
+            let _permit = self.previews.acquire().await.map_err(storage_error)?;
+            tokio::task::spawn_blocking(move || preview::make(&bytes))
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?
+        };
+        let jpeg = made.ok_or_else(|| not_a_photo("not an image"))?.jpeg;
+        let key = format!("photos/{}.jpg", beseda_core::secret::random_hex(16));
+        self.store
+            .put(&ObjectPath::from(key.as_str()), jpeg.into())
+            .await
+            .map_err(storage_error)?;
+        Ok(key)
+    }
+
     async fn get(&self, key: &str) -> CoreResult<ByteStream<'static>> {
         let got = self
             .store

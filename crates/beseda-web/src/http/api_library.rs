@@ -101,6 +101,40 @@ pub async fn client_card(
     ))
 }
 
+/// GET /api/v1/clients/{id}/photo: the client's photo that their messenger gave (a JPEG),
+/// for whoever may see the card; the card's `photo_url` names it.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/photo", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, description = "JPEG", content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+pub async fn client_photo(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let key = state
+        .library
+        .client_photo_key(&caller.actor, ClientId(id))
+        .await?;
+    let body = state.attachments.photo(&key).await?;
+    let mut r = axum::body::Body::from_stream(body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(r)
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {

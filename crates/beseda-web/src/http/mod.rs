@@ -117,6 +117,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_library::update_tag, api_library::delete_tag))
         .routes(routes!(api_library::client_tags))
         .routes(routes!(api_library::client_card))
+        .routes(routes!(api_library::client_photo))
         .routes(routes!(api_library::merge_client))
         .routes(routes!(
             api_library::put_client_tag,

@@ -36,6 +36,14 @@ pub fn tr_for(actor: &Actor, headers: &HeaderMap) -> Tr {
     ))
 }
 
+/// Whether an address is a client's photo that Beseda keeps: `/api/v1/clients/<id>/photo`,
+/// nothing else of this origin.
+fn is_kept_photo(url: &str) -> bool {
+    url.strip_prefix("/api/v1/clients/")
+        .and_then(|rest| rest.strip_suffix("/photo"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `HH:MM` (UTC) for the page without script; the script shows local time from `iso`.
 pub struct When {
     pub iso: String,
@@ -60,7 +68,8 @@ pub struct Row {
     pub id: i64,
     pub name: String,
     pub initial: String,
-    /// The client's photo (F12), when it is an https:// address the page may load.
+    /// The client's photo (F12), when it is an https:// address the page may load, or the one
+    /// Beseda keeps.
     pub photo: Option<String>,
     pub channel_kind: &'static str,
     pub channel_name: String,
@@ -87,7 +96,10 @@ impl Row {
         };
         Row {
             id: d.id.0,
-            photo: d.photo_url.clone().filter(|u| u.starts_with("https://")),
+            photo: d
+                .photo_url
+                .clone()
+                .filter(|u| u.starts_with("https://") || is_kept_photo(u)),
             initial: name
                 .chars()
                 .next()
@@ -499,4 +511,17 @@ pub async fn message(
         tr,
         quotable: caps.text.quote,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_kept_photo;
+
+    #[test]
+    fn only_a_clients_kept_photo_of_this_origin_is_shown() {
+        assert!(is_kept_photo("/api/v1/clients/42/photo"));
+        assert!(!is_kept_photo("/api/v1/clients//photo"));
+        assert!(!is_kept_photo("/api/v1/clients/42/../../auth/logout/photo"));
+        assert!(!is_kept_photo("/api/v1/auth/logout"));
+    }
 }
