@@ -31,13 +31,6 @@ async fn app_with(backend: TestBackend, fake: &FakeTelegram) -> Option<TestApp> 
     TestApp::spawn_with(backend, options).await
 }
 
-/// Waits until message `id` of the dialog has `status`.
-async fn wait_status(admin: &Caller, dialog: i64, id: &Value, status: &str) -> Value {
-    admin
-        .wait_feed(dialog, |m| &m["id"] == id && m["status"] == status)
-        .await
-}
-
 async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     let fake = FakeTelegram::start(TOKEN).await;
     let Some(app) = app_with(backend, &fake).await else {
@@ -207,7 +200,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         )
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &reply["id"], "sent").await;
+    admin.wait_status(dialog, &reply["id"], "sent").await;
     let sent = fake.sent();
     assert_eq!(
         (
@@ -224,7 +217,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .post(&path, json!({"body": "Ещё вопрос?"}))
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &later["id"], "sent").await;
+    admin.wait_status(dialog, &later["id"], "sent").await;
     assert_eq!(fake.sent().len(), 2);
 
     // The client blocked the bot: failed, with the reason.
@@ -233,7 +226,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .post(&path, json!({"body": "Алло?"}))
         .expect(201)
         .await;
-    let failed = wait_status(&admin, dialog, &blocked["id"], "failed").await;
+    let failed = admin.wait_status(dialog, &blocked["id"], "failed").await;
     assert_eq!(
         failed["failure_reason"],
         "the client blocked the bot or never started it"
@@ -259,7 +252,7 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .post(&path, json!({"body": "Вот он", "attachment_ids": [one]}))
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &r["id"], "sent").await;
+    admin.wait_status(dialog, &r["id"], "sent").await;
     let (a, b) = (
         upload("a.png", png.clone()).await,
         upload("b.png", png.clone()).await,
@@ -268,13 +261,13 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
         .post(&path, json!({"body": "Два вида", "attachment_ids": [a, b]}))
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &r["id"], "sent").await;
+    admin.wait_status(dialog, &r["id"], "sent").await;
     let pdf = upload("price.pdf", b"%PDF-1.4 prices".to_vec()).await;
     let r = admin
         .post(&path, json!({"body": "", "attachment_ids": [pdf]}))
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &r["id"], "sent").await;
+    admin.wait_status(dialog, &r["id"], "sent").await;
     let sent: Vec<(String, Option<String>, usize)> = fake
         .sent_files()
         .into_iter()

@@ -5,7 +5,6 @@
 //! them; replies out with quotes and files, their statuses on VK's answers; a disconnect that
 //! removes the callback server. Both stores.
 
-use crate::common::client::Caller;
 use crate::common::{ADMIN_EMAIL, Options, TestApp};
 use beseda_testkit::TestBackend;
 use beseda_testkit::fake_vk::{CONFIRMATION_CODE, FakeVk, GROUP_ID};
@@ -31,12 +30,6 @@ async fn app_with(backend: TestBackend, fake: &FakeVk) -> Option<TestApp> {
         ..Default::default()
     };
     TestApp::spawn_with(backend, options).await
-}
-
-async fn wait_status(admin: &Caller, dialog: i64, id: &Value, status: &str) -> Value {
-    admin
-        .wait_feed(dialog, |m| &m["id"] == id && m["status"] == status)
-        .await
 }
 
 /// Waits until VK shows the callback server confirmed.
@@ -231,7 +224,7 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         )
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &reply["id"], "sent").await;
+    admin.wait_status(dialog, &reply["id"], "sent").await;
     let sent = fake.sent();
     assert_eq!(
         (sent[0].peer_id, sent[0].message.as_str(), sent[0].reply_to),
@@ -265,7 +258,7 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         )
         .await;
     assert_eq!(status, 200);
-    wait_status(&admin, dialog, &reply["id"], "read").await;
+    admin.wait_status(dialog, &reply["id"], "read").await;
 
     // Replies with files: an image as a photo and a document, through VK's upload servers.
     let upload = |name: &'static str, bytes: Vec<u8>| {
@@ -293,7 +286,7 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         )
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &r["id"], "sent").await;
+    admin.wait_status(dialog, &r["id"], "sent").await;
     let last = fake.sent().last().cloned().unwrap();
     assert_eq!(last.message, "Вот он");
     assert_eq!(last.attachments.len(), 2);
@@ -314,13 +307,13 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
         .post(&path, json!({"body": "Ещё вопрос?"}))
         .expect(201)
         .await;
-    wait_status(&admin, dialog, &later["id"], "sent").await;
+    admin.wait_status(dialog, &later["id"], "sent").await;
     fake.fail_next(901, "Can't send messages for users without permission");
     let refused = admin
         .post(&path, json!({"body": "Алло?"}))
         .expect(201)
         .await;
-    let failed = wait_status(&admin, dialog, &refused["id"], "failed").await;
+    let failed = admin.wait_status(dialog, &refused["id"], "failed").await;
     assert_eq!(
         failed["failure_reason"],
         "the client does not accept the community's messages"

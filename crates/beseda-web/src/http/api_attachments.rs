@@ -171,6 +171,12 @@ pub(crate) async fn serve(
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.view.size_bytes));
     }
     h.insert(header::CONTENT_DISPOSITION, value(&disposition));
+    sandboxed(h);
+    Ok(r)
+}
+
+/// A stored file's answer is never sniffed, runs nothing, and is cached by the caller alone.
+pub(crate) fn sandboxed(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -183,7 +189,6 @@ pub(crate) async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    Ok(r)
 }
 
 /// RFC 5987: every byte outside the unreserved set is %-encoded.

@@ -189,6 +189,12 @@ impl Caller {
     }
 
     /// Waits (up to ten seconds) until the dialog's feed has a message for which `found` holds.
+    /// Waits until message `id` of the dialog has `status`; the message.
+    pub async fn wait_status(&self, dialog: i64, id: &Value, status: &str) -> Value {
+        self.wait_feed(dialog, |m| &m["id"] == id && m["status"] == status)
+            .await
+    }
+
     pub async fn wait_feed(&self, dialog: i64, found: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..200 {
             if let Some(m) = self.feed(dialog).await.into_iter().find(&found) {
