@@ -80,13 +80,26 @@ impl ConnectorService {
         public_url: &str,
     ) -> CoreResult<Channel> {
         may_manage(actor)?;
-        let identity = self.messengers.check(&credentials).await?;
         let kind = credentials.kind();
         if polling && kind != ChannelKind::Telegram {
             return Err(CoreError::invalid(
                 "updates",
                 "only a Telegram bot takes its updates by long polling",
             ));
+        }
+        let identity = self.messengers.check(&credentials).await?;
+        // A platform sends an account's updates to one address: a second channel would take
+        // them from the first.
+        let connected = self.store.connected_channels().await?;
+        if connected.iter().any(|c| {
+            c.channel.active
+                && c.channel.kind == kind
+                && c.channel.external_id.as_deref() == Some(identity.external_id.as_str())
+        }) {
+            return Err(CoreError::Conflict {
+                code: "already_connected",
+                what: format!("a channel for {}", identity.name),
+            });
         }
         let hook_key = random_hex(16);
         let mut connection = Connection {

@@ -93,6 +93,11 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
     );
     // VK's confirmation call was answered with the community's code.
     wait_confirmed(&fake).await;
+    // The community once: a second channel would take its updates from the first.
+    admin
+        .post("/api/v1/connectors", json!({"type": "vk", "token": TOKEN}))
+        .refused(409, "already_connected")
+        .await;
     let listed = admin.get("/api/v1/connectors").expect(200).await;
     assert!(
         !listed.to_string().contains(TOKEN),

@@ -87,7 +87,8 @@ pub async fn list_connectors(
 /// stored sealed and never shown again.
 #[utoipa::path(post, path = "/api/v1/connectors", tag = "connectors", request_body = ConnectRequest,
     responses((status = 201, body = Channel), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "`credentials_refused`, `platform_refused`, `platform_unreachable`: nothing was created")))]
+        (status = 409, body = ErrorBody, description = "`already_connected`: the account is connected already"),
+        (status = 422, body = ErrorBody, description = "`credentials_refused`, `platform_refused`, `platform_unreachable`, `invalid_value`: nothing was created")))]
 pub async fn connect(
     State(state): State<AppState>,
     caller: ApiActor,
