@@ -12,6 +12,7 @@ use beseda_core::connector::{HookState, Identity, Incoming, Polled, RemoteFile, 
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::files::ByteStream;
 use beseda_core::ids::ChannelId;
+use beseda_core::secret::same_secret;
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, Failure};
 use serde::Deserialize;
@@ -237,8 +238,7 @@ pub fn parse(channel: ChannelId, body: &[u8]) -> Result<Incoming, ConnectorError
 
 /// Whether a webhook call carries the secret we gave Telegram, compared in constant time.
 pub fn verify(secret: &str, header: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
-    header.is_some_and(|h| bool::from(h.as_bytes().ct_eq(secret.as_bytes())))
+    header.is_some_and(|h| same_secret(h, secret))
 }
 
 impl TelegramBot {
@@ -302,7 +302,25 @@ async fn answer_of<T: DeserializeOwned>(
     }
 }
 
+impl From<ApiRefusal> for ConnectorError {
+    fn from(r: ApiRefusal) -> ConnectorError {
+        ConnectorError::Platform {
+            code: r.code,
+            description: r.description,
+        }
+    }
+}
+
 impl TelegramBot {
+    /// Like [`TelegramBot::call`], a refusal being the platform's error.
+    async fn must<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: Value,
+    ) -> Result<T, ConnectorError> {
+        Ok(self.call(method, body).await??)
+    }
+
     /// The bot behind the token (`getMe`); a refused token is a credentials error.
     pub async fn check(&self) -> Result<Identity, ConnectorError> {
         match self.call::<User>("getMe", json!({})).await? {
@@ -321,13 +339,7 @@ impl TelegramBot {
             "secret_token": secret,
             "allowed_updates": ["message", "edited_message"],
         });
-        match self.call::<bool>("setWebhook", body).await? {
-            Ok(_) => Ok(()),
-            Err(r) => Err(ConnectorError::Platform {
-                code: r.code,
-                description: r.description,
-            }),
-        }
+        self.must::<bool>("setWebhook", body).await.map(drop)
     }
 
     /// The bot's next updates from `offset` on, waiting up to `wait` for one (`getUpdates`,
@@ -344,24 +356,19 @@ impl TelegramBot {
         if let Some(o) = offset {
             body["offset"] = json!(o);
         }
-        match self.call::<Vec<Value>>("getUpdates", body).await? {
-            Ok(updates) => updates
-                .into_iter()
-                .map(|u| {
-                    let id = u["update_id"].as_i64().ok_or_else(|| {
-                        ConnectorError::Malformed("an update without its id".into())
-                    })?;
-                    Ok(Polled {
-                        body: u.to_string().into_bytes(),
-                        next_offset: id + 1,
-                    })
+        let updates: Vec<Value> = self.must("getUpdates", body).await?;
+        updates
+            .into_iter()
+            .map(|u| {
+                let id = u["update_id"]
+                    .as_i64()
+                    .ok_or_else(|| ConnectorError::Malformed("an update without its id".into()))?;
+                Ok(Polled {
+                    body: u.to_string().into_bytes(),
+                    next_offset: id + 1,
                 })
-                .collect(),
-            Err(r) => Err(ConnectorError::Platform {
-                code: r.code,
-                description: r.description,
-            }),
-        }
+            })
+            .collect()
     }
 
     /// What Telegram says of the webhook (`getWebhookInfo`): its last error, if any.
@@ -373,24 +380,22 @@ impl TelegramBot {
             last_error_date: Option<i64>,
             last_error_message: Option<String>,
         }
-        match self.call::<Info>("getWebhookInfo", json!({})).await? {
-            Ok(info) if info.url.is_empty() => Ok(HookState {
+        let info: Info = self.must("getWebhookInfo", json!({})).await?;
+        Ok(if info.url.is_empty() {
+            HookState {
                 ok: false,
                 error: Some("Telegram has no webhook for the bot".into()),
                 error_at: None,
-            }),
-            Ok(info) => Ok(HookState {
+            }
+        } else {
+            HookState {
                 ok: info.last_error_message.is_none(),
                 error: info.last_error_message,
                 error_at: info
                     .last_error_date
                     .map(|d| Timestamp(d.saturating_mul(1000))),
-            }),
-            Err(r) => Err(ConnectorError::Platform {
-                code: r.code,
-                description: r.description,
-            }),
-        }
+            }
+        })
     }
 
     /// The user's current profile photo (`getUserProfilePhotos`), in the largest size up to
@@ -406,18 +411,9 @@ impl TelegramBot {
         struct Photos {
             photos: Vec<Vec<Size>>,
         }
-        let photos = match self
-            .call::<Photos>("getUserProfilePhotos", json!({"user_id": user, "limit": 1}))
-            .await?
-        {
-            Ok(p) => p,
-            Err(r) => {
-                return Err(ConnectorError::Platform {
-                    code: r.code,
-                    description: r.description,
-                });
-            }
-        };
+        let photos: Photos = self
+            .must("getUserProfilePhotos", json!({"user_id": user, "limit": 1}))
+            .await?;
         let sizes = photos.photos.into_iter().next().unwrap_or_default();
         let fitting = sizes
             .iter()
@@ -432,13 +428,9 @@ impl TelegramBot {
 
     /// Stops the bot's updates coming to us.
     pub async fn delete_webhook(&self) -> Result<(), ConnectorError> {
-        match self.call::<bool>("deleteWebhook", json!({})).await? {
-            Ok(_) => Ok(()),
-            Err(r) => Err(ConnectorError::Platform {
-                code: r.code,
-                description: r.description,
-            }),
-        }
+        self.must::<bool>("deleteWebhook", json!({}))
+            .await
+            .map(drop)
     }
 
     /// A file's bytes: `getFile` names its path, then the file is streamed from the Bot API's
@@ -448,18 +440,7 @@ impl TelegramBot {
         struct File {
             file_path: Option<String>,
         }
-        let file = match self
-            .call::<File>("getFile", json!({"file_id": file_id}))
-            .await?
-        {
-            Ok(f) => f,
-            Err(r) => {
-                return Err(ConnectorError::Platform {
-                    code: r.code,
-                    description: r.description,
-                });
-            }
-        };
+        let file: File = self.must("getFile", json!({"file_id": file_id})).await?;
         let path = file.file_path.ok_or_else(|| {
             ConnectorError::Malformed("the Bot API gave no path for the file".into())
         })?;

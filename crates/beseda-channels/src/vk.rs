@@ -13,6 +13,7 @@ use beseda_core::connector::{
 };
 use beseda_core::dialog::{ContactDetails, InboundMessage};
 use beseda_core::ids::{ChannelId, MessageId};
+use beseda_core::secret::same_secret;
 use beseda_core::time::Timestamp;
 use beseda_core::transport::{DeliveryJob, Failure};
 use serde::Deserialize;
@@ -169,16 +170,13 @@ struct Callback {
 /// Whether a callback is the community's and carries our secret; VK's confirmation call,
 /// made before any secret is known to it, needs only the community.
 pub fn verify(group_id: Option<&str>, secret: &str, body: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
     let Ok(c) = serde_json::from_slice::<Callback>(body) else {
         return false;
     };
     if group_id != Some(c.group_id.to_string().as_str()) {
         return false;
     }
-    c.kind == "confirmation"
-        || c.secret
-            .is_some_and(|s| bool::from(s.as_bytes().ct_eq(secret.as_bytes())))
+    c.kind == "confirmation" || c.secret.is_some_and(|s| same_secret(&s, secret))
 }
 
 /// The files of a message: a photo's largest size, documents, voice messages and stickers

@@ -312,10 +312,10 @@ impl ConnectorService {
                 let photo = self
                     .complete(channel, connection, &files, &mut message)
                     .await?;
-                let ingested = self.dialogs.receive(message.clone()).await?;
+                let contact = message.contact_external_id.clone();
+                let ingested = self.dialogs.receive(message).await?;
                 if let (Some(photo), crate::dialog::Ingested::Accepted { .. }) = (photo, ingested) {
-                    self.keep_photo(channel, connection, &message.contact_external_id, &photo)
-                        .await;
+                    self.keep_photo(channel, connection, &contact, &photo).await;
                 }
                 Ok(())
             }

@@ -98,17 +98,10 @@ async fn a_telegram_bot_is_connected_and_talks_both_ways(backend: TestBackend) {
     let messages = admin.feed(dialog).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["body"], "Здравствуйте!");
-    let d = admin
-        .get(&format!("/api/v1/dialogs/{dialog}"))
-        .expect(200)
-        .await;
-    let card = admin
-        .get(&format!("/api/v1/clients/{}", d["client"]["id"]))
-        .expect(200)
-        .await;
+    let card = admin.client_card_of(dialog).await;
     assert_eq!(card["name"], "Анна Петрова");
     // Its photo is kept by Beseda and shown to whoever sees the card.
-    let photo_url = format!("/api/v1/clients/{}/photo", d["client"]["id"]);
+    let photo_url = format!("/api/v1/clients/{}/photo", card["id"]);
     assert_eq!(card["photo_url"], photo_url.as_str());
     let photo = admin
         .raw(reqwest::Method::GET, &photo_url)

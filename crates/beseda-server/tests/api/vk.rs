@@ -122,14 +122,7 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["body"], "Здравствуйте!");
     assert_eq!(fake.calls().iter().filter(|c| *c == "users.get").count(), 1);
-    let d = admin
-        .get(&format!("/api/v1/dialogs/{dialog}"))
-        .expect(200)
-        .await;
-    let card = admin
-        .get(&format!("/api/v1/clients/{}", d["client"]["id"]))
-        .expect(200)
-        .await;
+    let card = admin.client_card_of(dialog).await;
     assert_eq!(card["name"], "Иван Петров");
     let listed = admin.get("/api/v1/connectors").expect(200).await;
     assert!(listed[0]["last_activity_at"].is_i64(), "{listed}");

@@ -196,14 +196,7 @@ async fn f39_a_visitor_and_a_manager_talk_live_with_statuses(app: TestApp) {
     assert_eq!(history["messages"][0]["status"], "read");
 
     // Where the visitor came from is on the new client card (F04).
-    let d = admin
-        .get(&format!("/api/v1/dialogs/{dialog}"))
-        .expect(200)
-        .await;
-    let card = admin
-        .get(&format!("/api/v1/clients/{}", d["client"]["id"]))
-        .expect(200)
-        .await;
+    let card = admin.client_card_of(dialog).await;
     let source = &card["source"];
     assert_eq!(source["channel_type"], "widget");
     assert_eq!(

@@ -189,6 +189,17 @@ impl Caller {
     }
 
     /// Waits (up to ten seconds) until the dialog's feed has a message for which `found` holds.
+    /// The client card of a dialog's client.
+    pub async fn client_card_of(&self, dialog: i64) -> Value {
+        let d = self
+            .get(&format!("/api/v1/dialogs/{dialog}"))
+            .expect(200)
+            .await;
+        self.get(&format!("/api/v1/clients/{}", d["client"]["id"]))
+            .expect(200)
+            .await
+    }
+
     /// Waits until message `id` of the dialog has `status`; the message.
     pub async fn wait_status(&self, dialog: i64, id: &Value, status: &str) -> Value {
         self.wait_feed(dialog, |m| &m["id"] == id && m["status"] == status)
