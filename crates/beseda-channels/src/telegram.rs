@@ -541,7 +541,10 @@ impl TelegramBot {
         }
         let album = files.len() > 1 && files.iter().all(|f| f.view.kind == AttachmentKind::Image);
         let sent = if album {
-            self.send_album(chat, caption, quote, files).await?
+            match self.send_album(chat, caption, quote, files).await? {
+                Ok(m) => m,
+                Err(r) => return Ok(Err(r)),
+            }
         } else {
             let mut answer = None;
             for f in files {
@@ -569,7 +572,7 @@ impl TelegramBot {
         caption: Option<&str>,
         quote: Option<i64>,
         files: Vec<OutgoingFile>,
-    ) -> Result<SentMessage, ConnectorError> {
+    ) -> Result<Result<SentMessage, ApiRefusal>, ConnectorError> {
         let media: Vec<Value> = (0..files.len())
             .map(|i| {
                 let mut item = json!({"type": "photo", "media": format!("attach://f{i}")});
@@ -589,14 +592,13 @@ impl TelegramBot {
             .call_form::<Vec<SentMessage>>("sendMediaGroup", form)
             .await?
         {
+            // A refusal is answered like any send's: a wait, or the reason the manager sees.
             Ok(messages) => messages
                 .into_iter()
                 .next()
+                .map(Ok)
                 .ok_or_else(|| ConnectorError::Malformed("an empty album".into())),
-            Err(r) => Err(ConnectorError::Platform {
-                code: r.code,
-                description: r.description,
-            }),
+            Err(r) => Ok(Err(r)),
         }
     }
 }

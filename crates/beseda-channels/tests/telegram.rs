@@ -209,3 +209,21 @@ async fn sent_messages_are_edited_and_deleted() {
         SendResult::Failed(_)
     ));
 }
+
+/// An album refused like any other send: the client blocked the bot, so the reply fails with
+/// that reason instead of being tried again.
+#[tokio::test]
+async fn a_refused_album_fails_with_the_reason() {
+    use beseda_core::attachment::AttachmentKind;
+    let fake = FakeTelegram::start(TOKEN).await;
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    fake.fail_next(403, "Forbidden: bot was blocked by the user", None);
+    let album = vec![
+        file("a.png", AttachmentKind::Image),
+        file("b.png", AttachmentKind::Image),
+    ];
+    assert!(matches!(
+        bot.send(&reply("Два вида", None), album).await,
+        SendResult::Failed(f) if f.code == "blocked_by_client"
+    ));
+}
