@@ -42,9 +42,15 @@ pub async fn stream(
     http: &reqwest::Client,
     url: &str,
 ) -> Result<beseda_core::files::ByteStream<'static>, ConnectorError> {
+    stream_request(http.get(url)).await
+}
+
+/// Like [`stream`], for a request that needs more than an address (a platform's token).
+pub async fn stream_request(
+    request: reqwest::RequestBuilder,
+) -> Result<beseda_core::files::ByteStream<'static>, ConnectorError> {
     use futures_util::StreamExt;
-    let resp = http
-        .get(url)
+    let resp = request
         .send()
         .await
         .map_err(|e| ConnectorError::Unreachable(e.without_url().to_string()))?;

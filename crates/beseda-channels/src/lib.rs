@@ -5,9 +5,12 @@
 //! URL is configurable, so tests use fakes.
 
 pub mod http;
+pub mod messenger;
+pub mod meta;
 pub mod pace;
 pub mod telegram;
 pub mod vk;
+pub mod whatsapp;
 
 use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
@@ -65,6 +68,9 @@ pub struct Apis {
     pub telegram: String,
     /// The VK API (`https://api.vk.com` unless configured).
     pub vk: String,
+    /// Meta's Graph API, for WhatsApp, Messenger and Instagram
+    /// (`https://graph.facebook.com` unless configured).
+    pub graph: String,
 }
 
 impl Default for Apis {
@@ -72,6 +78,7 @@ impl Default for Apis {
         Apis {
             telegram: telegram::DEFAULT_API.into(),
             vk: vk::DEFAULT_API.into(),
+            graph: meta::DEFAULT_API.into(),
         }
     }
 }
@@ -81,6 +88,8 @@ pub struct Platforms {
     apis: Apis,
     telegram_pace: Pace,
     vk_pace: Pace,
+    whatsapp_pace: Pace,
+    messenger_pace: Pace,
     /// One client for every API call, so that connections to a platform are reused.
     http: reqwest::Client,
     /// And one for the platforms' files.
@@ -91,6 +100,8 @@ pub struct Platforms {
 enum Account {
     Telegram(telegram::TelegramBot),
     Vk(vk::VkGroup),
+    Whatsapp(whatsapp::WhatsappNumber),
+    Page(messenger::Page),
 }
 
 impl Platforms {
@@ -99,6 +110,8 @@ impl Platforms {
             apis,
             telegram_pace: telegram::pace(),
             vk_pace: vk::pace(),
+            whatsapp_pace: whatsapp::pace(),
+            messenger_pace: messenger::pace(),
             http: http::client(),
             downloads: http::download_client(),
         }
@@ -110,6 +123,8 @@ impl Platforms {
         let (pace, key) = match account {
             Account::Telegram(bot) => (&self.telegram_pace, bot.id().to_owned()),
             Account::Vk(group) => (&self.vk_pace, group.key()),
+            Account::Whatsapp(number) => (&self.whatsapp_pace, number.key()),
+            Account::Page(page) => (&self.messenger_pace, page.key()),
         };
         pace.wait_turn(&key, chat)
             .await
@@ -126,7 +141,43 @@ impl Platforms {
                 token,
                 self.http.clone(),
             )),
+            Credentials::Whatsapp {
+                phone_number_id,
+                business_account_id,
+                token,
+                ..
+            } => Account::Whatsapp(whatsapp::WhatsappNumber::new(
+                self.graph(token),
+                phone_number_id,
+                business_account_id,
+            )),
+            Credentials::Facebook {
+                page_id,
+                token,
+                human_agent,
+                ..
+            } => Account::Page(messenger::Page::new(
+                self.graph(token),
+                page_id,
+                false,
+                *human_agent,
+            )),
+            Credentials::Instagram {
+                page_id,
+                token,
+                human_agent,
+                ..
+            } => Account::Page(messenger::Page::new(
+                self.graph(token),
+                page_id,
+                true,
+                *human_agent,
+            )),
         }
+    }
+
+    fn graph(&self, token: &str) -> meta::Graph {
+        meta::Graph::new(&self.apis.graph, token, self.http.clone())
     }
 }
 
@@ -136,6 +187,8 @@ impl Messengers for Platforms {
         Ok(match self.account(credentials) {
             Account::Telegram(bot) => bot.check().await?,
             Account::Vk(group) => group.check().await?,
+            Account::Whatsapp(number) => number.check().await?,
+            Account::Page(page) => page.check().await?,
         })
     }
 
@@ -150,6 +203,10 @@ impl Messengers for Platforms {
                     .add_callback_server(&c.account, url, &c.webhook_secret)
                     .await?,
             ),
+            // Meta's callback URL is the app's, set in its dashboard: the account is
+            // subscribed to the app.
+            Account::Whatsapp(number) => number.subscribe().await.map(|()| None)?,
+            Account::Page(page) => page.subscribe().await.map(|()| None)?,
         })
     }
 
@@ -160,6 +217,8 @@ impl Messengers for Platforms {
                 group.delete_callback_server(&c.account, server).await?;
             }
             (Account::Vk(_), None) => {}
+            (Account::Whatsapp(number), _) => number.unsubscribe().await?,
+            (Account::Page(page), _) => page.unsubscribe().await?,
         }
         Ok(())
     }
@@ -173,15 +232,38 @@ impl Messengers for Platforms {
             ChannelKind::Vk => {
                 vk::verify(channel.external_id.as_deref(), &c.webhook_secret, call.body)
             }
+            ChannelKind::WhatsappBusiness | ChannelKind::FbInstagram => {
+                c.credentials.signing_secret().is_some_and(|secret| {
+                    meta::verify(
+                        secret,
+                        (call.header)(meta::SIGNATURE_HEADER).as_deref(),
+                        call.body,
+                    )
+                })
+            }
             _ => false,
         }
     }
 
-    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Incoming> {
+    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Vec<Incoming>> {
+        let account = channel.external_id.as_deref().unwrap_or_default();
         match channel.kind {
-            ChannelKind::Telegram => Ok(telegram::parse(channel.id, body)?),
-            ChannelKind::Vk => Ok(vk::parse(channel.id, body)?),
+            ChannelKind::Telegram => Ok(vec![telegram::parse(channel.id, body)?]),
+            ChannelKind::Vk => Ok(vec![vk::parse(channel.id, body)?]),
+            ChannelKind::WhatsappBusiness => Ok(whatsapp::parse(channel.id, account, body)?),
+            ChannelKind::FbInstagram => {
+                // Which of a page's two the channel is shows in the call's object.
+                let instagram = meta::Hook::parse(body)?.object == "instagram";
+                Ok(messenger::parse(channel.id, account, instagram, body)?)
+            }
             _ => Err(CoreError::NotFound("connector")),
+        }
+    }
+
+    fn addressees(&self, family: &str, body: &[u8]) -> CoreResult<Vec<(ChannelKind, String)>> {
+        match family {
+            "meta" => Ok(meta::addressees(body)?),
+            _ => Err(CoreError::NotFound("webhook")),
         }
     }
 
@@ -196,7 +278,9 @@ impl Messengers for Platforms {
             Account::Telegram(bot) => Ok(bot
                 .get_updates(offset, wait.min(http::CALL_TIMEOUT / 2))
                 .await?),
-            Account::Vk(_) => Err(CoreError::NotFound("polling")),
+            Account::Vk(_) | Account::Whatsapp(_) | Account::Page(_) => {
+                Err(CoreError::NotFound("polling"))
+            }
         }
     }
 
@@ -209,13 +293,17 @@ impl Messengers for Platforms {
                 error: Some("no callback server was added".into()),
                 error_at: None,
             },
+            (Account::Whatsapp(number), _) => number.hook_state().await?,
+            (Account::Page(page), _) => page.hook_state().await?,
         })
     }
 
     async fn confirmation(&self, c: &Connection) -> CoreResult<String> {
         match self.account(&c.credentials) {
             Account::Vk(group) => Ok(group.confirmation_code(&c.account).await?),
-            Account::Telegram(_) => Err(CoreError::NotFound("confirmation")),
+            Account::Telegram(_) | Account::Whatsapp(_) | Account::Page(_) => {
+                Err(CoreError::NotFound("confirmation"))
+            }
         }
     }
 
@@ -226,7 +314,23 @@ impl Messengers for Platforms {
                 photo: Some(photo),
                 ..Profile::default()
             }),
+            Account::Page(page) => page.profile(contact).await?,
+            // A WhatsApp client's name comes with each message.
+            Account::Whatsapp(_) => None,
         })
+    }
+
+    async fn mark_read(
+        &self,
+        credentials: &Credentials,
+        chat: &str,
+        external_id: &str,
+    ) -> CoreResult<()> {
+        match self.account(credentials) {
+            Account::Whatsapp(number) => Ok(number.mark_read(external_id).await?),
+            Account::Page(page) => Ok(page.mark_read(chat).await?),
+            Account::Telegram(_) | Account::Vk(_) => Ok(()),
+        }
     }
 
     async fn send(
@@ -242,6 +346,8 @@ impl Messengers for Platforms {
         match account {
             Account::Telegram(bot) => bot.send(reply, files).await,
             Account::Vk(group) => group.send(reply, files).await,
+            Account::Whatsapp(number) => number.send(reply, files).await,
+            Account::Page(page) => page.send(reply, files).await,
         }
     }
 
@@ -259,6 +365,13 @@ impl Messengers for Platforms {
         match account {
             Account::Telegram(bot) => bot.change(external_id, text).await,
             Account::Vk(group) => group.change(chat, external_id, text).await,
+            Account::Whatsapp(_) | Account::Page(_) => {
+                SendResult::Failed(beseda_core::transport::Failure {
+                    code: "not_supported_by_channel".into(),
+                    message: "Meta's platforms do not let a business edit or delete a sent message"
+                        .into(),
+                })
+            }
         }
     }
 
@@ -269,8 +382,9 @@ impl Messengers for Platforms {
     ) -> CoreResult<ByteStream<'static>> {
         Ok(match self.account(credentials) {
             Account::Telegram(bot) => bot.download(&file.id).await?,
-            // VK gives each file by its address.
-            Account::Vk(_) => http::stream(&self.downloads, &file.id).await?,
+            // VK and Messenger give each file by its address.
+            Account::Vk(_) | Account::Page(_) => http::stream(&self.downloads, &file.id).await?,
+            Account::Whatsapp(number) => number.download(&self.downloads, &file.id).await?,
         })
     }
 }

@@ -20,6 +20,34 @@ pub enum Credentials {
     /// A community's access token, with the rights to its messages, photos, documents and
     /// management (for the callback server).
     Vk { token: String },
+    /// A phone number on WhatsApp's Cloud API: its id, its business account's (templates and
+    /// the webhook's subscription live there), a system user's token, and the secret of the
+    /// Meta app that signs the webhook's calls.
+    Whatsapp {
+        phone_number_id: String,
+        business_account_id: String,
+        token: String,
+        app_secret: String,
+    },
+    /// A Facebook page's Messenger conversations: the page's id and access token, and the
+    /// Meta app's secret. `human_agent`: the app has Meta's Human Agent permission, so a
+    /// manager may answer for 7 days after the client's last message instead of 24 hours.
+    Facebook {
+        page_id: String,
+        token: String,
+        app_secret: String,
+        #[serde(default)]
+        human_agent: bool,
+    },
+    /// The Instagram professional account linked to a Facebook page, through that page (the
+    /// Messenger Platform for Instagram): the same fields as a page's.
+    Instagram {
+        page_id: String,
+        token: String,
+        app_secret: String,
+        #[serde(default)]
+        human_agent: bool,
+    },
 }
 
 impl fmt::Debug for Credentials {
@@ -33,6 +61,42 @@ impl Credentials {
         match self {
             Credentials::Telegram { .. } => ChannelKind::Telegram,
             Credentials::Vk { .. } => ChannelKind::Vk,
+            Credentials::Whatsapp { .. } => ChannelKind::WhatsappBusiness,
+            Credentials::Facebook { .. } | Credentials::Instagram { .. } => {
+                ChannelKind::FbInstagram
+            }
+        }
+    }
+
+    /// The secret a platform signs its webhook's calls with, where it signs them (Meta).
+    pub fn signing_secret(&self) -> Option<&str> {
+        match self {
+            Credentials::Whatsapp { app_secret, .. }
+            | Credentials::Facebook { app_secret, .. }
+            | Credentials::Instagram { app_secret, .. } => Some(app_secret),
+            Credentials::Telegram { .. } | Credentials::Vk { .. } => None,
+        }
+    }
+
+    /// How long after the client's last message a manager may still write to them, where the
+    /// platform bounds it (Meta's customer-service window).
+    pub fn reply_window(&self) -> Option<std::time::Duration> {
+        const HOUR: u64 = 3600;
+        match self {
+            Credentials::Whatsapp { .. }
+            | Credentials::Facebook {
+                human_agent: false, ..
+            }
+            | Credentials::Instagram {
+                human_agent: false, ..
+            } => Some(std::time::Duration::from_secs(24 * HOUR)),
+            Credentials::Facebook {
+                human_agent: true, ..
+            }
+            | Credentials::Instagram {
+                human_agent: true, ..
+            } => Some(std::time::Duration::from_secs(7 * 24 * HOUR)),
+            Credentials::Telegram { .. } | Credentials::Vk { .. } => None,
         }
     }
 }
@@ -92,11 +156,38 @@ pub enum Incoming {
     },
     /// The client read the company's messages up to this one (the platform's id of it).
     Read { external_id: String },
+    /// One of the company's messages moved on (the platform's id of it): delivered, read, or
+    /// failed with the platform's reason.
+    Status {
+        external_id: String,
+        status: crate::dialog::DeliveryStatus,
+        failure: Option<Failure>,
+    },
+    /// Every company message to the client sent up to this moment reached `status` (Messenger's
+    /// delivery and read watermarks).
+    Watermark {
+        contact: String,
+        at: crate::time::Timestamp,
+        status: crate::dialog::DeliveryStatus,
+    },
+    /// The client reacted to a message of their dialog.
+    Reaction { contact: String, reaction: Reaction },
     /// The platform checks that the address is ours: it is answered with the account's code.
     Confirm,
     /// Nothing for the inbox (a service update, a kind not handled): acknowledged, so the
     /// platform does not send it again, and logged with the reason.
     Ignored(String),
+}
+
+/// A client's reaction to a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    /// The reaction's own id on the platform: a repeat of it changes nothing.
+    pub external_id: String,
+    /// The platform's id of the message reacted to, the client's or ours.
+    pub message: String,
+    /// The emoji; empty when the client took their reaction back.
+    pub emoji: String,
 }
 
 /// What the platform said to a reply; the delivery worker turns it into a status or a retry
@@ -150,6 +241,20 @@ pub struct ConnectorOverview {
     /// The platform's word on the channel's updates; `None` for a channel turned off, or a
     /// platform that did not answer in time.
     pub state: Option<HookState>,
+    /// For a platform whose webhook is set in its own dashboard (Meta's apps): what to enter
+    /// there.
+    pub callback: Option<CallbackSetup>,
+}
+
+/// A webhook an administrator sets in a platform's dashboard.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CallbackSetup {
+    /// The callback URL.
+    pub url: String,
+    /// The verify token the platform's handshake must bring.
+    pub verify_token: String,
+    /// The webhook fields to subscribe the app to.
+    pub fields: Vec<&'static str>,
 }
 
 /// What a platform tells of a client on request.
@@ -183,8 +288,11 @@ pub trait Messengers: Send + Sync + 'static {
     /// Whether a webhook call comes from the platform: it carries the connection's secret
     /// (in a header or in the body, as the platform does).
     fn authentic(&self, channel: &Channel, connection: &Connection, call: &HookCall<'_>) -> bool;
-    /// One webhook body of a channel.
-    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Incoming>;
+    /// One webhook body of a channel: the updates in it for this channel, in order.
+    fn parse(&self, channel: &Channel, body: &[u8]) -> CoreResult<Vec<Incoming>>;
+    /// The accounts a call to a webhook that several accounts share (Meta's, `family`
+    /// `meta`) carries updates for: each one's channel kind and platform id.
+    fn addressees(&self, family: &str, body: &[u8]) -> CoreResult<Vec<(ChannelKind, String)>>;
     /// The account's next updates from `offset` on (from the first not yet confirmed when
     /// `None`), waiting up to `wait` for one (Telegram's `getUpdates`).
     async fn poll(
@@ -205,6 +313,14 @@ pub trait Messengers: Send + Sync + 'static {
         connection: &Connection,
         contact_external_id: &str,
     ) -> CoreResult<Option<Profile>>;
+    /// Tells the platform the company read the client's messages up to this one (the
+    /// platform's id of it), where it shows the client that; a no-op elsewhere.
+    async fn mark_read(
+        &self,
+        credentials: &Credentials,
+        chat: &str,
+        external_id: &str,
+    ) -> CoreResult<()>;
     /// Sends one reply with its files.
     async fn send(
         &self,
@@ -285,6 +401,14 @@ impl Sealer {
         let cipher = chacha20poly1305::ChaCha20Poly1305::new(&self.key.into());
         let plain = cipher.decrypt(nonce.into(), body).map_err(|_| broken())?;
         serde_json::from_slice(&plain).map_err(|_| broken())
+    }
+
+    /// A stable secret for `label`, derived from the server's and the same on every node: a
+    /// token the server gives out without keeping it (the verify token of Meta's webhook).
+    pub fn derive(&self, label: &str) -> String {
+        let mut hex = crate::secret::hmac_hex(&self.key, &[label.as_bytes()]);
+        hex.truncate(32);
+        hex
     }
 }
 

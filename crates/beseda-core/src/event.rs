@@ -2,7 +2,7 @@
 //! its events in the same transaction; after the commit the service publishes them.
 
 use crate::dialog::{MessageView, Responsible, Viewer};
-use crate::ids::{ClientId, DialogId, ManagerId};
+use crate::ids::{ClientId, DialogId, ManagerId, MessageId};
 use crate::library::ClientTag;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,12 @@ pub enum DomainEvent {
     VisitorLeft {},
     /// The website visitor is on the site again.
     VisitorReturned {},
+    /// The client reacted to a message with an emoji (`message_id`: the one reacted to, when
+    /// the dialog has it), or took their reaction back (an empty `emoji`).
+    ClientReacted {
+        message_id: Option<MessageId>,
+        emoji: String,
+    },
     /// Sent on the socket only: the client missed more than the log keeps and must reload.
     Resync {},
 }

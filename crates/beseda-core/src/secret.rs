@@ -62,12 +62,20 @@ impl TokenHasher {
     }
 
     pub fn hash(&self, token: &Token) -> TokenHash {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes a key of any length");
-        mac.update(token.0.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        TokenHash(hmac_hex(&self.key, &[token.0.as_bytes()]))
     }
+}
+
+/// The lower-case hex HMAC-SHA256 of `parts` one after another: webhook signatures, ours and
+/// the platforms'.
+pub fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    let digest = mac.finalize().into_bytes();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `bytes` random bytes as lower-case hex: keys and secrets that travel in addresses and headers.

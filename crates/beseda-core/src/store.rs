@@ -464,6 +464,17 @@ pub trait TransportStore: Send + Sync + 'static {
         message: &MessageRef,
         now: Timestamp,
     ) -> CoreResult<Written<u64>>;
+    /// Moves every company message to the client `contact` created up to `at` and already sent
+    /// forward to `status` (a platform's delivery or read watermark); `not_found` when the
+    /// client has no dialog.
+    async fn advance_until(
+        &self,
+        channel: ChannelId,
+        contact: &str,
+        at: Timestamp,
+        status: crate::dialog::DeliveryStatus,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>>;
     /// Leases up to `limit` due delivery jobs to `owner` until `lease_until`: within a dialog only
     /// the oldest unfinished job, so messages leave in order; a job whose lease ran out (its
     /// worker died) is due again.
@@ -690,6 +701,24 @@ pub trait ConnectorStore: Send + Sync + 'static {
     async fn reseal_channel(&self, id: ChannelId, sealed: &str, now: Timestamp) -> CoreResult<()>;
     /// Removes a connected channel that has no dialog yet: its connection failed half-way.
     async fn forget_connected_channel(&self, id: ChannelId) -> CoreResult<()>;
+    /// The active connected channel of `kind` for this platform account.
+    async fn connected_account(
+        &self,
+        kind: crate::channel::ChannelKind,
+        external_id: &str,
+    ) -> CoreResult<Option<ConnectedChannel>>;
+    /// A client's reaction to a message of their dialog (known by its id on the platform,
+    /// theirs or ours), as a line in the feed; `None` when the reaction was recorded already
+    /// (by its own id) or the client has no dialog.
+    async fn record_reaction(
+        &self,
+        channel: ChannelId,
+        contact: &str,
+        reaction: &crate::connector::Reaction,
+        now: Timestamp,
+    ) -> CoreResult<Written<Option<MessageView>>>;
+    /// The platform's id of the client's latest message in a dialog.
+    async fn last_client_message(&self, dialog: DialogId) -> CoreResult<Option<String>>;
     /// Whether the channel has taken a client's message with this id already.
     async fn knows_message(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool>;
     /// Keeps the photo stored under `key` for a contact; its client card shows it unless it has

@@ -167,19 +167,10 @@ pub enum DeliveryOutcome {
 
 /// The signature of a webhook: `sha256=` and the hex HMAC-SHA256 of `"{timestamp}.{body}"`.
 pub fn sign_webhook(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes a key of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
+    let stamp = timestamp.to_string();
     format!(
         "sha256={}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::secret::hmac_hex(secret.as_bytes(), &[stamp.as_bytes(), b".", body])
     )
 }
 

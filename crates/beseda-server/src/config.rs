@@ -135,6 +135,8 @@ pub struct Config {
     pub poll_wait: std::time::Duration,
     /// The VK API's address (`https://api.vk.com`; a test's fake otherwise).
     pub vk_api: String,
+    /// Meta's Graph API address (`https://graph.facebook.com`; a test's fake otherwise).
+    pub graph_api: String,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// Files are refused when the local attachments' disk has less than this free.
@@ -168,6 +170,7 @@ impl fmt::Debug for Config {
             .field("event_retention", &self.event_retention)
             .field("telegram_api", &self.telegram_api)
             .field("vk_api", &self.vk_api)
+            .field("graph_api", &self.graph_api)
             .field("poll_wait", &self.poll_wait)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("min_free_disk_bytes", &self.min_free_disk_bytes)
@@ -196,6 +199,7 @@ struct FileConfig {
     min_free_disk_mb: Option<String>,
     telegram_api: Option<String>,
     vk_api: Option<String>,
+    graph_api: Option<String>,
     telegram_poll_secs: Option<String>,
 }
 
@@ -317,6 +321,11 @@ impl Config {
             pick("BESEDA_VK_API", file_cfg.vk_api),
             beseda_channels::vk::DEFAULT_API,
         )?;
+        let graph_api = api_address(
+            "BESEDA_GRAPH_API",
+            pick("BESEDA_GRAPH_API", file_cfg.graph_api),
+            beseda_channels::meta::DEFAULT_API,
+        )?;
         let poll_wait = std::time::Duration::from_secs(number(
             "BESEDA_TELEGRAM_POLL_SECS",
             pick("BESEDA_TELEGRAM_POLL_SECS", file_cfg.telegram_poll_secs),
@@ -328,6 +337,7 @@ impl Config {
             poll_wait,
             telegram_api,
             vk_api,
+            graph_api,
             min_free_disk_bytes,
             trusted_proxies,
             event_retention,

@@ -179,6 +179,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         messengers: Arc::new(beseda_channels::Platforms::new(beseda_channels::Apis {
             telegram: config.telegram_api.clone(),
             vk: config.vk_api.clone(),
+            graph: config.graph_api.clone(),
         })),
     };
     let mut state = AppState::new(store.clone(), settings)?;

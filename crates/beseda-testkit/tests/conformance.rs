@@ -53,6 +53,7 @@ on_both_backends!(
     two_cards_of_one_person_merge_into_one,
     connected_channels_keep_their_key_and_sealed_credentials,
     connectors_keep_echoes_polling_leases_and_half_made_channels,
+    connectors_find_accounts_keep_reactions_and_follow_watermarks,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

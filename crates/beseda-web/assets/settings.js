@@ -8,7 +8,7 @@ const error = document.getElementById("settings-error");
 function body(form) {
   const out = {};
   for (const el of form.elements) {
-    if (!el.name) continue;
+    if (!el.name || el.disabled) continue;
     let v;
     switch (el.dataset.type) {
       case "bool":
@@ -97,4 +97,19 @@ for (const form of document.querySelectorAll("form[data-api]")) {
     }
     location.reload();
   });
+}
+
+// The messenger form shows, and sends, only the fields of the messenger chosen.
+const connect = document.getElementById("connect-messenger");
+if (connect) {
+  const kind = connect.elements.namedItem("type");
+  const show = () => {
+    for (const el of connect.querySelectorAll("[data-for]")) {
+      const on = el.dataset.for.split(" ").includes(kind.value);
+      el.hidden = !on;
+      for (const input of el.querySelectorAll("input, select")) input.disabled = !on;
+    }
+  };
+  kind.addEventListener("change", show);
+  show();
 }

@@ -6,18 +6,19 @@
 use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
 use crate::channel::ChannelKind;
+use crate::connector::{CallbackSetup, Sealer, SendResult};
 use crate::connector::{Connection, ConnectorOverview, Credentials, Incoming, Messengers};
 use crate::connector::{HookCall, OutgoingFile, Polled, Profile, RemoteFile};
-use crate::connector::{Sealer, SendResult};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::{Event, EventBus};
 use crate::ids::{ChannelId, MessageId};
 use crate::manager::Actor;
 use crate::secret::random_hex;
+use crate::secret::same_secret;
 use crate::store::{ConnectedChannel, Store};
 use crate::time::Clock;
-use crate::transport::{Channel, ChannelRegistration, DeliveryJob, MessageRef};
+use crate::transport::{Channel, ChannelRegistration, DeliveryJob, MessageRef, StatusReport};
 
 /// How long a new client's photo may take to fetch, the message's acknowledgement waiting.
 const PHOTO_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -155,7 +156,11 @@ impl ConnectorService {
 
     /// The connected channels with how their updates come, their latest activity and, asked of
     /// each platform at once (briefly), whether updates reach us.
-    pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<ConnectorOverview>> {
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        public_url: &str,
+    ) -> CoreResult<Vec<ConnectorOverview>> {
         may_manage(actor)?;
         let mut asking = tokio::task::JoinSet::new();
         let mut out = Vec::new();
@@ -179,6 +184,7 @@ impl ConnectorService {
             out.push(ConnectorOverview {
                 updates: if polling { "polling" } else { "webhook" },
                 last_activity_at: c.last_activity_at,
+                callback: self.callback_setup(c.channel.kind, public_url),
                 channel: c.channel,
                 state: None,
             });
@@ -187,6 +193,27 @@ impl ConnectorService {
             out[i].state = state;
         }
         Ok(out)
+    }
+
+    /// What an administrator enters in the platform's dashboard for a channel whose webhook is
+    /// set there (Meta's apps share one per server).
+    fn callback_setup(&self, kind: ChannelKind, public_url: &str) -> Option<CallbackSetup> {
+        let fields = match kind {
+            ChannelKind::WhatsappBusiness => vec!["messages"],
+            ChannelKind::FbInstagram => vec![
+                "messages",
+                "message_echoes",
+                "message_deliveries",
+                "message_reads",
+                "message_reactions",
+            ],
+            _ => return None,
+        };
+        Some(CallbackSetup {
+            url: format!("{}/hooks/meta", public_url.trim_end_matches('/')),
+            verify_token: self.shared_hook_token("meta"),
+            fields,
+        })
     }
 
     /// Turns a connected channel off and removes its webhook at the platform; its dialogs stay.
@@ -220,18 +247,80 @@ impl ConnectorService {
         if !self.messengers.authentic(&c.channel, &connection, call) {
             return Err(CoreError::Unauthenticated);
         }
-        let incoming = match self.messengers.parse(&c.channel, call.body) {
-            Ok(incoming) => incoming,
-            Err(e) => {
-                tracing::warn!(channel = %c.channel.id, error = %e, "a webhook call that is not an update");
-                return Ok(ACKNOWLEDGED.into());
-            }
-        };
-        if matches!(incoming, Incoming::Confirm) {
+        let updates = self.parsed(&c.channel, call.body);
+        if updates.iter().any(|u| matches!(u, Incoming::Confirm)) {
             return self.messengers.confirmation(&connection).await;
         }
-        self.take(&c.channel, &connection, incoming).await?;
+        for incoming in updates {
+            self.take(&c.channel, &connection, incoming).await?;
+        }
         Ok(ACKNOWLEDGED.into())
+    }
+
+    /// A channel's updates in a body; none, logged, for a body that is not the platform's.
+    fn parsed(&self, channel: &Channel, body: &[u8]) -> Vec<Incoming> {
+        self.messengers
+            .parse(channel, body)
+            .unwrap_or_else(|e| {
+                tracing::warn!(channel = %channel.id, error = %e, "a webhook body that is not an update");
+                Vec::new()
+            })
+    }
+
+    /// The verify token of a webhook that several accounts share (`family` `meta`): derived
+    /// from the server's secret, the same on every node and for every channel.
+    pub fn shared_hook_token(&self, family: &str) -> String {
+        self.sealer
+            .derive(&format!("{family} webhook verify token"))
+    }
+
+    /// A platform's handshake for a shared webhook (Meta's `hub.*`): the challenge back when
+    /// it brings our verify token, else `forbidden`.
+    pub fn verify_shared_hook(
+        &self,
+        family: &str,
+        mode: &str,
+        token: &str,
+        challenge: &str,
+    ) -> CoreResult<String> {
+        if mode == "subscribe" && same_secret(token, &self.shared_hook_token(family)) {
+            Ok(challenge.to_owned())
+        } else {
+            Err(CoreError::Forbidden("verify the webhook"))
+        }
+    }
+
+    /// One call of a webhook that several accounts share (Meta's: one app, many numbers and
+    /// pages). Every connected channel it names must find the call signed with its secret,
+    /// else nothing of it is taken (`unauthenticated`); then each channel's updates are taken
+    /// in order. Accounts that are not connected here are left out.
+    pub async fn receive_shared(&self, family: &str, call: &HookCall<'_>) -> CoreResult<()> {
+        let addressees = match self.messengers.addressees(family, call.body) {
+            Ok(a) => a,
+            Err(CoreError::NotFound(what)) => return Err(CoreError::NotFound(what)),
+            Err(e) => {
+                tracing::warn!(family, error = %e, "a shared webhook's body that is not an update");
+                return Ok(());
+            }
+        };
+        let mut found = Vec::new();
+        for (kind, account) in addressees {
+            let Some(c) = self.store.connected_account(kind, &account).await? else {
+                tracing::debug!(family, %account, "a webhook call for an account not connected here");
+                continue;
+            };
+            let connection = self.sealer.open(&c.sealed)?;
+            if !self.messengers.authentic(&c.channel, &connection, call) {
+                return Err(CoreError::Unauthenticated);
+            }
+            found.push((c.channel, connection));
+        }
+        for (channel, connection) in found {
+            for incoming in self.parsed(&channel, call.body) {
+                self.take(&channel, &connection, incoming).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The active channels whose updates are polled for.
@@ -281,11 +370,8 @@ impl ConnectorService {
     ) -> CoreResult<usize> {
         let mut taken = 0;
         for u in updates {
-            match self.messengers.parse(&c.channel, &u.body) {
-                Ok(incoming) => self.take(&c.channel, connection, incoming).await?,
-                Err(e) => {
-                    tracing::warn!(channel = %c.channel.id, error = %e, "a polled update that is not one");
-                }
+            for incoming in self.parsed(&c.channel, &u.body) {
+                self.take(&c.channel, connection, incoming).await?;
             }
             if !self
                 .store
@@ -347,6 +433,40 @@ impl ConnectorService {
                     .await;
                 self.publish_unless_unknown(read.map(|w| w.events))
             }
+            Incoming::Status {
+                external_id,
+                status,
+                failure,
+            } => {
+                let report = StatusReport {
+                    channel_id: channel.id,
+                    message: MessageRef::External(external_id),
+                    status,
+                    failure,
+                    external_id: None,
+                };
+                let reported = self.store.report_status(&report, self.clock.now()).await;
+                self.publish_unless_unknown(reported.map(|w| w.events))
+            }
+            Incoming::Watermark {
+                contact,
+                at,
+                status,
+            } => {
+                let moved = self
+                    .store
+                    .advance_until(channel.id, &contact, at, status, self.clock.now())
+                    .await;
+                self.publish_unless_unknown(moved.map(|w| w.events))
+            }
+            Incoming::Reaction { contact, reaction } => {
+                let written = self
+                    .store
+                    .record_reaction(channel.id, &contact, &reaction, self.clock.now())
+                    .await?;
+                self.bus.publish(&written.events);
+                Ok(())
+            }
             Incoming::Confirm | Incoming::Ignored(_) => {
                 tracing::debug!(channel = %channel.id, update = ?incoming, "an update left out");
                 Ok(())
@@ -354,7 +474,8 @@ impl ConnectorService {
         }
     }
 
-    /// An edit or a read receipt about a message we never had changes nothing.
+    /// An edit, a status or a read receipt about a message (or a client) we never had changes
+    /// nothing.
     fn publish_unless_unknown(&self, written: CoreResult<Vec<Event>>) -> CoreResult<()> {
         match written {
             Ok(events) => {
@@ -522,6 +643,15 @@ impl ConnectorService {
                 body: self.attachments.bytes(&stored, false).await?,
                 view: view.clone(),
             });
+        }
+        // Answering a client shows them their messages were read, where the platform shows it.
+        if let Some(last) = self.store.last_client_message(reply.dialog_id).await?
+            && let Err(e) = self
+                .messengers
+                .mark_read(&connection.credentials, &reply.contact_external_id, &last)
+                .await
+        {
+            tracing::debug!(channel = %reply.channel_id, error = %e, "marking the client's messages read failed");
         }
         Ok(self
             .messengers

@@ -28,6 +28,7 @@ mod restart;
 mod telegram;
 mod transport_api;
 mod vk;
+mod whatsapp;
 mod widget_api;
 mod widget_browser;
 mod workspace;

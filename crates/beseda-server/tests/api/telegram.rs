@@ -425,7 +425,12 @@ async fn a_burst_of_replies_keeps_telegrams_pace() {
         .max()
         .unwrap();
     assert!(busiest <= 30, "{busiest} messages within one second");
-    let one_chat = &times[0].1;
+    // The client who got four, whichever went out first.
+    let one_chat = times
+        .iter()
+        .map(|(_, c)| c)
+        .max_by_key(|c| times.iter().filter(|(_, x)| x == *c).count())
+        .unwrap();
     let to_one: Vec<std::time::Instant> = times
         .iter()
         .filter(|(_, c)| c == one_chat)

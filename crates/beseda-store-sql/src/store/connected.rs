@@ -8,9 +8,12 @@ use super::{SqlStore, events, params};
 use crate::driver::SqlRow;
 use async_trait::async_trait;
 use beseda_core::attachment::Uploader;
+use beseda_core::channel::ChannelKind;
+use beseda_core::connector::Reaction;
 use beseda_core::dialog::{
     DeliveryStatus, InboundMessage, MessageAuthor, MessageKind, MessageView,
 };
+use beseda_core::event::DomainEvent;
 use beseda_core::ids::{ChannelId, ClientId, DialogId, MessageId};
 use beseda_core::store::Written;
 use beseda_core::store::{ConnectedChannel, ConnectorStore};
@@ -137,6 +140,101 @@ impl ConnectorStore for SqlStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn connected_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> CoreResult<Option<ConnectedChannel>> {
+        let sql = format!(
+            "SELECT {COLUMNS}, CAST(NULL AS BIGINT) AS last_activity_at FROM channels \
+             WHERE hook_key IS NOT NULL AND active = $3 AND kind = $1 AND external_id = $2 ORDER BY id DESC"
+        );
+        self.db
+            .fetch_optional(&sql, params![kind.as_str(), external_id, true])
+            .await?
+            .as_ref()
+            .map(connected_from)
+            .transpose()
+    }
+
+    async fn record_reaction(
+        &self,
+        channel: ChannelId,
+        contact: &str,
+        reaction: &Reaction,
+        now: Timestamp,
+    ) -> CoreResult<Written<Option<MessageView>>> {
+        let mut tx = self.db.begin().await?;
+        let nothing = Written {
+            value: None,
+            events: Vec::new(),
+        };
+        let Some(r) = tx
+            .fetch_optional(
+                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
+                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
+                params![channel, contact],
+            )
+            .await?
+        else {
+            return Ok(nothing);
+        };
+        let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
+        // The line keeps the reaction's own id, so a platform's repeat finds it.
+        let seen = tx
+            .fetch_optional(
+                "SELECT 1 AS one FROM messages WHERE channel_id = $1 AND external_id = $2",
+                params![channel, reaction.external_id.as_str()],
+            )
+            .await?
+            .is_some();
+        if seen {
+            return Ok(nothing);
+        }
+        let reacted = tx
+            .fetch_optional(
+                "SELECT id FROM messages WHERE dialog_id = $1 AND (external_id = $2 OR transport_id = $2)",
+                params![d.id, reaction.message.as_str()],
+            )
+            .await?
+            .map(|r| r.i64("id"))
+            .transpose()?
+            .map(MessageId);
+        let event = DomainEvent::ClientReacted {
+            message_id: reacted,
+            emoji: reaction.emoji.clone(),
+        };
+        let msg = NewMessage {
+            author: MessageAuthor::System,
+            kind: MessageKind::Event,
+            body: "",
+            event: Some(event),
+            quote: reacted,
+            external_id: Some(&reaction.external_id),
+            status: None,
+            created_at: now,
+            waiting_since: None,
+            files: &[],
+            uploader: None,
+        };
+        let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
+        let new_events = vec![message_event(&mut tx, &d, &view).await?];
+        let events = events::append(&mut tx, new_events, now).await?;
+        commit(tx, Some(view), events).await
+    }
+
+    async fn last_client_message(&self, dialog: DialogId) -> CoreResult<Option<String>> {
+        let r = self
+            .db
+            .fetch_optional(
+                "SELECT m.external_id FROM dialogs d JOIN messages m ON m.dialog_id = d.id AND m.seq = d.last_client_seq \
+                 WHERE d.id = $1",
+                params![dialog],
+            )
+            .await?;
+        Ok(r.map(|r| r.opt_text("external_id")).transpose()?.flatten())
     }
 
     async fn knows_message(&self, channel: ChannelId, external_id: &str) -> CoreResult<bool> {

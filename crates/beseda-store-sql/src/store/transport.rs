@@ -344,28 +344,37 @@ impl TransportStore for SqlStore {
                 params![dialog, seq],
             )
             .await?;
-        let mut all = Vec::new();
-        let mut changed = 0;
-        for r in ids {
-            let (outcome, events) = self
-                .advance(
-                    &mut tx,
-                    MessageId(r.i64("id")?),
-                    dialog,
-                    DeliveryStatus::Read,
-                    None,
-                    None,
-                    now,
-                )
-                .await?;
-            changed += u64::from(outcome.changed);
-            all.extend(events);
-        }
-        tx.commit().await?;
-        Ok(Written {
-            value: changed,
-            events: all,
-        })
+        self.advance_all(tx, dialog, ids, DeliveryStatus::Read, now)
+            .await
+    }
+
+    async fn advance_until(
+        &self,
+        channel: ChannelId,
+        contact: &str,
+        at: Timestamp,
+        status: DeliveryStatus,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>> {
+        let mut tx = self.db.begin().await?;
+        let found = tx
+            .fetch_optional(
+                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
+                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
+                params![channel, contact],
+            )
+            .await?
+            .ok_or(CoreError::NotFound("dialog"))?;
+        let dialog = DialogId(found.i64("id")?);
+        dtx::lock(&mut tx, dialog).await?;
+        // A message still queued had not reached the platform by then.
+        let ids = tx
+            .fetch_all(
+                "SELECT id FROM messages WHERE dialog_id = $1 AND created_at <= $2 AND status IN ('sent', 'delivered') ORDER BY seq",
+                params![dialog, at],
+            )
+            .await?;
+        self.advance_all(tx, dialog, ids, status, now).await
     }
 
     async fn claim_deliveries(
@@ -566,6 +575,40 @@ impl SqlStore {
             }
         }
         Ok(events)
+    }
+
+    /// Moves each of a locked dialog's messages (rows with their `id`) forward to `status`,
+    /// and commits.
+    async fn advance_all(
+        &self,
+        mut tx: Box<dyn crate::driver::SqlTx>,
+        dialog: DialogId,
+        ids: Vec<SqlRow>,
+        status: DeliveryStatus,
+        now: Timestamp,
+    ) -> CoreResult<Written<u64>> {
+        let mut all = Vec::new();
+        let mut changed = 0;
+        for r in ids {
+            let (outcome, events) = self
+                .advance(
+                    &mut tx,
+                    MessageId(r.i64("id")?),
+                    dialog,
+                    status,
+                    None,
+                    None,
+                    now,
+                )
+                .await?;
+            changed += u64::from(outcome.changed);
+            all.extend(events);
+        }
+        tx.commit().await?;
+        Ok(Written {
+            value: changed,
+            events: all,
+        })
     }
 
     /// Moves a message's status forward under its dialog's lock, with a `message_status` event;

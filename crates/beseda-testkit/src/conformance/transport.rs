@@ -497,3 +497,109 @@ pub async fn connectors_keep_echoes_polling_leases_and_half_made_channels(store:
         "a channel turned off is polled by nobody"
     );
 }
+
+pub async fn connectors_find_accounts_keep_reactions_and_follow_watermarks(store: &dyn Store) {
+    let kind = ChannelKind::WhatsappBusiness;
+    let reg = ChannelRegistration {
+        kind,
+        name: "Shop".into(),
+        avatar_url: None,
+        external_id: Some("106540".into()),
+        capabilities: kind.default_capabilities(),
+    };
+    let c = store
+        .create_connected_channel(&reg, "key-w", "sealed-w", Timestamp(1))
+        .await
+        .unwrap();
+    // A platform account finds its active channel, by kind and id.
+    let found = store.connected_account(kind, "106540").await.unwrap();
+    assert_eq!(found.map(|f| f.channel.id), Some(c.id));
+    assert!(
+        store
+            .connected_account(ChannelKind::FbInstagram, "106540")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (d, _) = accepted(
+        store
+            .ingest_client_message(&inbound(c.id, "7916", "wamid.in1", "Hi"), Timestamp(3))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store.last_client_message(d).await.unwrap().as_deref(),
+        Some("wamid.in1")
+    );
+    // Two of the company's messages, sent at 600 and 700 (written on the platform: sent).
+    for (id, at) in [("wamid.out1", 600), ("wamid.out2", 700)] {
+        let mut m = inbound(c.id, "7916", id, "Ours");
+        m.sent_at = Timestamp(at);
+        store.record_echo(&m, None, Timestamp(at)).await.unwrap();
+    }
+    // Delivered up to 650: the first only; read up to 800: both. Backwards changes nothing.
+    let moved =
+        |at, status| store.advance_until(c.id, "7916", Timestamp(at), status, Timestamp(900));
+    assert_eq!(
+        moved(650, DeliveryStatus::Delivered).await.unwrap().value,
+        1
+    );
+    assert_eq!(moved(800, DeliveryStatus::Read).await.unwrap().value, 2);
+    assert_eq!(
+        moved(800, DeliveryStatus::Delivered).await.unwrap().value,
+        0
+    );
+    assert!(matches!(
+        moved(800, DeliveryStatus::Read).await.map(|w| w.value),
+        Ok(0)
+    ));
+    assert!(matches!(
+        store
+            .advance_until(
+                c.id,
+                "nobody",
+                Timestamp(800),
+                DeliveryStatus::Read,
+                Timestamp(900)
+            )
+            .await,
+        Err(beseda_core::CoreError::NotFound(_))
+    ));
+    // A reaction is a line in the feed naming the message reacted to; its repeat adds nothing.
+    let reaction = beseda_core::connector::Reaction {
+        external_id: "wamid.r1".into(),
+        message: "wamid.out1".into(),
+        emoji: "👍".into(),
+    };
+    let line = store
+        .record_reaction(c.id, "7916", &reaction, Timestamp(950))
+        .await
+        .unwrap()
+        .value
+        .expect("recorded");
+    assert_eq!(line.author, beseda_core::dialog::MessageAuthor::System);
+    let reacted = line.quote.as_ref().map(|q| q.id);
+    assert!(
+        matches!(line.event.as_deref(), Some(beseda_core::event::DomainEvent::ClientReacted { message_id, emoji }) if *message_id == reacted && emoji == "👍" && message_id.is_some()),
+        "{line:?}"
+    );
+    assert!(
+        store
+            .record_reaction(c.id, "7916", &reaction, Timestamp(960))
+            .await
+            .unwrap()
+            .value
+            .is_none()
+    );
+    store
+        .disconnect_channel(c.id, Timestamp(990))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .connected_account(kind, "106540")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -173,6 +173,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api_connectors::disconnect))
         .routes(routes!(api_connectors::hook))
+        .routes(routes!(
+            api_connectors::meta_handshake,
+            api_connectors::meta_hook
+        ))
         .merge(crate::widget::routes())
         .layer(DefaultBodyLimit::max(json::JSON_BODY_LIMIT))
         .layer(timeout(REQUEST_TIMEOUT))

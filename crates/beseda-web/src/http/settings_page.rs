@@ -55,6 +55,8 @@ pub struct ConnectedRow {
     /// `YYYY-MM-DD HH:MM` UTC.
     pub last_activity: Option<String>,
     pub problem: Option<String>,
+    /// What to enter in the platform's dashboard (Meta's apps).
+    pub callback: Option<beseda_core::connector::CallbackSetup>,
 }
 
 impl From<beseda_core::connector::ConnectorOverview> for ConnectedRow {
@@ -71,6 +73,7 @@ impl From<beseda_core::connector::ConnectorOverview> for ConnectedRow {
             },
             last_activity: o.last_activity_at.map(date_time),
             problem,
+            callback: o.callback,
             channel: o.channel,
         }
     }
@@ -242,7 +245,7 @@ pub async fn settings(
         danger_min: minutes(limits.default.danger_secs),
         connected: state
             .connectors
-            .list(actor)
+            .list(actor, &state.public_url)
             .await?
             .into_iter()
             .map(ConnectedRow::from)

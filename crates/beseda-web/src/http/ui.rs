@@ -199,6 +199,12 @@ impl Names {
             }
             DomainEvent::VisitorLeft {} => tr.t("event-visitor_left"),
             DomainEvent::VisitorReturned {} => tr.t("event-visitor_returned"),
+            DomainEvent::ClientReacted { emoji, .. } if emoji.is_empty() => {
+                tr.t("event-client_unreacted")
+            }
+            DomainEvent::ClientReacted { emoji, .. } => {
+                tr.t1("event-client_reacted", "emoji", emoji)
+            }
             other => other.kind(),
         }
     }

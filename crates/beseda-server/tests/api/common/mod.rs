@@ -56,6 +56,8 @@ pub struct Options {
     pub telegram_api: String,
     /// Where the VK API is: a fake's address, or nowhere.
     pub vk_api: String,
+    /// Where Meta's Graph API is: a fake's address, or nowhere.
+    pub graph_api: String,
 }
 
 impl Default for Options {
@@ -76,6 +78,7 @@ impl Default for Options {
             min_free_disk: 0,
             telegram_api: "http://127.0.0.1:9".into(),
             vk_api: "http://127.0.0.1:9".into(),
+            graph_api: "http://127.0.0.1:9".into(),
         }
     }
 }
@@ -105,6 +108,7 @@ impl TestApp {
             min_free_disk,
             telegram_api,
             vk_api,
+            graph_api,
         } = options;
         let db = TestDb::new(backend).await?;
         let store: Arc<dyn Store> = db.open_store().await;
@@ -139,6 +143,7 @@ impl TestApp {
             messengers: Arc::new(beseda_channels::Platforms::new(beseda_channels::Apis {
                 telegram: telegram_api,
                 vk: vk_api,
+                graph: graph_api,
             })),
         };
         let mut state = AppState::new(store.clone(), settings).expect("state");

@@ -1,0 +1,504 @@
+//! WhatsApp numbers connected by Beseda itself, against a fake Graph API on loopback that
+//! speaks the Cloud API's shapes: the numbers checked and their business account subscribed;
+//! Meta's webhook verified by its handshake and its signature, batched for two numbers at
+//! once, redelivered without doubling; every kind of client message in (files fetched by id
+//! in two steps, quotes, places, contacts, reactions as a line); replies out as text and files
+//! (uploaded, then sent by id), quoting by context, the client's messages marked read;
+//! statuses forward only; the platform's refusals as visible reasons. Both stores.
+
+use crate::common::client::Caller;
+use crate::common::{ADMIN_EMAIL, Options, TestApp};
+use beseda_testkit::TestBackend;
+use beseda_testkit::fake_meta::{
+    self, APP_SECRET, FakeMeta, PHONE_NUMBER_ID, PHONE_NUMBER_ID_2, TOKEN, WABA_ID,
+};
+use serde_json::{Value, json};
+
+pub(crate) async fn app_with(backend: TestBackend, fake: &FakeMeta) -> Option<TestApp> {
+    let options = Options {
+        graph_api: fake.api.clone(),
+        ..Default::default()
+    };
+    TestApp::spawn_with(backend, options).await
+}
+
+fn number(phone_number_id: &str) -> Value {
+    json!({"type": "whatsapp", "token": TOKEN, "phone_number_id": phone_number_id,
+        "business_account_id": WABA_ID, "app_secret": APP_SECRET})
+}
+
+/// One client message of `from` to the first number, as Meta posts it.
+fn from_client(from: &str, wamid: &str, kind: &str, content: Value) -> Value {
+    fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
+        PHONE_NUMBER_ID,
+        fake_meta::wa_message(from, "Анна", wamid, 1_700_000_000, kind, content),
+    )])
+}
+
+fn status(wamid: &str, status: &str, error: Option<(i64, &str)>) -> Value {
+    fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
+        PHONE_NUMBER_ID,
+        fake_meta::wa_status(wamid, status, "79161234567", 1_700_000_100, error),
+    )])
+}
+
+async fn company(admin: &Caller, dialog: i64) -> Vec<Value> {
+    admin
+        .feed(dialog)
+        .await
+        .into_iter()
+        .filter(|m| m["author"]["type"] != "client" && m["author"]["type"] != "system")
+        .collect()
+}
+
+async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
+    let fake = FakeMeta::start().await;
+    let Some(app) = app_with(backend, &fake).await else {
+        return;
+    };
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let hook = app.url("/hooks/meta");
+    // A token Meta refuses creates nothing; a number needs its ids and the app's secret.
+    let mut wrong = number(PHONE_NUMBER_ID);
+    wrong["token"] = json!("EAAG-wrong");
+    admin
+        .post("/api/v1/connectors", wrong)
+        .refused(422, "credentials_refused")
+        .await;
+    let mut partial = number(PHONE_NUMBER_ID);
+    partial.as_object_mut().unwrap().remove("app_secret");
+    admin
+        .post("/api/v1/connectors", partial)
+        .refused(422, "invalid_value")
+        .await;
+    admin
+        .post(
+            "/api/v1/connectors",
+            json!({"type": "telegram", "token": "1:a", "page_id": "5"}),
+        )
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(admin.get("/api/v1/connectors").expect(200).await, json!([]));
+
+    let channel = admin
+        .post("/api/v1/connectors", number(PHONE_NUMBER_ID))
+        .expect(201)
+        .await;
+    assert_eq!(channel["type"], "whatsapp_business");
+    assert_eq!(channel["name"], "Мебельный магазин +1 555-010-0001");
+    admin
+        .post("/api/v1/connectors", number(PHONE_NUMBER_ID_2))
+        .expect(201)
+        .await;
+    admin
+        .post("/api/v1/connectors", number(PHONE_NUMBER_ID))
+        .refused(409, "already_connected")
+        .await;
+    assert!(fake.subscribed().contains(&WABA_ID.to_owned()));
+    let listed = admin.get("/api/v1/connectors").expect(200).await;
+    assert!(!listed.to_string().contains(TOKEN) && !listed.to_string().contains(APP_SECRET));
+    let callback = &listed[0]["callback"];
+    assert_eq!(callback["url"], hook);
+    assert_eq!(callback["fields"], json!(["messages"]));
+    assert_eq!(listed[0]["state"]["ok"], true, "{listed}");
+    let verify_token = callback["verify_token"].as_str().unwrap().to_owned();
+    assert!(verify_token.len() >= 32);
+
+    // Meta's handshake: the challenge back for our verify token only.
+    assert_eq!(
+        fake_meta::verify(&hook, &verify_token, "1158201444").await,
+        (200, "1158201444".into())
+    );
+    assert_eq!(fake_meta::verify(&hook, "guess", "1158201444").await.0, 403);
+
+    // Unsigned, or signed with another app's secret: 401 and nothing stored.
+    let hello = from_client(
+        "79161234567",
+        "wamid.IN1",
+        "text",
+        json!({"body": "Здравствуйте!"}),
+    );
+    assert_eq!(fake.push_unsigned(&hook, &hello).await.0, 401);
+    assert_eq!(
+        fake.push_signed_with(&hook, &hello, "another-secret")
+            .await
+            .0,
+        401
+    );
+    assert!(admin.dialog_ids("").await.is_empty());
+
+    // Signed: in, with the client's name and phone; Meta's redeliveries make nothing twice.
+    for _ in 0..3 {
+        assert_eq!(fake.push(&hook, &hello).await, (200, "ok".into()));
+    }
+    let dialogs = admin.dialog_ids("").await;
+    assert_eq!(dialogs.len(), 1);
+    let dialog = dialogs[0];
+    let card = admin.client_card_of(dialog).await;
+    assert_eq!(card["name"], "Анна");
+    assert_eq!(card["phone"], "+79161234567", "{card}");
+
+    // One call for both numbers (and one for a number not connected here): each channel gets
+    // its own.
+    let batched = fake_meta::whatsapp_hook(vec![
+        fake_meta::whatsapp_entry(
+            PHONE_NUMBER_ID,
+            fake_meta::wa_message(
+                "79160000001",
+                "Борис",
+                "wamid.B1",
+                1_700_000_001,
+                "text",
+                json!({"body": "Первый"}),
+            ),
+        ),
+        fake_meta::whatsapp_entry(
+            PHONE_NUMBER_ID_2,
+            fake_meta::wa_message(
+                "79160000002",
+                "Вера",
+                "wamid.B2",
+                1_700_000_002,
+                "text",
+                json!({"body": "Второй"}),
+            ),
+        ),
+        fake_meta::whatsapp_entry(
+            "999",
+            fake_meta::wa_message(
+                "79160000003",
+                "Гость",
+                "wamid.B3",
+                1_700_000_003,
+                "text",
+                json!({"body": "Чужой"}),
+            ),
+        ),
+    ]);
+    assert_eq!(fake.push(&hook, &batched).await.0, 200);
+    assert_eq!(admin.dialog_ids("").await.len(), 3);
+    let mut channels = Vec::new();
+    for d in admin.dialog_ids("").await {
+        let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
+        channels.push(view["channel"]["name"].as_str().unwrap().to_owned());
+    }
+    channels.sort();
+    assert_eq!(
+        channels,
+        [
+            "Мебель: опт +1 555-010-0002",
+            "Мебельный магазин +1 555-010-0001",
+            "Мебельный магазин +1 555-010-0001"
+        ]
+    );
+
+    // Every kind: a photo and a document fetched by id (two steps, with the token), a voice
+    // message, a video, a sticker, a place, a contact card, and a reply quoting ours.
+    fake.add_media("IMG1", b"\x89PNG\r\n\x1a\nfake".to_vec(), "image/png");
+    fake.add_media("DOC1", b"%PDF-1.4 price".to_vec(), "application/pdf");
+    fake.add_media("AUD1", b"OggS voice".to_vec(), "audio/ogg");
+    fake.add_media("VID1", b"\x00\x00\x00\x18ftypmp42".to_vec(), "video/mp4");
+    fake.add_media(
+        "STK1",
+        b"RIFF\x00\x00\x00\x00WEBPVP8 ".to_vec(),
+        "image/webp",
+    );
+    let kinds = [
+        (
+            "wamid.K1",
+            "image",
+            json!({"id": "IMG1", "mime_type": "image/png", "caption": "Вот фото"}),
+        ),
+        (
+            "wamid.K2",
+            "document",
+            json!({"id": "DOC1", "mime_type": "application/pdf", "filename": "price.pdf"}),
+        ),
+        (
+            "wamid.K3",
+            "audio",
+            json!({"id": "AUD1", "mime_type": "audio/ogg", "voice": true}),
+        ),
+        (
+            "wamid.K4",
+            "video",
+            json!({"id": "VID1", "mime_type": "video/mp4"}),
+        ),
+        (
+            "wamid.K5",
+            "sticker",
+            json!({"id": "STK1", "mime_type": "image/webp", "animated": false}),
+        ),
+        (
+            "wamid.K6",
+            "location",
+            json!({"latitude": 55.7558, "longitude": 37.6173, "name": "Магазин", "address": "Тверская, 1"}),
+        ),
+        (
+            "wamid.K7",
+            "contacts",
+            json!([{"name": {"formatted_name": "Иван Петров", "first_name": "Иван"},
+            "phones": [{"phone": "+7 916 000-00-00", "wa_id": "79160000000", "type": "CELL"}]}]),
+        ),
+    ];
+    for (wamid, kind, content) in kinds {
+        let body = from_client("79161234567", wamid, kind, content);
+        assert_eq!(fake.push(&hook, &body).await.0, 200, "{kind}");
+    }
+    // Redelivered with its file: not fetched again.
+    let served = fake.served();
+    let again = from_client(
+        "79161234567",
+        "wamid.K1",
+        "image",
+        json!({"id": "IMG1", "mime_type": "image/png", "caption": "Вот фото"}),
+    );
+    assert_eq!(fake.push(&hook, &again).await.0, 200);
+    assert_eq!(fake.served(), served);
+    assert_eq!(served, 5);
+    let feed = admin.feed(dialog).await;
+    let by_id = |id: &str| {
+        feed.iter()
+            .find(|m| m["external_id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {feed:?}"))
+            .clone()
+    };
+    let files = |id: &str| -> Vec<(String, String)> {
+        by_id(id)["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["kind"].as_str().unwrap().into(),
+                    a["file_name"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(by_id("wamid.K1")["body"], "Вот фото");
+    assert_eq!(files("wamid.K1"), [("image".into(), "photo.jpg".into())]);
+    assert_eq!(files("wamid.K2"), [("file".into(), "price.pdf".into())]);
+    assert_eq!(files("wamid.K3"), [("audio".into(), "voice.ogg".into())]);
+    assert_eq!(files("wamid.K4"), [("video".into(), "video.mp4".into())]);
+    assert_eq!(files("wamid.K5").len(), 1);
+    let place = by_id("wamid.K6")["body"].as_str().unwrap().to_owned();
+    assert!(
+        place.contains("Магазин") && place.contains("55.755800, 37.617300"),
+        "{place}"
+    );
+    assert_eq!(
+        by_id("wamid.K7")["body"],
+        "👤 Иван Петров: +7 916 000-00-00"
+    );
+
+    // A reply with a quote goes out with its context; answering marks the client's last
+    // message read on WhatsApp.
+    let path = format!("/api/v1/dialogs/{dialog}/messages");
+    let hello_id = by_id("wamid.IN1")["id"].clone();
+    let reply = admin
+        .post(&path, json!({"body": "Да, есть", "quote_id": hello_id}))
+        .expect(201)
+        .await;
+    admin.wait_status(dialog, &reply["id"], "sent").await;
+    let sent = fake.sent_whatsapp();
+    assert_eq!(
+        (
+            sent[0].to.as_str(),
+            sent[0].kind.as_str(),
+            sent[0].text.as_deref(),
+            sent[0].context.as_deref()
+        ),
+        ("79161234567", "text", Some("Да, есть"), Some("wamid.IN1"))
+    );
+    assert!(
+        fake.marked_read().contains(&"wamid.K7".to_owned()),
+        "{:?}",
+        fake.marked_read()
+    );
+
+    // The client quotes our reply, by WhatsApp's id of it.
+    let mut quoting = fake_meta::wa_message(
+        "79161234567",
+        "Анна",
+        "wamid.Q1",
+        1_700_000_200,
+        "text",
+        json!({"body": "А цена?"}),
+    );
+    fake_meta::wa_reply_context(&mut quoting, &sent[0].id);
+    let quoting =
+        fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(PHONE_NUMBER_ID, quoting)]);
+    assert_eq!(fake.push(&hook, &quoting).await.0, 200);
+    let q = admin
+        .wait_feed(dialog, |m| m["external_id"] == "wamid.Q1")
+        .await;
+    assert_eq!(q["quote"]["id"], reply["id"], "{q}");
+
+    // Statuses move forward only; one for a message we never sent changes nothing.
+    for s in ["delivered", "sent"] {
+        assert_eq!(fake.push(&hook, &status(&sent[0].id, s, None)).await.0, 200);
+    }
+    admin.wait_status(dialog, &reply["id"], "delivered").await;
+    assert_eq!(
+        fake.push(&hook, &status("wamid.NEVER", "read", None))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        fake.push(&hook, &status(&sent[0].id, "read", None)).await.0,
+        200
+    );
+    admin.wait_status(dialog, &reply["id"], "read").await;
+
+    // A reaction to our reply is a line in the feed.
+    let reaction = from_client(
+        "79161234567",
+        "wamid.R1",
+        "reaction",
+        json!({"message_id": sent[0].id, "emoji": "👍"}),
+    );
+    for _ in 0..2 {
+        assert_eq!(fake.push(&hook, &reaction).await.0, 200);
+    }
+    let lines: Vec<Value> = admin
+        .feed(dialog)
+        .await
+        .into_iter()
+        .filter(|m| m["event"]["kind"] == "client_reacted")
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["event"]["data"]["emoji"], "👍");
+    assert_eq!(lines[0]["event"]["data"]["message_id"], reply["id"]);
+
+    // Files out: each uploaded to the number's media, then sent by id, the text as the
+    // photo's caption.
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let admin = admin.clone();
+        async move {
+            let form = reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+            admin
+                .upload(&format!("/api/v1/dialogs/{dialog}/attachments"), form)
+                .expect(201)
+                .await[0]["id"]
+                .clone()
+        }
+    };
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(8, 8, image::Rgb([20, 120, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (img, pdf) = (
+        upload("sofa.png", png.clone()).await,
+        upload("offer.pdf", b"%PDF-1.4 offer".to_vec()).await,
+    );
+    let r = admin
+        .post(
+            &path,
+            json!({"body": "Вот он", "attachment_ids": [img, pdf]}),
+        )
+        .expect(201)
+        .await;
+    admin.wait_status(dialog, &r["id"], "sent").await;
+    let sent = fake.sent_whatsapp();
+    let (photo, doc) = (&sent[sent.len() - 2], &sent[sent.len() - 1]);
+    assert_eq!(
+        (photo.kind.as_str(), photo.text.as_deref()),
+        ("image", Some("Вот он"))
+    );
+    assert_eq!(
+        (doc.kind.as_str(), doc.filename.as_deref()),
+        ("document", Some("offer.pdf"))
+    );
+    assert!(photo.media_id.is_some() && doc.media_id.is_some());
+    let uploads = fake.uploads();
+    assert_eq!(
+        uploads[uploads.len() - 2],
+        ("sofa.png".into(), "image/png".into(), png.len())
+    );
+
+    // Refusals: a rate limit waits and goes; an undeliverable message and a closed window fail
+    // with their reasons; a failed status names WhatsApp's.
+    fake.fail_next(130_429, "Rate limit hit");
+    let later = admin
+        .post(&path, json!({"body": "Ещё вопрос?"}))
+        .expect(201)
+        .await;
+    admin.wait_status(dialog, &later["id"], "sent").await;
+    fake.fail_next(131_026, "Message Undeliverable.");
+    let refused = admin
+        .post(&path, json!({"body": "Алло?"}))
+        .expect(201)
+        .await;
+    let failed = admin.wait_status(dialog, &refused["id"], "failed").await;
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("Message Undeliverable"),
+        "{failed}"
+    );
+    fake.fail_next(131_047, "Re-engagement message");
+    let late = admin
+        .post(&path, json!({"body": "Вы тут?"}))
+        .expect(201)
+        .await;
+    let failed = admin.wait_status(dialog, &late["id"], "failed").await;
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("24 hours"),
+        "{failed}"
+    );
+    let last_sent = fake.sent_whatsapp().last().unwrap().id.clone();
+    let lost = status(
+        &last_sent,
+        "failed",
+        Some((131_047, "Re-engagement message")),
+    );
+    assert_eq!(fake.push(&hook, &lost).await.0, 200);
+    let failed = admin.wait_status(dialog, &later["id"], "failed").await;
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("template"),
+        "{failed}"
+    );
+    assert_eq!(company(&admin, dialog).await.len(), 5);
+
+    // Disconnected: the account is unsubscribed, and late calls find no channel.
+    admin
+        .delete(&format!("/api/v1/connectors/{}", channel["id"]))
+        .expect(200)
+        .await;
+    let late = from_client(
+        "79161234567",
+        "wamid.LATE",
+        "text",
+        json!({"body": "Поздно"}),
+    );
+    assert_eq!(fake.push(&hook, &late).await.0, 200);
+    assert!(
+        admin
+            .feed(dialog)
+            .await
+            .iter()
+            .all(|m| m["external_id"] != "wamid.LATE")
+    );
+}
+
+#[tokio::test]
+async fn whatsapp_numbers_connect_and_talk_both_ways_sqlite() {
+    whatsapp_numbers_connect_and_talk_both_ways(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn whatsapp_numbers_connect_and_talk_both_ways_postgres() {
+    whatsapp_numbers_connect_and_talk_both_ways(TestBackend::Postgres).await;
+}
