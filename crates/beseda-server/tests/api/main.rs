@@ -19,6 +19,7 @@ mod inbox_api;
 mod inbox_model;
 mod library_api;
 mod managers_api;
+mod messenger;
 mod outbound;
 mod pages;
 mod permissions;
