@@ -107,6 +107,7 @@ impl ChannelKind {
             attachments,
             reports_delivered: true,
             reports_read: read,
+            reply_window_secs: None,
         }
     }
 }
@@ -123,6 +124,10 @@ pub struct Capabilities {
     pub attachments: AttachmentLimits,
     pub reports_delivered: bool,
     pub reports_read: bool,
+    /// How long after the client's last message the company may still write to them, where
+    /// the messenger bounds it (Meta's customer-service window); `null`: any time.
+    #[serde(default)]
+    pub reply_window_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

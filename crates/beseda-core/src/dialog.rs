@@ -81,6 +81,10 @@ pub struct DialogView {
     pub draft: Option<String>,
     /// No message goes to or comes from a blocked client (F10).
     pub client_blocked: bool,
+    /// When the channel's window for writing to the client closes (Meta's 24 hours after the
+    /// client's latest message); `null` for a channel without one. Filled for one dialog's
+    /// view, not for the list's rows.
+    pub reply_window_closes_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

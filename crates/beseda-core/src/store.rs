@@ -209,6 +209,21 @@ pub struct DialogAccess {
     pub client_id: Option<ClientId>,
     pub client_blocked: bool,
     pub capabilities: Capabilities,
+    /// When the client's latest message came.
+    pub last_client_at: Option<Timestamp>,
+}
+
+impl DialogAccess {
+    /// When the channel's window for writing to the client closes, where it has one: that
+    /// long after the client's latest message (closed already without one).
+    pub fn reply_window_closes_at(&self) -> Option<Timestamp> {
+        let window = self.capabilities.reply_window_secs?;
+        let millis = i64::try_from(window.saturating_mul(1000)).unwrap_or(i64::MAX);
+        Some(
+            self.last_client_at
+                .map_or(Timestamp(0), |at| Timestamp(at.0.saturating_add(millis))),
+        )
+    }
 }
 
 /// A right the service checked, checked again inside the write's transaction, so that a

@@ -110,12 +110,14 @@ impl ConnectorService {
             hook_id: None,
             polling,
         };
+        let mut capabilities = kind.default_capabilities();
+        capabilities.reply_window_secs = connection.credentials.reply_window().map(|w| w.as_secs());
         let reg = ChannelRegistration {
             kind,
             name: identity.name,
             avatar_url: None,
             external_id: Some(identity.external_id),
-            capabilities: kind.default_capabilities(),
+            capabilities,
         };
         // The channel exists before its webhook: a platform checks the address at once (VK's
         // confirmation), and the address must then answer.

@@ -72,10 +72,15 @@ impl DialogService {
     }
 
     pub async fn view(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogView> {
-        self.store
+        let mut view = self
+            .store
             .dialog_view(id, Viewer::of(actor), self.clock.now())
             .await?
-            .ok_or(CoreError::NotFound("dialog"))
+            .ok_or(CoreError::NotFound("dialog"))?;
+        if let Some(d) = self.store.dialog_access(id).await? {
+            view.reply_window_closes_at = d.reply_window_closes_at();
+        }
+        Ok(view)
     }
 
     pub async fn feed(
@@ -139,6 +144,16 @@ impl DialogService {
         }
         if d.client_blocked {
             return Err(CoreError::ClientBlocked);
+        }
+        if d.reply_window_closes_at()
+            .is_some_and(|closes| closes <= self.clock.now())
+        {
+            return Err(CoreError::Unprocessable {
+                code: "reply_window_closed",
+                message: "the messenger lets the company write only within its window after the \
+                    client's latest message, and it has closed: the client must write first"
+                    .into(),
+            });
         }
         let uploader = Uploader::Manager {
             manager: actor.id(),

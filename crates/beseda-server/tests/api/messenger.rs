@@ -6,7 +6,7 @@
 //! Agent tag once the 24 hours have passed; a client who blocked the page. Both stores.
 
 use crate::common::{ADMIN_EMAIL, TestApp};
-use crate::whatsapp::app_with;
+use crate::whatsapp::{app_with, now_ms};
 use beseda_testkit::TestBackend;
 use beseda_testkit::fake_meta::{self, APP_SECRET, FakeMeta, IG_ID, PAGE_ID, TOKEN};
 use serde_json::{Value, json};
@@ -71,11 +71,11 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
         "page",
         vec![fake_meta::page_entry(
             PAGE_ID,
-            1_700_000_000_000,
+            now_ms(),
             vec![fake_meta::fb_message(
                 "PSID1",
                 PAGE_ID,
-                1_700_000_000_000,
+                now_ms(),
                 "m_IN1",
                 Some("Есть такой диван?"),
                 vec![json!({"type": "image", "payload": {"url": photo}})],
@@ -123,12 +123,12 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
         "page",
         vec![fake_meta::page_entry(
             PAGE_ID,
-            1_700_000_100_000,
+            now_ms(),
             vec![
                 fake_meta::fb_echo(
                     PAGE_ID,
                     "PSID1",
-                    1_700_000_100_000,
+                    now_ms(),
                     &sent[0].id,
                     "Да, есть",
                     sent[0].metadata.as_deref(),
@@ -136,7 +136,7 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
                 fake_meta::fb_echo(
                     PAGE_ID,
                     "PSID1",
-                    1_700_000_100_001,
+                    now_ms() + 1,
                     "m_INBOX1",
                     "Написано в Meta Business Suite",
                     None,
@@ -157,20 +157,19 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
     assert_eq!(company[1]["body"], "Написано в Meta Business Suite");
 
     // Delivered, then read, by watermarks; a late delivery does not undo the read.
-    let at = |ms: i64| chrono_ms(ms);
     let watermark = |event: Value| {
         fake_meta::page_hook("page", vec![fake_meta::page_entry(PAGE_ID, 1, vec![event])])
     };
-    let now_ms = at(0);
+    let now = now_ms();
     let delivered = watermark(fake_meta::fb_delivery(
         "PSID1",
         PAGE_ID,
-        now_ms + 60_000,
+        now + 60_000,
         vec![&sent[0].id],
     ));
     assert_eq!(fake.push(&hook, &delivered).await.0, 200);
     admin.wait_status(dialog, &reply["id"], "delivered").await;
-    let read = watermark(fake_meta::fb_read("PSID1", PAGE_ID, now_ms + 60_000));
+    let read = watermark(fake_meta::fb_read("PSID1", PAGE_ID, now + 60_000));
     assert_eq!(fake.push(&hook, &read).await.0, 200);
     admin.wait_status(dialog, &reply["id"], "read").await;
     assert_eq!(fake.push(&hook, &delivered).await.0, 200);
@@ -241,7 +240,7 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
             vec![fake_meta::fb_message(
                 "IGSID1",
                 IG_ID,
-                1_700_000_000_000,
+                now_ms(),
                 "ig_IN1",
                 Some("Привет из Instagram"),
                 vec![],
@@ -291,7 +290,7 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
             vec![fake_meta::fb_reaction(
                 "IGSID1",
                 IG_ID,
-                1_700_000_300_000,
+                now_ms(),
                 &sent.id,
                 "❤️",
             )],
@@ -302,15 +301,6 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
         .wait_feed(ig_dialog, |m| m["event"]["kind"] == "client_reacted")
         .await;
     assert_eq!(line["event"]["data"]["message_id"], answer["id"]);
-}
-
-/// Milliseconds since the epoch, `offset` from now: watermarks are the platform's clock.
-fn chrono_ms(offset: i64) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    i64::try_from(now).unwrap() + offset
 }
 
 #[tokio::test]

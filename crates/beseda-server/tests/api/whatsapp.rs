@@ -31,14 +31,14 @@ fn number(phone_number_id: &str) -> Value {
 fn from_client(from: &str, wamid: &str, kind: &str, content: Value) -> Value {
     fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
         PHONE_NUMBER_ID,
-        fake_meta::wa_message(from, "Анна", wamid, 1_700_000_000, kind, content),
+        fake_meta::wa_message(from, "Анна", wamid, now_secs(), kind, content),
     )])
 }
 
 fn status(wamid: &str, status: &str, error: Option<(i64, &str)>) -> Value {
     fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
         PHONE_NUMBER_ID,
-        fake_meta::wa_status(wamid, status, "79161234567", 1_700_000_100, error),
+        fake_meta::wa_status(wamid, status, "79161234567", now_secs() + 100, error),
     )])
 }
 
@@ -147,7 +147,7 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
                 "79160000001",
                 "Борис",
                 "wamid.B1",
-                1_700_000_001,
+                now_secs() + 1,
                 "text",
                 json!({"body": "Первый"}),
             ),
@@ -158,7 +158,7 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
                 "79160000002",
                 "Вера",
                 "wamid.B2",
-                1_700_000_002,
+                now_secs() + 2,
                 "text",
                 json!({"body": "Второй"}),
             ),
@@ -169,7 +169,7 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
                 "79160000003",
                 "Гость",
                 "wamid.B3",
-                1_700_000_003,
+                now_secs() + 3,
                 "text",
                 json!({"body": "Чужой"}),
             ),
@@ -322,7 +322,7 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
         "79161234567",
         "Анна",
         "wamid.Q1",
-        1_700_000_200,
+        now_secs() + 200,
         "text",
         json!({"body": "А цена?"}),
     );
@@ -472,6 +472,41 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
     );
     assert_eq!(company(&admin, dialog).await.len(), 5);
 
+    // The 24-hour window: the conversation knows when it closes; once it has, a plain reply
+    // is refused before anything is written, until the client writes again.
+    let view = admin
+        .get(&format!("/api/v1/dialogs/{dialog}"))
+        .expect(200)
+        .await;
+    let closes = view["reply_window_closes_at"].as_i64().expect("a window");
+    assert!(
+        (closes - (now_secs() + 200) * 1000 - 24 * 3_600_000).abs() < 60_000,
+        "{view}"
+    );
+    let before = admin.feed(dialog).await.len();
+    app.clock.advance(std::time::Duration::from_secs(25 * 3600));
+    admin
+        .post(&path, json!({"body": "Вы ещё здесь?"}))
+        .refused(422, "reply_window_closed")
+        .await;
+    assert_eq!(admin.feed(dialog).await.len(), before);
+    let back = fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
+        PHONE_NUMBER_ID,
+        fake_meta::wa_message(
+            "79161234567",
+            "Анна",
+            "wamid.BACK",
+            now_secs() + 25 * 3600,
+            "text",
+            json!({"body": "Я тут"}),
+        ),
+    )]);
+    assert_eq!(fake.push(&hook, &back).await.0, 200);
+    admin
+        .post(&path, json!({"body": "Отлично!"}))
+        .expect(201)
+        .await;
+
     // Disconnected: the account is unsubscribed, and late calls find no channel.
     admin
         .delete(&format!("/api/v1/connectors/{}", channel["id"]))
@@ -501,4 +536,71 @@ async fn whatsapp_numbers_connect_and_talk_both_ways_sqlite() {
 #[tokio::test]
 async fn whatsapp_numbers_connect_and_talk_both_ways_postgres() {
     whatsapp_numbers_connect_and_talk_both_ways(TestBackend::Postgres).await;
+}
+
+/// Milliseconds since the epoch, now: the platforms' clocks, which the window counts by.
+pub(crate) fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    i64::try_from(now).unwrap()
+}
+
+fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+/// The conversation shows when WhatsApp's window closes; once it has, the composer says why
+/// a reply is refused.
+#[tokio::test]
+async fn the_conversation_shows_the_reply_window() {
+    use crate::common::PASSWORD;
+    use crate::common::browser::Browser;
+    use fantoccini::Locator;
+    let fake = FakeMeta::start().await;
+    let app = app_with(TestBackend::Sqlite, &fake).await.unwrap();
+    let admin = app.as_(ADMIN_EMAIL).await;
+    admin
+        .post("/api/v1/connectors", number(PHONE_NUMBER_ID))
+        .expect(201)
+        .await;
+    let hook = app.url("/hooks/meta");
+    let hello = from_client(
+        "79161234567",
+        "wamid.W1",
+        "text",
+        json!({"body": "Добрый день"}),
+    );
+    assert_eq!(fake.push(&hook, &hello).await.0, 200);
+    let dialog = admin.dialog_ids("").await[0];
+    let Some(b) = Browser::start("en-US").await else {
+        return;
+    };
+    b.sign_in(&app.base, ADMIN_EMAIL, PASSWORD).await;
+    let row = format!("li.row[data-id='{dialog}']");
+    b.wait_for(Locator::Css(&row)).await;
+    b.click(&row).await;
+    b.wait_for(Locator::Css("#window-note")).await;
+    let note = b.text_of("#window-note").await;
+    assert!(note.contains("until") && note.contains("UTC"), "{note}");
+
+    app.clock.advance(std::time::Duration::from_secs(25 * 3600));
+    b.click(&row).await;
+    b.wait_for(Locator::Css("#window-note.closed")).await;
+    b.screenshot("whatsapp-window-closed").await;
+    b.type_into("#composer-text", "Вы ещё здесь?").await;
+    b.click("#composer-send").await;
+    b.wait_js(
+        "return document.getElementById('composer-error').textContent.includes('the client must write first')",
+        "the refusal's reason",
+    )
+    .await;
+    assert!(
+        admin
+            .feed(dialog)
+            .await
+            .iter()
+            .all(|m| m["body"] != "Вы ещё здесь?")
+    );
 }

@@ -128,6 +128,7 @@ pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> 
             name: r.text("channel_name")?,
         },
         client_blocked: client.is_some() && r.opt_i64("blocked_at")?.is_some(),
+        reply_window_closes_at: None,
         client,
         photo_url: r.opt_text("photo_url")?,
         contact_name: r
@@ -162,7 +163,8 @@ impl SqlStore {
         let Some(r) = self
             .db
             .fetch_optional(
-                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.client_id, cl.blocked_at, c.capabilities \
+                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.client_id, cl.blocked_at, c.capabilities, \
+                   (SELECT m.created_at FROM messages m WHERE m.dialog_id = d.id AND m.seq = d.last_client_seq) AS last_client_at \
                  FROM dialogs d JOIN channels c ON c.id = d.channel_id LEFT JOIN clients cl ON cl.id = d.client_id \
                  WHERE d.id = $1 AND d.deleted_at IS NULL",
                 params![id],
@@ -181,6 +183,7 @@ impl SqlStore {
             client_id: r.opt_i64("client_id")?.map(ClientId),
             client_blocked: r.opt_i64("blocked_at")?.is_some(),
             capabilities: capabilities(&r.text("capabilities")?)?,
+            last_client_at: r.opt_ts("last_client_at")?,
         }))
     }
 

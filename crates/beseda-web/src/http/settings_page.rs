@@ -79,7 +79,7 @@ impl From<beseda_core::connector::ConnectorOverview> for ConnectedRow {
     }
 }
 
-fn date_time(t: beseda_core::time::Timestamp) -> String {
+pub(crate) fn date_time(t: beseda_core::time::Timestamp) -> String {
     let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(

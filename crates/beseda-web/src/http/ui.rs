@@ -318,6 +318,10 @@ pub struct ConversationFragment {
     pub quotable: bool,
     pub limits: ComposerLimits,
     pub emoji: &'static [&'static str],
+    /// The messenger's window for writing to the client (Meta's 24 hours): when it closes
+    /// (`YYYY-MM-DD HH:MM UTC`), and whether it has.
+    pub window_closes: Option<String>,
+    pub window_closed: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -443,6 +447,12 @@ pub async fn conversation(
         quotable: caps.text.quote,
         limits: ComposerLimits::of(&caps),
         emoji: EMOJI,
+        window_closes: d
+            .reply_window_closes_at
+            .map(super::settings_page::date_time),
+        window_closed: d
+            .reply_window_closes_at
+            .is_some_and(|at| at <= state.clock.now()),
         tr,
     })
 }
