@@ -40,6 +40,7 @@ pub async fn deliver(
     for n in 0..messages {
         let m = OutgoingMessage {
             attachments: Vec::new(),
+            template: None,
             dialog_id: ids[n % ids.len()],
             author,
             body: format!("Ответ {n}"),

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use beseda_core::channel::ChannelKind;
 use beseda_core::connector::{
     Connection, Credentials, HookCall, HookState, Identity, Incoming, Messengers, OutgoingFile,
-    Polled, Profile, RemoteFile, SendResult,
+    Polled, Profile, RemoteFile, SendResult, Template,
 };
 use beseda_core::files::ByteStream;
 use beseda_core::transport::{Channel, DeliveryJob};
@@ -318,6 +318,13 @@ impl Messengers for Platforms {
             // A WhatsApp client's name comes with each message.
             Account::Whatsapp(_) => None,
         })
+    }
+
+    async fn templates(&self, credentials: &Credentials) -> CoreResult<Vec<Template>> {
+        match self.account(credentials) {
+            Account::Whatsapp(number) => Ok(number.templates().await?),
+            Account::Telegram(_) | Account::Vk(_) | Account::Page(_) => Ok(Vec::new()),
+        }
     }
 
     async fn mark_read(

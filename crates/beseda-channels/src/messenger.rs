@@ -14,7 +14,7 @@ use beseda_core::connector::{
 use beseda_core::dialog::{ContactDetails, DeliveryStatus, InboundMessage};
 use beseda_core::ids::ChannelId;
 use beseda_core::time::Timestamp;
-use beseda_core::transport::{DeliveryJob, Failure};
+use beseda_core::transport::DeliveryJob;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -418,13 +418,7 @@ impl Page {
                 Err(result) => return result,
             }
         }
-        match first {
-            Some(external_id) => SendResult::Sent { external_id },
-            None => SendResult::Failed(Failure {
-                code: "platform_refused".into(),
-                message: "an empty message".into(),
-            }),
-        }
+        crate::meta::first_sent(first)
     }
 
     /// One Send API call, once more with the Human Agent tag when the standard window has

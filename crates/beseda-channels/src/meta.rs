@@ -130,10 +130,7 @@ impl Graph {
 
     /// The token's key in the sending pace: a digest, the token itself is not kept there.
     pub fn key(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.token.hash(&mut h);
-        format!("{:016x}", h.finish())
+        crate::pace::token_key(&self.token)
     }
 
     fn url(&self, path: &str) -> String {
@@ -233,6 +230,17 @@ pub fn window_closed(words: &str) -> Failure {
     Failure {
         code: "reply_window_closed".into(),
         message: words.to_owned(),
+    }
+}
+
+/// A reply sent as several messages is known by its first one's id.
+pub fn first_sent(first: Option<String>) -> SendResult {
+    match first {
+        Some(external_id) => SendResult::Sent { external_id },
+        None => SendResult::Failed(Failure {
+            code: "platform_refused".into(),
+            message: "an empty message".into(),
+        }),
     }
 }
 

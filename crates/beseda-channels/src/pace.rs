@@ -51,6 +51,15 @@ impl Pace {
     }
 }
 
+/// An account's key in a pace, for an account known by its token alone: a digest, so the
+/// token itself is not kept there.
+pub fn token_key(token: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

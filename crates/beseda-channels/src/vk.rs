@@ -359,10 +359,7 @@ impl VkGroup {
     /// The community's key in the sending pace: a digest of its token, which is not kept
     /// there itself.
     pub fn key(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.token.hash(&mut h);
-        format!("{:016x}", h.finish())
+        crate::pace::token_key(&self.token)
     }
 
     /// Calls an API method: a form with the token and the version.

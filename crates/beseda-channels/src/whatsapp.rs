@@ -9,7 +9,7 @@ use crate::meta::{Graph, Hook, must, refusal};
 use crate::pace::Pace;
 use beseda_core::attachment::AttachmentKind;
 use beseda_core::connector::{
-    HookState, Identity, Incoming, OutgoingFile, Reaction, RemoteFile, SendResult,
+    HookState, Identity, Incoming, OutgoingFile, Reaction, RemoteFile, SendResult, Template,
 };
 use beseda_core::dialog::{ContactDetails, DeliveryStatus, InboundMessage};
 use beseda_core::files::ByteStream;
@@ -421,11 +421,50 @@ impl WhatsappNumber {
         self.graph.download(downloads, &m.url).await
     }
 
+    /// The business account's approved templates, with their bodies' variables counted.
+    pub async fn templates(&self) -> Result<Vec<Template>, ConnectorError> {
+        let listed: Listed = must(
+            self.graph
+                .get(
+                    &format!("{}/message_templates", self.business),
+                    &[
+                        ("fields", "name,language,status,category,components"),
+                        ("status", "APPROVED"),
+                        ("limit", "200"),
+                    ],
+                )
+                .await,
+        )?;
+        Ok(listed
+            .data
+            .iter()
+            .filter(|t| t["status"].as_str() == Some("APPROVED"))
+            .filter_map(template_of)
+            .collect())
+    }
+
     /// Sends a reply: its files uploaded first, each then sent as a message by its id (the
     /// text as the first one's caption where WhatsApp takes one, else as a text before them),
     /// quoting by `context`. The reply's id is that of its first message, which carries
     /// the text.
     pub async fn send(&self, reply: &DeliveryJob, files: Vec<OutgoingFile>) -> SendResult {
+        if let Some(t) = &reply.template {
+            let parameters: Vec<Value> = t
+                .variables
+                .iter()
+                .map(|v| json!({"type": "text", "text": v}))
+                .collect();
+            let mut template = json!({"name": t.name, "language": {"code": t.language}});
+            if !parameters.is_empty() {
+                template["components"] = json!([{"type": "body", "parameters": parameters}]);
+            }
+            let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": reply.contact_external_id, "type": "template", "template": template});
+            return match self.message(&body).await {
+                Ok(external_id) => SendResult::Sent { external_id },
+                Err(result) => result,
+            };
+        }
         let mut media = Vec::with_capacity(files.len());
         for f in files {
             let view = f.view.clone();
@@ -475,13 +514,7 @@ impl WhatsappNumber {
                 Err(result) => return result,
             }
         }
-        match first {
-            Some(external_id) => SendResult::Sent { external_id },
-            None => SendResult::Failed(Failure {
-                code: "platform_refused".into(),
-                message: "an empty message".into(),
-            }),
-        }
+        crate::meta::first_sent(first)
     }
 
     /// One message; WhatsApp's id of it, or the answer for the delivery worker.
@@ -523,6 +556,28 @@ impl WhatsappNumber {
             .await?
             .map(|u| u.id))
     }
+}
+
+/// A template as the Graph API lists it: its texts from its components.
+fn template_of(t: &Value) -> Option<Template> {
+    let component = |kind: &str| {
+        t["components"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"].as_str() == Some(kind))?["text"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let body = component("BODY")?;
+    Some(Template {
+        name: t["name"].as_str()?.to_owned(),
+        language: t["language"].as_str()?.to_owned(),
+        category: t["category"].as_str().map(str::to_owned),
+        header: component("HEADER"),
+        variables: Template::count_variables(&body),
+        body,
+        footer: component("FOOTER"),
+    })
 }
 
 /// What a list of subscribed apps says of updates reaching us.

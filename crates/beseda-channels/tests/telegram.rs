@@ -26,6 +26,7 @@ fn reply(text: &str, quote: Option<&str>) -> DeliveryJob {
         quote_external_id: quote.map(str::to_owned),
         author_name: Some("Maria".into()),
         attachments: Vec::new(),
+        template: None,
         created_at: Timestamp(1),
         target: DeliveryTarget::Nowhere,
     }

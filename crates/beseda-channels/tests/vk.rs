@@ -27,6 +27,7 @@ fn reply(message: i64, text: &str) -> DeliveryJob {
         quote_external_id: None,
         author_name: Some("Maria".into()),
         attachments: Vec::new(),
+        template: None,
         created_at: Timestamp(1),
         target: DeliveryTarget::Nowhere,
     }

@@ -108,6 +108,7 @@ impl ChannelKind {
             reports_delivered: true,
             reports_read: read,
             reply_window_secs: None,
+            templates: false,
         }
     }
 }
@@ -128,6 +129,10 @@ pub struct Capabilities {
     /// the messenger bounds it (Meta's customer-service window); `null`: any time.
     #[serde(default)]
     pub reply_window_secs: Option<u64>,
+    /// The messenger's approved templates may be sent, also after the reply window
+    /// (`GET /api/v1/dialogs/{id}/templates`).
+    #[serde(default)]
+    pub templates: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -179,6 +179,59 @@ pub enum Incoming {
     Ignored(String),
 }
 
+/// A message template the platform approved for the account (WhatsApp's): the only message
+/// a business may send once the reply window has closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Template {
+    pub name: String,
+    /// Its language's code (`ru`, `en_US`): a template is approved per language.
+    pub language: String,
+    pub category: Option<String>,
+    pub header: Option<String>,
+    /// The body, its variables written `{{1}}`, `{{2}}`…
+    pub body: String,
+    pub footer: Option<String>,
+    /// How many variables the body has.
+    pub variables: u32,
+}
+
+impl Template {
+    /// The body with its variables filled in, as the client reads it.
+    pub fn render(&self, values: &[String]) -> String {
+        let mut out = self.body.clone();
+        for (i, v) in values.iter().enumerate() {
+            out = out.replace(&format!("{{{{{}}}}}", i + 1), v);
+        }
+        out
+    }
+
+    /// How many distinct variables `{{n}}` a body has (the highest `n`).
+    pub fn count_variables(body: &str) -> u32 {
+        let mut highest = 0;
+        let mut rest = body;
+        while let Some(start) = rest.find("{{") {
+            rest = &rest[start + 2..];
+            if let Some(end) = rest.find("}}")
+                && let Ok(n) = rest[..end].trim().parse::<u32>()
+            {
+                highest = highest.max(n);
+            }
+        }
+        highest
+    }
+}
+
+/// A template as a manager fills it in to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateUse {
+    pub name: String,
+    pub language: String,
+    /// The body's variables in order, `{{1}}` first.
+    #[serde(default)]
+    pub variables: Vec<String>,
+}
+
 /// A client's reaction to a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reaction {
@@ -313,6 +366,9 @@ pub trait Messengers: Send + Sync + 'static {
         connection: &Connection,
         contact_external_id: &str,
     ) -> CoreResult<Option<Profile>>;
+    /// The account's approved message templates, where the platform has them (WhatsApp);
+    /// none elsewhere.
+    async fn templates(&self, credentials: &Credentials) -> CoreResult<Vec<Template>>;
     /// Tells the platform the company read the client's messages up to this one (the
     /// platform's id of it), where it shows the client that; a no-op elsewhere.
     async fn mark_read(
@@ -415,6 +471,26 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_counts_and_fills_its_variables() {
+        let body = "Здравствуйте, {{1}}! Заказ {{2}} готов. {{1}}, ждём вас.";
+        assert_eq!(Template::count_variables(body), 2);
+        assert_eq!(Template::count_variables("Hello {{ x }} {{"), 0);
+        let t = Template {
+            name: "order_ready".into(),
+            language: "ru".into(),
+            category: None,
+            header: None,
+            body: body.into(),
+            footer: None,
+            variables: 2,
+        };
+        assert_eq!(
+            t.render(&["Анна".into(), "№5".into()]),
+            "Здравствуйте, Анна! Заказ №5 готов. Анна, ждём вас."
+        );
+    }
 
     #[test]
     fn sealed_credentials_open_only_under_the_same_secret() {

@@ -365,6 +365,8 @@ pub struct OutgoingMessage {
     pub quote: Option<MessageId>,
     /// Files uploaded into this dialog by the author and not yet sent.
     pub attachments: Vec<crate::ids::AttachmentId>,
+    /// The platform's template the message is, filled in (its text is `body`).
+    pub template: Option<crate::connector::TemplateUse>,
 }
 
 /// Where to read a dialog's feed from.

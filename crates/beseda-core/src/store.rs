@@ -702,6 +702,8 @@ pub trait ConnectorStore: Send + Sync + 'static {
         sealed: &str,
         now: Timestamp,
     ) -> CoreResult<Channel>;
+    /// A connected channel by its id, active or not.
+    async fn connected_channel_by_id(&self, id: ChannelId) -> CoreResult<Option<ConnectedChannel>>;
     /// The channel a webhook's key names, active or not.
     async fn connected_channel(&self, hook_key: &str) -> CoreResult<Option<ConnectedChannel>>;
     /// Every connected channel, by name.

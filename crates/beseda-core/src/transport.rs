@@ -130,6 +130,8 @@ pub struct DeliveryJob {
     pub quote_external_id: Option<String>,
     pub author_name: Option<String>,
     pub attachments: Vec<crate::attachment::AttachmentView>,
+    /// A template to send instead of the text, which is its rendering.
+    pub template: Option<crate::connector::TemplateUse>,
     pub created_at: Timestamp,
     pub target: DeliveryTarget,
 }

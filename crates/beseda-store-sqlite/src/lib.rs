@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "connector state",
         include_str!("../migrations/0012_connector_state.sql"),
     ),
+    (
+        13,
+        "templates",
+        include_str!("../migrations/0013_templates.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

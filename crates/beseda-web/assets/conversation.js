@@ -70,6 +70,7 @@ export function bindConversation(root, ctx) {
   }
 
   const composer = bindComposer(root, id);
+  bindTemplates(root, id, ctx);
 
   // Attachments panel (F11): images and files, download, send again.
   const slot = root.querySelector("#files-slot");
@@ -103,6 +104,64 @@ export function bindConversation(root, ctx) {
       if (!r.ok) show(actionError, await errorText(r));
       else e.target.closest(".msg-quick-btn").classList.add("done");
     }
+  });
+}
+
+// The messenger's approved templates (WhatsApp's), offered once its reply window has closed:
+// one is picked, its variables filled in, and it is sent alone.
+function bindTemplates(root, id, ctx) {
+  const form = root.querySelector("#template-form");
+  if (!form) return;
+  const pick = form.querySelector("#template-pick");
+  const preview = form.querySelector("#template-preview");
+  const vars = form.querySelector("#template-vars");
+  const send = form.querySelector("#template-send");
+  const error = form.querySelector("#template-error");
+  let templates = [];
+  const chosen = () => templates[Number(pick.value)];
+  const values = () => [...vars.querySelectorAll("input")].map((i) => i.value);
+  const render = () => {
+    const t = chosen();
+    let text = t.body;
+    values().forEach((v, i) => {
+      text = text.replaceAll(`{{${i + 1}}}`, v || `{{${i + 1}}}`);
+    });
+    preview.textContent = text;
+    preview.hidden = false;
+  };
+  api(`/api/v1/dialogs/${id}/templates`).then(async (r) => {
+    if (!r.ok) return show(error, await errorText(r));
+    templates = await r.json();
+    templates.forEach((t, i) => {
+      const o = document.createElement("option");
+      o.value = String(i);
+      o.textContent = `${t.name} (${t.language})`;
+      pick.append(o);
+    });
+  });
+  pick.addEventListener("change", () => {
+    vars.replaceChildren();
+    const t = pick.value === "" ? null : chosen();
+    send.disabled = !t;
+    preview.hidden = !t;
+    if (!t) return;
+    for (let n = 1; n <= t.variables; n++) {
+      const input = document.createElement("input");
+      input.placeholder = `{{${n}}}`;
+      input.setAttribute("aria-label", `{{${n}}}`);
+      input.required = true;
+      input.addEventListener("input", render);
+      vars.append(input);
+    }
+    render();
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const t = chosen();
+    const template = { name: t.name, language: t.language, variables: values() };
+    const r = await api(`/api/v1/dialogs/${id}/messages`, "POST", { template });
+    if (!r.ok) return show(error, await errorText(r));
+    ctx.reload();
   });
 }
 

@@ -6,13 +6,13 @@
 use super::attachments::AttachmentService;
 use super::dialogs::DialogService;
 use crate::channel::ChannelKind;
-use crate::connector::{CallbackSetup, Sealer, SendResult};
+use crate::connector::{CallbackSetup, Sealer, SendResult, Template, TemplateUse};
 use crate::connector::{Connection, ConnectorOverview, Credentials, Incoming, Messengers};
 use crate::connector::{HookCall, OutgoingFile, Polled, Profile, RemoteFile};
 use crate::dialog::InboundMessage;
 use crate::error::{CoreError, CoreResult};
 use crate::event::{Event, EventBus};
-use crate::ids::{ChannelId, MessageId};
+use crate::ids::{ChannelId, DialogId, MessageId};
 use crate::manager::Actor;
 use crate::secret::random_hex;
 use crate::secret::same_secret;
@@ -112,6 +112,7 @@ impl ConnectorService {
         };
         let mut capabilities = kind.default_capabilities();
         capabilities.reply_window_secs = connection.credentials.reply_window().map(|w| w.as_secs());
+        capabilities.templates = kind == ChannelKind::WhatsappBusiness;
         let reg = ChannelRegistration {
             kind,
             name: identity.name,
@@ -629,6 +630,57 @@ impl ConnectorService {
             Some(c) if c.channel.active && c.channel.kind.as_str() == kind => Ok(c),
             _ => Err(CoreError::NotFound("channel")),
         }
+    }
+
+    /// The approved templates of a dialog's channel, asked of its platform; none for a channel
+    /// without them. `not_found` for a dialog the actor may not see.
+    pub async fn templates(&self, actor: &Actor, dialog: DialogId) -> CoreResult<Vec<Template>> {
+        let view = self.dialogs.view(actor, dialog).await?;
+        let Some(c) = self.store.connected_channel_by_id(view.channel.id).await? else {
+            return Ok(Vec::new());
+        };
+        if !c.channel.active || !c.channel.capabilities.templates {
+            return Ok(Vec::new());
+        }
+        let connection = self.sealer.open(&c.sealed)?;
+        self.messengers.templates(&connection.credentials).await
+    }
+
+    /// A template filled in, as the text the feed keeps: refused when the dialog's channel has
+    /// no such approved template, or the values do not fit it (WhatsApp takes a value of one
+    /// line, up to 1024 characters).
+    pub async fn fill_template(
+        &self,
+        actor: &Actor,
+        dialog: DialogId,
+        used: &TemplateUse,
+    ) -> CoreResult<String> {
+        let templates = self.templates(actor, dialog).await?;
+        let t = templates
+            .iter()
+            .find(|t| t.name == used.name && t.language == used.language)
+            .ok_or_else(|| CoreError::Unprocessable {
+                code: "unknown_template",
+                message: format!(
+                    "the channel has no approved template {} in {}",
+                    used.name, used.language
+                ),
+            })?;
+        if used.variables.len() != t.variables as usize {
+            return Err(CoreError::invalid(
+                "template.variables",
+                format!("the template takes {} values", t.variables),
+            ));
+        }
+        for v in &used.variables {
+            if v.trim().is_empty() || v.chars().count() > 1024 || v.contains(['\n', '\t']) {
+                return Err(CoreError::invalid(
+                    "template.variables",
+                    "each value is one line of 1 to 1024 characters",
+                ));
+            }
+        }
+        Ok(t.render(&used.variables))
     }
 
     /// Sends one reply, with its files, through its channel's platform.

@@ -4,6 +4,7 @@
 
 use super::attachments::check_unsent;
 use crate::attachment::Uploader;
+use crate::connector::TemplateUse;
 use crate::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MAX_MESSAGE_CHARS, MessageView,
     OutgoingMessage, Responsible, Viewer, counted_chars,
@@ -111,6 +112,30 @@ impl DialogService {
         quote: Option<MessageId>,
         attachments: &[AttachmentId],
     ) -> CoreResult<MessageView> {
+        self.write(actor, id, body, quote, attachments, None).await
+    }
+
+    /// Writes one of the channel's approved templates, filled in (`text` is how it reads):
+    /// also after the reply window, which a template opens again.
+    pub async fn send_template(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        template: TemplateUse,
+        text: &str,
+    ) -> CoreResult<MessageView> {
+        self.write(actor, id, text, None, &[], Some(template)).await
+    }
+
+    async fn write(
+        &self,
+        actor: &Actor,
+        id: DialogId,
+        body: &str,
+        quote: Option<MessageId>,
+        attachments: &[AttachmentId],
+        template: Option<TemplateUse>,
+    ) -> CoreResult<MessageView> {
         let d = self.visible(actor, id).await?;
         within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
         let count = counted_chars(body);
@@ -145,14 +170,27 @@ impl DialogService {
         if d.client_blocked {
             return Err(CoreError::ClientBlocked);
         }
-        if d.reply_window_closes_at()
-            .is_some_and(|closes| closes <= self.clock.now())
+        if template.is_some() && !d.capabilities.templates {
+            return Err(CoreError::Unprocessable {
+                code: "not_supported_by_channel",
+                message: "this channel has no message templates".into(),
+            });
+        }
+        if template.is_none()
+            && d.reply_window_closes_at()
+                .is_some_and(|closes| closes <= self.clock.now())
         {
+            let message = if d.capabilities.templates {
+                "the messenger lets the company write only within 24 hours of the client's latest \
+                 message, and they have passed: only an approved template can be sent, or the \
+                 client must write first"
+            } else {
+                "the messenger lets the company write only within its window after the client's \
+                 latest message, and it has closed: the client must write first"
+            };
             return Err(CoreError::Unprocessable {
                 code: "reply_window_closed",
-                message: "the messenger lets the company write only within its window after the \
-                    client's latest message, and it has closed: the client must write first"
-                    .into(),
+                message: message.into(),
             });
         }
         let uploader = Uploader::Manager {
@@ -171,6 +209,7 @@ impl DialogService {
             body: body.to_owned(),
             quote,
             attachments: attachments.to_vec(),
+            template,
         };
         let written = self
             .store

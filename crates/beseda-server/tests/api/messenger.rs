@@ -176,15 +176,7 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
     admin.wait_status(dialog, &reply["id"], "read").await;
 
     // A file out: uploaded as an attachment, then sent by its id after the text.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(jpeg.clone()).file_name("offer.jpg"),
-    );
-    let img = admin
-        .upload(&format!("/api/v1/dialogs/{dialog}/attachments"), form)
-        .expect(201)
-        .await[0]["id"]
-        .clone();
+    let img = admin.attach(dialog, "offer.jpg", jpeg.clone()).await;
     let r = admin
         .post(&path, json!({"body": "Вот он", "attachment_ids": [img]}))
         .expect(201)

@@ -140,6 +140,8 @@ enum Guard {
     Manager,
     /// The website visitor API: a visitor's token, which no manager or module holds.
     Visitor,
+    /// A platform's webhook handshake: its verify token, which no caller here brings.
+    Handshake,
 }
 
 fn guard(method: &str, path: &str) -> Guard {
@@ -150,6 +152,8 @@ fn guard(method: &str, path: &str) -> Guard {
         "/api/widget/v1/{key}/config" | "/api/widget/v1/{key}/sessions" => Guard::Public,
         // A platform's webhook: its secret, checked by the connector.
         "/hooks/{kind}/{key}" => Guard::Public,
+        "/hooks/meta" if write => Guard::Public,
+        "/hooks/meta" => Guard::Handshake,
         p if p.starts_with("/api/widget/") => Guard::Visitor,
         p if p.starts_with("/api/transport/") => Guard::Transport {
             channel_scoped: p != "/api/transport/v1/channels",
@@ -191,6 +195,7 @@ fn expect(method: &str, path: &str, who: Who, state: Option<State>) -> Expect {
         Guard::Public if read => Expect::Read,
         Guard::Public => Expect::Write,
         Guard::Visitor => Expect::Unauthenticated,
+        Guard::Handshake => Expect::Forbidden,
         Guard::Transport { channel_scoped } => match who {
             Who::Module => allowed,
             Who::OtherModule if channel_scoped => Expect::Hidden,

@@ -374,27 +374,15 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
 
     // Files out: each uploaded to the number's media, then sent by id, the text as the
     // photo's caption.
-    let upload = |name: &'static str, bytes: Vec<u8>| {
-        let admin = admin.clone();
-        async move {
-            let form = reqwest::multipart::Form::new().part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(name),
-            );
-            admin
-                .upload(&format!("/api/v1/dialogs/{dialog}/attachments"), form)
-                .expect(201)
-                .await[0]["id"]
-                .clone()
-        }
-    };
     let mut png = Vec::new();
     image::RgbImage::from_pixel(8, 8, image::Rgb([20, 120, 200]))
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     let (img, pdf) = (
-        upload("sofa.png", png.clone()).await,
-        upload("offer.pdf", b"%PDF-1.4 offer".to_vec()).await,
+        admin.attach(dialog, "sofa.png", png.clone()).await,
+        admin
+            .attach(dialog, "offer.pdf", b"%PDF-1.4 offer".to_vec())
+            .await,
     );
     let r = admin
         .post(
@@ -490,6 +478,67 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
         .refused(422, "reply_window_closed")
         .await;
     assert_eq!(admin.feed(dialog).await.len(), before);
+    // Outside it, only an approved template: listed from the account with its variables
+    // counted, filled in by the manager, sent alone and shown as the client reads it.
+    let templates = admin
+        .get(&format!("/api/v1/dialogs/{dialog}/templates"))
+        .expect(200)
+        .await;
+    let names: Vec<(&str, i64)> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["variables"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("order_ready", 2), ("hello_world", 0)]);
+    let use_ = |variables: Value| json!({"template": {"name": "order_ready", "language": "ru", "variables": variables}});
+    admin
+        .post(&path, use_(json!(["Анна"])))
+        .refused(422, "invalid_value")
+        .await;
+    admin
+        .post(&path, use_(json!(["Анна", "две\nстроки"])))
+        .refused(422, "invalid_value")
+        .await;
+    admin
+        .post(
+            &path,
+            json!({"template": {"name": "draft_promo", "language": "ru", "variables": ["10"]}}),
+        )
+        .refused(422, "unknown_template")
+        .await;
+    let mut with_text = use_(json!(["Анна", "№ 512"]));
+    with_text["body"] = json!("и ещё текст");
+    admin
+        .post(&path, with_text)
+        .refused(422, "invalid_value")
+        .await;
+    assert_eq!(admin.feed(dialog).await.len(), before);
+    let t = admin
+        .post(&path, use_(json!(["Анна", "№ 512"])))
+        .expect(201)
+        .await;
+    assert_eq!(
+        t["body"],
+        "Здравствуйте, Анна! Ваш заказ № 512 готов к выдаче."
+    );
+    admin.wait_status(dialog, &t["id"], "sent").await;
+    let sent = fake.sent_whatsapp().last().cloned().unwrap();
+    assert_eq!(sent.kind, "template");
+    assert_eq!(
+        sent.template,
+        Some((
+            "order_ready".into(),
+            "ru".into(),
+            vec!["Анна".into(), "№ 512".into()]
+        ))
+    );
+
     let back = fake_meta::whatsapp_hook(vec![fake_meta::whatsapp_entry(
         PHONE_NUMBER_ID,
         fake_meta::wa_message(
@@ -603,4 +652,27 @@ async fn the_conversation_shows_the_reply_window() {
             .iter()
             .all(|m| m["body"] != "Вы ещё здесь?")
     );
+
+    // An approved template instead: picked, filled in, previewed and sent.
+    b.wait_js(
+        "return document.querySelectorAll('#template-pick option').length === 3",
+        "the approved templates listed",
+    )
+    .await;
+    b.select("#template-pick", "0").await;
+    b.type_into("#template-vars input:nth-child(1)", "Анна")
+        .await;
+    b.type_into("#template-vars input:nth-child(2)", "№ 512")
+        .await;
+    assert_eq!(
+        b.text_of("#template-preview").await,
+        "Здравствуйте, Анна! Ваш заказ № 512 готов к выдаче."
+    );
+    b.screenshot("whatsapp-template").await;
+    b.click("#template-send").await;
+    admin
+        .wait_feed(dialog, |m| {
+            m["body"] == "Здравствуйте, Анна! Ваш заказ № 512 готов к выдаче."
+        })
+        .await;
 }

@@ -36,6 +36,22 @@ fn connected_from(r: &SqlRow) -> CoreResult<ConnectedChannel> {
     })
 }
 
+/// The dialog of a channel's client, known by their id on the platform.
+pub(super) async fn client_dialog(
+    tx: &mut Box<dyn crate::driver::SqlTx>,
+    channel: ChannelId,
+    contact: &str,
+) -> CoreResult<Option<DialogId>> {
+    let r = tx
+        .fetch_optional(
+            "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
+             WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
+            params![channel, contact],
+        )
+        .await?;
+    Ok(r.map(|r| r.i64("id")).transpose()?.map(DialogId))
+}
+
 impl SqlStore {
     async fn connected_where(
         &self,
@@ -85,6 +101,10 @@ impl ConnectorStore for SqlStore {
             .await?
             .map(|c| c.channel)
             .ok_or(CoreError::NotFound("channel"))
+    }
+
+    async fn connected_channel_by_id(&self, id: ChannelId) -> CoreResult<Option<ConnectedChannel>> {
+        self.connected_where("id = $1", id.into()).await
     }
 
     async fn connected_channel(&self, hook_key: &str) -> CoreResult<Option<ConnectedChannel>> {
@@ -171,17 +191,10 @@ impl ConnectorStore for SqlStore {
             value: None,
             events: Vec::new(),
         };
-        let Some(r) = tx
-            .fetch_optional(
-                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
-                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
-                params![channel, contact],
-            )
-            .await?
-        else {
+        let Some(dialog) = client_dialog(&mut tx, channel, contact).await? else {
             return Ok(nothing);
         };
-        let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
+        let mut d = dtx::lock(&mut tx, dialog).await?;
         // The line keeps the reaction's own id, so a platform's repeat finds it.
         let seen = tx
             .fetch_optional(
@@ -309,17 +322,11 @@ impl ConnectorStore for SqlStore {
             value: None,
             events: Vec::new(),
         };
-        let Some(r) = tx
-            .fetch_optional(
-                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
-                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
-                params![m.channel_id, m.contact_external_id.as_str()],
-            )
-            .await?
+        let Some(dialog) = client_dialog(&mut tx, m.channel_id, &m.contact_external_id).await?
         else {
             return Ok(nothing);
         };
-        let mut d = dtx::lock(&mut tx, DialogId(r.i64("id")?)).await?;
+        let mut d = dtx::lock(&mut tx, dialog).await?;
         // Under the dialog's lock, so a copy and a repeat of it cannot both pass.
         let ours_here = match ours {
             Some(id) => tx

@@ -125,6 +125,14 @@ impl DialogStore for SqlStore {
             }),
         };
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
+        if let Some(t) = &m.template {
+            let json = serde_json::to_string(t).map_err(|e| CoreError::Internal(e.to_string()))?;
+            tx.execute(
+                "UPDATE messages SET template = $2 WHERE id = $1",
+                params![view.id, json],
+            )
+            .await?;
+        }
         tx.execute(
             "INSERT INTO delivery_jobs (message_id, dialog_id, channel_id, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)",
             params![view.id, d.id, d.channel_id, now],

@@ -357,15 +357,9 @@ impl TransportStore for SqlStore {
         now: Timestamp,
     ) -> CoreResult<Written<u64>> {
         let mut tx = self.db.begin().await?;
-        let found = tx
-            .fetch_optional(
-                "SELECT d.id FROM contacts ct JOIN dialogs d ON d.contact_id = ct.id \
-                 WHERE ct.channel_id = $1 AND ct.external_id = $2 AND d.deleted_at IS NULL",
-                params![channel, contact],
-            )
+        let dialog = super::connected::client_dialog(&mut tx, channel, contact)
             .await?
             .ok_or(CoreError::NotFound("dialog"))?;
-        let dialog = DialogId(found.i64("id")?);
         dtx::lock(&mut tx, dialog).await?;
         // A message still queued had not reached the platform by then.
         let ids = tx
@@ -413,7 +407,7 @@ impl TransportStore for SqlStore {
                 .db
                 .fetch_one(
                     "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.kind AS channel_kind, c.external_id AS channel_external_id, \
-                       ct.external_id AS contact_external_id, m.body, COALESCE(q.transport_id, q.external_id) AS quote_external_id, mg.name AS author_name, \
+                       ct.external_id AS contact_external_id, m.body, m.template, COALESCE(q.transport_id, q.external_id) AS quote_external_id, mg.name AS author_name, \
                        m.created_at, tm.webhook_url, tm.webhook_secret, c.hook_key, c.credentials \
                      FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
                        JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
@@ -449,6 +443,11 @@ impl TransportStore for SqlStore {
                 quote_external_id: j.opt_text("quote_external_id")?,
                 author_name: j.opt_text("author_name")?,
                 attachments: self.files_of(&[MessageId(j.i64("message_id")?)]).await?,
+                template: j
+                    .opt_text("template")?
+                    .map(|t| serde_json::from_str(&t))
+                    .transpose()
+                    .map_err(|e| CoreError::Internal(e.to_string()))?,
                 created_at: j.ts("created_at")?,
                 target,
             });

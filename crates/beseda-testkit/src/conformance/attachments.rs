@@ -73,6 +73,7 @@ pub async fn attachments_bind_to_one_message_and_are_listed(store: &dyn Store) {
         body: String::new(),
         quote: None,
         attachments: files,
+        template: None,
     };
     // Someone else's upload is refused, and the message with it is not written.
     assert_code(

@@ -128,6 +128,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
     );
     let reply = OutgoingMessage {
         attachments: Vec::new(),
+        template: None,
         dialog_id: d,
         author: boris.id,
         body: "mine".into(),
@@ -147,6 +148,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
     );
     let ok = OutgoingMessage {
         attachments: Vec::new(),
+        template: None,
         dialog_id: d,
         author: anna.id,
         body: "Добрый день".into(),

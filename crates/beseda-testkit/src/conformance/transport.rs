@@ -113,6 +113,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
     for text in ["one", "two"] {
         let out = OutgoingMessage {
             attachments: Vec::new(),
+            template: None,
             dialog_id: d,
             author: anna.id,
             body: text.into(),
@@ -332,6 +333,7 @@ pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dy
         .unwrap();
     let out = OutgoingMessage {
         attachments: Vec::new(),
+        template: None,
         dialog_id: d,
         author: maria.id,
         body: "Hello".into(),

@@ -265,7 +265,8 @@ pub struct MetaHandshake {
     in `GET /api/v1/connectors`).",
     params(MetaHandshake),
     responses((status = 200, body = String, content_type = "text/plain"),
-        (status = 403, body = ErrorBody, description = "`forbidden`: not a subscription, or another verify token")))]
+        (status = 403, body = ErrorBody, description = "`forbidden`: not a subscription, or another verify token"),
+        (status = 422, body = ErrorBody, description = "`invalid_value`: a query that is not the handshake's")))]
 pub async fn meta_handshake(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<MetaHandshake>,

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use beseda_core::CoreError;
+use beseda_core::connector::{Template, TemplateUse};
 use beseda_core::dialog::{Counters, DialogView, FeedPage, MessageView, Responsible};
 use beseda_core::ids::{AttachmentId, DialogId, MessageId};
 use beseda_core::time::Timestamp;
@@ -88,6 +89,10 @@ pub struct NewMessage {
     /// sent: at most 10 images and 1 other file, 500 MB in all, within the channel's limits.
     #[serde(default)]
     attachment_ids: Vec<AttachmentId>,
+    /// One of the channel's approved templates (`GET /api/v1/dialogs/{id}/templates`) with its
+    /// variables filled in, sent alone (no body, quote or files): also after the messenger's
+    /// reply window.
+    template: Option<TemplateUse>,
 }
 
 /// POST /api/v1/dialogs/{id}/messages: writes to the client. The message is `queued` until the
@@ -95,7 +100,7 @@ pub struct NewMessage {
 #[utoipa::path(post, path = "/api/v1/dialogs/{id}/messages", tag = "dialogs", params(("id" = i64, Path)), request_body = NewMessage,
     responses((status = 201, body = MessageView), (status = 403, body = ErrorBody, description = "`dialog_not_yours`"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`client_blocked`"),
-        (status = 422, body = ErrorBody, description = "`message_too_long` (with `details.count` and `details.limit`), `invalid_quote`, `quote_not_supported`, `invalid_attachment`, `too_many_attachments`, `attachments_too_large`"),
+        (status = 422, body = ErrorBody, description = "`message_too_long` (with `details.count` and `details.limit`), `invalid_quote`, `quote_not_supported`, `invalid_attachment`, `too_many_attachments`, `attachments_too_large`, `reply_window_closed` (the messenger's window after the client's latest message has closed), `unknown_template`, `not_supported_by_channel`, `invalid_value`"),
         (status = 413, body = ErrorBody, description = "`attachment_too_large`")))]
 pub async fn post_message(
     State(state): State<AppState>,
@@ -103,17 +108,48 @@ pub async fn post_message(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewMessage>,
 ) -> ApiResult<impl IntoResponse> {
-    let m = state
-        .dialogs
-        .send(
-            &caller.actor,
-            DialogId(id),
-            &req.body,
-            req.quote_id,
-            &req.attachment_ids,
-        )
-        .await?;
+    let (actor, id) = (&caller.actor, DialogId(id));
+    let m = match req.template {
+        Some(template) => {
+            if !req.body.is_empty() || req.quote_id.is_some() || !req.attachment_ids.is_empty() {
+                return Err(CoreError::invalid(
+                    "template",
+                    "a template is sent alone: no body, quote or files",
+                )
+                .into());
+            }
+            let text = state.connectors.fill_template(actor, id, &template).await?;
+            state
+                .dialogs
+                .send_template(actor, id, template, &text)
+                .await?
+        }
+        None => {
+            state
+                .dialogs
+                .send(actor, id, &req.body, req.quote_id, &req.attachment_ids)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(m)))
+}
+
+/// GET /api/v1/dialogs/{id}/templates: the approved message templates of the dialog's channel,
+/// asked of its messenger (WhatsApp's); empty for a channel without them.
+#[utoipa::path(get, path = "/api/v1/dialogs/{id}/templates", tag = "dialogs", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Template>), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`platform_refused`, `platform_unreachable`, `credentials_refused`: the messenger did not list them")))]
+pub async fn templates(
+    State(state): State<AppState>,
+    caller: ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Template>>> {
+    Ok(Json(
+        state
+            .connectors
+            .templates(&caller.actor, DialogId(id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -102,6 +102,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_dialogs::get_messages,
             api_dialogs::post_message
         ))
+        .routes(routes!(api_dialogs::templates))
         .routes(routes!(api_dialogs::assign))
         .routes(routes!(api_dialogs::close))
         .routes(routes!(api_dialogs::read))

@@ -322,6 +322,8 @@ pub struct ConversationFragment {
     /// (`YYYY-MM-DD HH:MM UTC`), and whether it has.
     pub window_closes: Option<String>,
     pub window_closed: bool,
+    /// The messenger's approved templates may be sent (WhatsApp).
+    pub templates: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -453,6 +455,7 @@ pub async fn conversation(
         window_closed: d
             .reply_window_closes_at
             .is_some_and(|at| at <= state.clock.now()),
+        templates: caps.templates,
         tr,
     })
 }

@@ -188,7 +188,18 @@ impl Caller {
             .clone()
     }
 
-    /// Waits (up to ten seconds) until the dialog's feed has a message for which `found` holds.
+    /// Uploads a file into a dialog for the caller's next reply; its id.
+    pub async fn attach(&self, dialog: i64, name: &'static str, bytes: Vec<u8>) -> Value {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        self.upload(&format!("/api/v1/dialogs/{dialog}/attachments"), form)
+            .expect(201)
+            .await[0]["id"]
+            .clone()
+    }
+
     /// The client card of a dialog's client.
     pub async fn client_card_of(&self, dialog: i64) -> Value {
         let d = self
@@ -206,6 +217,7 @@ impl Caller {
             .await
     }
 
+    /// Waits (up to ten seconds) until the dialog's feed has a message for which `found` holds.
     pub async fn wait_feed(&self, dialog: i64, found: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..200 {
             if let Some(m) = self.feed(dialog).await.into_iter().find(&found) {
