@@ -86,6 +86,22 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
     for _ in 0..2 {
         assert_eq!(fake.push(&hook, &hello).await, (200, "ok".into()));
     }
+    // Kinds the inbox does not take, and objects it knows nothing of: acknowledged, nothing made.
+    let optin = fake_meta::page_hook(
+        "page",
+        vec![fake_meta::page_entry(
+            PAGE_ID,
+            1,
+            vec![
+                json!({"sender": {"id": "PSID9"}, "recipient": {"id": PAGE_ID}, "timestamp": 1,
+            "optin": {"type": "notification_messages", "payload": "x"}}),
+            ],
+        )],
+    );
+    assert_eq!(fake.push(&hook, &optin).await, (200, "ok".into()));
+    let stranger =
+        json!({"object": "user", "entry": [{"id": "1", "changes": [{"field": "feed"}]}]});
+    assert_eq!(fake.push(&hook, &stranger).await, (200, "ok".into()));
     let dialogs = admin.dialog_ids("").await;
     assert_eq!(dialogs.len(), 1);
     let dialog = dialogs[0];

@@ -676,3 +676,58 @@ async fn the_conversation_shows_the_reply_window() {
         })
         .await;
 }
+
+/// On the settings page: WhatsApp chosen, only its fields offered; the number connected and
+/// listed with what to enter in the Meta app's dashboard.
+#[tokio::test]
+async fn a_whatsapp_number_is_connected_from_the_settings_page() {
+    use crate::common::PASSWORD;
+    use crate::common::browser::Browser;
+    use fantoccini::Locator;
+    let fake = FakeMeta::start().await;
+    let app = app_with(TestBackend::Sqlite, &fake).await.unwrap();
+    let Some(b) = Browser::start("en-US").await else {
+        return;
+    };
+    b.sign_in(&app.base, ADMIN_EMAIL, PASSWORD).await;
+    b.wait_for(Locator::Css("body[data-live=true]")).await;
+    b.client
+        .goto(&format!("{}/settings#connectors", app.base))
+        .await
+        .unwrap();
+    let form = "#connect-messenger";
+    b.select(&format!("{form} select[name=type]"), "whatsapp")
+        .await;
+    b.wait_js(
+        "return document.querySelector('#connect-messenger select[name=updates]').closest('label').hidden \
+         && !document.querySelector('#connect-messenger input[name=phone_number_id]').closest('label').hidden \
+         && document.querySelector('#connect-messenger input[name=page_id]').disabled",
+        "only WhatsApp's fields are offered",
+    )
+    .await;
+    for (name, value) in [
+        ("token", TOKEN),
+        ("phone_number_id", PHONE_NUMBER_ID),
+        ("business_account_id", WABA_ID),
+        ("app_secret", APP_SECRET),
+    ] {
+        b.type_into(&format!("{form} input[name={name}]"), value)
+            .await;
+    }
+    b.click(&format!("{form} button[type=submit]")).await;
+    b.wait_js(
+        "return [...document.querySelectorAll('tr[data-connected]')].some(r => r.textContent.includes('+1 555-010-0001') && r.textContent.includes('Connected'))",
+        "the number is listed as connected",
+    )
+    .await;
+    let callback = b.text_of("tr[data-connected] .connector-callback").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let listed = admin.get("/api/v1/connectors").expect(200).await;
+    let token = listed[0]["callback"]["verify_token"].as_str().unwrap();
+    assert!(
+        callback.contains(&app.url("/hooks/meta")) && callback.contains(token),
+        "{callback}"
+    );
+    b.screenshot("settings-whatsapp-connected").await;
+    assert!(fake.subscribed().contains(&WABA_ID.to_owned()));
+}
