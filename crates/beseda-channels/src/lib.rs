@@ -156,13 +156,8 @@ impl Platforms {
                 token,
                 human_agent,
                 ..
-            } => Account::Page(messenger::Page::new(
-                self.graph(token),
-                page_id,
-                false,
-                *human_agent,
-            )),
-            Credentials::Instagram {
+            }
+            | Credentials::Instagram {
                 page_id,
                 token,
                 human_agent,
@@ -170,7 +165,7 @@ impl Platforms {
             } => Account::Page(messenger::Page::new(
                 self.graph(token),
                 page_id,
-                true,
+                matches!(credentials, Credentials::Instagram { .. }),
                 *human_agent,
             )),
         }

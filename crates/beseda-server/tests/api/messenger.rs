@@ -193,11 +193,13 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
 
     // A file out: uploaded as an attachment, then sent by its id after the text.
     let img = admin.attach(dialog, "offer.jpg", jpeg.clone()).await;
-    let r = admin
-        .post(&path, json!({"body": "Вот он", "attachment_ids": [img]}))
-        .expect(201)
+    admin
+        .reply_until(
+            dialog,
+            json!({"body": "Вот он", "attachment_ids": [img]}),
+            "sent",
+        )
         .await;
-    admin.wait_status(dialog, &r["id"], "sent").await;
     let sent = fake.sent_messenger();
     let (text, file) = (&sent[sent.len() - 2], &sent[sent.len() - 1]);
     assert_eq!(text.text.as_deref(), Some("Вот он"));
@@ -213,22 +215,18 @@ async fn a_page_and_its_instagram_talk_both_ways(backend: TestBackend) {
         Some(2_018_278),
         "(#10) This message is sent outside of allowed window.",
     );
-    let late = admin
-        .post(&path, json!({"body": "Мы на связи"}))
-        .expect(201)
+    admin
+        .reply_until(dialog, json!({"body": "Мы на связи"}), "sent")
         .await;
-    admin.wait_status(dialog, &late["id"], "sent").await;
     let tagged = fake.sent_messenger().last().cloned().unwrap();
     assert_eq!(
         (tagged.messaging_type.as_str(), tagged.tag.as_deref()),
         ("MESSAGE_TAG", Some("HUMAN_AGENT"))
     );
     fake.fail_next(551, "This person isn't available right now.");
-    let refused = admin
-        .post(&path, json!({"body": "Алло?"}))
-        .expect(201)
+    let failed = admin
+        .reply_until(dialog, json!({"body": "Алло?"}), "failed")
         .await;
-    let failed = admin.wait_status(dialog, &refused["id"], "failed").await;
     assert_eq!(
         failed["failure_reason"],
         "the client does not accept the page's messages"

@@ -301,17 +301,13 @@ async fn a_vk_community_is_connected_and_talks_both_ways(backend: TestBackend) {
     // Too many requests a second: the reply waits, then goes. The client does not accept the
     // community's messages: failed, with the reason.
     fake.fail_next(6, "Too many requests per second");
-    let later = admin
-        .post(&path, json!({"body": "Ещё вопрос?"}))
-        .expect(201)
+    admin
+        .reply_until(dialog, json!({"body": "Ещё вопрос?"}), "sent")
         .await;
-    admin.wait_status(dialog, &later["id"], "sent").await;
     fake.fail_next(901, "Can't send messages for users without permission");
-    let refused = admin
-        .post(&path, json!({"body": "Алло?"}))
-        .expect(201)
+    let failed = admin
+        .reply_until(dialog, json!({"body": "Алло?"}), "failed")
         .await;
-    let failed = admin.wait_status(dialog, &refused["id"], "failed").await;
     assert_eq!(
         failed["failure_reason"],
         "the client does not accept the community's messages"

@@ -297,10 +297,12 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
     let path = format!("/api/v1/dialogs/{dialog}/messages");
     let hello_id = by_id("wamid.IN1")["id"].clone();
     let reply = admin
-        .post(&path, json!({"body": "Да, есть", "quote_id": hello_id}))
-        .expect(201)
+        .reply_until(
+            dialog,
+            json!({"body": "Да, есть", "quote_id": hello_id}),
+            "sent",
+        )
         .await;
-    admin.wait_status(dialog, &reply["id"], "sent").await;
     let sent = fake.sent_whatsapp();
     assert_eq!(
         (
@@ -413,16 +415,12 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
     // with their reasons; a failed status names WhatsApp's.
     fake.fail_next(130_429, "Rate limit hit");
     let later = admin
-        .post(&path, json!({"body": "Ещё вопрос?"}))
-        .expect(201)
+        .reply_until(dialog, json!({"body": "Ещё вопрос?"}), "sent")
         .await;
-    admin.wait_status(dialog, &later["id"], "sent").await;
     fake.fail_next(131_026, "Message Undeliverable.");
-    let refused = admin
-        .post(&path, json!({"body": "Алло?"}))
-        .expect(201)
+    let failed = admin
+        .reply_until(dialog, json!({"body": "Алло?"}), "failed")
         .await;
-    let failed = admin.wait_status(dialog, &refused["id"], "failed").await;
     assert!(
         failed["failure_reason"]
             .as_str()
@@ -431,11 +429,9 @@ async fn whatsapp_numbers_connect_and_talk_both_ways(backend: TestBackend) {
         "{failed}"
     );
     fake.fail_next(131_047, "Re-engagement message");
-    let late = admin
-        .post(&path, json!({"body": "Вы тут?"}))
-        .expect(201)
+    let failed = admin
+        .reply_until(dialog, json!({"body": "Вы тут?"}), "failed")
         .await;
-    let failed = admin.wait_status(dialog, &late["id"], "failed").await;
     assert!(
         failed["failure_reason"]
             .as_str()

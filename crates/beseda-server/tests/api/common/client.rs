@@ -188,6 +188,16 @@ impl Caller {
             .clone()
     }
 
+    /// Writes `message` (the body of `POST …/messages`) in a dialog and waits until it is
+    /// `status`; the message then.
+    pub async fn reply_until(&self, dialog: i64, message: Value, status: &str) -> Value {
+        let sent = self
+            .post(&format!("/api/v1/dialogs/{dialog}/messages"), message)
+            .expect(201)
+            .await;
+        self.wait_status(dialog, &sent["id"], status).await
+    }
+
     /// Uploads a file into a dialog for the caller's next reply; its id.
     pub async fn attach(&self, dialog: i64, name: &'static str, bytes: Vec<u8>) -> Value {
         let form = reqwest::multipart::Form::new().part(
