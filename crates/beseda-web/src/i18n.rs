@@ -116,6 +116,8 @@ mod tests {
                     ("by".into(), "Anna".into()),
                     ("from".into(), "Boris".into()),
                     ("to".into(), "Clara".into()),
+                    ("at".into(), "2026-12-01 10:00 UTC".into()),
+                    ("emoji".into(), "👍".into()),
                 ]);
                 let text = LOCALES
                     .try_lookup_with_args(lang, key, &args)
