@@ -246,11 +246,7 @@ impl Messengers for Platforms {
             ChannelKind::Telegram => Ok(vec![telegram::parse(channel.id, body)?]),
             ChannelKind::Vk => Ok(vec![vk::parse(channel.id, body)?]),
             ChannelKind::WhatsappBusiness => Ok(whatsapp::parse(channel.id, account, body)?),
-            ChannelKind::FbInstagram => {
-                // Which of a page's two the channel is shows in the call's object.
-                let instagram = meta::Hook::parse(body)?.object == "instagram";
-                Ok(messenger::parse(channel.id, account, instagram, body)?)
-            }
+            ChannelKind::FbInstagram => Ok(messenger::parse(channel.id, account, body)?),
             _ => Err(CoreError::NotFound("connector")),
         }
     }

@@ -123,17 +123,15 @@ fn inbound(channel: ChannelId, client: &str, at: i64, message: &Value) -> Inboun
     }
 }
 
-/// The updates of one page (or Instagram account, `account`) in a webhook call.
+/// The updates of one page or Instagram account (`account`, the entries' id) in a webhook call.
 pub fn parse(
     channel: ChannelId,
     account: &str,
-    instagram: bool,
     body: &[u8],
 ) -> Result<Vec<Incoming>, ConnectorError> {
     let hook = Hook::parse(body)?;
-    let object = if instagram { "instagram" } else { "page" };
     let mut out = Vec::new();
-    if hook.object != object {
+    if !matches!(hook.object.as_str(), "page" | "instagram") {
         return Ok(out);
     }
     for entry in hook.entry {
@@ -330,7 +328,7 @@ impl Page {
                 .get(&format!("{}/subscribed_apps", self.page), &[])
                 .await,
         )?;
-        Ok(crate::whatsapp::subscribed_state(&listed.data))
+        Ok(crate::meta::subscribed_state(&listed.data))
     }
 
     /// A new client's name and photo from their profile.
@@ -501,7 +499,7 @@ mod tests {
                     "reaction": {"mid": "m2", "action": "react", "reaction": "love", "emoji": "❤"}}),
             ],
         );
-        let got = parse(ChannelId(1), "P", false, &body).unwrap();
+        let got = parse(ChannelId(1), "P", &body).unwrap();
         let Incoming::Message { message, files } = &got[0] else {
             panic!("{got:?}")
         };
@@ -519,11 +517,11 @@ mod tests {
         );
         assert!(matches!(&got[3], Incoming::Reaction { reaction, .. } if reaction.message == "m2"));
         assert!(
-            parse(ChannelId(1), "P", true, &body).unwrap().is_empty(),
-            "not Instagram's"
+            parse(ChannelId(1), "IG", &body).unwrap().is_empty(),
+            "not the page's Instagram account's"
         );
         assert!(
-            parse(ChannelId(1), "Q", false, &body).unwrap().is_empty(),
+            parse(ChannelId(1), "Q", &body).unwrap().is_empty(),
             "another page's"
         );
     }

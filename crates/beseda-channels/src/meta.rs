@@ -287,6 +287,17 @@ pub fn refusal(e: GraphError) -> SendResult {
     }
 }
 
+/// What a list of subscribed apps says of updates reaching us.
+pub fn subscribed_state(apps: &[Value]) -> beseda_core::connector::HookState {
+    beseda_core::connector::HookState {
+        ok: !apps.is_empty(),
+        error: apps
+            .is_empty()
+            .then(|| "no app is subscribed to the account's webhook".into()),
+        error_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -392,7 +392,7 @@ impl WhatsappNumber {
                 .get(&format!("{}/subscribed_apps", self.business), &[])
                 .await,
         )?;
-        Ok(subscribed_state(&listed.data))
+        Ok(crate::meta::subscribed_state(&listed.data))
     }
 
     /// Marks the client's messages read up to this one: the client sees blue ticks.
@@ -578,17 +578,6 @@ fn template_of(t: &Value) -> Option<Template> {
         body,
         footer: component("FOOTER"),
     })
-}
-
-/// What a list of subscribed apps says of updates reaching us.
-pub fn subscribed_state(apps: &[Value]) -> HookState {
-    HookState {
-        ok: !apps.is_empty(),
-        error: apps
-            .is_empty()
-            .then(|| "no app is subscribed to the account's webhook".into()),
-        error_at: None,
-    }
 }
 
 #[cfg(test)]

@@ -81,23 +81,20 @@ impl Credentials {
     /// How long after the client's last message a manager may still write to them, where the
     /// platform bounds it (Meta's customer-service window).
     pub fn reply_window(&self) -> Option<std::time::Duration> {
-        const HOUR: u64 = 3600;
-        match self {
-            Credentials::Whatsapp { .. }
-            | Credentials::Facebook {
-                human_agent: false, ..
+        const DAY: u64 = 24 * 3600;
+        let days = match self {
+            Credentials::Whatsapp { .. } => 1,
+            Credentials::Facebook { human_agent, .. }
+            | Credentials::Instagram { human_agent, .. } => {
+                if *human_agent {
+                    7
+                } else {
+                    1
+                }
             }
-            | Credentials::Instagram {
-                human_agent: false, ..
-            } => Some(std::time::Duration::from_secs(24 * HOUR)),
-            Credentials::Facebook {
-                human_agent: true, ..
-            }
-            | Credentials::Instagram {
-                human_agent: true, ..
-            } => Some(std::time::Duration::from_secs(7 * 24 * HOUR)),
-            Credentials::Telegram { .. } | Credentials::Vk { .. } => None,
-        }
+            Credentials::Telegram { .. } | Credentials::Vk { .. } => return None,
+        };
+        Some(std::time::Duration::from_secs(days * DAY))
     }
 }
 

@@ -204,6 +204,7 @@ pub struct Written<T> {
 #[derive(Clone, Debug)]
 pub struct DialogAccess {
     pub id: DialogId,
+    pub channel_id: ChannelId,
     pub responsible: Option<Responsible>,
     pub open: bool,
     pub client_id: Option<ClientId>,

@@ -300,7 +300,7 @@ impl ConnectorService {
     pub async fn receive_shared(&self, family: &str, call: &HookCall<'_>) -> CoreResult<()> {
         let addressees = match self.messengers.addressees(family, call.body) {
             Ok(a) => a,
-            Err(CoreError::NotFound(what)) => return Err(CoreError::NotFound(what)),
+            Err(e @ CoreError::NotFound(_)) => return Err(e),
             Err(e) => {
                 tracing::warn!(family, error = %e, "a shared webhook's body that is not an update");
                 return Ok(());
@@ -635,11 +635,14 @@ impl ConnectorService {
     /// The approved templates of a dialog's channel, asked of its platform; none for a channel
     /// without them. `not_found` for a dialog the actor may not see.
     pub async fn templates(&self, actor: &Actor, dialog: DialogId) -> CoreResult<Vec<Template>> {
-        let view = self.dialogs.view(actor, dialog).await?;
-        let Some(c) = self.store.connected_channel_by_id(view.channel.id).await? else {
+        let d = self.dialogs.visible(actor, dialog).await?;
+        if !d.capabilities.templates {
+            return Ok(Vec::new());
+        }
+        let Some(c) = self.store.connected_channel_by_id(d.channel_id).await? else {
             return Ok(Vec::new());
         };
-        if !c.channel.active || !c.channel.capabilities.templates {
+        if !c.channel.active {
             return Ok(Vec::new());
         }
         let connection = self.sealer.open(&c.sealed)?;

@@ -54,7 +54,7 @@ impl DialogService {
 
     /// The dialog, if the actor may see it; otherwise "not found", never "forbidden", so that
     /// its existence is not revealed.
-    async fn visible(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogAccess> {
+    pub async fn visible(&self, actor: &Actor, id: DialogId) -> CoreResult<DialogAccess> {
         match self.store.dialog_access(id).await? {
             Some(d) if Viewer::of(actor).may_see(d.responsible) => Ok(d),
             _ => Err(CoreError::NotFound("dialog")),

@@ -163,7 +163,7 @@ impl SqlStore {
         let Some(r) = self
             .db
             .fetch_optional(
-                "SELECT d.id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.client_id, cl.blocked_at, c.capabilities, \
+                "SELECT d.id, d.channel_id, d.status, d.responsible_manager_id, d.responsible_bot_id, d.client_id, cl.blocked_at, c.capabilities, \
                    (SELECT m.created_at FROM messages m WHERE m.dialog_id = d.id AND m.seq = d.last_client_seq) AS last_client_at \
                  FROM dialogs d JOIN channels c ON c.id = d.channel_id LEFT JOIN clients cl ON cl.id = d.client_id \
                  WHERE d.id = $1 AND d.deleted_at IS NULL",
@@ -175,6 +175,7 @@ impl SqlStore {
         };
         Ok(Some(DialogAccess {
             id,
+            channel_id: ChannelId(r.i64("channel_id")?),
             responsible: join(
                 r.opt_i64("responsible_manager_id")?,
                 r.opt_i64("responsible_bot_id")?,
