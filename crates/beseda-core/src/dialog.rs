@@ -49,6 +49,21 @@ pub enum WaitingLevel {
     Danger,
 }
 
+impl WaitingLevel {
+    /// The level as the stores keep it: 0, 1, 2.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_rank(rank: i64) -> WaitingLevel {
+        match rank {
+            0 => WaitingLevel::None,
+            1 => WaitingLevel::Warning,
+            _ => WaitingLevel::Danger,
+        }
+    }
+}
+
 /// One dialog as one manager sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DialogView {

@@ -1,7 +1,7 @@
 //! The ordered event log and the bus that carries it to screens and bots. Every change appends
 //! its events in the same transaction; after the commit the service publishes them.
 
-use crate::dialog::{MessageView, Responsible, Viewer};
+use crate::dialog::{MessageView, Responsible, Viewer, WaitingLevel};
 use crate::ids::{ClientId, DialogId, ManagerId, MessageId};
 use crate::library::ClientTag;
 use crate::time::Timestamp;
@@ -88,6 +88,12 @@ pub enum DomainEvent {
     ClientReacted {
         message_id: Option<MessageId>,
         emoji: String,
+    },
+    /// The client has waited long enough for the row's mark to change (F13, F34): its `level`
+    /// now, and when it moves next (`null`: not unless the client waits again).
+    WaitingLevelChanged {
+        level: WaitingLevel,
+        next_change_at: Option<Timestamp>,
     },
     /// Sent on the socket only: the client missed more than the log keeps and must reload.
     Resync {},

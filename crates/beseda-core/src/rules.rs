@@ -3,10 +3,11 @@
 //! state, the feed's line, and which events go to whom. The stores carry the decision out and
 //! decide nothing themselves; these functions need no database to test.
 
-use crate::dialog::{DeliveryStatus, Responsible};
+use crate::dialog::{DeliveryStatus, Responsible, WaitingLevel};
 use crate::error::{CoreError, CoreResult};
 use crate::event::{Audience, DomainEvent, NewEvent};
 use crate::ids::{ClientId, DialogId, ManagerId};
+use crate::library::TimeLimits;
 use crate::store::Guard;
 use crate::time::Timestamp;
 
@@ -82,15 +83,14 @@ pub fn client_message(
     }
 }
 
-/// What a manager's message does (F08, F18, F29, F31, F34).
+/// What a manager's message does (F08, F18, F29, F31). It answers the client, so the store
+/// also ends their wait (F34).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompanyMessage {
     /// The dialog's reopening by the author, with its line in the feed.
     pub reopened: Option<DomainEvent>,
     /// It waits in the delivery queue until the channel takes it (F31).
     pub status: DeliveryStatus,
-    /// The company answered: the client no longer waits (F34).
-    pub waiting_since: Option<Timestamp>,
     /// The author's draft is sent: it goes, and the author's screens learn it (F18).
     pub draft_dropped: NewEvent,
     /// The author has read the dialog up to their own message (F03).
@@ -110,7 +110,6 @@ pub fn company_message(
     Ok(CompanyMessage {
         reopened: reopening(d, Some(author)),
         status: DeliveryStatus::Queued,
-        waiting_since: None,
         draft_dropped: draft_changed(d.id, author, None),
         read_by: author,
     })
@@ -166,6 +165,34 @@ pub fn reassign(
 pub fn close(d: &DialogState, by: ManagerId, guard: Guard) -> CoreResult<Option<DomainEvent>> {
     check(d, guard)?;
     Ok(d.open.then_some(DomainEvent::DialogClosed { by }))
+}
+
+/// What the waiting timer makes of a dialog it looked at (F13, F34): the level now, when to
+/// look again, and the event when the level moved since it was last recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingStep {
+    pub level: WaitingLevel,
+    pub next_at: Option<Timestamp>,
+    pub changed: Option<NewEvent>,
+}
+
+pub fn waiting_step(
+    d: &DialogState,
+    recorded: WaitingLevel,
+    limits: TimeLimits,
+    now: Timestamp,
+) -> WaitingStep {
+    let (level, next_at) = limits.waiting(d.waiting_since, now);
+    WaitingStep {
+        level,
+        next_at,
+        changed: (level != recorded).then(|| {
+            d.event(DomainEvent::WaitingLevelChanged {
+                level,
+                next_change_at: next_at,
+            })
+        }),
+    }
 }
 
 /// Detaching the client card (F14): `None` when no client is linked.
@@ -231,6 +258,39 @@ mod tests {
             manager,
             sees_all: manager == ADMIN,
         }
+    }
+
+    #[test]
+    fn f13_the_timer_moves_the_mark_once_per_level_and_says_when_it_moves_next() {
+        let limits = TimeLimits {
+            warning_secs: Some(60),
+            danger_secs: Some(300),
+        };
+        let waiting = DialogState {
+            waiting_since: Some(Timestamp(1_000)),
+            ..dialog()
+        };
+        let early = waiting_step(&waiting, WaitingLevel::None, limits, Timestamp(2_000));
+        assert_eq!(early.level, WaitingLevel::None);
+        assert_eq!(early.next_at, Some(Timestamp(61_000)));
+        assert_eq!(early.changed, None);
+        let yellow = waiting_step(&waiting, WaitingLevel::None, limits, Timestamp(61_000));
+        assert_eq!(yellow.next_at, Some(Timestamp(301_000)));
+        assert_eq!(
+            yellow.changed.map(|e| e.event),
+            Some(DomainEvent::WaitingLevelChanged {
+                level: WaitingLevel::Warning,
+                next_change_at: Some(Timestamp(301_000)),
+            })
+        );
+        let again = waiting_step(&waiting, WaitingLevel::Warning, limits, Timestamp(62_000));
+        assert_eq!(again.changed, None);
+        let answered = waiting_step(&dialog(), WaitingLevel::Danger, limits, Timestamp(62_000));
+        assert_eq!(
+            (answered.level, answered.next_at),
+            (WaitingLevel::None, None)
+        );
+        assert!(answered.changed.is_some());
     }
 
     #[test]
@@ -405,8 +465,6 @@ mod tests {
             Timestamp(50),
             "a second message keeps the clock"
         );
-        let answer = company_message(&waiting, ANNA, Guard::Any, false).unwrap();
-        assert_eq!(answer.waiting_since, None);
     }
 
     #[test]

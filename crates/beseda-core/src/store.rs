@@ -41,6 +41,7 @@ pub trait Store:
     + InboxStore
     + WidgetStore
     + ConnectorStore
+    + TimerStore
 {
 }
 impl<T> Store for T where
@@ -55,6 +56,7 @@ impl<T> Store for T where
         + InboxStore
         + WidgetStore
         + ConnectorStore
+        + TimerStore
 {
 }
 
@@ -773,4 +775,23 @@ pub trait ConnectorStore: Send + Sync + 'static {
     /// Keeps the next update offset of a channel that `owner` polls; `false` when the lease
     /// has passed to another node, whose offset stays.
     async fn save_poll_offset(&self, id: ChannelId, owner: &str, offset: i64) -> CoreResult<bool>;
+}
+
+/// The dialogs' clocks (F13, F34): each waiting dialog keeps when its mark is due to be looked
+/// at next, so a timer wakes for due dialogs only and an idle one costs nothing.
+#[async_trait]
+pub trait TimerStore: Send + Sync + 'static {
+    /// Up to `limit` dialogs due by `now`, each put off until `lease_until` so that other
+    /// workers leave it alone meanwhile (a worker that dies leaves it due again then).
+    async fn claim_waiting(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<DialogId>>;
+    /// Records a dialog's waiting level at `now` under its channel's limits, announces a
+    /// change of level, and sets when to look again.
+    async fn settle_waiting(&self, id: DialogId, now: Timestamp) -> CoreResult<Written<()>>;
+    /// When the earliest waiting mark is due to be looked at.
+    async fn next_waiting_due(&self) -> CoreResult<Option<Timestamp>>;
 }

@@ -117,6 +117,14 @@ impl Server {
             self.state.poll_wait,
             shutdown.clone(),
         ));
+        let timer = tokio::spawn(crate::jobs::timers::run(
+            Arc::new(beseda_core::services::timers::WaitingTimer::new(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                self.state.bus.clone(),
+            )),
+            shutdown.clone(),
+        ));
         let hub = tokio::spawn(
             self.state
                 .hub
@@ -144,6 +152,7 @@ impl Server {
         let _ = visitors.await;
         let _ = delivery.await;
         let _ = polling.await;
+        let _ = timer.await;
         result
     }
 }

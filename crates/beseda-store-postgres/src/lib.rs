@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "templates",
         include_str!("../migrations/0013_templates.sql"),
     ),
+    (
+        14,
+        "waiting timer",
+        include_str!("../migrations/0014_waiting_timer.sql"),
+    ),
 ];
 
 /// How long one statement may run: a search or a filter a user can make slow ends here instead

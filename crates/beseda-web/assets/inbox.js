@@ -197,6 +197,10 @@ function onEvent(e) {
     case "client_unblocked":
     case "client_detached":
       break;
+    // A row's waiting mark moved with time (F13): redrawn where it is, never brought to the top.
+    case "waiting_level_changed":
+      if (list.querySelector(`li.row[data-id="${d}"]`)) refreshRow(d, false);
+      break;
     case "dialog_gone":
     case "dialog_deleted":
       list.querySelector(`li.row[data-id="${d}"]`)?.remove();

@@ -8,5 +8,6 @@ pub mod inbox;
 pub mod library;
 pub mod managers;
 pub mod throttle;
+pub mod timers;
 pub mod transport;
 pub mod widget;

@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod polling;
+pub mod timers;
 
 use beseda_core::CoreResult;
 use beseda_web::app::AppState;

@@ -90,6 +90,7 @@ on_both_backends!(
     a_replay_holds_only_the_dialogs_the_manager_sees_now,
     one_manager_holds_a_bounded_number_of_sockets,
     a_websocket_from_another_site_is_refused,
+    f13_the_waiting_mark_moves_live_when_its_limit_passes,
 );
 
 async fn f01_a_client_message_reaches_exactly_who_may_see_it(app: TestApp) {
@@ -410,4 +411,80 @@ async fn a_websocket_from_another_site_is_refused(app: TestApp) {
         tokio_tungstenite::connect_async(anonymous).await.is_err(),
         "no session, no stream"
     );
+}
+
+/// The next `waiting_level_changed` frame within `wait` (other frames are skipped).
+async fn next_level(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let until = tokio::time::Instant::now() + wait;
+    while let Some(e) = next(ws, until - tokio::time::Instant::now()).await {
+        if e["kind"] == "waiting_level_changed" {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// F13: with limits set, the timer turns a waiting dialog yellow, then red, each announced once
+/// on the socket when its moment passes; an answer stops the clock.
+async fn f13_the_waiting_mark_moves_live_when_its_limit_passes(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    admin
+        .put(
+            "/api/v1/settings/time-limits",
+            json!({"warning_secs": 60, "danger_secs": 120}),
+        )
+        .expect(204)
+        .await;
+    let mut ws = connect(&app, &session(&app, ADMIN_EMAIL).await, None).await;
+    // The timer looks at least once a second: longer than that, nothing came.
+    let (some, none) = (Duration::from_secs(5), Duration::from_millis(1_500));
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let d = app.new_dialog(tg, "1").await;
+    assert!(
+        next_level(&mut ws, none).await.is_none(),
+        "nothing moves before the limit"
+    );
+    app.clock.advance(Duration::from_secs(61));
+    let e = next_level(&mut ws, some)
+        .await
+        .expect("yellow after a minute");
+    assert_eq!(e["dialog_id"], d);
+    assert_eq!(e["data"]["level"], "warning");
+    let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
+    assert_eq!(view["waiting_level"], "warning");
+    assert_eq!(
+        e["data"]["next_change_at"],
+        view["waiting_level_changes_at"]
+    );
+    app.clock.advance(Duration::from_secs(60));
+    let e = next_level(&mut ws, some)
+        .await
+        .expect("red after two minutes");
+    assert_eq!(
+        (e["data"]["level"].as_str(), &e["data"]["next_change_at"]),
+        (Some("danger"), &Value::Null)
+    );
+    app.clock.advance(Duration::from_secs(600));
+    assert!(
+        next_level(&mut ws, none).await.is_none(),
+        "red is the last level"
+    );
+
+    // Answered, then asked again: the clock starts from zero.
+    admin
+        .post(
+            &format!("/api/v1/dialogs/{d}/messages"),
+            json!({"body": "Here we are"}),
+        )
+        .expect(201)
+        .await;
+    app.client_writes(tg, "1", "again", "One more thing").await;
+    app.clock.advance(Duration::from_secs(30));
+    assert!(
+        next_level(&mut ws, none).await.is_none(),
+        "half a minute: nothing"
+    );
+    app.clock.advance(Duration::from_secs(31));
+    let e = next_level(&mut ws, some).await.expect("yellow again");
+    assert_eq!(e["data"]["level"], "warning");
 }

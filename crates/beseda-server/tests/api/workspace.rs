@@ -821,3 +821,35 @@ async fn older_messages_load_on_scroll() {
         "the oldest first"
     );
 }
+
+/// F13 on screen: a waiting row turns yellow, then red, while the manager looks at the list,
+/// without a reload; an answered row carries no mark.
+#[tokio::test]
+async fn waiting_marks_change_live_in_the_list() {
+    let s = shop().await;
+    let Some(b) = signed_in(&s.app, ADMIN_EMAIL).await else {
+        return;
+    };
+    let marked =
+        |d: i64| format!("return !!document.querySelector(\"li.row[data-id='{d}'] .waiting\")");
+    let has = |d: i64, level: &str| {
+        format!("return !!document.querySelector(\"li.row[data-id='{d}'] .waiting-{level}\")")
+    };
+    assert_eq!(
+        b.js(&marked(s.anna)).await,
+        serde_json::json!(false),
+        "not yet"
+    );
+    s.app.clock.advance(Duration::from_secs(301));
+    b.wait_js(&has(s.anna, "warning"), "Anna's row turns yellow")
+        .await;
+    b.wait_js(&has(s.boris, "warning"), "Boris's row too").await;
+    assert_eq!(
+        b.js(&marked(s.clara)).await,
+        serde_json::json!(false),
+        "Clara's dialog is closed: nobody waits"
+    );
+    s.app.clock.advance(Duration::from_secs(1_500));
+    b.wait_js(&has(s.anna, "danger"), "then red").await;
+    b.screenshot("workspace-waiting-marks").await;
+}

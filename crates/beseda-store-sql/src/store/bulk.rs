@@ -135,6 +135,8 @@ const DIALOGS: &[&str] = &[
     "opened_at",
     "closed_at",
     "created_at",
+    // A waiting dialog is due to the timer at once, which computes its next mark (F13).
+    "next_waiting_change_at",
 ];
 const MESSAGES: &[&str] = &[
     "id",
@@ -220,6 +222,7 @@ impl SqlStore {
                 d.opened_at.into(),
                 d.closed_at.into(),
                 d.opened_at.into(),
+                d.waiting_since.into(),
             ]
         });
         self.bulk_insert("dialogs", DIALOGS, dialogs.collect())

@@ -186,8 +186,8 @@ pub(super) async fn insert_history(
         tx.fetch_one(
             "INSERT INTO dialogs (channel_id, contact_id, client_id, status, responsible_manager_id, last_seq, last_client_seq, \
                last_message_author, last_message_preview, last_activity_at, waiting_since, opened_at, closed_at, created_at, \
-               client_count, read_baseline_client_count) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $14) RETURNING id",
+               client_count, read_baseline_client_count, next_waiting_change_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $14, $11) RETURNING id",
             params![
                 d.channel_id,
                 contact,

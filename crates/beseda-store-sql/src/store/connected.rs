@@ -368,11 +368,7 @@ impl ConnectorStore for SqlStore {
         )
         .await?;
         // The company answered, wherever from: the client no longer waits (F34).
-        tx.execute(
-            "UPDATE dialogs SET waiting_since = NULL WHERE id = $1",
-            params![d.id],
-        )
-        .await?;
+        dtx::stop_waiting(&mut tx, &mut d).await?;
         let new_events = vec![message_event(&mut tx, &d, &view).await?];
         let events = events::append(&mut tx, new_events, now).await?;
         commit(tx, Some(view), events).await

@@ -175,7 +175,8 @@ pub(crate) async fn add_message(
            last_activity_at = $6, \
            last_client_seq = CASE WHEN $7 THEN $2 ELSE last_client_seq END, \
            client_count = CASE WHEN $7 THEN client_count + 1 ELSE client_count END, \
-           waiting_since = CASE WHEN $7 THEN $8 ELSE waiting_since END \
+           waiting_since = CASE WHEN $7 THEN $8 ELSE waiting_since END, \
+           next_waiting_change_at = CASE WHEN $7 AND waiting_since IS NULL THEN $8 ELSE next_waiting_change_at END \
          WHERE id = $1",
         params![d.id, seq, id, author_kind, preview, now, from_client, m.waiting_since],
     )
@@ -237,6 +238,20 @@ pub(crate) async fn add_system_message(
         uploader: None,
     };
     add_message(tx, d, m, now).await
+}
+
+/// The company answered, or the dialog closed: the client no longer waits (F34).
+pub(crate) async fn stop_waiting(tx: &mut Box<dyn SqlTx>, d: &mut Locked) -> CoreResult<()> {
+    tx.execute(
+        &format!(
+            "UPDATE dialogs SET {} WHERE id = $1",
+            super::timers::STOP_WAITING
+        ),
+        params![d.id],
+    )
+    .await?;
+    d.waiting_since = None;
+    Ok(())
 }
 
 /// The manager's name, for the feed.

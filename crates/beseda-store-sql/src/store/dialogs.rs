@@ -138,11 +138,8 @@ impl DialogStore for SqlStore {
             params![view.id, d.id, d.channel_id, now],
         )
         .await?;
-        tx.execute(
-            "UPDATE dialogs SET waiting_since = $2 WHERE id = $1",
-            params![d.id, plan.waiting_since],
-        )
-        .await?;
+        // The company answered: the client no longer waits (F34).
+        dtx::stop_waiting(&mut tx, &mut d).await?;
         if tx
             .execute(
                 "DELETE FROM drafts WHERE manager_id = $1 AND dialog_id = $2",
@@ -210,7 +207,12 @@ impl DialogStore for SqlStore {
         let Some(line) = rules::close(&d.state(), by, guard)? else {
             return commit(tx, (), Vec::new()).await;
         };
-        tx.execute("UPDATE dialogs SET status = 'closed', closed_at = $2, waiting_since = NULL WHERE id = $1", params![id, now]).await?;
+        tx.execute(
+            "UPDATE dialogs SET status = 'closed', closed_at = $2 WHERE id = $1",
+            params![id, now],
+        )
+        .await?;
+        dtx::stop_waiting(&mut tx, &mut d).await?;
         d.open = false;
         record_change(tx, &mut d, line, Vec::new(), now).await
     }

@@ -91,20 +91,26 @@ pub(super) fn dialog_select(from: &str) -> String {
     )
 }
 
-/// A row of [`dialog_select`]; the client's tags are filled in by the caller.
-pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> {
-    let responsible = join(
-        r.opt_i64("responsible_manager_id")?,
-        r.opt_i64("responsible_bot_id")?,
-    );
-    let time_limits = TimeLimits {
+/// The limits that apply to a dialog (F34), from its channel's (`channel_warning`,
+/// `channel_danger`) and the default ones (`warning_secs`, `danger_secs`) in one row.
+pub(super) fn time_limits_of(r: &SqlRow) -> CoreResult<TimeLimits> {
+    Ok(TimeLimits {
         warning_secs: r.opt_i64("channel_warning")?,
         danger_secs: r.opt_i64("channel_danger")?,
     }
     .over(TimeLimits {
         warning_secs: r.opt_i64("warning_secs")?,
         danger_secs: r.opt_i64("danger_secs")?,
-    });
+    }))
+}
+
+/// A row of [`dialog_select`]; the client's tags are filled in by the caller.
+pub(super) fn dialog_from(r: &SqlRow, now: Timestamp) -> CoreResult<DialogView> {
+    let responsible = join(
+        r.opt_i64("responsible_manager_id")?,
+        r.opt_i64("responsible_bot_id")?,
+    );
+    let time_limits = time_limits_of(r)?;
     let waiting_since = r.opt_ts("waiting_since")?;
     let (waiting_level, waiting_level_changes_at) = time_limits.waiting(waiting_since, now);
     let read = r

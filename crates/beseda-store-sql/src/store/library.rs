@@ -437,18 +437,21 @@ impl LibraryStore for SqlStore {
     }
 
     async fn set_default_time_limits(&self, l: TimeLimits) -> CoreResult<()> {
-        self.db
-            .execute(
-                "UPDATE chat_settings SET warning_secs = $1, danger_secs = $2 WHERE id = 1",
-                params![l.warning_secs, l.danger_secs],
-            )
-            .await?;
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "UPDATE chat_settings SET warning_secs = $1, danger_secs = $2 WHERE id = 1",
+            params![l.warning_secs, l.danger_secs],
+        )
+        .await?;
+        // Every waiting mark is looked at again under the new limits (F13).
+        tx.execute(super::timers::RESCHEDULE_WAITING, &[]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn set_channel_time_limits(&self, channel: ChannelId, l: TimeLimits) -> CoreResult<()> {
-        let n = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let n = tx
             .execute(
                 "UPDATE channels SET warning_secs = $2, danger_secs = $3 WHERE id = $1",
                 params![channel, l.warning_secs, l.danger_secs],
@@ -457,6 +460,12 @@ impl LibraryStore for SqlStore {
         if n == 0 {
             return Err(CoreError::NotFound("channel"));
         }
+        tx.execute(
+            &format!("{} AND channel_id = $1", super::timers::RESCHEDULE_WAITING),
+            params![channel],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ mod inbox;
 mod library;
 mod managers;
 mod search;
+mod timers;
 mod transport;
 mod visibility;
 mod widget;

@@ -25,6 +25,7 @@ mod dialogs;
 mod inbox;
 mod library;
 mod managers;
+mod timers;
 mod transport;
 mod widget;
 
@@ -35,6 +36,7 @@ pub use dialogs::*;
 pub use inbox::*;
 pub use library::*;
 pub use managers::*;
+pub use timers::*;
 pub use transport::*;
 pub use widget::*;
 
