@@ -155,17 +155,6 @@ pub struct ImportDialog {
     pub messages: Vec<ImportMessage>,
 }
 
-#[derive(Clone, Debug)]
-pub struct NewOrder {
-    pub number: String,
-    pub client_id: ClientId,
-    pub manager_id: Option<ManagerId>,
-    pub status: String,
-    pub total_minor: i64,
-    pub currency: String,
-    pub created_at: Timestamp,
-}
-
 /// How much data a database holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DataCounts {

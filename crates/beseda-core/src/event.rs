@@ -2,7 +2,7 @@
 //! its events in the same transaction; after the commit the service publishes them.
 
 use crate::dialog::{MessageView, Responsible, Viewer, WaitingLevel};
-use crate::ids::{ClientId, DialogId, ManagerId, MessageId};
+use crate::ids::{ClientId, DialogId, ManagerId, MessageId, OrderId};
 use crate::library::ClientTag;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,11 @@ pub enum DomainEvent {
     ClientReacted {
         message_id: Option<MessageId>,
         emoji: String,
+    },
+    /// An order of the dialog's client was made or changed (F40): the client card shows it.
+    OrderChanged {
+        order_id: OrderId,
+        client_id: ClientId,
     },
     /// The client has waited long enough for the row's mark to change (F13, F34): its `level`
     /// now, and when it moves next (`null`: not unless the client waits again).

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod inbox;
 pub mod library;
 pub mod manager;
+pub mod order;
 pub mod rules;
 pub mod secret;
 pub mod services;

@@ -184,12 +184,27 @@ pub struct ClientCard {
     pub tags: Vec<ClientTag>,
     pub blocked: bool,
     pub created_at: Timestamp,
+    /// The client's chats on every channel, newest first (F40); the service keeps those the
+    /// reader may see.
+    pub chats: Vec<ClientChat>,
     /// The client's orders, newest first (at most 20), and what they come to in each currency.
     pub orders: Vec<OrderSummary>,
     pub order_totals: Vec<OrderTotal>,
     /// An older card with the phone or email this client typed themselves: possibly the same
     /// person (a manager may merge the two), possibly someone using another's address.
     pub possibly_same_as: Option<ClientRefName>,
+}
+
+/// One of a client's chats, as the client card lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClientChat {
+    pub dialog_id: crate::ids::DialogId,
+    pub channel_kind: String,
+    pub channel_name: String,
+    pub open: bool,
+    pub last_activity_at: Timestamp,
+    #[serde(skip)]
+    pub responsible: Option<crate::dialog::Responsible>,
 }
 
 /// A client card named, for a link to it.
@@ -202,6 +217,7 @@ pub struct ClientRefName {
 /// An order as the client card lists it (F14).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderSummary {
+    pub id: crate::ids::OrderId,
     pub number: String,
     pub status: String,
     /// In minor units (kopecks, cents).
@@ -219,7 +235,7 @@ pub struct OrderTotal {
 }
 
 /// Where a client first came from (F04).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientSourceView {
     pub channel_type: Option<String>,
     pub channel_id: Option<ChannelId>,

@@ -3,9 +3,7 @@
 
 use crate::channel::Capabilities;
 use crate::company::TagColor;
-use crate::company::{
-    DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
-};
+use crate::company::{DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewTag, Tag};
 use crate::dialog::{
     Counters, DialogView, FeedPage, InboundMessage, Ingested, MessageView, OutgoingMessage,
     Responsible, Viewer,
@@ -42,6 +40,7 @@ pub trait Store:
     + WidgetStore
     + ConnectorStore
     + TimerStore
+    + OrderStore
 {
 }
 impl<T> Store for T where
@@ -57,6 +56,7 @@ impl<T> Store for T where
         + WidgetStore
         + ConnectorStore
         + TimerStore
+        + OrderStore
 {
 }
 
@@ -191,8 +191,6 @@ pub trait CompanyStore: Send + Sync + 'static {
     /// `contact_exists` when the channel already has this contact.
     async fn import_dialog(&self, dialog: &ImportDialog) -> CoreResult<DialogId>;
     async fn dialog_summary(&self, id: DialogId) -> CoreResult<Option<DialogSummary>>;
-    /// Fails with `order_number_taken` when the number is in use.
-    async fn create_order(&self, new: &NewOrder) -> CoreResult<OrderId>;
 }
 
 /// A write's answer and the events it appended, to publish once it is committed.
@@ -794,4 +792,27 @@ pub trait TimerStore: Send + Sync + 'static {
     async fn settle_waiting(&self, id: DialogId, now: Timestamp) -> CoreResult<Written<()>>;
     /// When the earliest waiting mark is due to be looked at.
     async fn next_waiting_due(&self) -> CoreResult<Option<Timestamp>>;
+}
+
+/// Orders (F05, F40). A change is announced to the dialog that produced the order, if any.
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    /// `order_number_taken` when the number is someone else's.
+    async fn create_order(
+        &self,
+        new: &crate::order::NewOrder,
+    ) -> CoreResult<Written<crate::order::Order>>;
+    async fn order(&self, id: OrderId) -> CoreResult<Option<crate::order::Order>>;
+    /// A client's orders, newest first.
+    async fn client_orders(
+        &self,
+        client: ClientId,
+        limit: u32,
+    ) -> CoreResult<Vec<crate::order::Order>>;
+    async fn change_order(
+        &self,
+        id: OrderId,
+        change: &crate::order::OrderChange,
+        now: Timestamp,
+    ) -> CoreResult<Written<crate::order::Order>>;
 }

@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "waiting timer",
         include_str!("../migrations/0014_waiting_timer.sql"),
     ),
+    (15, "orders", include_str!("../migrations/0015_orders.sql")),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

@@ -55,6 +55,7 @@ on_both_backends!(
     connectors_keep_echoes_polling_leases_and_half_made_channels,
     connectors_find_accounts_keep_reactions_and_follow_watermarks,
     waiting_marks_are_due_claimed_once_settled_and_cleared,
+    orders_are_numbered_linked_sourced_and_changed,
 );
 
 /// Opening a migrated database again applies nothing and keeps the data, on both backends.

@@ -437,6 +437,10 @@ export async function loadClientCard(col, dialogId, ctx) {
         refresh();
         ctx.reload();
       }
+    } else if (e.target.closest(".order-open")) {
+      openOrder(Number(e.target.closest(".order-open").dataset.order), { ...ctx, refresh });
+    } else if (e.target.closest(".chat-open")) {
+      ctx.open(Number(e.target.closest(".chat-open").dataset.dialog));
     } else if (e.target.closest("#detach-client")) {
       if (!confirm(e.target.closest("#detach-client").dataset.confirm)) return;
       if ((await api(`/api/v1/dialogs/${dialogId}/client/detach`, "POST")).ok) {
@@ -445,4 +449,32 @@ export async function loadClientCard(col, dialogId, ctx) {
       }
     }
   });
+}
+
+// The order card (F40) over the workspace: its status changes in place; its chat opens.
+async function openOrder(id, ctx) {
+  const r = await api(`/ui/orders/${id}`);
+  if (!r.ok) return;
+  document.getElementById("order-card")?.remove();
+  document.body.append(fragment(await r.text()));
+  const card = document.getElementById("order-card");
+  for (const t of card.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.dateTime);
+    if (!isNaN(d)) t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  }
+  card.addEventListener("close", () => card.remove());
+  card.querySelector("#order-dismiss").addEventListener("click", () => card.close());
+  card.querySelector("#order-status-save").addEventListener("click", async () => {
+    const status = card.querySelector("#order-status").value;
+    const saved = await api(`/api/v1/orders/${id}`, "PATCH", { status });
+    if (!saved.ok) return show(card.querySelector("#order-error"), await errorText(saved));
+    card.close();
+    ctx.refresh();
+    openOrder(id, ctx);
+  });
+  card.querySelector("#order-open-chat")?.addEventListener("click", (e) => {
+    card.close();
+    ctx.open(Number(e.target.dataset.dialog));
+  });
+  card.showModal();
 }

@@ -159,10 +159,19 @@ async function openDialog(id, at = {}) {
     },
     changed: () => refreshRow(id, false),
   });
-  loadClientCard(clientCol, id, { reload: () => openDialog(id), changed: () => refreshRow(id, false) });
+  showClientCard(id);
   await api(`/api/v1/dialogs/${id}/read`, "POST");
   await refreshRow(id, false);
   await refreshCounter();
+}
+
+// The client card of the open dialog (F14, F40): its orders and chats open from it.
+function showClientCard(id) {
+  loadClientCard(clientCol, id, {
+    reload: () => openDialog(id),
+    changed: () => refreshRow(id, false),
+    open: (other) => openDialog(other),
+  });
 }
 
 function onEvent(e) {
@@ -196,6 +205,9 @@ function onEvent(e) {
     case "client_blocked":
     case "client_unblocked":
     case "client_detached":
+      break;
+    case "order_changed":
+      if (openId === d) showClientCard(d);
       break;
     // A row's waiting mark moved with time (F13): redrawn where it is, never brought to the top.
     case "waiting_level_changed":

@@ -17,6 +17,7 @@ use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::inbox::InboxService;
 use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
+use beseda_core::services::orders::OrderService;
 use beseda_core::services::transport::TransportService;
 use beseda_core::services::widget::WidgetService;
 use beseda_core::store::Store;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub managers: Arc<ManagerService>,
     pub dialogs: Arc<DialogService>,
     pub library: Arc<LibraryService>,
+    pub orders: Arc<OrderService>,
     pub transport: Arc<TransportService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
@@ -175,6 +177,7 @@ impl AppState {
             connectors: Arc::new(connectors),
             dialogs,
             transport: Arc::new(transport),
+            orders: Arc::new(OrderService::new(store.clone(), clock.clone(), bus.clone())),
             library: Arc::new(LibraryService::new(
                 store.clone(),
                 clock.clone(),

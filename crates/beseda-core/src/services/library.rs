@@ -39,6 +39,21 @@ fn reply_body(body: &str) -> CoreResult<&str> {
     }
 }
 
+/// The client, if the actor may see one of their dialogs; otherwise "not found".
+pub(crate) async fn visible_client(
+    store: &dyn Store,
+    actor: &Actor,
+    client: ClientId,
+) -> CoreResult<()> {
+    let viewer = Viewer::of(actor);
+    let dialogs = store.client_dialog_responsibles(client).await?;
+    if dialogs.into_iter().any(|r| viewer.may_see(r)) {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound("client"))
+    }
+}
+
 impl LibraryService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, bus: Arc<dyn EventBus>) -> Self {
         LibraryService { store, clock, bus }
@@ -83,22 +98,21 @@ impl LibraryService {
 
     /// A client is the actor's to tag when they may see one of the client's dialogs.
     async fn visible_client(&self, actor: &Actor, client: ClientId) -> CoreResult<()> {
-        let viewer = Viewer::of(actor);
-        let dialogs = self.store.client_dialog_responsibles(client).await?;
-        if dialogs.into_iter().any(|r| viewer.may_see(r)) {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound("client"))
-        }
+        visible_client(&*self.store, actor, client).await
     }
 
     /// The client card, for whoever may see one of the client's dialogs (F14, F40).
     pub async fn client_card(&self, actor: &Actor, client: ClientId) -> CoreResult<ClientCard> {
         self.visible_client(actor, client).await?;
-        self.store
+        let mut card = self
+            .store
             .client_card(client)
             .await?
-            .ok_or(CoreError::NotFound("client"))
+            .ok_or(CoreError::NotFound("client"))?;
+        // Only the chats the reader may open (F07: a reassigned dialog's history is gone).
+        let viewer = Viewer::of(actor);
+        card.chats.retain(|c| viewer.may_see(c.responsible));
+        Ok(card)
     }
 
     /// The key of the client's stored photo, for whoever may see the card.

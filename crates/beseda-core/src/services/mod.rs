@@ -7,6 +7,7 @@ pub mod dialogs;
 pub mod inbox;
 pub mod library;
 pub mod managers;
+pub mod orders;
 pub mod throttle;
 pub mod timers;
 pub mod transport;

@@ -8,12 +8,13 @@ pub mod texts;
 
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{
-    Author, ClientSource, ImportDialog, ImportMessage, NewClient, NewOrder, NewTag, TagColor,
+    Author, ClientSource, ImportDialog, ImportMessage, NewClient, NewTag, TagColor,
 };
 use beseda_core::dialog::InboundMessage;
 use beseda_core::ids::{ChannelId, ManagerId, TagId};
 use beseda_core::library::TimeLimits;
 use beseda_core::manager::Grants;
+use beseda_core::order::{Currency, NewOrder, OrderItem, OrderStatus};
 use beseda_core::secret::TokenHash;
 use beseda_core::services::managers::{CreateManager, ManagerService};
 use beseda_core::store::Store;
@@ -182,13 +183,35 @@ pub async fn load(
         let status = *["new", "in_progress", "completed", "completed"]
             .choose(&mut rng)
             .expect("statuses");
+        // A few lines from the shop's shelf.
+        let shelf = [
+            ("Sencha green tea, 100 g", 45_000),
+            ("Milk oolong, 50 g", 62_000),
+            ("Cast-iron teapot, 0.8 l", 320_000),
+            ("Porcelain cups, set of 4", 180_000),
+            ("Gift box", 25_000),
+        ];
+        let items: Vec<OrderItem> = (0..rng.random_range(1..=3))
+            .map(|_| {
+                let (name, price_minor) = *shelf.choose(&mut rng).expect("a shelf");
+                OrderItem {
+                    name: name.into(),
+                    quantity: rng.random_range(1..=3),
+                    price_minor,
+                }
+            })
+            .collect();
+        let total_minor = items.iter().map(|i| i.quantity * i.price_minor).sum();
         let order = NewOrder {
-            number: format!("{run}-{:04}", n + 1),
+            number: Some(format!("{run}-{:04}", n + 1)),
             client_id,
+            dialog_id: None,
             manager_id: managers.choose(&mut rng).copied(),
-            status: status.into(),
-            total_minor: rng.random_range(500..50_000) * 100,
-            currency: "RUB".into(),
+            status: OrderStatus::parse(status)?,
+            items,
+            total_minor,
+            currency: Currency::parse("RUB")?,
+            with_source: false,
             created_at: now.minus(Duration::from_secs(rng.random_range(0..30 * 86_400))),
         };
         store.create_order(&order).await?;

@@ -20,6 +20,7 @@ mod inbox_model;
 mod library_api;
 mod managers_api;
 mod messenger;
+mod orders_api;
 mod outbound;
 mod pages;
 mod permissions;

@@ -163,7 +163,9 @@ fn guard(method: &str, path: &str) -> Guard {
             || p.starts_with("/api/v1/attachments/{id}")
             || p == "/api/v1/clients/{id}"
             || p == "/api/v1/clients/{id}/photo"
-            || (p == "/api/v1/clients/{id}/tags" && !write) =>
+            || (p == "/api/v1/clients/{id}/tags" && !write)
+            // An order is seen and changed by whoever sees its client's dialog.
+            || p.starts_with("/api/v1/orders") =>
         {
             Guard::Dialog
         }
@@ -230,6 +232,8 @@ struct World {
     target_token: i64,
     /// A website widget's public key.
     widget_key: String,
+    /// Per client, an order of theirs.
+    orders: HashMap<i64, i64>,
 }
 
 /// The dialog (its client, its file) a cell is about: the caller's own of that kind; for
@@ -245,6 +249,7 @@ fn cell_dialog(w: &World, who: Who, state: Option<State>) -> (i64, i64, i64) {
 fn fill(path: &str, w: &World, who: Who, state: Option<State>) -> String {
     let (dialog, client, file) = cell_dialog(w, who, state);
     let id = match path {
+        "/api/v1/orders/{id}" => w.orders.get(&client).copied().unwrap_or(999_999),
         p if p.starts_with("/api/v1/dialogs/") => dialog,
         p if p.starts_with("/api/v1/attachments/") || p == "/api/transport/v1/attachments/{id}" => {
             file
@@ -265,21 +270,27 @@ fn fill(path: &str, w: &World, who: Who, state: Option<State>) -> String {
         "/api/v1/search" => "?q=Hello",
         _ => "",
     };
+    let query = match path {
+        "/api/v1/orders" => format!("?client_id={client}"),
+        _ => query.to_owned(),
+    };
     path.replace("{id}", &id.to_string())
         .replace("{attachment_id}", &file.to_string())
         .replace("{tag_id}", &w.tag.to_string())
         .replace("{token_id}", &w.target_token.to_string())
         .replace("{key}", &w.widget_key)
-        + query
+        + &query
 }
 
-fn body(method: &str, path: &str, w: &World, dialog: i64) -> Option<Value> {
+fn body(method: &str, path: &str, w: &World, (dialog, client): (i64, i64)) -> Option<Value> {
     if method == "GET" {
         return None;
     }
     let ch = w.channel;
     Some(match path {
         "/api/v1/dialogs/delete" => json!({"ids": [dialog]}),
+        "/api/v1/orders" => json!({"client_id": client, "currency": "RUB"}),
+        p if p.starts_with("/api/v1/orders/") => json!({"status": "taken"}),
         p if p.ends_with("/messages") && p.starts_with("/api/v1/") => json!({"body": "hi"}),
         p if p.ends_with("/assign") => json!({"to": null}),
         p if p.ends_with("/draft") => json!({"body": "draft"}),
@@ -469,7 +480,21 @@ async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
         )
         .expect(201)
         .await;
+    let mut orders = HashMap::new();
+    for (_, client, _) in dialogs.values() {
+        let (status, order) = admin
+            .post(
+                "/api/v1/orders",
+                json!({"client_id": client, "currency": "RUB", "total_minor": 100}),
+            )
+            .await;
+        // A deleted dialog's client is nobody's to see.
+        if status == 201 {
+            orders.insert(*client, order["id"].as_i64().unwrap());
+        }
+    }
     let world = World {
+        orders,
         dialogs,
         channel,
         other_module: other.id,
@@ -548,10 +573,10 @@ async fn no_cell_of_the_matrix_leaks(app: TestApp) {
                     }
                     sent += 1;
                     let url = fill(path, &w, who, *state);
-                    let dialog = cell_dialog(&w, who, *state).0;
+                    let (dialog, client, _) = cell_dialog(&w, who, *state);
                     let m = Method::from_bytes(method.as_bytes()).unwrap();
                     let (status, answer) = callers[&who]
-                        .request(m, &url, body(&method, path, &w, dialog))
+                        .request(m, &url, body(&method, path, &w, (dialog, client)))
                         .await;
                     let ok = match rule {
                         Expect::Unauthenticated => status == 401,

@@ -698,16 +698,16 @@ async fn the_client_card_shows_orders_and_changes_tags() {
     let client = client_of(&s.app, &s.admin, s.anna).await;
     for (n, total) in [("A-1", 1_234_550), ("A-2", 100_000)] {
         s.app
-            .store
-            .create_order(&beseda_core::company::NewOrder {
-                number: n.into(),
-                client_id: client,
-                manager_id: None,
-                status: "completed".into(),
-                total_minor: total,
-                currency: "RUB".into(),
-                created_at: beseda_core::time::Timestamp(1_000),
-            })
+            .state
+            .orders
+            .create(
+                &s.admin,
+                serde_json::from_value(serde_json::json!({
+                    "client_id": client.0, "number": n, "status": "completed",
+                    "total_minor": total, "currency": "RUB",
+                }))
+                .unwrap(),
+            )
             .await
             .unwrap();
     }
@@ -852,4 +852,65 @@ async fn waiting_marks_change_live_in_the_list() {
     s.app.clock.advance(Duration::from_secs(1_500));
     b.wait_js(&has(s.anna, "danger"), "then red").await;
     b.screenshot("workspace-waiting-marks").await;
+}
+
+/// F40 on screen: an order opens from the client card with its items, total and source; its
+/// status changes there, and the card and the list follow.
+#[tokio::test]
+async fn the_order_card_shows_items_and_changes_status() {
+    let s = shop().await;
+    let client = client_of(&s.app, &s.admin, s.anna).await;
+    let order = s
+        .app
+        .state
+        .orders
+        .create(
+            &s.admin,
+            serde_json::from_value(serde_json::json!({
+                "client_id": client.0, "dialog_id": s.anna, "currency": "RUB",
+                "items": [
+                    {"name": "Green tea, 100 g", "quantity": 3, "price_minor": 45_000},
+                    {"name": "Teapot", "quantity": 1, "price_minor": 120_000},
+                ],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let Some(b) = signed_in(&s.app, ADMIN_EMAIL).await else {
+        return;
+    };
+    b.click(&format!("li.row[data-id='{}']", s.anna)).await;
+    b.click(&format!(".order-open[data-order='{}']", order.id.0))
+        .await;
+    b.wait_for(Locator::Css("#order-card[open]")).await;
+    assert_eq!(b.text_of("#order-total").await, "2 550.00 RUB");
+    assert!(b.text_of("#order-items").await.contains("Green tea, 100 g"));
+    assert!(b.text_of("#order-source").await.contains("Telegram"));
+    b.screenshot("order-card").await;
+    b.js("document.getElementById('order-status').value = 'paid'")
+        .await;
+    b.click("#order-status-save").await;
+    b.wait_js(
+        "return document.getElementById('order-status')?.value === 'paid' && !!document.querySelector('#order-card[open]')",
+        "the card again, paid",
+    )
+    .await;
+    b.wait_js(
+        "return document.getElementById('client-orders').textContent.includes('paid')",
+        "the client card follows",
+    )
+    .await;
+    // A status too long is refused on the card, with the reason.
+    b.js("document.getElementById('order-status').value = 'x'.repeat(41)")
+        .await;
+    b.click("#order-status-save").await;
+    b.wait_js(
+        "return !document.getElementById('order-error').hidden",
+        "the refusal is shown",
+    )
+    .await;
+    b.click("#order-dismiss").await;
+    b.wait_js("return !document.getElementById('order-card')", "closed")
+        .await;
 }

@@ -4,11 +4,10 @@ use super::{SqlStore, conflict_on_unique, params};
 use crate::driver::SqlTx;
 use async_trait::async_trait;
 use beseda_core::company::{
-    Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewOrder, NewTag, Tag,
-    TagColor,
+    Author, DataCounts, DialogSummary, ImportDialog, NewChannel, NewClient, NewTag, Tag, TagColor,
 };
 use beseda_core::dialog::{AuthorKind, DeliveryStatus, MessageKind};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, OrderId, TagId};
+use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, TagId};
 use beseda_core::store::CompanyStore;
 use beseda_core::{CoreError, CoreResult};
 
@@ -158,19 +157,6 @@ impl CompanyStore for SqlStore {
             waiting_since: r.opt_ts("waiting_since")?,
             opened_at: r.ts("opened_at")?,
         }))
-    }
-
-    async fn create_order(&self, o: &NewOrder) -> CoreResult<OrderId> {
-        let row = self
-            .db
-            .fetch_one(
-                "INSERT INTO orders (number, client_id, manager_id, status, total_minor, currency, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                params![o.number.as_str(), o.client_id, o.manager_id, o.status.as_str(), o.total_minor, o.currency.as_str(), o.created_at],
-            )
-            .await
-            .map_err(conflict_on_unique("order_number_taken", "an order with this number"))?;
-        Ok(OrderId(row.i64("id")?))
     }
 }
 

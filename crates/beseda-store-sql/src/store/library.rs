@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use beseda_core::company::{Tag, TagColor};
 use beseda_core::dialog::Responsible;
 use beseda_core::event::{DomainEvent, NewEvent};
-use beseda_core::ids::{ChannelId, ClientId, DialogId, ManagerId, MessageId, QuickReplyId, TagId};
+use beseda_core::ids::{
+    ChannelId, ClientId, DialogId, ManagerId, MessageId, OrderId, QuickReplyId, TagId,
+};
 use beseda_core::library::{
-    ChannelTimeLimits, ClientCard, ClientRefName, ClientSourceView, ClientTag, OrderSummary,
-    OrderTotal, QuickReply, TimeLimitSettings, TimeLimits,
+    ChannelTimeLimits, ClientCard, ClientChat, ClientRefName, ClientSourceView, ClientTag,
+    OrderSummary, OrderTotal, QuickReply, TimeLimitSettings, TimeLimits,
 };
 use beseda_core::store::{LibraryStore, Written};
 use beseda_core::time::Timestamp;
@@ -256,10 +258,34 @@ impl LibraryStore for SqlStore {
             tags: self.read_client_tags(client).await?,
             blocked: r.opt_i64("blocked_at")?.is_some(),
             created_at: r.ts("created_at")?,
+            chats: self
+                .db
+                .fetch_all(
+                    "SELECT d.id, d.status, d.last_activity_at, d.responsible_manager_id, d.responsible_bot_id, \
+                       c.kind, c.name FROM dialogs d JOIN channels c ON c.id = d.channel_id \
+                     WHERE d.client_id = $1 AND d.deleted_at IS NULL ORDER BY d.last_activity_at DESC, d.id DESC LIMIT 50",
+                    params![client],
+                )
+                .await?
+                .iter()
+                .map(|d| {
+                    Ok(ClientChat {
+                        dialog_id: DialogId(d.i64("id")?),
+                        channel_kind: d.text("kind")?,
+                        channel_name: d.text("name")?,
+                        open: d.text("status")? == "open",
+                        last_activity_at: d.ts("last_activity_at")?,
+                        responsible: join(
+                            d.opt_i64("responsible_manager_id")?,
+                            d.opt_i64("responsible_bot_id")?,
+                        ),
+                    })
+                })
+                .collect::<CoreResult<_>>()?,
             orders: self
                 .db
                 .fetch_all(
-                    "SELECT number, status, total_minor, currency, created_at FROM orders \
+                    "SELECT id, number, status, total_minor, currency, created_at FROM orders \
                      WHERE client_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20",
                     params![client],
                 )
@@ -267,6 +293,7 @@ impl LibraryStore for SqlStore {
                 .iter()
                 .map(|o| {
                     Ok(OrderSummary {
+                        id: OrderId(o.i64("id")?),
                         number: o.text("number")?,
                         status: o.text("status")?,
                         total_minor: o.i64("total_minor")?,

@@ -13,6 +13,7 @@ mod inbound;
 mod inbox;
 mod library;
 mod managers;
+mod orders;
 mod search;
 mod timers;
 mod transport;

@@ -3,8 +3,7 @@
 use super::{assert_code, new_manager};
 use beseda_core::channel::ChannelKind;
 use beseda_core::company::{
-    Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewOrder, NewTag,
-    TagColor,
+    Author, ClientSource, ImportDialog, ImportMessage, NewChannel, NewClient, NewTag, TagColor,
 };
 use beseda_core::ids::{ChannelId, ClientId, DialogId};
 use beseda_core::store::Store;
@@ -66,7 +65,7 @@ pub async fn company_data_is_counted(store: &dyn Store) {
             (vip, "VIP", TagColor::Red)
         ]
     );
-    let client = store
+    store
         .create_client(&NewClient {
             name: "Мария Иванова".into(),
             phone: Some("+79001234567".into()),
@@ -84,28 +83,6 @@ pub async fn company_data_is_counted(store: &dyn Store) {
         })
         .await
         .unwrap();
-    store
-        .create_order(&NewOrder {
-            number: "A-1".into(),
-            client_id: client,
-            manager_id: None,
-            status: "new".into(),
-            total_minor: 150_000,
-            currency: "RUB".into(),
-            created_at: Timestamp(6),
-        })
-        .await
-        .unwrap();
-    let dup = NewOrder {
-        number: "A-1".into(),
-        client_id: client,
-        manager_id: None,
-        status: "new".into(),
-        total_minor: 1,
-        currency: "RUB".into(),
-        created_at: Timestamp(7),
-    };
-    assert_code(store.create_order(&dup).await, "order_number_taken");
     let c = store.data_counts().await.unwrap();
     assert_eq!((c.channels, c.clients), (1, 1));
     assert!(c.has_company_data());

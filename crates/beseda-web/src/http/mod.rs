@@ -9,6 +9,7 @@ mod api_dialogs;
 pub(crate) mod api_inbox;
 mod api_library;
 mod api_managers;
+mod api_orders;
 mod api_transport;
 mod api_widgets;
 pub mod auth;
@@ -137,6 +138,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api_library::put_time_limits
         ))
         .routes(routes!(api_library::put_channel_time_limits))
+        .routes(routes!(api_orders::create_order, api_orders::list_orders))
+        .routes(routes!(api_orders::get_order, api_orders::update_order))
         .routes(routes!(
             api_transport::create_module,
             api_transport::list_modules
@@ -274,6 +277,7 @@ fn pages() -> Router<AppState> {
         .route("/ui/dialogs/{id}/attachments", get(ui_side::files))
         .route("/ui/dialogs/{id}/client", get(ui_side::client))
         .route("/ui/search", get(ui_side::search))
+        .route("/ui/orders/{id}", get(ui_side::order))
         .route("/settings", get(settings_page::settings))
         .layer(timeout(REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(

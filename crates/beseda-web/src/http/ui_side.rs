@@ -12,8 +12,9 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use beseda_core::attachment::{AttachmentKind, AttachmentTab};
-use beseda_core::ids::{ClientId, DialogId};
+use beseda_core::ids::{ClientId, DialogId, OrderId};
 use beseda_core::library::ClientCard;
+use beseda_core::order::{Currency, Order};
 use serde::Deserialize;
 
 /// A message found by search, as the results show it.
@@ -142,18 +143,26 @@ pub struct ClientFragment {
 }
 
 impl ClientFragment {
-    /// An amount in minor units, grouped by thousands: "12 345.60 RUB".
     pub fn money(&self, minor: i64, currency: &str) -> String {
-        let units = (minor / 100).unsigned_abs().to_string();
-        let mut grouped = String::new();
-        for (i, c) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i).is_multiple_of(3) {
-                grouped.push('\u{a0}');
-            }
-            grouped.push(c);
+        money(minor, currency)
+    }
+}
+
+/// An amount in minor units, grouped by thousands: "12 345.60 RUB", "1 500 JPY".
+pub fn money(minor: i64, currency: &str) -> String {
+    let per = Currency::parse(currency).map_or(100, |c| c.minor_per_major());
+    let units = (minor / per).unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push('\u{a0}');
         }
-        let sign = if minor < 0 { "-" } else { "" };
-        format!("{sign}{grouped}.{:02} {currency}", (minor % 100).abs())
+        grouped.push(c);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    match per {
+        1 => format!("{sign}{grouped} {currency}"),
+        _ => format!("{sign}{grouped}.{:02} {currency}", (minor % per).abs()),
     }
 }
 
@@ -183,5 +192,78 @@ pub async fn client(
         c,
         dialog: id,
         free_tags,
+    })
+}
+
+/// The statuses offered on the order card; a CRM may use any other.
+const ORDER_STATUSES: [&str; 6] = [
+    "new",
+    "in_progress",
+    "paid",
+    "shipped",
+    "completed",
+    "cancelled",
+];
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ui/order.html")]
+pub struct OrderFragment {
+    pub tr: Tr,
+    pub o: Order,
+    /// Name, quantity, price, sum.
+    pub items: Vec<(String, i64, String, String)>,
+    pub total: String,
+    pub utm: Vec<(String, String)>,
+    pub statuses: [&'static str; 6],
+    pub created: When,
+    pub updated: When,
+}
+
+/// GET /ui/orders/{id}: the order card (F40): number, status, items, total, source, its chat.
+pub async fn order(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<OrderFragment> {
+    let o = state.orders.get(&page.actor, OrderId(id)).await?;
+    let currency = o.currency.as_str();
+    let items = o
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.quantity,
+                money(i.price_minor, currency),
+                money(i.price_minor.saturating_mul(i.quantity), currency),
+            )
+        })
+        .collect();
+    let utm = o
+        .source
+        .as_ref()
+        .and_then(|s| s.utm.as_ref())
+        .and_then(|u| u.as_object())
+        .map(|u| {
+            u.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(OrderFragment {
+        tr: tr_for(&page.actor, &headers),
+        total: money(o.total_minor, currency),
+        items,
+        utm,
+        statuses: ORDER_STATUSES,
+        created: When::of(o.created_at),
+        updated: When::of(o.updated_at),
+        o,
     })
 }
