@@ -42,7 +42,7 @@ pub async fn deliver(
             attachments: Vec::new(),
             template: None,
             dialog_id: ids[n % ids.len()],
-            author,
+            author: beseda_core::dialog::Responsible::Manager(author),
             body: format!("Ответ {n}"),
             quote: None,
         };

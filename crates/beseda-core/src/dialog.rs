@@ -14,6 +14,48 @@ pub enum Responsible {
     Bot(BotId),
 }
 
+impl Responsible {
+    /// The manager, when it is one.
+    pub fn manager(self) -> Option<ManagerId> {
+        match self {
+            Responsible::Manager(m) => Some(m),
+            Responsible::Bot(_) => None,
+        }
+    }
+}
+
+/// Who did something to a dialog (a manager or a bot), as the log keeps it:
+/// `{"type": "manager", "id": 5}`, or a bare manager id in events recorded before bots acted.
+pub mod doer {
+    use super::Responsible;
+    use crate::ids::ManagerId;
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Manager(ManagerId),
+        Either(Responsible),
+    }
+
+    impl From<Wire> for Responsible {
+        fn from(w: Wire) -> Responsible {
+            match w {
+                Wire::Manager(m) => Responsible::Manager(m),
+                Wire::Either(r) => r,
+            }
+        }
+    }
+
+    pub fn one<'de, D: Deserializer<'de>>(d: D) -> Result<Responsible, D::Error> {
+        Wire::deserialize(d).map(Responsible::from)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Responsible>, D::Error> {
+        Ok(Option::<Wire>::deserialize(d)?.map(Responsible::from))
+    }
+}
+
 /// Who looks: a manager, and whether they see every dialog (administrators, F33).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Viewer {
@@ -128,6 +170,7 @@ pub enum MessageAuthor {
     Company,
     Bot {
         id: BotId,
+        name: String,
     },
     System,
 }
@@ -375,7 +418,8 @@ pub struct HistoryImport {
 #[derive(Clone, Debug)]
 pub struct OutgoingMessage {
     pub dialog_id: DialogId,
-    pub author: ManagerId,
+    /// A manager or a bot.
+    pub author: Responsible,
     pub body: String,
     pub quote: Option<MessageId>,
     /// Files uploaded into this dialog by the author and not yet sent.

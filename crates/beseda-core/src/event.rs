@@ -24,20 +24,24 @@ pub enum DomainEvent {
     MessageDeleted(MessageChange),
     /// A company message moved on: sent, delivered, read or failed with a reason (F31).
     MessageStatus(MessageChange),
-    /// A closed dialog opened again on a new message (F08); `by` is the manager who wrote, or
-    /// nobody when the client did.
+    /// A closed dialog opened again on a new message (F08); `by` is the manager or bot who
+    /// wrote, or nobody when the client did.
     DialogReopened {
-        by: Option<ManagerId>,
+        #[serde(deserialize_with = "crate::dialog::doer::optional")]
+        by: Option<Responsible>,
     },
-    /// The responsible changed (F07): from whom, to whom (`null` is nobody), by whom.
+    /// The responsible changed (F07): from whom, to whom (`null` is nobody), by whom (a
+    /// manager or a bot).
     DialogAssigned {
         from: Option<Responsible>,
         to: Option<Responsible>,
-        by: ManagerId,
+        #[serde(deserialize_with = "crate::dialog::doer::one")]
+        by: Responsible,
     },
-    /// Closed by hand (F08).
+    /// Closed by hand (F08), by a manager or a bot.
     DialogClosed {
-        by: ManagerId,
+        #[serde(deserialize_with = "crate::dialog::doer::one")]
+        by: Responsible,
     },
     /// This manager read the dialog up to its end (F03); sent to them only.
     DialogRead {
@@ -333,14 +337,16 @@ mod tests {
 
     #[test]
     fn the_wire_form_is_the_domain_event_with_its_position() {
-        let closed = DomainEvent::DialogClosed { by: ManagerId(4) };
+        let closed = DomainEvent::DialogClosed {
+            by: Responsible::Manager(ManagerId(4)),
+        };
         let (kind, data) = closed.to_parts();
         let json = Event::encode(EventId(7), &kind, Some(DialogId(3)), &data);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["id"], 7);
         assert_eq!(v["kind"], "dialog_closed");
         assert_eq!(v["dialog_id"], 3);
-        assert_eq!(v["data"]["by"], 4);
+        assert_eq!(v["data"]["by"], serde_json::json!({"type": "manager", "id": 4}));
         let back: EventFrame = serde_json::from_value(v).unwrap();
         assert_eq!(
             back,

@@ -104,6 +104,11 @@ impl Actor {
     pub fn id(&self) -> ManagerId {
         self.manager.id
     }
+
+    /// The manager as the one who holds a dialog or did something to it.
+    pub fn party(&self) -> crate::dialog::Responsible {
+        crate::dialog::Responsible::Manager(self.manager.id)
+    }
 }
 
 /// What the store needs to create a manager.

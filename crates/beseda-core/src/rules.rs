@@ -34,7 +34,7 @@ impl DialogState {
 pub fn check(d: &DialogState, guard: Guard) -> CoreResult<()> {
     let holds = match guard {
         Guard::Any => true,
-        Guard::ResponsibleIs(m) => d.responsible == Some(Responsible::Manager(m)),
+        Guard::ResponsibleIs(r) => d.responsible == Some(r),
         Guard::Unassigned => d.responsible.is_none(),
     };
     if holds {
@@ -44,8 +44,9 @@ pub fn check(d: &DialogState, guard: Guard) -> CoreResult<()> {
     }
 }
 
-/// A closed dialog opens again on a new message, the client's (`by` nobody) or a manager's (F08).
-pub fn reopening(d: &DialogState, by: Option<ManagerId>) -> Option<DomainEvent> {
+/// A closed dialog opens again on a new message, the client's (`by` nobody), a manager's or a
+/// bot's (F08).
+pub fn reopening(d: &DialogState, by: Option<Responsible>) -> Option<DomainEvent> {
     (!d.open).then_some(DomainEvent::DialogReopened { by })
 }
 
@@ -91,15 +92,15 @@ pub struct CompanyMessage {
     pub reopened: Option<DomainEvent>,
     /// It waits in the delivery queue until the channel takes it (F31).
     pub status: DeliveryStatus,
-    /// The author's draft is sent: it goes, and the author's screens learn it (F18).
-    pub draft_dropped: NewEvent,
-    /// The author has read the dialog up to their own message (F03).
-    pub read_by: ManagerId,
+    /// A manager's draft is sent: it goes, and the author's screens learn it (F18).
+    pub draft_dropped: Option<NewEvent>,
+    /// A manager has read the dialog up to their own message (F03).
+    pub read_by: Option<ManagerId>,
 }
 
 pub fn company_message(
     d: &DialogState,
-    author: ManagerId,
+    author: Responsible,
     guard: Guard,
     client_blocked: bool,
 ) -> CoreResult<CompanyMessage> {
@@ -107,11 +108,12 @@ pub fn company_message(
     if client_blocked {
         return Err(CoreError::ClientBlocked);
     }
+    let manager = author.manager();
     Ok(CompanyMessage {
         reopened: reopening(d, Some(author)),
         status: DeliveryStatus::Queued,
-        draft_dropped: draft_changed(d.id, author, None),
-        read_by: author,
+        draft_dropped: manager.map(|m| draft_changed(d.id, m, None)),
+        read_by: manager,
     })
 }
 
@@ -132,7 +134,7 @@ pub struct Reassignment {
 pub fn reassign(
     d: &DialogState,
     to: Option<Responsible>,
-    by: ManagerId,
+    by: Responsible,
     guard: Guard,
 ) -> CoreResult<Option<Reassignment>> {
     check(d, guard)?;
@@ -162,7 +164,7 @@ pub fn reassign(
 
 /// Closing by hand (F08): `None` when it is closed already. A closed dialog waits for no answer
 /// (F34), so the waiting mark goes with it.
-pub fn close(d: &DialogState, by: ManagerId, guard: Guard) -> CoreResult<Option<DomainEvent>> {
+pub fn close(d: &DialogState, by: Responsible, guard: Guard) -> CoreResult<Option<DomainEvent>> {
     check(d, guard)?;
     Ok(d.open.then_some(DomainEvent::DialogClosed { by }))
 }
@@ -296,15 +298,20 @@ mod tests {
     #[test]
     fn f07_reassigning_tells_the_previous_manager_it_is_gone_and_records_who_did_it() {
         let to = Some(Responsible::Manager(BORIS));
-        let r = reassign(&dialog(), to, ANNA, Guard::ResponsibleIs(ANNA))
-            .unwrap()
-            .unwrap();
+        let r = reassign(
+            &dialog(),
+            to,
+            Responsible::Manager(ANNA),
+            Guard::ResponsibleIs(Responsible::Manager(ANNA)),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             r.line,
             DomainEvent::DialogAssigned {
                 from: Some(Responsible::Manager(ANNA)),
                 to,
-                by: ANNA
+                by: Responsible::Manager(ANNA)
             }
         );
         assert!(r.gone.audience.admits(&viewer(ANNA)), "Anna loses it");
@@ -318,21 +325,31 @@ mod tests {
     #[test]
     fn f07_reassigning_to_the_same_responsible_changes_nothing() {
         let same = Some(Responsible::Manager(ANNA));
-        assert_eq!(reassign(&dialog(), same, ADMIN, Guard::Any).unwrap(), None);
+        assert_eq!(
+            reassign(&dialog(), same, Responsible::Manager(ADMIN), Guard::Any).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn f07_f29_only_the_responsible_or_an_administrator_reassigns() {
         let to = Some(Responsible::Manager(BORIS));
-        let refused = reassign(&dialog(), to, BORIS, Guard::ResponsibleIs(BORIS));
+        let refused = reassign(
+            &dialog(),
+            to,
+            Responsible::Manager(BORIS),
+            Guard::ResponsibleIs(Responsible::Manager(BORIS)),
+        );
         assert_eq!(refused.unwrap_err().code(), "dialog_not_yours");
-        assert!(reassign(&dialog(), to, ADMIN, Guard::Any).is_ok());
+        assert!(reassign(&dialog(), to, Responsible::Manager(ADMIN), Guard::Any).is_ok());
     }
 
     #[test]
     fn f07_a_closed_dialog_stays_closed_when_reassigned() {
         let to = Some(Responsible::Manager(BORIS));
-        let r = reassign(&closed(), to, ADMIN, Guard::Any).unwrap().unwrap();
+        let r = reassign(&closed(), to, Responsible::Manager(ADMIN), Guard::Any)
+            .unwrap()
+            .unwrap();
         assert!(!matches!(r.line, DomainEvent::DialogReopened { .. }));
     }
 
@@ -354,20 +371,38 @@ mod tests {
 
     #[test]
     fn f08_f29_a_managers_message_reopens_a_closed_dialog_in_their_name() {
-        let m = company_message(&closed(), ANNA, Guard::ResponsibleIs(ANNA), false).unwrap();
+        let m = company_message(
+            &closed(),
+            Responsible::Manager(ANNA),
+            Guard::ResponsibleIs(Responsible::Manager(ANNA)),
+            false,
+        )
+        .unwrap();
         assert_eq!(
             m.reopened,
-            Some(DomainEvent::DialogReopened { by: Some(ANNA) })
+            Some(DomainEvent::DialogReopened {
+                by: Some(Responsible::Manager(ANNA))
+            })
         );
     }
 
     #[test]
     fn f08_closing_a_closed_dialog_changes_nothing() {
         assert_eq!(
-            close(&dialog(), ANNA, Guard::ResponsibleIs(ANNA)).unwrap(),
-            Some(DomainEvent::DialogClosed { by: ANNA })
+            close(
+                &dialog(),
+                Responsible::Manager(ANNA),
+                Guard::ResponsibleIs(Responsible::Manager(ANNA))
+            )
+            .unwrap(),
+            Some(DomainEvent::DialogClosed {
+                by: Responsible::Manager(ANNA)
+            })
         );
-        assert_eq!(close(&closed(), ANNA, Guard::Any).unwrap(), None);
+        assert_eq!(
+            close(&closed(), Responsible::Manager(ANNA), Guard::Any).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -385,7 +420,12 @@ mod tests {
             refused,
             ClientMessage::Refused(DomainEvent::InboundRefused { ref body, .. }) if body == "let me in"
         ));
-        let written = company_message(&dialog(), ANNA, Guard::ResponsibleIs(ANNA), true);
+        let written = company_message(
+            &dialog(),
+            Responsible::Manager(ANNA),
+            Guard::ResponsibleIs(Responsible::Manager(ANNA)),
+            true,
+        );
         assert_eq!(written.unwrap_err().code(), "client_blocked");
         assert_eq!(
             blocking(true, ANNA),
@@ -396,7 +436,12 @@ mod tests {
     #[test]
     fn f14_detaching_names_the_client_and_needs_one() {
         assert_eq!(
-            detach(&dialog(), ANNA, Guard::ResponsibleIs(ANNA)).unwrap(),
+            detach(
+                &dialog(),
+                ANNA,
+                Guard::ResponsibleIs(Responsible::Manager(ANNA))
+            )
+            .unwrap(),
             Some(DomainEvent::ClientDetached {
                 client_id: ClientId(3),
                 by: ANNA
@@ -411,14 +456,62 @@ mod tests {
 
     #[test]
     fn f18_sending_drops_the_authors_draft_and_tells_only_them() {
-        let m = company_message(&dialog(), ANNA, Guard::ResponsibleIs(ANNA), false).unwrap();
+        let m = company_message(
+            &dialog(),
+            Responsible::Manager(ANNA),
+            Guard::ResponsibleIs(Responsible::Manager(ANNA)),
+            false,
+        )
+        .unwrap();
+        let dropped = m.draft_dropped.unwrap();
+        assert_eq!(dropped.event, DomainEvent::DraftChanged { draft: None });
+        assert!(dropped.audience.admits(&viewer(ANNA)));
+        assert!(!dropped.audience.admits(&viewer(ADMIN)));
         assert_eq!(
-            m.draft_dropped.event,
-            DomainEvent::DraftChanged { draft: None }
+            m.read_by,
+            Some(ANNA),
+            "the author has read up to their message"
         );
-        assert!(m.draft_dropped.audience.admits(&viewer(ANNA)));
-        assert!(!m.draft_dropped.audience.admits(&viewer(ADMIN)));
-        assert_eq!(m.read_by, ANNA, "the author has read up to their message");
+        // A bot has no draft and no read state.
+        let by_bot = company_message(
+            &dialog(),
+            Responsible::Bot(crate::ids::BotId(1)),
+            Guard::Any,
+            false,
+        )
+        .unwrap();
+        assert_eq!((by_bot.draft_dropped, by_bot.read_by), (None, None));
+    }
+
+    #[test]
+    fn who_did_it_reads_back_from_old_and_new_events() {
+        let old: DomainEvent = DomainEvent::from_parts("dialog_closed", r#"{"by": 4}"#).unwrap();
+        let new: DomainEvent =
+            DomainEvent::from_parts("dialog_closed", r#"{"by": {"type": "bot", "id": 2}}"#)
+                .unwrap();
+        assert_eq!(
+            old,
+            DomainEvent::DialogClosed {
+                by: Responsible::Manager(ManagerId(4))
+            }
+        );
+        assert_eq!(
+            new,
+            DomainEvent::DialogClosed {
+                by: Responsible::Bot(crate::ids::BotId(2))
+            }
+        );
+        let reopened: DomainEvent =
+            DomainEvent::from_parts("dialog_reopened", r#"{"by": 7}"#).unwrap();
+        assert_eq!(
+            reopened,
+            DomainEvent::DialogReopened {
+                by: Some(Responsible::Manager(ManagerId(7)))
+            }
+        );
+        let by_client: DomainEvent =
+            DomainEvent::from_parts("dialog_reopened", r#"{"by": null}"#).unwrap();
+        assert_eq!(by_client, DomainEvent::DialogReopened { by: None });
     }
 
     #[test]
@@ -427,7 +520,12 @@ mod tests {
             responsible: Some(Responsible::Manager(BORIS)),
             ..dialog()
         };
-        let refused = company_message(&taken, ANNA, Guard::ResponsibleIs(ANNA), false);
+        let refused = company_message(
+            &taken,
+            Responsible::Manager(ANNA),
+            Guard::ResponsibleIs(Responsible::Manager(ANNA)),
+            false,
+        );
         assert_eq!(refused.unwrap_err().code(), "dialog_not_yours");
         let to_bot = DialogState {
             responsible: Some(Responsible::Bot(crate::ids::BotId(1))),
@@ -439,7 +537,7 @@ mod tests {
 
     #[test]
     fn f31_a_managers_message_starts_queued() {
-        let m = company_message(&dialog(), ANNA, Guard::Any, false).unwrap();
+        let m = company_message(&dialog(), Responsible::Manager(ANNA), Guard::Any, false).unwrap();
         assert_eq!(m.status, DeliveryStatus::Queued);
     }
 
@@ -470,7 +568,9 @@ mod tests {
     #[test]
     fn f33_a_dialogs_events_reach_who_may_see_it() {
         let d = dialog();
-        let e = d.event(DomainEvent::DialogClosed { by: ANNA });
+        let e = d.event(DomainEvent::DialogClosed {
+            by: Responsible::Manager(ANNA),
+        });
         assert!(e.audience.admits(&viewer(ANNA)) && e.audience.admits(&viewer(ADMIN)));
         assert!(!e.audience.admits(&viewer(BORIS)));
     }

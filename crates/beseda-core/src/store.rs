@@ -233,8 +233,8 @@ impl DialogAccess {
 pub enum Guard {
     /// The actor may act on any dialog (an administrator).
     Any,
-    /// The dialog must still be this manager's.
-    ResponsibleIs(ManagerId),
+    /// The dialog must still be this manager's or this bot's.
+    ResponsibleIs(Responsible),
     /// The dialog must still have nobody responsible (a manager takes it).
     Unassigned,
 }
@@ -282,14 +282,14 @@ pub trait DialogStore: Send + Sync + 'static {
         &self,
         id: DialogId,
         to: Option<Responsible>,
-        by: ManagerId,
+        by: Responsible,
         guard: Guard,
         now: Timestamp,
     ) -> CoreResult<Written<()>>;
     async fn close_dialog(
         &self,
         id: DialogId,
-        by: ManagerId,
+        by: Responsible,
         guard: Guard,
         now: Timestamp,
     ) -> CoreResult<Written<()>>;

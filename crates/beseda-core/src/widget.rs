@@ -392,10 +392,10 @@ impl VisitorMessage {
         use crate::dialog::MessageAuthor;
         let (from, agent) = match &m.author {
             MessageAuthor::Client => (VisitorSide::Visitor, None),
-            MessageAuthor::Manager { name, .. } => (VisitorSide::Company, Some(name.as_str())),
-            MessageAuthor::Company | MessageAuthor::Bot { .. } => {
-                (VisitorSide::Company, Some(company_name))
+            MessageAuthor::Manager { name, .. } | MessageAuthor::Bot { name, .. } => {
+                (VisitorSide::Company, Some(name.as_str()))
             }
+            MessageAuthor::Company => (VisitorSide::Company, Some(company_name)),
             MessageAuthor::System => return None,
         };
         let deleted = m.deleted_at.is_some();

@@ -66,7 +66,7 @@ impl DialogService {
         if actor.permissions.chats_admin {
             Ok(Guard::Any)
         } else if d.responsible == Some(Responsible::Manager(actor.id())) {
-            Ok(Guard::ResponsibleIs(actor.id()))
+            Ok(Guard::ResponsibleIs(actor.party()))
         } else {
             Err(CoreError::DialogNotYours)
         }
@@ -205,7 +205,7 @@ impl DialogService {
         };
         let message = OutgoingMessage {
             dialog_id: id,
-            author: actor.id(),
+            author: actor.party(),
             body: body.to_owned(),
             quote,
             attachments: attachments.to_vec(),
@@ -220,19 +220,13 @@ impl DialogService {
 
     /// Assigns an unassigned dialog to the actor; fails if someone took it first.
     async fn take(&self, actor: &Actor, id: DialogId) -> CoreResult<Guard> {
-        let me = Responsible::Manager(actor.id());
+        let me = actor.party();
         let written = self
             .store
-            .reassign(
-                id,
-                Some(me),
-                actor.id(),
-                Guard::Unassigned,
-                self.clock.now(),
-            )
+            .reassign(id, Some(me), me, Guard::Unassigned, self.clock.now())
             .await?;
         self.publish(written)?;
-        Ok(Guard::ResponsibleIs(actor.id()))
+        Ok(Guard::ResponsibleIs(actor.party()))
     }
 
     /// F07: only an administrator or the responsible manager reassigns; a plain manager may
@@ -260,7 +254,7 @@ impl DialogService {
         }
         let written = self
             .store
-            .reassign(id, to, actor.id(), guard, self.clock.now())
+            .reassign(id, to, actor.party(), guard, self.clock.now())
             .await?;
         self.publish(written)
     }
@@ -271,7 +265,7 @@ impl DialogService {
         let guard = Self::guard(actor, &d)?;
         let written = self
             .store
-            .close_dialog(id, actor.id(), guard, self.clock.now())
+            .close_dialog(id, actor.party(), guard, self.clock.now())
             .await?;
         self.publish(written)
     }

@@ -382,7 +382,7 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
         Some(&DomainEvent::DialogAssigned {
             from: Some(Responsible::Manager(ManagerId(anna_id))),
             to: Some(Responsible::Manager(ManagerId(boris_id))),
-            by: ManagerId(anna_id),
+            by: Responsible::Manager(ManagerId(anna_id)),
         }),
         "F17: the line records who reassigned from whom to whom"
     );

@@ -392,7 +392,7 @@ async fn health_and_api_documents_are_served(app: TestApp) {
     let frame = serde_json::to_value(beseda_core::event::DomainEvent::DialogAssigned {
         from: None,
         to: None,
-        by: beseda_core::ids::ManagerId(1),
+        by: beseda_core::dialog::Responsible::Manager(beseda_core::ids::ManagerId(1)),
     })
     .unwrap();
     let kind = frame["kind"].as_str().unwrap();

@@ -118,12 +118,12 @@ pub(crate) async fn add_message(
     now: Timestamp,
 ) -> CoreResult<MessageView> {
     let seq = d.last_seq + 1;
-    let (author_kind, author_manager) = match &m.author {
-        MessageAuthor::Client => (AuthorKind::Client, None),
-        MessageAuthor::Manager { id, .. } => (AuthorKind::Manager, Some(*id)),
-        MessageAuthor::Company => (AuthorKind::Manager, None),
-        MessageAuthor::Bot { .. } => (AuthorKind::Bot, None),
-        MessageAuthor::System => (AuthorKind::System, None),
+    let (author_kind, author_manager, author_bot) = match &m.author {
+        MessageAuthor::Client => (AuthorKind::Client, None, None),
+        MessageAuthor::Manager { id, .. } => (AuthorKind::Manager, Some(*id), None),
+        MessageAuthor::Company => (AuthorKind::Manager, None, None),
+        MessageAuthor::Bot { id, .. } => (AuthorKind::Bot, None, Some(*id)),
+        MessageAuthor::System => (AuthorKind::System, None, None),
     };
     let event_text = m
         .event
@@ -133,9 +133,9 @@ pub(crate) async fn add_message(
         .map_err(|e| CoreError::Internal(e.to_string()))?;
     let row = tx
         .fetch_one(
-            "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, kind, body, event, quote_message_id, \
-               external_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            params![d.id, d.channel_id, seq, author_kind, author_manager, m.kind, m.body, event_text, m.quote, m.external_id, m.status.map(DeliveryStatus::as_str), m.created_at],
+            "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, author_bot_id, kind, body, event, \
+               quote_message_id, external_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            params![d.id, d.channel_id, seq, author_kind, author_manager, author_bot, m.kind, m.body, event_text, m.quote, m.external_id, m.status.map(DeliveryStatus::as_str), m.created_at],
         )
         .await
         .map_err(super::conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
@@ -252,6 +252,22 @@ pub(crate) async fn stop_waiting(tx: &mut Box<dyn SqlTx>, d: &mut Locked) -> Cor
     .await?;
     d.waiting_since = None;
     Ok(())
+}
+
+/// A manager or a bot, with their name, for the feed.
+pub(crate) async fn author(tx: &mut Box<dyn SqlTx>, who: Responsible) -> CoreResult<MessageAuthor> {
+    match who {
+        Responsible::Manager(m) => manager_author(tx, m).await,
+        Responsible::Bot(id) => {
+            let r = tx
+                .fetch_one("SELECT name FROM bots WHERE id = $1", params![id])
+                .await?;
+            Ok(MessageAuthor::Bot {
+                id,
+                name: r.text("name")?,
+            })
+        }
+    }
 }
 
 /// The manager's name, for the feed.

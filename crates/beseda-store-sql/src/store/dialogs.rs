@@ -107,7 +107,7 @@ impl DialogStore for SqlStore {
         let blocked = dtx::client_blocked(&mut tx, &d).await?;
         let plan = rules::company_message(&d.state(), m.author, guard, blocked)?;
         let mut new_events = self.reopen(&mut tx, &mut d, plan.reopened, now).await?;
-        let author = dtx::manager_author(&mut tx, m.author).await?;
+        let author = dtx::author(&mut tx, m.author).await?;
         let msg = NewMessage {
             author,
             kind: MessageKind::Text,
@@ -119,8 +119,8 @@ impl DialogStore for SqlStore {
             created_at: now,
             waiting_since: None,
             files: &m.attachments,
-            uploader: Some(Uploader::Manager {
-                manager: m.author,
+            uploader: m.author.manager().map(|manager| Uploader::Manager {
+                manager,
                 dialog: d.id,
             }),
         };
@@ -140,17 +140,18 @@ impl DialogStore for SqlStore {
         .await?;
         // The company answered: the client no longer waits (F34).
         dtx::stop_waiting(&mut tx, &mut d).await?;
-        if tx
-            .execute(
-                "DELETE FROM drafts WHERE manager_id = $1 AND dialog_id = $2",
-                params![m.author, d.id],
-            )
-            .await?
-            > 0
-        {
-            new_events.push(plan.draft_dropped);
+        if let (Some(manager), Some(dropped)) = (plan.read_by, plan.draft_dropped) {
+            let had_draft = tx
+                .execute(
+                    "DELETE FROM drafts WHERE manager_id = $1 AND dialog_id = $2",
+                    params![manager, d.id],
+                )
+                .await?;
+            if had_draft > 0 {
+                new_events.push(dropped);
+            }
+            dtx::set_read_state(&mut tx, &d, manager, true).await?;
         }
-        dtx::set_read_state(&mut tx, &d, plan.read_by, true).await?;
         new_events.push(message_event(&mut tx, &d, &view).await?);
         let events = events::append(&mut tx, new_events, now).await?;
         commit(tx, view, events).await
@@ -160,7 +161,7 @@ impl DialogStore for SqlStore {
         &self,
         id: DialogId,
         to: Option<Responsible>,
-        by: ManagerId,
+        by: Responsible,
         guard: Guard,
         now: Timestamp,
     ) -> CoreResult<Written<()>> {
@@ -198,7 +199,7 @@ impl DialogStore for SqlStore {
     async fn close_dialog(
         &self,
         id: DialogId,
-        by: ManagerId,
+        by: Responsible,
         guard: Guard,
         now: Timestamp,
     ) -> CoreResult<Written<()>> {

@@ -15,10 +15,12 @@ use beseda_core::store::DialogAccess;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
-const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, mg.name AS author_name, \
+const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, \
+    COALESCE(mg.name, b.name) AS author_name, \
     m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at, \
     m.edited_at, m.deleted_at, m.external_id \
-    FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN messages q ON q.id = m.quote_message_id";
+    FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN bots b ON b.id = m.author_bot_id \
+    LEFT JOIN messages q ON q.id = m.quote_message_id";
 
 fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
     let author = match r.text("author_kind")?.as_str() {
@@ -32,6 +34,7 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         },
         "bot" => MessageAuthor::Bot {
             id: BotId(r.opt_i64("author_bot_id")?.unwrap_or(0)),
+            name: r.opt_text("author_name")?.unwrap_or_default(),
         },
         _ => MessageAuthor::System,
     };

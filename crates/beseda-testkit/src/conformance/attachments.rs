@@ -5,6 +5,7 @@ use super::company::channel;
 use super::dialogs::inbound;
 use beseda_core::attachment::{AttachmentKind, AttachmentTab, NewAttachment, Uploader};
 use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::Responsible;
 use beseda_core::dialog::{FeedPage, Ingested, OutgoingMessage};
 use beseda_core::ids::{AttachmentId, ManagerId};
 
@@ -69,7 +70,7 @@ pub async fn attachments_bind_to_one_message_and_are_listed(store: &dyn Store) {
     assert_eq!(doc.message_id, None);
     let reply = |files: Vec<AttachmentId>, author: ManagerId| OutgoingMessage {
         dialog_id: d,
-        author,
+        author: Responsible::Manager(author),
         body: String::new(),
         quote: None,
         attachments: files,

@@ -61,7 +61,7 @@ pub async fn inbound_messages_are_deduplicated_and_reopen_dialogs(store: &dyn St
         .await
         .unwrap();
     store
-        .close_dialog(d, m.id, Guard::Any, Timestamp(2_000))
+        .close_dialog(d, Responsible::Manager(m.id), Guard::Any, Timestamp(2_000))
         .await
         .unwrap();
     assert!(!store.dialog_access(d).await.unwrap().unwrap().open);
@@ -110,7 +110,13 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
     );
     let to_anna = Some(Responsible::Manager(anna.id));
     store
-        .reassign(d, to_anna, anna.id, Guard::Unassigned, Timestamp(2))
+        .reassign(
+            d,
+            to_anna,
+            Responsible::Manager(anna.id),
+            Guard::Unassigned,
+            Timestamp(2),
+        )
         .await
         .unwrap();
     // Boris checked the dialog before Anna took it; his writes fail now.
@@ -119,7 +125,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
             .reassign(
                 d,
                 Some(Responsible::Manager(boris.id)),
-                boris.id,
+                Responsible::Manager(boris.id),
                 Guard::Unassigned,
                 Timestamp(3),
             )
@@ -130,19 +136,28 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
-        author: boris.id,
+        author: Responsible::Manager(boris.id),
         body: "mine".into(),
         quote: None,
     };
     assert_code(
         store
-            .append_company_message(&reply, Guard::ResponsibleIs(boris.id), Timestamp(3))
+            .append_company_message(
+                &reply,
+                Guard::ResponsibleIs(Responsible::Manager(boris.id)),
+                Timestamp(3),
+            )
             .await,
         "dialog_not_yours",
     );
     assert_code(
         store
-            .close_dialog(d, boris.id, Guard::ResponsibleIs(boris.id), Timestamp(3))
+            .close_dialog(
+                d,
+                Responsible::Manager(boris.id),
+                Guard::ResponsibleIs(Responsible::Manager(boris.id)),
+                Timestamp(3),
+            )
             .await,
         "dialog_not_yours",
     );
@@ -150,12 +165,16 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
-        author: anna.id,
+        author: Responsible::Manager(anna.id),
         body: "Добрый день".into(),
         quote: None,
     };
     let w = store
-        .append_company_message(&ok, Guard::ResponsibleIs(anna.id), Timestamp(4))
+        .append_company_message(
+            &ok,
+            Guard::ResponsibleIs(Responsible::Manager(anna.id)),
+            Timestamp(4),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -185,7 +204,7 @@ pub async fn events_are_logged_in_order_with_their_audience(store: &dyn Store) {
         .reassign(
             d,
             Some(Responsible::Manager(anna.id)),
-            anna.id,
+            Responsible::Manager(anna.id),
             Guard::Any,
             Timestamp(2),
         )
@@ -309,7 +328,7 @@ pub async fn unread_counters_count_what_each_manager_read(store: &dyn Store) {
         .reassign(
             d2,
             Some(Responsible::Manager(admin.manager)),
-            admin.manager,
+            Responsible::Manager(admin.manager),
             Guard::Any,
             Timestamp(4),
         )

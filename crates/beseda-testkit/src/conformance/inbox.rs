@@ -46,7 +46,7 @@ pub async fn the_list_filters_pages_counts_searches_and_deletes(store: &dyn Stor
         .reassign(
             d1,
             Some(Responsible::Manager(anna.id)),
-            anna.id,
+            Responsible::Manager(anna.id),
             Guard::Any,
             Timestamp(40),
         )

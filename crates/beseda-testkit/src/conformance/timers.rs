@@ -5,6 +5,7 @@ use super::company::channel;
 use super::dialogs::{accepted, inbound};
 use super::new_manager;
 use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::Responsible;
 use beseda_core::dialog::{OutgoingMessage, WaitingLevel};
 use beseda_core::event::{Audience, DomainEvent};
 use beseda_core::ids::DialogId;
@@ -97,7 +98,7 @@ pub async fn waiting_marks_are_due_claimed_once_settled_and_cleared(store: &dyn 
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
-        author: anna.id,
+        author: Responsible::Manager(anna.id),
         body: "Here".into(),
         quote: None,
     };
@@ -120,7 +121,7 @@ pub async fn waiting_marks_are_due_claimed_once_settled_and_cleared(store: &dyn 
 
     // Closing ends the wait too; a deleted dialog is never due again.
     store
-        .close_dialog(d, anna.id, Guard::Any, at(150_000))
+        .close_dialog(d, Responsible::Manager(anna.id), Guard::Any, at(150_000))
         .await
         .unwrap();
     assert_eq!(store.next_waiting_due().await.unwrap(), None);

@@ -3,6 +3,7 @@
 use super::assert_code;
 use super::dialogs::{accepted, inbound};
 use beseda_core::channel::ChannelKind;
+use beseda_core::dialog::Responsible;
 use beseda_core::dialog::{DeliveryStatus, OutgoingMessage};
 use beseda_core::event::DomainEvent;
 use beseda_core::secret::TokenHash;
@@ -115,7 +116,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
             attachments: Vec::new(),
             template: None,
             dialog_id: d,
-            author: anna.id,
+            author: Responsible::Manager(anna.id),
             body: text.into(),
             quote: None,
         };
@@ -335,7 +336,7 @@ pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dy
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
-        author: maria.id,
+        author: Responsible::Manager(maria.id),
         body: "Hello".into(),
         quote: Some(client_message),
     };

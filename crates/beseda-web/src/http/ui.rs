@@ -175,7 +175,7 @@ impl Names {
 
     /// A system line's text (F17): what happened, who did it, to whom.
     pub fn line(&self, e: &DomainEvent, tr: &Tr) -> String {
-        let by = |m: ManagerId| self.manager(m);
+        let by = |who: Responsible| self.responsible(Some(who), tr);
         match e {
             DomainEvent::DialogReopened { by: None } => tr.t("event-dialog_reopened"),
             DomainEvent::DialogReopened { by: Some(m) } => {
@@ -190,12 +190,14 @@ impl Names {
                 ],
             ),
             DomainEvent::DialogClosed { by: m } => tr.t1("event-dialog_closed", "by", &by(*m)),
-            DomainEvent::ClientBlocked { by: m } => tr.t1("event-client_blocked", "by", &by(*m)),
+            DomainEvent::ClientBlocked { by: m } => {
+                tr.t1("event-client_blocked", "by", &self.manager(*m))
+            }
             DomainEvent::ClientUnblocked { by: m } => {
-                tr.t1("event-client_unblocked", "by", &by(*m))
+                tr.t1("event-client_unblocked", "by", &self.manager(*m))
             }
             DomainEvent::ClientDetached { by: m, .. } => {
-                tr.t1("event-client_detached", "by", &by(*m))
+                tr.t1("event-client_detached", "by", &self.manager(*m))
             }
             DomainEvent::VisitorLeft {} => tr.t("event-visitor_left"),
             DomainEvent::VisitorReturned {} => tr.t("event-visitor_returned"),
@@ -214,8 +216,10 @@ impl Message {
     pub fn of(m: &MessageView, tr: &Tr, names: &Names) -> Message {
         let (side, author) = match &m.author {
             MessageAuthor::Client => ("client", String::new()),
-            MessageAuthor::Manager { name, .. } => ("company", name.clone()),
-            MessageAuthor::Company | MessageAuthor::Bot { .. } => ("company", String::new()),
+            MessageAuthor::Manager { name, .. } | MessageAuthor::Bot { name, .. } => {
+                ("company", name.clone())
+            }
+            MessageAuthor::Company => ("company", String::new()),
             MessageAuthor::System => ("event", String::new()),
         };
         let event = m
