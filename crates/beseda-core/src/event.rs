@@ -346,7 +346,10 @@ mod tests {
         assert_eq!(v["id"], 7);
         assert_eq!(v["kind"], "dialog_closed");
         assert_eq!(v["dialog_id"], 3);
-        assert_eq!(v["data"]["by"], serde_json::json!({"type": "manager", "id": 4}));
+        assert_eq!(
+            v["data"]["by"],
+            serde_json::json!({"type": "manager", "id": 4})
+        );
         let back: EventFrame = serde_json::from_value(v).unwrap();
         assert_eq!(
             back,

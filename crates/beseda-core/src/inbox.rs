@@ -154,10 +154,19 @@ pub struct FilterPanel {
     pub tags: Vec<TagCount>,
     /// F22: offered only when a bot exists.
     pub bot_filter: bool,
+    /// F22: the bots to choose from, by name.
+    pub bots: Vec<BotOption>,
     /// F20: offered only when time limits are set.
     pub processing_order: bool,
     /// F21: the channels to choose from, by name.
     pub channels: Vec<ChannelOption>,
+}
+
+/// A bot as the bot filter offers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BotOption {
+    pub id: BotId,
+    pub name: String,
 }
 
 /// A channel as the channel filter offers it.

@@ -3,6 +3,7 @@
 //! about HTTP or SQL.
 
 pub mod attachment;
+pub mod bot;
 pub mod channel;
 pub mod company;
 pub mod connector;

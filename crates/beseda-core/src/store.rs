@@ -11,7 +11,7 @@ use crate::dialog::{
 use crate::error::CoreResult;
 use crate::event::{Event, EventId};
 use crate::ids::{
-    ApiTokenId, ChannelId, ClientId, DeliveryJobId, DialogId, GroupId, ManagerId, MessageId,
+    ApiTokenId, BotId, ChannelId, ClientId, DeliveryJobId, DialogId, GroupId, ManagerId, MessageId,
     ModuleId, OrderId, QuickReplyId, TagId,
 };
 use crate::library::{ClientCard, ClientTag, QuickReply, TimeLimitSettings, TimeLimits};
@@ -41,6 +41,7 @@ pub trait Store:
     + ConnectorStore
     + TimerStore
     + OrderStore
+    + BotStore
 {
 }
 impl<T> Store for T where
@@ -57,6 +58,7 @@ impl<T> Store for T where
         + ConnectorStore
         + TimerStore
         + OrderStore
+        + BotStore
 {
 }
 
@@ -572,7 +574,6 @@ pub trait InboxStore: Send + Sync + 'static {
         viewer: Viewer,
         pinned: bool,
     ) -> CoreResult<Vec<crate::inbox::TagCount>>;
-    async fn bots_exist(&self) -> CoreResult<bool>;
     /// Every channel, active or not (old dialogs keep theirs), by name.
     async fn channel_options(&self) -> CoreResult<Vec<crate::inbox::ChannelOption>>;
     /// Dialogs whose contact or client matches `text` by name, nickname, phone or email, or
@@ -815,4 +816,63 @@ pub trait OrderStore: Send + Sync + 'static {
         change: &crate::order::OrderChange,
         now: Timestamp,
     ) -> CoreResult<Written<crate::order::Order>>;
+}
+
+/// The events a bot may see after a point of the log, and how far the log was read.
+#[derive(Clone, Debug)]
+pub struct BotEvents {
+    pub events: Vec<Event>,
+    /// The last event looked at (seen or not): the next read starts after it.
+    pub read_up_to: EventId,
+}
+
+/// Bots (F37) and their webhooks' progress through the event log.
+#[async_trait]
+pub trait BotStore: Send + Sync + 'static {
+    /// A bot whose webhook starts after the events logged so far. `not_found` for a channel
+    /// that does not exist.
+    async fn create_bot(&self, new: &crate::bot::NewBot) -> CoreResult<crate::bot::Bot>;
+    /// Every bot, by name.
+    async fn bots(&self) -> CoreResult<Vec<crate::bot::Bot>>;
+    async fn bot(&self, id: BotId) -> CoreResult<Option<crate::bot::Bot>>;
+    /// An active external bot by its token.
+    async fn bot_by_token(&self, hash: &TokenHash) -> CoreResult<Option<crate::bot::Bot>>;
+    async fn update_bot(
+        &self,
+        id: BotId,
+        change: &crate::bot::BotChange,
+    ) -> CoreResult<crate::bot::Bot>;
+    /// A new token (the old one stops working) and webhook secret.
+    async fn renew_bot(
+        &self,
+        id: BotId,
+        hash: &TokenHash,
+        webhook_secret: &str,
+    ) -> CoreResult<crate::bot::Bot>;
+    /// Up to `limit` events after `after` that reach the bot, oldest first.
+    async fn bot_events_after(
+        &self,
+        scope: &crate::bot::BotScope,
+        after: EventId,
+        limit: u32,
+    ) -> CoreResult<BotEvents>;
+    /// Takes, for `owner` until `until`, the webhook of one active bot that has events after
+    /// its cursor and is due to be tried.
+    async fn lease_bot_webhook(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> CoreResult<Option<crate::bot::BotDelivery>>;
+    /// The webhook took everything up to `up_to`; it is well again.
+    async fn bot_delivered(&self, id: BotId, owner: &str, up_to: EventId) -> CoreResult<()>;
+    /// The webhook failed: try again at `retry_at`; `failing` marks it failing in settings.
+    async fn bot_webhook_failed(
+        &self,
+        id: BotId,
+        owner: &str,
+        error: &str,
+        retry_at: Timestamp,
+        failing: Option<Timestamp>,
+    ) -> CoreResult<()>;
 }

@@ -250,3 +250,13 @@ pub fn clipped(mut text: String, max: usize) -> String {
     }
     text
 }
+
+/// For a field that may be left out (`None`), set to `null` (`Some(None)`) or given: serde
+/// reads a missing field with `default` and a present one through this.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -117,6 +117,10 @@ impl Server {
             self.state.poll_wait,
             shutdown.clone(),
         ));
+        let bot_webhooks = crate::jobs::bot_webhooks::BotWebhooks::new(&self.state)
+            .map_err(std::io::Error::other)?;
+        let bot_webhooks =
+            tokio::spawn(Arc::new(bot_webhooks).run(Duration::from_millis(200), shutdown.clone()));
         let timer = tokio::spawn(crate::jobs::timers::run(
             Arc::new(beseda_core::services::timers::WaitingTimer::new(
                 self.state.store.clone(),
@@ -153,6 +157,7 @@ impl Server {
         let _ = delivery.await;
         let _ = polling.await;
         let _ = timer.await;
+        let _ = bot_webhooks.await;
         result
     }
 }

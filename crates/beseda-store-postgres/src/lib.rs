@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/0014_waiting_timer.sql"),
     ),
     (15, "orders", include_str!("../migrations/0015_orders.sql")),
+    (16, "bots", include_str!("../migrations/0016_bots.sql")),
 ];
 
 /// How long one statement may run: a search or a filter a user can make slow ends here instead

@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/0014_waiting_timer.sql"),
     ),
     (15, "orders", include_str!("../migrations/0015_orders.sql")),
+    (16, "bots", include_str!("../migrations/0016_bots.sql")),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

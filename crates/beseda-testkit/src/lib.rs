@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod databases;
+pub mod fake_bot;
 pub mod fake_meta;
 pub mod fake_module;
 pub mod fake_telegram;

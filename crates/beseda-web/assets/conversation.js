@@ -50,8 +50,9 @@ export function bindConversation(root, ctx) {
   const on = (sel, handler) => root.querySelector(sel)?.addEventListener("click", handler);
 
   on("#assign-btn", async () => {
-    const v = root.querySelector("#assign-to").value;
-    const to = v ? { type: "manager", id: Number(v) } : null;
+    // "manager:5", "bot:2", or "" for nobody.
+    const [type, value] = root.querySelector("#assign-to").value.split(":");
+    const to = type ? { type, id: Number(value) } : null;
     if (await act(`/api/v1/dialogs/${id}/assign`, "POST", { to })) ctx.reload();
   });
   on("#close-btn", async () => {

@@ -12,6 +12,7 @@ use beseda_core::event::{EventBus, LocalBus};
 use beseda_core::secret::{Passwords, TokenHasher};
 use beseda_core::services::attachments::AttachmentService;
 use beseda_core::services::auth::{AuthService, LoginLimits};
+use beseda_core::services::bots::BotService;
 use beseda_core::services::connectors::ConnectorService;
 use beseda_core::services::dialogs::DialogService;
 use beseda_core::services::inbox::InboxService;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub dialogs: Arc<DialogService>,
     pub library: Arc<LibraryService>,
     pub orders: Arc<OrderService>,
+    pub bots: Arc<BotService>,
     pub transport: Arc<TransportService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
@@ -130,6 +132,12 @@ impl AppState {
             clock.clone(),
             bus.clone(),
         ));
+        let bots = Arc::new(BotService::new(
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+            hasher.clone(),
+        ));
         let transport = TransportService::new(
             store.clone(),
             clock.clone(),
@@ -177,6 +185,7 @@ impl AppState {
             connectors: Arc::new(connectors),
             dialogs,
             transport: Arc::new(transport),
+            bots,
             orders: Arc::new(OrderService::new(store.clone(), clock.clone(), bus.clone())),
             library: Arc::new(LibraryService::new(
                 store.clone(),

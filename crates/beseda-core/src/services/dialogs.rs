@@ -21,6 +21,60 @@ use std::sync::Arc;
 /// How much of the feed one request may read.
 pub const MAX_FEED_PAGE: u32 = 200;
 
+/// What every company message must pass, whoever writes it: its length (F30), what the
+/// channel can send (F16), a blocked client (F10), and the messenger's reply window.
+pub(crate) fn check_outgoing(
+    d: &DialogAccess,
+    body: &str,
+    files: bool,
+    template: bool,
+    now: crate::time::Timestamp,
+) -> CoreResult<()> {
+    within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
+    let count = counted_chars(body);
+    let limit =
+        MAX_MESSAGE_CHARS.min(usize::try_from(d.capabilities.text.max_chars).unwrap_or(usize::MAX));
+    if count == 0 && !files {
+        return Err(CoreError::invalid("body", "must not be empty"));
+    }
+    if count > limit {
+        return Err(CoreError::MessageTooLong { count, limit });
+    }
+    if count > 0 && !d.capabilities.text.create {
+        return Err(CoreError::Unprocessable {
+            code: "not_supported_by_channel",
+            message: "this channel cannot send text".into(),
+        });
+    }
+    if d.client_blocked {
+        return Err(CoreError::ClientBlocked);
+    }
+    if template && !d.capabilities.templates {
+        return Err(CoreError::Unprocessable {
+            code: "not_supported_by_channel",
+            message: "this channel has no message templates".into(),
+        });
+    }
+    if !template
+        && d.reply_window_closes_at()
+            .is_some_and(|closes| closes <= now)
+    {
+        let message = if d.capabilities.templates {
+            "the messenger lets the company write only within 24 hours of the client's latest \
+             message, and they have passed: only an approved template can be sent, or the \
+             client must write first"
+        } else {
+            "the messenger lets the company write only within its window after the client's \
+             latest message, and it has closed: the client must write first"
+        };
+        return Err(CoreError::Unprocessable {
+            code: "reply_window_closed",
+            message: message.into(),
+        });
+    }
+    Ok(())
+}
+
 pub struct DialogService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -137,22 +191,13 @@ impl DialogService {
         template: Option<TemplateUse>,
     ) -> CoreResult<MessageView> {
         let d = self.visible(actor, id).await?;
-        within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
-        let count = counted_chars(body);
-        let limit = MAX_MESSAGE_CHARS
-            .min(usize::try_from(d.capabilities.text.max_chars).unwrap_or(usize::MAX));
-        if count == 0 && attachments.is_empty() {
-            return Err(CoreError::invalid("body", "must not be empty"));
-        }
-        if count > limit {
-            return Err(CoreError::MessageTooLong { count, limit });
-        }
-        if count > 0 && !d.capabilities.text.create {
-            return Err(CoreError::Unprocessable {
-                code: "not_supported_by_channel",
-                message: "this channel cannot send text".into(),
-            });
-        }
+        check_outgoing(
+            &d,
+            body,
+            !attachments.is_empty(),
+            template.is_some(),
+            self.clock.now(),
+        )?;
         if let Some(q) = quote {
             if !d.capabilities.text.quote {
                 return Err(CoreError::Unprocessable {
@@ -166,32 +211,6 @@ impl DialogService {
                     message: "the quoted message is not in this dialog".into(),
                 });
             }
-        }
-        if d.client_blocked {
-            return Err(CoreError::ClientBlocked);
-        }
-        if template.is_some() && !d.capabilities.templates {
-            return Err(CoreError::Unprocessable {
-                code: "not_supported_by_channel",
-                message: "this channel has no message templates".into(),
-            });
-        }
-        if template.is_none()
-            && d.reply_window_closes_at()
-                .is_some_and(|closes| closes <= self.clock.now())
-        {
-            let message = if d.capabilities.templates {
-                "the messenger lets the company write only within 24 hours of the client's latest \
-                 message, and they have passed: only an approved template can be sent, or the \
-                 client must write first"
-            } else {
-                "the messenger lets the company write only within its window after the client's \
-                 latest message, and it has closed: the client must write first"
-            };
-            return Err(CoreError::Unprocessable {
-                code: "reply_window_closed",
-                message: message.into(),
-            });
         }
         let uploader = Uploader::Manager {
             manager: actor.id(),

@@ -96,9 +96,20 @@ impl InboxService {
         let limits = self.store.time_limits().await?;
         let set =
             |l: &crate::library::TimeLimits| l.warning_secs.is_some() || l.danger_secs.is_some();
+        let bots: Vec<crate::inbox::BotOption> = self
+            .store
+            .bots()
+            .await?
+            .into_iter()
+            .map(|b| crate::inbox::BotOption {
+                id: b.id,
+                name: b.name,
+            })
+            .collect();
         Ok(FilterPanel {
             tags,
-            bot_filter: self.store.bots_exist().await?,
+            bot_filter: !bots.is_empty(),
+            bots,
             processing_order: set(&limits.default)
                 || limits.channels.iter().any(|c| set(&c.limits)),
             channels: self.channels().await?,

@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod bots;
 pub mod connectors;
 pub mod dialogs;
 pub mod inbox;

@@ -1,6 +1,7 @@
 //! Background work: each job is a loop around one testable step, stopped by one shutdown
 //! signal shared by the whole server.
 
+pub mod bot_webhooks;
 pub mod delivery;
 pub mod polling;
 pub mod timers;

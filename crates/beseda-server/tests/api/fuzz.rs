@@ -11,13 +11,16 @@ on_both_backends!(generated_requests_get_no_server_error_and_documented_answers)
 
 /// The operations that would end the fuzzer's own credentials, and so the run's reach; each is
 /// tested on its own elsewhere.
-const OWN_CREDENTIALS: [&str; 6] = [
+const OWN_CREDENTIALS: [&str; 8] = [
     "DELETE /api/v1/me/tokens/{id}",
     "DELETE /api/v1/managers/{id}/tokens/{token_id}",
     "PUT /api/v1/managers/{id}/password",
     "POST /api/v1/transport-modules/{id}/renew",
     "PUT /api/v1/me/password",
     "POST /api/v1/auth/logout",
+    "POST /api/v1/bots/{id}/renew",
+    // Turning the bot off ends its token.
+    "PATCH /api/v1/bots/{id}",
 ];
 
 fn schemathesis() -> Option<String> {
@@ -59,6 +62,25 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         .unwrap()
         .to_owned();
     let module = admin.connect_module("http://127.0.0.1:9/hook").await.token;
+    let channels: Vec<i64> = app
+        .state
+        .inbox
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id.0)
+        .collect();
+    let bot = admin
+        .post(
+            "/api/v1/bots",
+            json!({"name": "Fuzzing bot", "channels": channels}),
+        )
+        .expect(201)
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let mut args = vec![
         "run".to_owned(),
@@ -67,6 +89,8 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         format!("Authorization: Bearer {token}"),
         "--header".into(),
         format!("X-Transport-Token: {module}"),
+        "--header".into(),
+        format!("X-Bot-Token: {bot}"),
         "--checks".into(),
         "not_a_server_error,response_schema_conformance,content_type_conformance".into(),
         "--max-examples".into(),

@@ -7,6 +7,8 @@ mod common;
 
 mod attachments;
 mod auth_api;
+mod bots_api;
+mod bots_browser;
 mod browser;
 mod cli;
 mod concurrency;

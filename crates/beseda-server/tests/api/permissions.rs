@@ -155,6 +155,8 @@ fn guard(method: &str, path: &str) -> Guard {
         "/hooks/meta" if write => Guard::Public,
         "/hooks/meta" => Guard::Handshake,
         p if p.starts_with("/api/widget/") => Guard::Visitor,
+        // The bot API: a bot's token, which no manager or module holds.
+        p if p.starts_with("/api/bot/") => Guard::Visitor,
         p if p.starts_with("/api/transport/") => Guard::Transport {
             channel_scoped: p != "/api/transport/v1/channels",
         },
@@ -173,6 +175,7 @@ fn guard(method: &str, path: &str) -> Guard {
             || p.starts_with("/api/v1/transport-modules")
             || p.starts_with("/api/v1/widgets")
             || p.starts_with("/api/v1/connectors")
+            || (p.starts_with("/api/v1/bots") && write)
             || (p.starts_with("/api/v1/managers") && (write || p != "/api/v1/managers"))
             || (p.starts_with("/api/v1/tags") && write)
             || (p.starts_with("/api/v1/settings/") && write)
@@ -234,6 +237,7 @@ struct World {
     widget_key: String,
     /// Per client, an order of theirs.
     orders: HashMap<i64, i64>,
+    bot: i64,
 }
 
 /// The dialog (its client, its file) a cell is about: the caller's own of that kind; for
@@ -260,6 +264,7 @@ fn fill(path: &str, w: &World, who: Who, state: Option<State>) -> String {
         p if p.starts_with("/api/v1/quick-replies/") => w.quick_reply,
         p if p.starts_with("/api/v1/managers/") => w.target_manager,
         p if p.starts_with("/api/v1/transport-modules/") => w.other_module,
+        p if p.starts_with("/api/v1/bots/") => w.bot,
         p if p.starts_with("/api/widget/") => file,
         p if p.starts_with("/api/v1/me/tokens/") => 999_999,
         _ => w.channel,
@@ -494,6 +499,7 @@ async fn world(app: &TestApp) -> (World, HashMap<Who, Caller>) {
         }
     }
     let world = World {
+        bot: bot.0,
         orders,
         dialogs,
         channel,

@@ -309,7 +309,7 @@ async fn dialog_actions_mark_unread_block_and_reassign() {
     b.client.refresh().await.unwrap();
     b.wait_for(Locator::Css("body[data-live=true]")).await;
     b.click(&boris).await;
-    b.select("#assign-to", &ivan.0.to_string()).await;
+    b.select("#assign-to", &format!("manager:{}", ivan.0)).await;
     b.click("#assign-btn").await;
     maria
         .wait_js(

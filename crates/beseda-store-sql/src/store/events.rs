@@ -62,7 +62,7 @@ pub(crate) async fn append(
     Ok(out)
 }
 
-fn event_from(r: &SqlRow) -> CoreResult<Event> {
+pub(super) fn event_from(r: &SqlRow) -> CoreResult<Event> {
     let id = EventId(r.i64("id")?);
     let kind = r.text("kind")?;
     let dialog_id = r.opt_i64("dialog_id")?.map(DialogId);
@@ -144,9 +144,20 @@ pub(crate) async fn prune(db: &dyn SqlDb, before: Timestamp) -> CoreResult<u64> 
         )
         .await?
         .opt_i64("id")?;
-    let Some(through) = newest_old else {
+    let Some(mut through) = newest_old else {
         return Ok(0);
     };
+    // A bot's webhook that is behind keeps what it has yet to take (F37: no event is lost).
+    let waiting = tx
+        .fetch_one(
+            "SELECT MIN(delivered_up_to) AS up_to FROM bots WHERE active AND webhook_url IS NOT NULL",
+            &[],
+        )
+        .await?
+        .opt_i64("up_to")?;
+    if let Some(up_to) = waiting {
+        through = through.min(up_to);
+    }
     if through <= tx.fetch_one(PRUNED_THROUGH, &[]).await?.i64("value")? {
         return Ok(0);
     }

@@ -397,14 +397,6 @@ impl InboxStore for SqlStore {
             .collect()
     }
 
-    async fn bots_exist(&self) -> CoreResult<bool> {
-        Ok(self
-            .db
-            .fetch_optional("SELECT 1 AS one FROM bots LIMIT 1", &[])
-            .await?
-            .is_some())
-    }
-
     async fn channel_options(&self) -> CoreResult<Vec<ChannelOption>> {
         self.db
             .fetch_all("SELECT id, name, kind FROM channels ORDER BY name, id", &[])

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod auth;
+mod bots;
 pub mod bulk;
 mod company;
 mod connected;

@@ -41,6 +41,30 @@ pub struct FeedQuery {
     limit: Option<u32>,
 }
 
+impl FeedQuery {
+    /// The page asked for and its size.
+    pub fn page(&self) -> Result<(FeedPage, u32), CoreError> {
+        let page = match (self.before, self.after, self.around, self.since) {
+            (None, None, None, None) => FeedPage::Latest,
+            (Some(m), None, None, None) => FeedPage::Before(MessageId(m)),
+            (None, Some(m), None, None) => FeedPage::After(MessageId(m)),
+            (None, None, Some(m), None) => FeedPage::Around(MessageId(m)),
+            (None, None, None, Some(t)) => FeedPage::Since(Timestamp(t)),
+            _ => {
+                return Err(CoreError::invalid(
+                    "before",
+                    "give at most one of before, after, around, since",
+                ));
+            }
+        };
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=beseda_core::services::dialogs::MAX_FEED_PAGE).contains(&limit) {
+            return Err(CoreError::invalid("limit", "must be 1 to 200"));
+        }
+        Ok((page, limit))
+    }
+}
+
 /// GET /api/v1/dialogs/{id}/messages: a page of the feed, oldest first.
 #[utoipa::path(get, path = "/api/v1/dialogs/{id}/messages", tag = "dialogs", params(("id" = i64, Path), FeedQuery),
     responses((status = 200, body = Vec<MessageView>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -50,24 +74,7 @@ pub async fn get_messages(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Vec<MessageView>>> {
-    let page = match (q.before, q.after, q.around, q.since) {
-        (None, None, None, None) => FeedPage::Latest,
-        (Some(m), None, None, None) => FeedPage::Before(MessageId(m)),
-        (None, Some(m), None, None) => FeedPage::After(MessageId(m)),
-        (None, None, Some(m), None) => FeedPage::Around(MessageId(m)),
-        (None, None, None, Some(t)) => FeedPage::Since(Timestamp(t)),
-        _ => {
-            return Err(CoreError::invalid(
-                "before",
-                "give at most one of before, after, around, since",
-            )
-            .into());
-        }
-    };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=beseda_core::services::dialogs::MAX_FEED_PAGE).contains(&limit) {
-        return Err(CoreError::invalid("limit", "must be 1 to 200").into());
-    }
+    let (page, limit) = q.page()?;
     Ok(Json(
         state
             .dialogs

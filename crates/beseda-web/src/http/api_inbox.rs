@@ -74,7 +74,8 @@ impl FilterParams {
         }
         f.bots = match self.bots.as_deref() {
             None => None,
-            Some("any") => Some(BotFilter::Any),
+            // "Any bot" wins over bots picked beside it.
+            Some(raw) if raw.split(',').any(|b| b == "any") => Some(BotFilter::Any),
             Some(raw) => Some(BotFilter::Some(ids("bots", raw, BotId)?)),
         };
         if let Some(raw) = self.channels {

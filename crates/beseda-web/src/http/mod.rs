@@ -4,8 +4,10 @@
 
 pub(crate) mod api_attachments;
 mod api_auth;
+pub(crate) mod api_bot;
+mod api_bots;
 mod api_connectors;
-mod api_dialogs;
+pub(crate) mod api_dialogs;
 pub(crate) mod api_inbox;
 mod api_library;
 mod api_managers;
@@ -140,6 +142,19 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_library::put_channel_time_limits))
         .routes(routes!(api_orders::create_order, api_orders::list_orders))
         .routes(routes!(api_orders::get_order, api_orders::update_order))
+        .routes(routes!(api_bots::list_bots, api_bots::create_bot))
+        .routes(routes!(api_bots::update_bot))
+        .routes(routes!(api_bots::renew_bot))
+        .routes(routes!(api_bot::me))
+        .routes(routes!(api_bot::events))
+        .routes(routes!(api_bot::tags))
+        .routes(routes!(api_bot::dialog))
+        .routes(routes!(api_bot::messages, api_bot::send))
+        .routes(routes!(api_bot::assign))
+        .routes(routes!(api_bot::close))
+        .routes(routes!(api_bot::client))
+        .routes(routes!(api_bot::put_tag, api_bot::delete_tag))
+        .routes(routes!(crate::realtime::bot::ws))
         .routes(routes!(
             api_transport::create_module,
             api_transport::list_modules

@@ -44,6 +44,18 @@ pub struct SettingsPage {
     pub widgets: Vec<WidgetForm>,
     /// Messenger accounts Beseda connects itself.
     pub connected: Vec<ConnectedRow>,
+    /// The company's own bots (F37).
+    pub bots: Vec<BotRow>,
+}
+
+/// A bot's row: its channels by name (and every channel, checked or not, for its form), and
+/// how its webhook fares.
+pub struct BotRow {
+    pub bot: beseda_core::bot::Bot,
+    /// Channel id, name, whether it serves it.
+    pub channels: Vec<(i64, String, bool)>,
+    /// `YYYY-MM-DD HH:MM` UTC, when it started failing.
+    pub failing_since: Option<String>,
 }
 
 /// A connected messenger account's row: how its updates come, its latest activity and what
@@ -232,7 +244,24 @@ pub async fn settings(
             }
         })
         .collect();
+    let all_channels = state.inbox.channels().await?;
+    let bots = state
+        .bots
+        .list()
+        .await?
+        .into_iter()
+        .filter(|b| b.kind == beseda_core::bot::BotKind::External)
+        .map(|bot| BotRow {
+            channels: all_channels
+                .iter()
+                .map(|c| (c.id.0, c.name.clone(), bot.channels.contains(&c.id)))
+                .collect(),
+            failing_since: bot.failing_since.map(date_time),
+            bot,
+        })
+        .collect();
     Ok(SettingsPage {
+        bots,
         tr: tr_for(actor, &headers),
         managers: state.managers.list(actor).await?,
         groups: state.managers.list_groups(actor).await?,

@@ -143,8 +143,12 @@ pub struct Message {
     pub files: Vec<(i64, String, bool)>,
 }
 
-/// The managers a feed's system lines name, by id (disabled ones too: history keeps them).
-pub struct Names(HashMap<ManagerId, String>);
+/// The managers and bots a feed's system lines name, by id (disabled ones too: history keeps
+/// them).
+pub struct Names {
+    managers: HashMap<ManagerId, String>,
+    bots: HashMap<beseda_core::ids::BotId, String>,
+}
 
 impl Names {
     /// The names `feed`'s system lines need: none (and no query) when it has no such line, as
@@ -155,20 +159,34 @@ impl Names {
         feed: &[MessageView],
     ) -> ApiResult<Names> {
         if feed.iter().all(|m| m.event.is_none()) {
-            return Ok(Names(HashMap::new()));
+            return Ok(Names {
+                managers: HashMap::new(),
+                bots: HashMap::new(),
+            });
         }
-        let all = state.managers.list(actor).await?;
-        Ok(Names(all.into_iter().map(|m| (m.id, m.name)).collect()))
+        let managers = state.managers.list(actor).await?;
+        let bots = state.bots.list().await?;
+        Ok(Names {
+            managers: managers.into_iter().map(|m| (m.id, m.name)).collect(),
+            bots: bots.into_iter().map(|b| (b.id, b.name)).collect(),
+        })
     }
 
     fn manager(&self, id: ManagerId) -> String {
-        self.0.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        self.managers
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}"))
     }
 
     fn responsible(&self, r: Option<Responsible>, tr: &Tr) -> String {
         match r {
             Some(Responsible::Manager(m)) => self.manager(m),
-            Some(Responsible::Bot(_)) => tr.t("event-a-bot"),
+            Some(Responsible::Bot(b)) => self
+                .bots
+                .get(&b)
+                .cloned()
+                .unwrap_or_else(|| tr.t("event-a-bot")),
             None => tr.t("event-nobody"),
         }
     }
@@ -314,10 +332,11 @@ pub struct ConversationFragment {
     pub open: bool,
     /// The client's id, 0 when the dialog has none (detached, F14).
     pub client: i64,
-    /// The responsible manager's id, 0 for nobody or a bot.
-    pub responsible: i64,
-    /// Managers to reassign to (F07): id, name, online.
-    pub managers: Vec<(i64, String, bool)>,
+    /// Who holds it, as the reassign list names them: `manager:5`, `bot:2`, or empty.
+    pub responsible: String,
+    /// Whom to reassign to (F07): active managers (online ones marked) and bots, as
+    /// `manager:<id>` / `bot:<id>` and a label.
+    pub holders: Vec<(String, String)>,
     pub draft: String,
     pub quotable: bool,
     pub limits: ComposerLimits,
@@ -425,12 +444,25 @@ pub async fn conversation(
     let caps = state.attachments.dialog_limits(actor, DialogId(id)).await?;
     let mine = d.responsible == Some(Responsible::Manager(actor.id()));
     let all = state.managers.list(actor).await?;
-    let managers = all
+    let bots = state.bots.list().await?;
+    let holders = all
         .iter()
         .filter(|m| !m.disabled)
-        .map(|m| (m.id.0, m.name.clone(), m.online))
+        .map(|m| {
+            let online = if m.online { " ●" } else { "" };
+            (format!("manager:{}", m.id.0), format!("{}{online}", m.name))
+        })
+        .chain(bots.iter().filter(|b| b.active).map(|b| {
+            (
+                format!("bot:{}", b.id.0),
+                tr.t1("assign-bot", "name", &b.name),
+            )
+        }))
         .collect();
-    let names = Names(all.into_iter().map(|m| (m.id, m.name)).collect());
+    let names = Names {
+        managers: all.into_iter().map(|m| (m.id, m.name)).collect(),
+        bots: bots.into_iter().map(|b| (b.id, b.name)).collect(),
+    };
     // Around a hit or from a date there may be older messages even on a short page.
     let has_older = feed.len() >= FEED_PAGE as usize || at.around.is_some() || at.since.is_some();
     let (messages, oldest) = feed_part(&feed, &tr, &names);
@@ -445,10 +477,11 @@ pub async fn conversation(
         open: d.open,
         client: d.client.as_ref().map_or(0, |c| c.id.0),
         responsible: match d.responsible {
-            Some(Responsible::Manager(m)) => m.0,
-            _ => 0,
+            Some(Responsible::Manager(m)) => format!("manager:{}", m.0),
+            Some(Responsible::Bot(b)) => format!("bot:{}", b.0),
+            None => String::new(),
         },
-        managers,
+        holders,
         draft: d.draft.clone().unwrap_or_default(),
         quotable: caps.text.quote,
         limits: ComposerLimits::of(&caps),

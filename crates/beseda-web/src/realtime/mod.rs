@@ -2,6 +2,7 @@
 //! may see, as JSON. A client that reconnects with `?after=<last event id>` first receives what
 //! it missed from the log; beyond the replay window it gets a `resync` event and reloads.
 
+pub mod bot;
 pub mod hub;
 
 use crate::app::AppState;

@@ -65,6 +65,14 @@ impl Caller {
         }
     }
 
+    /// A bot holding `token` (`X-Bot-Token`), at `base`.
+    pub fn bot_at(base: &str, token: &str) -> Caller {
+        Caller {
+            token: Some(("x-bot-token", token.to_owned())),
+            ..Caller::anonymous_at(base)
+        }
+    }
+
     /// A personal API token's holder (`Authorization: Bearer`), at `base`.
     pub fn bearer_at(base: &str, token: &str) -> Caller {
         Caller {

@@ -1,0 +1,241 @@
+//! The bot API (F37) under `/api/bot/v1`, authenticated by the bot's `X-Bot-Token`: the events
+//! of the dialogs it sees (polled here, by WebSocket, or POSTed to its webhook), and its acts on
+//! the dialogs it holds.
+
+use super::api_dialogs::FeedQuery;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::json::{ApiJson, ApiPath, ApiQuery};
+use crate::app::AppState;
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use beseda_core::CoreError;
+use beseda_core::bot::Bot;
+use beseda_core::company::Tag;
+use beseda_core::dialog::{DialogView, MessageView};
+use beseda_core::event::{EventFrame, EventId};
+use beseda_core::ids::{DialogId, TagId};
+use beseda_core::library::{ClientCard, ClientTag};
+use beseda_core::secret::Token;
+use beseda_core::services::bots::HandTo;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The bot calling, proved by `X-Bot-Token`.
+pub struct BotCaller(pub Bot);
+
+impl FromRequestParts<AppState> for BotCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get("x-bot-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok(BotCaller(
+            state.bots.authenticate(&Token::from_client(token)).await?,
+        ))
+    }
+}
+
+/// GET /api/bot/v1/me: the bot itself, with the channels it serves.
+#[utoipa::path(get, path = "/api/bot/v1/me", tag = "bot API", responses((status = 200, body = Bot), (status = 401, body = ErrorBody)))]
+pub async fn me(BotCaller(bot): BotCaller) -> Json<Bot> {
+    Json(bot)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The last event id seen; 0 for the oldest the log keeps.
+    after: Option<i64>,
+    /// 1 to 500, default 100.
+    limit: Option<u32>,
+}
+
+/// A page of a bot's events.
+#[derive(Serialize, ToSchema)]
+pub struct BotEventsPage {
+    events: Vec<EventFrame>,
+    /// Ask again with `after` set to this.
+    next_after: i64,
+}
+
+/// GET /api/bot/v1/events: the events of the dialogs the bot sees, oldest first: the
+/// unassigned dialogs of its channels and the dialogs it holds; when one leaves its sight it
+/// gets `dialog_gone`. The same frames as the WebSocket and the webhook.
+#[utoipa::path(get, path = "/api/bot/v1/events", tag = "bot API", params(EventsQuery),
+    responses((status = 200, body = BotEventsPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=beseda_core::services::bots::MAX_EVENTS).contains(&limit) {
+        return Err(CoreError::invalid("limit", "must be 1 to 500").into());
+    }
+    let page = state
+        .bots
+        .events(&bot, EventId(q.after.unwrap_or(0).max(0)), limit)
+        .await?;
+    // Each frame is encoded once already: the page is put together from them.
+    let frames: Vec<&str> = page.events.iter().map(|e| &*e.json).collect();
+    let body = format!(
+        "{{\"events\":[{}],\"next_after\":{}}}",
+        frames.join(","),
+        page.read_up_to.0
+    );
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// GET /api/bot/v1/dialogs/{id}: a dialog the bot sees.
+#[utoipa::path(get, path = "/api/bot/v1/dialogs/{id}", tag = "bot API", params(("id" = i64, Path)),
+    responses((status = 200, body = DialogView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn dialog(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<DialogView>> {
+    Ok(Json(state.bots.dialog(&bot, DialogId(id)).await?))
+}
+
+/// GET /api/bot/v1/dialogs/{id}/messages: the history of a dialog the bot sees, as for
+/// managers.
+#[utoipa::path(get, path = "/api/bot/v1/dialogs/{id}/messages", tag = "bot API", params(("id" = i64, Path), FeedQuery),
+    responses((status = 200, body = Vec<MessageView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
+) -> ApiResult<Json<Vec<MessageView>>> {
+    let (page, limit) = q.page()?;
+    Ok(Json(
+        state.bots.feed(&bot, DialogId(id), page, limit).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotMessage {
+    /// At most 2000 characters, not counting whitespace, and what the channel takes.
+    body: String,
+}
+
+/// POST /api/bot/v1/dialogs/{id}/messages: writes to the client as the bot, in a dialog it
+/// holds; the feed shows the bot's name. Delivered like a manager's message.
+#[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/messages", tag = "bot API", params(("id" = i64, Path)), request_body = BotMessage,
+    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`dialog_not_yours`: the bot does not hold it"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn send(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<BotMessage>,
+) -> ApiResult<impl IntoResponse> {
+    let sent = state.bots.send(&bot, DialogId(id), &m.body).await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotAssign {
+    /// `{"type": "manager", "id": …}`, `{"type": "bot", "id": …}` (itself, to take an
+    /// unassigned dialog), or `null` to release it.
+    to: Option<HandTo>,
+}
+
+/// POST /api/bot/v1/dialogs/{id}/assign: takes an unassigned dialog of its channels, or hands
+/// one it holds to a manager or another bot, or releases it. The feed records it (F17).
+#[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/assign", tag = "bot API", params(("id" = i64, Path)), request_body = BotAssign,
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`dialog_not_yours`: held by someone else, or not its channel's"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "no such active manager or bot")))]
+pub async fn assign(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<BotAssign>,
+) -> ApiResult<StatusCode> {
+    state.bots.assign(&bot, DialogId(id), a.to).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// POST /api/bot/v1/dialogs/{id}/close: closes a dialog the bot holds (F08).
+#[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/close", tag = "bot API", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    state.bots.close(&bot, DialogId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// GET /api/bot/v1/dialogs/{id}/client: the card of a seen dialog's client.
+#[utoipa::path(get, path = "/api/bot/v1/dialogs/{id}/client", tag = "bot API", params(("id" = i64, Path)),
+    responses((status = 200, body = ClientCard), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn client(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ClientCard>> {
+    Ok(Json(state.bots.client_card(&bot, DialogId(id)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotTagging {
+    #[serde(default)]
+    pinned: bool,
+}
+
+/// PUT /api/bot/v1/dialogs/{id}/client/tags/{tag_id}: tags the client of a dialog the bot holds.
+#[utoipa::path(put, path = "/api/bot/v1/dialogs/{id}/client/tags/{tag_id}", tag = "bot API",
+    params(("id" = i64, Path), ("tag_id" = i64, Path)), request_body = BotTagging,
+    responses((status = 200, body = Vec<ClientTag>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_tag(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath((id, tag)): ApiPath<(i64, i64)>,
+    ApiJson(t): ApiJson<BotTagging>,
+) -> ApiResult<Json<Vec<ClientTag>>> {
+    Ok(Json(
+        state
+            .bots
+            .tag_client(&bot, DialogId(id), TagId(tag), Some(t.pinned))
+            .await?,
+    ))
+}
+
+/// DELETE /api/bot/v1/dialogs/{id}/client/tags/{tag_id}: takes the tag off.
+#[utoipa::path(delete, path = "/api/bot/v1/dialogs/{id}/client/tags/{tag_id}", tag = "bot API",
+    params(("id" = i64, Path), ("tag_id" = i64, Path)),
+    responses((status = 200, body = Vec<ClientTag>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_tag(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath((id, tag)): ApiPath<(i64, i64)>,
+) -> ApiResult<Json<Vec<ClientTag>>> {
+    Ok(Json(
+        state
+            .bots
+            .tag_client(&bot, DialogId(id), TagId(tag), None)
+            .await?,
+    ))
+}
+
+/// GET /api/bot/v1/tags: the company's client tags, to tag with.
+#[utoipa::path(get, path = "/api/bot/v1/tags", tag = "bot API", responses((status = 200, body = Vec<Tag>), (status = 401, body = ErrorBody)))]
+pub async fn tags(State(state): State<AppState>, _bot: BotCaller) -> ApiResult<Json<Vec<Tag>>> {
+    Ok(Json(state.library.tags().await?))
+}
