@@ -37,6 +37,9 @@ pub enum DomainEvent {
         to: Option<Responsible>,
         #[serde(deserialize_with = "crate::dialog::doer::one")]
         by: Responsible,
+        /// Why the distribution bot moved it (F36); absent when someone chose to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<crate::distribution::AssignReason>,
     },
     /// Closed by hand (F08), by a manager or a bot.
     DialogClosed {

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod company;
 pub mod connector;
 pub mod dialog;
+pub mod distribution;
 pub mod error;
 pub mod event;
 pub mod files;

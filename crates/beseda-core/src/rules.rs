@@ -135,6 +135,7 @@ pub fn reassign(
     d: &DialogState,
     to: Option<Responsible>,
     by: Responsible,
+    reason: Option<crate::distribution::AssignReason>,
     guard: Guard,
 ) -> CoreResult<Option<Reassignment>> {
     check(d, guard)?;
@@ -146,6 +147,7 @@ pub fn reassign(
             from: d.responsible,
             to,
             by,
+            reason,
         },
         gone: NewEvent {
             event: DomainEvent::DialogGone {},
@@ -302,6 +304,7 @@ mod tests {
             &dialog(),
             to,
             Responsible::Manager(ANNA),
+            None,
             Guard::ResponsibleIs(Responsible::Manager(ANNA)),
         )
         .unwrap()
@@ -309,6 +312,7 @@ mod tests {
         assert_eq!(
             r.line,
             DomainEvent::DialogAssigned {
+                reason: None,
                 from: Some(Responsible::Manager(ANNA)),
                 to,
                 by: Responsible::Manager(ANNA)
@@ -326,7 +330,14 @@ mod tests {
     fn f07_reassigning_to_the_same_responsible_changes_nothing() {
         let same = Some(Responsible::Manager(ANNA));
         assert_eq!(
-            reassign(&dialog(), same, Responsible::Manager(ADMIN), Guard::Any).unwrap(),
+            reassign(
+                &dialog(),
+                same,
+                Responsible::Manager(ADMIN),
+                None,
+                Guard::Any
+            )
+            .unwrap(),
             None
         );
     }
@@ -338,16 +349,17 @@ mod tests {
             &dialog(),
             to,
             Responsible::Manager(BORIS),
+            None,
             Guard::ResponsibleIs(Responsible::Manager(BORIS)),
         );
         assert_eq!(refused.unwrap_err().code(), "dialog_not_yours");
-        assert!(reassign(&dialog(), to, Responsible::Manager(ADMIN), Guard::Any).is_ok());
+        assert!(reassign(&dialog(), to, Responsible::Manager(ADMIN), None, Guard::Any).is_ok());
     }
 
     #[test]
     fn f07_a_closed_dialog_stays_closed_when_reassigned() {
         let to = Some(Responsible::Manager(BORIS));
-        let r = reassign(&closed(), to, Responsible::Manager(ADMIN), Guard::Any)
+        let r = reassign(&closed(), to, Responsible::Manager(ADMIN), None, Guard::Any)
             .unwrap()
             .unwrap();
         assert!(!matches!(r.line, DomainEvent::DialogReopened { .. }));

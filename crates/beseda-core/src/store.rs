@@ -42,6 +42,7 @@ pub trait Store:
     + TimerStore
     + OrderStore
     + BotStore
+    + DistributionStore
 {
 }
 impl<T> Store for T where
@@ -59,6 +60,7 @@ impl<T> Store for T where
         + TimerStore
         + OrderStore
         + BotStore
+        + DistributionStore
 {
 }
 
@@ -875,4 +877,71 @@ pub trait BotStore: Send + Sync + 'static {
         retry_at: Timestamp,
         failing: Option<Timestamp>,
     ) -> CoreResult<()>;
+}
+
+/// The distribution bot's view of the inbox (F36): presence, its rules, the queue, and the held
+/// dialogs that must move.
+#[async_trait]
+pub trait DistributionStore: Send + Sync + 'static {
+    /// The manager's socket answered at `at`; `None`: their last socket closed.
+    async fn touch_manager(&self, id: ManagerId, at: Option<Timestamp>) -> CoreResult<()>;
+    /// The built-in distribution bot, made the first time it is asked for.
+    async fn distribution_bot(&self, now: Timestamp) -> CoreResult<BotId>;
+    async fn distribution_rules(&self) -> CoreResult<Vec<crate::distribution::ChannelRule>>;
+    /// A channel's rule, or none (its dialogs are no longer distributed).
+    async fn set_distribution_rule(
+        &self,
+        channel: ChannelId,
+        rule: Option<&crate::distribution::ChannelRule>,
+    ) -> CoreResult<()>;
+    async fn reassign_rules(&self) -> CoreResult<crate::distribution::ReassignRules>;
+    async fn set_reassign_rules(
+        &self,
+        rules: &crate::distribution::ReassignRules,
+        now: Timestamp,
+    ) -> CoreResult<()>;
+    /// The managers named and the active members of the groups named, each as a candidate:
+    /// present when seen since `seen_since` and "free".
+    async fn candidates(
+        &self,
+        managers: &[ManagerId],
+        groups: &[GroupId],
+        seen_since: Timestamp,
+    ) -> CoreResult<Vec<crate::distribution::Candidate>>;
+    /// A channel's unassigned open dialogs, longest waiting first, with the client's own
+    /// manager (of their latest other dialog).
+    async fn queue(
+        &self,
+        channel: ChannelId,
+        limit: u32,
+    ) -> CoreResult<Vec<crate::distribution::Queued>>;
+    /// Open dialogs of `channels` held by managers that must move, and why: their manager
+    /// away or not free for too long, or the client waiting too long.
+    async fn overdue(
+        &self,
+        channels: &[ChannelId],
+        rules: &crate::distribution::ReassignRules,
+        now: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<Overdue>>;
+    /// Hands a dialog on as the distribution bot, with the reason, if it is still as the bot
+    /// saw it (`guard`); the manager given it counts as given one now (round robin).
+    async fn distribute(
+        &self,
+        id: DialogId,
+        to: Option<ManagerId>,
+        bot: BotId,
+        reason: crate::distribution::AssignReason,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>>;
+}
+
+/// A held dialog that must move, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overdue {
+    pub dialog: DialogId,
+    pub channel: ChannelId,
+    pub manager: ManagerId,
+    pub reason: crate::distribution::AssignReason,
 }

@@ -59,7 +59,7 @@ fn minutes(field: &str, raw: &str) -> CoreResult<i64> {
 }
 
 impl WorkingHours {
-    fn check(&self) -> CoreResult<()> {
+    pub fn check(&self) -> CoreResult<()> {
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return Err(CoreError::invalid(
                 "hours.utc_offset_minutes",

@@ -121,6 +121,11 @@ impl Server {
             .map_err(std::io::Error::other)?;
         let bot_webhooks =
             tokio::spawn(Arc::new(bot_webhooks).run(Duration::from_millis(200), shutdown.clone()));
+        let distribution = tokio::spawn(crate::jobs::distribution::run(
+            self.state.distribution.clone(),
+            self.state.bus.clone(),
+            shutdown.clone(),
+        ));
         let timer = tokio::spawn(crate::jobs::timers::run(
             Arc::new(beseda_core::services::timers::WaitingTimer::new(
                 self.state.store.clone(),
@@ -158,6 +163,7 @@ impl Server {
         let _ = polling.await;
         let _ = timer.await;
         let _ = bot_webhooks.await;
+        let _ = distribution.await;
         result
     }
 }

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
     ),
     (15, "orders", include_str!("../migrations/0015_orders.sql")),
     (16, "bots", include_str!("../migrations/0016_bots.sql")),
+    (
+        17,
+        "distribution",
+        include_str!("../migrations/0017_distribution.sql"),
+    ),
 ];
 
 /// How long one statement may run: a search or a filter a user can make slow ends here instead

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
     ),
     (15, "orders", include_str!("../migrations/0015_orders.sql")),
     (16, "bots", include_str!("../migrations/0016_bots.sql")),
+    (
+        17,
+        "distribution",
+        include_str!("../migrations/0017_distribution.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

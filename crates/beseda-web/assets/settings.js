@@ -20,6 +20,9 @@ function body(form) {
       case "optional":
         v = el.value === "" ? null : el.value;
         break;
+      case "int":
+        v = el.value === "" ? null : Number(el.value);
+        break;
       case "minutes":
         v = el.value === "" ? null : Math.round(Number(el.value) * 60);
         break;

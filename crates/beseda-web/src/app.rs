@@ -15,6 +15,7 @@ use beseda_core::services::auth::{AuthService, LoginLimits};
 use beseda_core::services::bots::BotService;
 use beseda_core::services::connectors::ConnectorService;
 use beseda_core::services::dialogs::DialogService;
+use beseda_core::services::distribution::DistributionService;
 use beseda_core::services::inbox::InboxService;
 use beseda_core::services::library::LibraryService;
 use beseda_core::services::managers::ManagerService;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub library: Arc<LibraryService>,
     pub orders: Arc<OrderService>,
     pub bots: Arc<BotService>,
+    pub distribution: Arc<DistributionService>,
     pub transport: Arc<TransportService>,
     pub bus: Arc<dyn EventBus>,
     pub hub: Hub,
@@ -186,6 +188,13 @@ impl AppState {
             dialogs,
             transport: Arc::new(transport),
             bots,
+            // Connected: a socket answered within two pings and a little.
+            distribution: Arc::new(DistributionService::new(
+                store.clone(),
+                clock.clone(),
+                bus.clone(),
+                crate::realtime::PING_EVERY * 2 + std::time::Duration::from_secs(15),
+            )),
             orders: Arc::new(OrderService::new(store.clone(), clock.clone(), bus.clone())),
             library: Arc::new(LibraryService::new(
                 store.clone(),

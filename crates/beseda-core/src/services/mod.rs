@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bots;
 pub mod connectors;
 pub mod dialogs;
+pub mod distribution;
 pub mod inbox;
 pub mod library;
 pub mod managers;

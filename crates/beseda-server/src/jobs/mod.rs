@@ -3,6 +3,7 @@
 
 pub mod bot_webhooks;
 pub mod delivery;
+pub mod distribution;
 pub mod polling;
 pub mod timers;
 

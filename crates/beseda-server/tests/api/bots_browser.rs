@@ -119,3 +119,45 @@ async fn f22_the_bot_filter_finds_what_a_bot_holds_and_the_feed_names_the_bot() 
     .await;
     b.screenshot("bot-filter").await;
 }
+
+/// F36 on screen: the distribution is set for a channel on the settings page; a new dialog
+/// then goes by itself to the manager who is present (the administrator, whose workspace is
+/// open), and the feed says the distribution bot gave it.
+#[tokio::test]
+async fn f36_distribution_is_set_on_the_settings_page_and_gives_new_dialogs_out() {
+    let app = TestApp::spawn(beseda_testkit::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let Some(b) = signed_in(&app).await else {
+        return;
+    };
+    b.click("#settings-link").await;
+    let form = format!("form.distribution-form[data-channel='{}']", tg.0);
+    b.js(&format!(
+        "document.querySelector(\"{form} select[name=managers] option[value='{}']\").selected = true; \
+         document.querySelector(\"{form} input[name=max_open]\").value = '5'",
+        app.admin.id.0
+    ))
+    .await;
+    b.click(&format!("{form} button[type=submit]")).await;
+    b.wait_for(Locator::Css(&format!("{form} h3 small"))).await;
+    b.screenshot("settings-distribution").await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let settings = admin.get("/api/v1/settings/distribution").expect(200).await;
+    assert_eq!(settings["rules"][0]["managers"], json!([app.admin.id.0]));
+    assert_eq!(settings["rules"][0]["max_open"], 5);
+
+    // The settings page holds a socket too: back to the workspace, and a client writes.
+    b.click("a[href='/']").await;
+    b.wait_for(Locator::Css("body[data-live=true]")).await;
+    let d = app.new_dialog(tg, "new").await;
+    b.click(&format!("li.row[data-id='{d}']")).await;
+    b.wait_js(
+        "return [...document.querySelectorAll('#feed .event-text')].some(e => e.textContent.includes('Distribution bot'))",
+        "the bot's line",
+    )
+    .await;
+    let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
+    assert_eq!(view["responsible"]["id"], app.admin.id.0);
+}

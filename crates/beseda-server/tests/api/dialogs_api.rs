@@ -380,6 +380,7 @@ async fn f07_reassignment_takes_the_history_from_the_previous_manager(app: TestA
     assert_eq!(
         last.event.as_deref(),
         Some(&DomainEvent::DialogAssigned {
+            reason: None,
             from: Some(Responsible::Manager(ManagerId(anna_id))),
             to: Some(Responsible::Manager(ManagerId(boris_id))),
             by: Responsible::Manager(ManagerId(anna_id)),

@@ -16,6 +16,7 @@ mod crash;
 mod delivery;
 mod demo_live;
 mod dialogs_api;
+mod distribution_api;
 mod fuzz;
 mod inbox_api;
 mod inbox_model;

@@ -390,6 +390,7 @@ async fn health_and_api_documents_are_served(app: TestApp) {
     assert!(how.contains("?after=") && how.contains("resync"), "{how}");
     let events = doc["components"]["schemas"]["DomainEvent"].to_string();
     let frame = serde_json::to_value(beseda_core::event::DomainEvent::DialogAssigned {
+        reason: None,
         from: None,
         to: None,
         by: beseda_core::dialog::Responsible::Manager(beseda_core::ids::ManagerId(1)),

@@ -176,6 +176,7 @@ fn guard(method: &str, path: &str) -> Guard {
             || p.starts_with("/api/v1/widgets")
             || p.starts_with("/api/v1/connectors")
             || (p.starts_with("/api/v1/bots") && write)
+            || p == "/api/v1/settings/distribution"
             || (p.starts_with("/api/v1/managers") && (write || p != "/api/v1/managers"))
             || (p.starts_with("/api/v1/tags") && write)
             || (p.starts_with("/api/v1/settings/") && write)

@@ -11,11 +11,11 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Signs in and returns the session cookie.
-async fn session(app: &TestApp, email: &str) -> String {
+pub(crate) async fn session(app: &TestApp, email: &str) -> String {
     let r = reqwest::Client::new()
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"email": email, "password": PASSWORD}))
@@ -26,7 +26,7 @@ async fn session(app: &TestApp, email: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn connect(app: &TestApp, cookie: &str, after: Option<i64>) -> Ws {
+pub(crate) async fn connect(app: &TestApp, cookie: &str, after: Option<i64>) -> Ws {
     let url = format!(
         "{}/api/v1/ws{}",
         app.base.replace("http://", "ws://"),

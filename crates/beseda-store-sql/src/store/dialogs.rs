@@ -78,6 +78,49 @@ pub(super) async fn commit<T>(
     Ok(Written { value, events })
 }
 
+impl SqlStore {
+    /// Reassigns a dialog (F07): by whom, and why when the distribution bot did it (F36).
+    pub(super) async fn hand_over(
+        &self,
+        id: DialogId,
+        to: Option<Responsible>,
+        by: Responsible,
+        reason: Option<beseda_core::distribution::AssignReason>,
+        guard: Guard,
+        now: Timestamp,
+    ) -> CoreResult<Written<()>> {
+        let mut tx = self.db.begin().await?;
+        let mut d = dtx::lock(&mut tx, id).await?;
+        let Some(plan) = rules::reassign(&d.state(), to, by, reason, guard)? else {
+            return commit(tx, (), Vec::new()).await;
+        };
+        let (manager, bot) = match to {
+            Some(Responsible::Manager(m)) => (Some(m.0), None),
+            Some(Responsible::Bot(b)) => (None, Some(b.0)),
+            None => (None, None),
+        };
+        tx.execute(
+            "UPDATE dialogs SET responsible_manager_id = $2, responsible_bot_id = $3, assigned_at = $4 WHERE id = $1",
+            params![id, manager, bot, now],
+        )
+        .await
+        .map_err(|e| match e.kind {
+            crate::driver::SqlErrorKind::ForeignKeyViolation => {
+                CoreError::invalid("to", "no such manager or bot")
+            }
+            _ => e.into(),
+        })?;
+        d.responsible = to;
+        let withdrawn = match plan.withdrawn_from {
+            Some(author) => self.withdraw_queued(&mut tx, &d, author, now).await?,
+            None => Vec::new(),
+        };
+        let mut written = record_change(tx, &mut d, plan.line, vec![plan.gone], now).await?;
+        written.events.splice(0..0, withdrawn);
+        Ok(written)
+    }
+}
+
 #[async_trait]
 impl DialogStore for SqlStore {
     async fn ingest_client_message(
@@ -165,35 +208,7 @@ impl DialogStore for SqlStore {
         guard: Guard,
         now: Timestamp,
     ) -> CoreResult<Written<()>> {
-        let mut tx = self.db.begin().await?;
-        let mut d = dtx::lock(&mut tx, id).await?;
-        let Some(plan) = rules::reassign(&d.state(), to, by, guard)? else {
-            return commit(tx, (), Vec::new()).await;
-        };
-        let (manager, bot) = match to {
-            Some(Responsible::Manager(m)) => (Some(m.0), None),
-            Some(Responsible::Bot(b)) => (None, Some(b.0)),
-            None => (None, None),
-        };
-        tx.execute(
-            "UPDATE dialogs SET responsible_manager_id = $2, responsible_bot_id = $3 WHERE id = $1",
-            params![id, manager, bot],
-        )
-        .await
-        .map_err(|e| match e.kind {
-            crate::driver::SqlErrorKind::ForeignKeyViolation => {
-                CoreError::invalid("to", "no such manager or bot")
-            }
-            _ => e.into(),
-        })?;
-        d.responsible = to;
-        let withdrawn = match plan.withdrawn_from {
-            Some(author) => self.withdraw_queued(&mut tx, &d, author, now).await?,
-            None => Vec::new(),
-        };
-        let mut written = record_change(tx, &mut d, plan.line, vec![plan.gone], now).await?;
-        written.events.splice(0..0, withdrawn);
-        Ok(written)
+        self.hand_over(id, to, by, None, guard, now).await
     }
 
     async fn close_dialog(

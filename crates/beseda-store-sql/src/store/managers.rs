@@ -167,7 +167,8 @@ impl ManagerStore for SqlStore {
         let changed = self
             .db
             .execute(
-                "UPDATE managers SET online = $2, status = $3, updated_at = $4 WHERE id = $1",
+                "UPDATE managers SET online = $2, status_since = CASE WHEN status = $3 THEN status_since ELSE $4 END, \
+                   status = $3, updated_at = $4 WHERE id = $1",
                 params![id, online, status.as_str(), now],
             )
             .await?;

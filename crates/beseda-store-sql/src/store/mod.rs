@@ -8,6 +8,7 @@ mod company;
 mod connected;
 mod dialog_tx;
 mod dialogs;
+mod distribution;
 mod events;
 mod feed;
 mod inbound;

@@ -8,6 +8,7 @@ pub(crate) mod api_bot;
 mod api_bots;
 mod api_connectors;
 pub(crate) mod api_dialogs;
+mod api_distribution;
 pub(crate) mod api_inbox;
 mod api_library;
 mod api_managers;
@@ -142,6 +143,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_library::put_channel_time_limits))
         .routes(routes!(api_orders::create_order, api_orders::list_orders))
         .routes(routes!(api_orders::get_order, api_orders::update_order))
+        .routes(routes!(api_distribution::get_distribution))
+        .routes(routes!(
+            api_distribution::put_rule,
+            api_distribution::delete_rule
+        ))
+        .routes(routes!(api_distribution::put_reassign))
         .routes(routes!(api_bots::list_bots, api_bots::create_bot))
         .routes(routes!(api_bots::update_bot))
         .routes(routes!(api_bots::renew_bot))

@@ -46,6 +46,26 @@ pub struct SettingsPage {
     pub connected: Vec<ConnectedRow>,
     /// The company's own bots (F37).
     pub bots: Vec<BotRow>,
+    /// The distribution bot's form per channel (F36), and its reassignment conditions.
+    pub distribution: Vec<DistributionRow>,
+    pub reassign: beseda_core::distribution::ReassignRules,
+}
+
+/// A channel's distribution form: every manager and group, checked when they receive.
+pub struct DistributionRow {
+    pub channel: ChannelOption,
+    pub on: bool,
+    pub managers: Vec<(i64, String, bool)>,
+    pub groups: Vec<(i64, String, bool)>,
+    pub strategy: &'static str,
+    pub max_open: String,
+}
+
+impl SettingsPage {
+    /// Seconds as whole minutes for a form field; empty when unset.
+    pub fn minutes_of(&self, secs: &Option<i64>) -> String {
+        minutes(*secs)
+    }
 }
 
 /// A bot's row: its channels by name (and every channel, checked or not, for its form), and
@@ -245,6 +265,51 @@ pub async fn settings(
         })
         .collect();
     let all_channels = state.inbox.channels().await?;
+    let managers = state.managers.list(actor).await?;
+    let groups = state.managers.list_groups(actor).await?;
+    let dist = state.distribution.settings(actor).await?;
+    let distribution = all_channels
+        .iter()
+        .map(|c| {
+            let rule = dist.rules.iter().find(|r| r.channel_id == c.id);
+            DistributionRow {
+                on: rule.is_some(),
+                managers: managers
+                    .iter()
+                    .filter(|m| !m.disabled)
+                    .map(|m| {
+                        (
+                            m.id.0,
+                            m.name.clone(),
+                            rule.is_some_and(|r| r.managers.contains(&m.id)),
+                        )
+                    })
+                    .collect(),
+                groups: groups
+                    .iter()
+                    .map(|g| {
+                        (
+                            g.id.0,
+                            g.name.clone(),
+                            rule.is_some_and(|r| r.groups.contains(&g.id)),
+                        )
+                    })
+                    .collect(),
+                strategy: match rule.map(|r| r.strategy) {
+                    Some(beseda_core::distribution::Strategy::FewestOpen) => "fewest_open",
+                    Some(beseda_core::distribution::Strategy::OwnManagerFirst) => {
+                        "own_manager_first"
+                    }
+                    _ => "round_robin",
+                },
+                max_open: rule
+                    .and_then(|r| r.max_open)
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                channel: c.clone(),
+            }
+        })
+        .collect();
     let bots = state
         .bots
         .list()
@@ -261,10 +326,12 @@ pub async fn settings(
         })
         .collect();
     Ok(SettingsPage {
+        distribution,
+        reassign: dist.reassign,
         bots,
         tr: tr_for(actor, &headers),
-        managers: state.managers.list(actor).await?,
-        groups: state.managers.list_groups(actor).await?,
+        managers,
+        groups,
         modules: state.transport.list_modules(actor).await?,
         channels,
         tags: state.library.tags().await?,

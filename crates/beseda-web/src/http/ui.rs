@@ -199,14 +199,28 @@ impl Names {
             DomainEvent::DialogReopened { by: Some(m) } => {
                 tr.t1("event-dialog_reopened-by", "by", &by(*m))
             }
-            DomainEvent::DialogAssigned { from, to, by: m } => tr.ta(
-                "event-dialog_assigned",
-                &[
-                    ("by", &by(*m)),
-                    ("from", &self.responsible(*from, tr)),
-                    ("to", &self.responsible(*to, tr)),
-                ],
-            ),
+            DomainEvent::DialogAssigned {
+                from,
+                to,
+                by: m,
+                reason,
+            } => {
+                let line = tr.ta(
+                    "event-dialog_assigned",
+                    &[
+                        ("by", &by(*m)),
+                        ("from", &self.responsible(*from, tr)),
+                        ("to", &self.responsible(*to, tr)),
+                    ],
+                );
+                // Why the distribution bot moved it (F36).
+                match reason {
+                    Some(r) => {
+                        format!("{line}: {}", tr.t(&format!("assign-reason-{}", r.as_str())))
+                    }
+                    None => line,
+                }
+            }
             DomainEvent::DialogClosed { by: m } => tr.t1("event-dialog_closed", "by", &by(*m)),
             DomainEvent::ClientBlocked { by: m } => {
                 tr.t1("event-client_blocked", "by", &self.manager(*m))

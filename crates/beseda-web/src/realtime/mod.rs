@@ -138,7 +138,31 @@ async fn visible_now(
     Ok(out)
 }
 
+/// Serves a socket, and keeps the manager's presence (F36): connected while a socket of theirs
+/// answers, not when their last one closes.
 async fn serve(
+    state: AppState,
+    viewer: Viewer,
+    credential: Credential,
+    after: Option<EventId>,
+    socket: WebSocket,
+) {
+    let presence = |connected| {
+        let state = state.clone();
+        async move {
+            if let Err(e) = state.distribution.presence(viewer.manager, connected).await {
+                tracing::warn!(error = %e, "keeping a manager's presence failed");
+            }
+        }
+    };
+    presence(true).await;
+    serve_socket(state.clone(), viewer, credential, after, socket).await;
+    if state.hub.sockets_of(viewer.manager) == 0 {
+        presence(false).await;
+    }
+}
+
+async fn serve_socket(
     state: AppState,
     viewer: Viewer,
     credential: Credential,
@@ -214,6 +238,9 @@ async fn serve(
                     return;
                 }
                 awaiting_pong = true;
+                if let Err(e) = state.distribution.presence(viewer.manager, true).await {
+                    tracing::warn!(error = %e, "keeping a manager's presence failed");
+                }
             }
         }
     }

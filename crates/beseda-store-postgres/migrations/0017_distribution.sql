@@ -1,0 +1,20 @@
+-- The distribution bot (F36). A manager is present while one of their sockets answers
+-- (`seen_at`, renewed at each ping) and their status is "free" (`status_since`: since when
+-- it is what it is); `last_assigned_at` makes round robin fair.
+ALTER TABLE managers ADD COLUMN seen_at BIGINT;
+ALTER TABLE managers ADD COLUMN status_since BIGINT NOT NULL DEFAULT 0;
+-- When the dialog was last given to whoever holds it: no answer counts from then too.
+ALTER TABLE dialogs ADD COLUMN assigned_at BIGINT;
+ALTER TABLE managers ADD COLUMN last_assigned_at BIGINT NOT NULL DEFAULT 0;
+
+-- Per channel: who receives its new dialogs and how (JSON).
+CREATE TABLE distribution_rules (
+    channel_id          BIGINT NOT NULL PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
+    config              TEXT NOT NULL
+);
+
+-- The queue: unassigned open dialogs, longest waiting first; and each manager's open dialogs.
+CREATE INDEX dialogs_queue ON dialogs (channel_id, waiting_since, id)
+    WHERE responsible_manager_id IS NULL AND responsible_bot_id IS NULL AND status = 'open' AND deleted_at IS NULL;
+CREATE INDEX dialogs_open_by_manager ON dialogs (responsible_manager_id)
+    WHERE responsible_manager_id IS NOT NULL AND status = 'open' AND deleted_at IS NULL;
