@@ -39,6 +39,7 @@ pub async fn deliver(
     let ids = prepared.dialogs_on(channel, dialogs).await?;
     for n in 0..messages {
         let m = OutgoingMessage {
+            automatic: false,
             attachments: Vec::new(),
             template: None,
             dialog_id: ids[n % ids.len()],

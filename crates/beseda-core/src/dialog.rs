@@ -426,6 +426,9 @@ pub struct OutgoingMessage {
     pub attachments: Vec<crate::ids::AttachmentId>,
     /// The platform's template the message is, filled in (its text is `body`).
     pub template: Option<crate::connector::TemplateUse>,
+    /// An automatic notice (the distribution bot's greeting): not an answer, so the client
+    /// still waits (F34).
+    pub automatic: bool,
 }
 
 /// Where to read a dialog's feed from.

@@ -25,6 +25,8 @@ pub enum Strategy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChannelRule {
     pub channel_id: ChannelId,
+    /// Since when it applies: dialogs that came before are given out but not greeted.
+    pub since: Timestamp,
     #[serde(flatten)]
     pub spec: RuleSpec,
 }
@@ -44,6 +46,17 @@ pub struct RuleSpec {
     pub max_open: Option<u32>,
     /// Outside these hours dialogs wait in the queue.
     pub hours: Option<WorkingHours>,
+    /// Sent to the client of a new dialog as the bot.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Sent to the client of a new dialog that must wait: nobody present has room, or it is
+    /// outside the hours.
+    #[serde(default)]
+    pub all_busy: Option<String>,
+    /// When set, a new dialog gets an order in this currency (status "new", the manager it
+    /// goes to, the client's source: F05).
+    #[serde(default)]
+    pub order_currency: Option<String>,
 }
 
 impl RuleSpec {
@@ -59,6 +72,19 @@ impl RuleSpec {
         }
         if let Some(h) = &self.hours {
             h.check()?;
+        }
+        for (field, text) in [("greeting", &self.greeting), ("all_busy", &self.all_busy)] {
+            if let Some(t) = text {
+                crate::values::within_bytes(field, t, crate::values::max_bytes::COMPANY_TEXT)?;
+                let n = crate::dialog::counted_chars(t);
+                if n == 0 || n > crate::dialog::MAX_MESSAGE_CHARS {
+                    return Err(CoreError::invalid(field, "must have 1 to 2000 characters"));
+                }
+            }
+        }
+        if let Some(c) = &self.order_currency {
+            crate::order::Currency::parse(c)
+                .map_err(|_| CoreError::invalid("order_currency", "an ISO 4217 code"))?;
         }
         Ok(())
     }
@@ -176,6 +202,8 @@ pub struct Queued {
     pub dialog: DialogId,
     /// The client's own manager, if they have one.
     pub own: Option<ManagerId>,
+    pub client: Option<crate::ids::ClientId>,
+    pub created_at: Timestamp,
 }
 
 /// Hands out a channel's queue in order while someone can take the next dialog: the first
@@ -272,12 +300,16 @@ mod tests {
     fn four_managers(max_open: Option<u32>) -> ChannelRule {
         ChannelRule {
             channel_id: ChannelId(1),
+            since: Timestamp(0),
             spec: RuleSpec {
                 managers: (1..=4).map(ManagerId).collect(),
                 groups: Vec::new(),
                 strategy: Strategy::RoundRobin,
                 max_open,
                 hours: None,
+                greeting: None,
+                all_busy: None,
+                order_currency: None,
             },
         }
     }
@@ -321,6 +353,8 @@ mod tests {
                         queue.push(Queued {
                             dialog: DialogId(next),
                             own: None,
+                            client: None,
+                            created_at: Timestamp(0),
                         });
                     }
                     Step::Presence(m, p) => pool[m].present = p,
@@ -367,6 +401,8 @@ mod tests {
                     Step::Arrive => vec![Queued {
                         dialog: DialogId(clock),
                         own: None,
+                        client: None,
+                        created_at: Timestamp(0),
                     }],
                     // Managers 3 and 4 come and go; 1 and 2 stay.
                     Step::Presence(m, p) => {

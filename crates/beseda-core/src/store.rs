@@ -888,12 +888,15 @@ pub trait DistributionStore: Send + Sync + 'static {
     /// The built-in distribution bot, made the first time it is asked for.
     async fn distribution_bot(&self, now: Timestamp) -> CoreResult<BotId>;
     async fn distribution_rules(&self) -> CoreResult<Vec<crate::distribution::ChannelRule>>;
-    /// A channel's rule, or none (its dialogs are no longer distributed).
+    /// A channel's rule, or none (its dialogs are no longer distributed). A rule changed keeps
+    /// the moment it first applied.
     async fn set_distribution_rule(
         &self,
         channel: ChannelId,
         rule: Option<&crate::distribution::ChannelRule>,
     ) -> CoreResult<()>;
+    /// Records that the bot did `mark` for the dialog; `false` when it had already.
+    async fn mark_once(&self, dialog: DialogId, mark: &str) -> CoreResult<bool>;
     async fn reassign_rules(&self) -> CoreResult<crate::distribution::ReassignRules>;
     async fn set_reassign_rules(
         &self,

@@ -7,10 +7,19 @@ ALTER TABLE managers ADD COLUMN status_since INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dialogs ADD COLUMN assigned_at INTEGER;
 ALTER TABLE managers ADD COLUMN last_assigned_at INTEGER NOT NULL DEFAULT 0;
 
--- Per channel: who receives its new dialogs and how (JSON).
+-- Per channel: who receives its new dialogs and how (JSON), and since when: only dialogs
+-- that came after are greeted and get an order.
 CREATE TABLE distribution_rules (
     channel_id          INTEGER NOT NULL PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
-    config              TEXT NOT NULL
+    config              TEXT NOT NULL,
+    since               INTEGER NOT NULL
+);
+
+-- What the bot did once for a dialog: greeted it, said all were busy, made its order.
+CREATE TABLE distribution_marks (
+    dialog_id           INTEGER NOT NULL REFERENCES dialogs (id),
+    mark                TEXT NOT NULL,
+    PRIMARY KEY (dialog_id, mark)
 );
 
 -- The queue: unassigned open dialogs, longest waiting first; and each manager's open dialogs.

@@ -37,6 +37,27 @@ function body(form) {
   return out;
 }
 
+// Working hours (the widget's, a channel's distribution): none unless switched on.
+function hoursOf(form) {
+  const f = form.elements;
+  if (!f.namedItem("hours_on").checked) return null;
+  const checked = [...form.querySelectorAll('input[name="hours.days"]:checked')].map((el) => Number(el.value));
+  return {
+    utc_offset_minutes: Number(f.namedItem("hours.utc_offset_minutes").value),
+    days: checked,
+    from: f.namedItem("hours.from").value,
+    to: f.namedItem("hours.to").value,
+  };
+}
+
+// A channel's distribution (F36): the generic fields, and its hours.
+function distributionBody(form) {
+  const out = body(form);
+  for (const key of Object.keys(out)) if (key === "hours_on" || key.startsWith("hours")) delete out[key];
+  out.hours = hoursOf(form);
+  return out;
+}
+
 // A website widget's form (F39): its lists, its optional hours and its empty texts need a
 // shape the generic fields cannot say.
 function widgetBody(form) {
@@ -45,14 +66,7 @@ function widgetBody(form) {
   const text = (name) => val(name) || null;
   const checked = (name) =>
     [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((el) => el.value);
-  const hours = f.namedItem("hours_on").checked
-    ? {
-        utc_offset_minutes: Number(val("hours.utc_offset_minutes")),
-        days: checked("hours.days").map(Number),
-        from: val("hours.from"),
-        to: val("hours.to"),
-      }
-    : null;
+  const hours = hoursOf(form);
   return {
     name: val("name"),
     active: f.namedItem("active").checked,
@@ -76,7 +90,8 @@ for (const form of document.querySelectorAll("form[data-api]")) {
     e.preventDefault();
     if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
     const method = form.dataset.method;
-    const payload = form.dataset.kind === "widget" ? widgetBody(form) : body(form);
+    const bodies = { widget: widgetBody, distribution: distributionBody };
+    const payload = (bodies[form.dataset.kind] ?? body)(form);
     const r = await api(form.dataset.api, method, method === "DELETE" ? undefined : payload);
     if (!r.ok) {
       const problem = await r.json().catch(() => ({}));

@@ -250,6 +250,7 @@ impl BotService {
         let d = self.held(bot, id).await?;
         super::dialogs::check_outgoing(&d, body, false, false, self.clock.now())?;
         let m = OutgoingMessage {
+            automatic: false,
             dialog_id: id,
             author: Responsible::Bot(bot.id),
             body: body.to_owned(),

@@ -223,6 +223,7 @@ impl DialogService {
             Self::guard(actor, &d)?
         };
         let message = OutgoingMessage {
+            automatic: false,
             dialog_id: id,
             author: actor.party(),
             body: body.to_owned(),

@@ -3,12 +3,15 @@
 //! dialogs whose manager went away or did not answer in time. Every move is the bot's, with
 //! its reason in the feed; a dialog someone took meanwhile is left to them.
 
-use crate::dialog::Responsible;
-use crate::distribution::{AssignReason, ChannelRule, ReassignRules, RuleSpec, choose, plan};
+use crate::dialog::{OutgoingMessage, Responsible};
+use crate::distribution::{
+    AssignReason, ChannelRule, Queued, ReassignRules, RuleSpec, choose, plan,
+};
 use crate::error::{CoreError, CoreResult};
 use crate::event::EventBus;
 use crate::ids::{ChannelId, ManagerId};
 use crate::manager::Actor;
+use crate::order::{Currency, NewOrder, OrderStatus};
 use crate::store::{Guard, Store};
 use crate::time::{Clock, Timestamp};
 use serde::Serialize;
@@ -80,6 +83,7 @@ impl DistributionService {
         spec.validate()?;
         let rule = ChannelRule {
             channel_id: channel,
+            since: self.clock.now(),
             spec,
         };
         let managers = self.store.list_managers().await?;
@@ -129,22 +133,40 @@ impl DistributionService {
         let seen_since = now.minus(self.presence);
         let mut moved = 0;
         for rule in &rules {
-            if !rule.open_at(now) {
-                continue;
-            }
             let queue = self.store.queue(rule.channel_id, ROUND).await?;
             if queue.is_empty() {
                 continue;
             }
-            let mut pool = self
-                .store
-                .candidates(&rule.managers, &rule.groups, seen_since)
-                .await?;
-            for (dialog, manager) in plan(&queue, &mut pool, rule, now) {
-                let reason = AssignReason::Distributed;
-                moved += self
-                    .apply(dialog, Some(manager), bot, reason, Guard::Unassigned, now)
+            let new = |q: &&Queued| q.created_at >= rule.since;
+            if let Some(text) = &rule.greeting {
+                for q in queue.iter().filter(new) {
+                    self.notice(bot, q.dialog, text, "greeting", now).await?;
+                }
+            }
+            let given = if rule.open_at(now) {
+                let mut pool = self
+                    .store
+                    .candidates(&rule.managers, &rule.groups, seen_since)
                     .await?;
+                plan(&queue, &mut pool, rule, now)
+            } else {
+                Vec::new()
+            };
+            for (q, (dialog, manager)) in queue.iter().zip(&given) {
+                let reason = AssignReason::Distributed;
+                let done = self
+                    .apply(*dialog, Some(*manager), bot, reason, Guard::Unassigned, now)
+                    .await?;
+                moved += done;
+                if done > 0 && new(&q) {
+                    self.order(rule, q, *manager, now).await?;
+                }
+            }
+            // Those who must wait are told so, once.
+            if let Some(text) = &rule.all_busy {
+                for q in queue.iter().skip(given.len()).filter(new) {
+                    self.notice(bot, q.dialog, text, "all_busy", now).await?;
+                }
             }
         }
         moved += self.reassign(&rules, bot, now, seen_since).await?;
@@ -190,6 +212,75 @@ impl DistributionService {
             moved += self.apply(o.dialog, to, bot, o.reason, guard, now).await?;
         }
         Ok(moved)
+    }
+
+    /// Writes `text` to the client as the bot, once per dialog and `mark`; a notice is not an
+    /// answer (F34). A client the company may not write to (blocked, the messenger's window
+    /// closed) is not written to.
+    async fn notice(
+        &self,
+        bot: crate::ids::BotId,
+        dialog: crate::ids::DialogId,
+        text: &str,
+        mark: &str,
+        now: Timestamp,
+    ) -> CoreResult<()> {
+        let Some(d) = self.store.dialog_access(dialog).await? else {
+            return Ok(());
+        };
+        if super::dialogs::check_outgoing(&d, text, false, false, now).is_err()
+            || !self.store.mark_once(dialog, mark).await?
+        {
+            return Ok(());
+        }
+        let m = OutgoingMessage {
+            automatic: true,
+            dialog_id: dialog,
+            author: Responsible::Bot(bot),
+            body: text.to_owned(),
+            quote: None,
+            attachments: Vec::new(),
+            template: None,
+        };
+        match self.store.append_company_message(&m, Guard::Any, now).await {
+            Ok(written) => self.bus.publish(&written.events),
+            Err(e) => {
+                tracing::warn!(error = %e, dialog = dialog.0, "the distribution bot's notice failed")
+            }
+        }
+        Ok(())
+    }
+
+    /// A new dialog's order, once, when the rule asks for one (F05): status "new", the manager
+    /// it went to, the client's source.
+    async fn order(
+        &self,
+        rule: &ChannelRule,
+        q: &Queued,
+        manager: ManagerId,
+        now: Timestamp,
+    ) -> CoreResult<()> {
+        let (Some(currency), Some(client)) = (&rule.order_currency, q.client) else {
+            return Ok(());
+        };
+        if !self.store.mark_once(q.dialog, "order").await? {
+            return Ok(());
+        }
+        let new = NewOrder {
+            number: None,
+            client_id: client,
+            dialog_id: Some(q.dialog),
+            manager_id: Some(manager),
+            status: OrderStatus::new_order(),
+            items: Vec::new(),
+            total_minor: 0,
+            currency: Currency::parse(currency)?,
+            with_source: true,
+            created_at: now,
+        };
+        let written = self.store.create_order(&new).await?;
+        self.bus.publish(&written.events);
+        Ok(())
     }
 
     /// Hands one dialog on; 0 when someone changed it meanwhile.

@@ -111,19 +111,6 @@ impl BotWebhooks {
     }
 
     pub async fn run(self: Arc<Self>, idle: Duration, shutdown: CancellationToken) {
-        loop {
-            let wait = match self.run_once().await {
-                Ok(0) => idle,
-                Ok(_) => Duration::ZERO,
-                Err(e) => {
-                    tracing::warn!(error = %e, "bot webhook round failed");
-                    idle
-                }
-            };
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+        super::repeat("bot webhook round", idle, shutdown, || self.run_once()).await;
     }
 }

@@ -239,19 +239,6 @@ impl DeliveryWorker {
 
     /// Delivers until shutdown; idles briefly when nothing is due.
     pub async fn run(self: Arc<Self>, idle: Duration, shutdown: CancellationToken) {
-        loop {
-            let wait = match self.run_once().await {
-                Ok(0) => idle,
-                Ok(_) => Duration::ZERO,
-                Err(e) => {
-                    tracing::warn!(error = %e, "delivery round failed");
-                    idle
-                }
-            };
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+        super::repeat("delivery round", idle, shutdown, || self.run_once()).await;
     }
 }

@@ -22,6 +22,29 @@ pub fn node_id() -> String {
     )
 }
 
+/// Runs `step` until shutdown: again at once while it finds work, after `idle` when it finds
+/// none or fails (`what` names it in the log).
+pub async fn repeat<F, Fut>(what: &str, idle: Duration, shutdown: CancellationToken, step: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = CoreResult<usize>>,
+{
+    loop {
+        let wait = match step().await {
+            Ok(0) => idle,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} failed");
+                idle
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// Uploads that no message took within a day are deleted.
 const UNSENT_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Stored objects are checked against the attachment rows once a day: listing a large bucket

@@ -136,7 +136,8 @@ async fn f36_distribution_is_set_on_the_settings_page_and_gives_new_dialogs_out(
     let form = format!("form.distribution-form[data-channel='{}']", tg.0);
     b.js(&format!(
         "document.querySelector(\"{form} select[name=managers] option[value='{}']\").selected = true; \
-         document.querySelector(\"{form} input[name=max_open]\").value = '5'",
+         document.querySelector(\"{form} input[name=max_open]\").value = '5'; \
+         document.querySelector(\"{form} textarea[name=greeting]\").value = 'Hello from the shop!'",
         app.admin.id.0
     ))
     .await;
@@ -147,6 +148,8 @@ async fn f36_distribution_is_set_on_the_settings_page_and_gives_new_dialogs_out(
     let settings = admin.get("/api/v1/settings/distribution").expect(200).await;
     assert_eq!(settings["rules"][0]["managers"], json!([app.admin.id.0]));
     assert_eq!(settings["rules"][0]["max_open"], 5);
+    assert_eq!(settings["rules"][0]["greeting"], "Hello from the shop!");
+    assert_eq!(settings["rules"][0]["hours"], serde_json::Value::Null);
 
     // The settings page holds a socket too: back to the workspace, and a client writes.
     b.click("a[href='/']").await;
@@ -156,6 +159,11 @@ async fn f36_distribution_is_set_on_the_settings_page_and_gives_new_dialogs_out(
     b.wait_js(
         "return [...document.querySelectorAll('#feed .event-text')].some(e => e.textContent.includes('Distribution bot'))",
         "the bot's line",
+    )
+    .await;
+    b.wait_js(
+        "return [...document.querySelectorAll('#feed .msg-body')].some(e => e.textContent === 'Hello from the shop!')",
+        "the greeting",
     )
     .await;
     let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;

@@ -13,6 +13,7 @@ on_both_backends!(
     f36_new_dialogs_go_to_present_managers_in_turn_up_to_their_cap,
     f36_a_dialog_without_an_answer_in_time_moves_to_another_manager,
     f36_a_rule_naming_a_disabled_manager_is_refused,
+    f36_f05_new_dialogs_are_greeted_get_an_order_and_those_who_wait_are_told,
 );
 
 /// Who holds the dialog, once the bot has had its chance: a manager's id, or `None`.
@@ -219,4 +220,84 @@ async fn f36_a_rule_naming_a_disabled_manager_is_refused(app: TestApp) {
         .put(&rule, json!({"managers": [1]}))
         .refused(403, "forbidden")
         .await;
+}
+
+async fn f36_f05_new_dialogs_are_greeted_get_an_order_and_those_who_wait_are_told(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let _anna_ws = connect(&app, &session(&app, "anna@example.com").await, None).await;
+    admin
+        .put(
+            &format!("/api/v1/settings/distribution/channels/{}", tg.0),
+            json!({"managers": [anna.id], "max_open": 1, "order_currency": "RUB",
+                   "greeting": "Hello! A manager will answer soon.",
+                   "all_busy": "All our managers are busy: you are next in line."}),
+        )
+        .expect(204)
+        .await;
+    let first = app.new_dialog(tg, "1").await;
+    assert_eq!(
+        holder_after(&app, first, Some(anna.id.0)).await,
+        Some(anna.id.0)
+    );
+    let second = app.new_dialog(tg, "2").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let bodies = |feed: &[Value]| -> Vec<String> {
+        feed.iter()
+            .filter(|m| m["author"]["type"] == "bot")
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let feed = admin.feed(first).await;
+    assert_eq!(
+        bodies(&feed),
+        ["Hello! A manager will answer soon."],
+        "greeted once"
+    );
+    let greeting = feed.iter().find(|m| m["author"]["type"] == "bot").unwrap();
+    assert_eq!(greeting["author"]["name"], "Distribution bot");
+    let view = admin
+        .get(&format!("/api/v1/dialogs/{first}"))
+        .expect(200)
+        .await;
+    assert!(
+        view["waiting_since"].is_i64(),
+        "a greeting is no answer: the client still waits"
+    );
+    assert_eq!(
+        bodies(&admin.feed(second).await),
+        [
+            "Hello! A manager will answer soon.",
+            "All our managers are busy: you are next in line."
+        ]
+    );
+    assert_eq!(holder_after(&app, second, None).await, None);
+
+    // F05: the first dialog's order, with the client's source and the manager it went to.
+    let client = view["client"]["id"].as_i64().unwrap();
+    let orders = admin
+        .get(&format!("/api/v1/orders?client_id={client}"))
+        .expect(200)
+        .await;
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    let order = &orders[0];
+    assert_eq!(order["status"], "new");
+    assert_eq!(order["manager_id"], anna.id.0);
+    assert_eq!(order["dialog_id"], first);
+    assert_eq!(order["currency"], "RUB");
+    assert_eq!(order["source"]["channel_type"], "telegram");
+    // The waiting one gets its order when it is given out.
+    let second_view = admin
+        .get(&format!("/api/v1/dialogs/{second}"))
+        .expect(200)
+        .await;
+    let second_client = second_view["client"]["id"].as_i64().unwrap();
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/orders?client_id={second_client}"))
+            .expect(200)
+            .await,
+        json!([])
+    );
 }

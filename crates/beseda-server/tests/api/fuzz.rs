@@ -97,8 +97,11 @@ async fn generated_requests_get_no_server_error_and_documented_answers(app: Test
         "15".into(),
         "--seed".into(),
         "1".into(),
+        // One worker: Python 3.11's parser (which Hypothesis uses to describe its filters) is
+        // not safe across threads and fails now and then with "AST constructor recursion
+        // depth mismatch".
         "--workers".into(),
-        "2".into(),
+        "1".into(),
         "--no-color".into(),
         // Nothing written beside the sources: no example database, no report.
         "--generation-database".into(),

@@ -181,8 +181,10 @@ impl DialogStore for SqlStore {
             params![view.id, d.id, d.channel_id, now],
         )
         .await?;
-        // The company answered: the client no longer waits (F34).
-        dtx::stop_waiting(&mut tx, &mut d).await?;
+        // The company answered: the client no longer waits (F34); a notice is no answer.
+        if !m.automatic {
+            dtx::stop_waiting(&mut tx, &mut d).await?;
+        }
         if let (Some(manager), Some(dropped)) = (plan.read_by, plan.draft_dropped) {
             let had_draft = tx
                 .execute(

@@ -61,7 +61,7 @@ impl DistributionStore for SqlStore {
     async fn distribution_rules(&self) -> CoreResult<Vec<ChannelRule>> {
         self.db
             .fetch_all(
-                "SELECT channel_id, config FROM distribution_rules ORDER BY channel_id",
+                "SELECT channel_id, config, since FROM distribution_rules ORDER BY channel_id",
                 &[],
             )
             .await?
@@ -69,6 +69,7 @@ impl DistributionStore for SqlStore {
             .map(|r| {
                 Ok(ChannelRule {
                     channel_id: ChannelId(r.i64("channel_id")?),
+                    since: r.ts("since")?,
                     spec: serde_json::from_str(&r.text("config")?)
                         .map_err(|e| CoreError::Storage(format!("a distribution rule: {e}")))?,
                 })
@@ -93,9 +94,9 @@ impl DistributionStore for SqlStore {
             Some(rule) => {
                 self.db
                     .execute(
-                        "INSERT INTO distribution_rules (channel_id, config) VALUES ($1, $2) \
+                        "INSERT INTO distribution_rules (channel_id, config, since) VALUES ($1, $2, $3) \
                          ON CONFLICT (channel_id) DO UPDATE SET config = excluded.config",
-                        params![channel, json(&rule.spec)?],
+                        params![channel, json(&rule.spec)?, rule.since],
                     )
                     .await
                     .map_err(|e| match e.kind {
@@ -105,6 +106,17 @@ impl DistributionStore for SqlStore {
             }
         }
         Ok(())
+    }
+
+    async fn mark_once(&self, dialog: DialogId, mark: &str) -> CoreResult<bool> {
+        let n = self
+            .db
+            .execute(
+                "INSERT INTO distribution_marks (dialog_id, mark) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                params![dialog, mark],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     async fn reassign_rules(&self) -> CoreResult<ReassignRules> {
@@ -166,7 +178,7 @@ impl DistributionStore for SqlStore {
     async fn queue(&self, channel: ChannelId, limit: u32) -> CoreResult<Vec<Queued>> {
         self.db
             .fetch_all(
-                "SELECT d.id, (SELECT o.responsible_manager_id FROM dialogs o WHERE o.client_id = d.client_id AND o.id <> d.id \
+                "SELECT d.id, d.client_id, d.created_at, (SELECT o.responsible_manager_id FROM dialogs o WHERE o.client_id = d.client_id AND o.id <> d.id \
                    AND o.responsible_manager_id IS NOT NULL AND o.deleted_at IS NULL \
                    ORDER BY o.last_activity_at DESC LIMIT 1) AS own \
                  FROM dialogs d WHERE d.channel_id = $1 AND d.responsible_manager_id IS NULL AND d.responsible_bot_id IS NULL \
@@ -180,6 +192,8 @@ impl DistributionStore for SqlStore {
                 Ok(Queued {
                     dialog: DialogId(r.i64("id")?),
                     own: r.opt_i64("own")?.map(ManagerId),
+                    client: r.opt_i64("client_id")?.map(beseda_core::ids::ClientId),
+                    created_at: r.ts("created_at")?,
                 })
             })
             .collect()

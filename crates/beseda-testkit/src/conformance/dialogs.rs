@@ -133,6 +133,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         "dialog_not_yours",
     );
     let reply = OutgoingMessage {
+        automatic: false,
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
@@ -162,6 +163,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
         "dialog_not_yours",
     );
     let ok = OutgoingMessage {
+        automatic: false,
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

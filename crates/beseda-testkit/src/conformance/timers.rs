@@ -95,6 +95,7 @@ pub async fn waiting_marks_are_due_claimed_once_settled_and_cleared(store: &dyn 
         .await
         .unwrap();
     let answer = OutgoingMessage {
+        automatic: false,
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

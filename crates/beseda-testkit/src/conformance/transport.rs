@@ -113,6 +113,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
     let mut sent = Vec::new();
     for text in ["one", "two"] {
         let out = OutgoingMessage {
+            automatic: false,
             attachments: Vec::new(),
             template: None,
             dialog_id: d,
@@ -333,6 +334,7 @@ pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dy
         .await
         .unwrap();
     let out = OutgoingMessage {
+        automatic: false,
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

@@ -304,3 +304,7 @@ reassign-offline = When the manager has been offline for (minutes)
 reassign-not-free = When the manager has not been free for (minutes)
 reassign-no-answer = When the client has had no answer for (minutes)
 reassign-only-unanswered = Only dialogs waiting for an answer move when their manager leaves
+distribution-hours = Only within working hours (outside them dialogs wait)
+distribution-greeting = Greeting sent to each new dialog
+distribution-all-busy = Sent when nobody is free and the dialog must wait
+distribution-order = Make an order for each new dialog, in the currency

@@ -18,7 +18,6 @@ use beseda_core::dialog::{DialogView, MessageView};
 use beseda_core::event::{EventFrame, EventId};
 use beseda_core::ids::{DialogId, TagId};
 use beseda_core::library::{ClientCard, ClientTag};
-use beseda_core::secret::Token;
 use beseda_core::services::bots::HandTo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -33,14 +32,8 @@ impl FromRequestParts<AppState> for BotCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get("x-bot-token")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(CoreError::Unauthenticated)?;
-        Ok(BotCaller(
-            state.bots.authenticate(&Token::from_client(token)).await?,
-        ))
+        let token = super::auth::header_token(parts, "x-bot-token")?;
+        Ok(BotCaller(state.bots.authenticate(&token).await?))
     }
 }
 

@@ -17,7 +17,6 @@ use beseda_core::dialog::{
     ContactDetails, DeliveryStatus, HistoryImport, InboundMessage, Ingested,
 };
 use beseda_core::ids::{AttachmentId, ChannelId, DialogId, MessageId, ModuleId};
-use beseda_core::secret::Token;
 use beseda_core::services::transport::ChannelSpec;
 use beseda_core::time::{Clock, SystemClock, Timestamp};
 use beseda_core::transport::{
@@ -36,17 +35,8 @@ impl FromRequestParts<AppState> for ModuleCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get("x-transport-token")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(CoreError::Unauthenticated)?;
-        Ok(ModuleCaller(
-            state
-                .transport
-                .authenticate(&Token::from_client(token))
-                .await?,
-        ))
+        let token = super::auth::header_token(parts, "x-transport-token")?;
+        Ok(ModuleCaller(state.transport.authenticate(&token).await?))
     }
 }
 

@@ -179,6 +179,19 @@ fn time_of(d: std::time::Duration) -> time::Duration {
     time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The token a caller sends in header `name` (a module's, a bot's).
+pub fn header_token(
+    parts: &axum::http::request::Parts,
+    name: &str,
+) -> beseda_core::CoreResult<beseda_core::secret::Token> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(beseda_core::secret::Token::from_client)
+        .ok_or(beseda_core::CoreError::Unauthenticated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,10 @@ pub struct DistributionRow {
     pub groups: Vec<(i64, String, bool)>,
     pub strategy: &'static str,
     pub max_open: String,
+    pub hours: HoursForm,
+    pub greeting: String,
+    pub all_busy: String,
+    pub order_currency: String,
 }
 
 impl SettingsPage {
@@ -194,29 +198,35 @@ impl WidgetForm {
         ]
     }
 
-    pub fn hours_from(&self) -> &str {
-        self.s.hours.as_ref().map_or("09:00", |h| h.from.as_str())
+    pub fn hours(&self) -> HoursForm {
+        HoursForm::of(self.s.hours.as_ref())
+    }
+}
+
+/// Working hours as a form shows them: the ones set, or 09:00–18:00 Moscow time on weekdays.
+pub struct HoursForm {
+    pub on: bool,
+    pub from: String,
+    pub to: String,
+    pub offset: i32,
+    days: Vec<u8>,
+}
+
+impl HoursForm {
+    pub fn of(h: Option<&beseda_core::widget::WorkingHours>) -> HoursForm {
+        HoursForm {
+            on: h.is_some(),
+            from: h.map_or("09:00", |h| h.from.as_str()).to_owned(),
+            to: h.map_or("18:00", |h| h.to.as_str()).to_owned(),
+            offset: h.map_or(180, |h| h.utc_offset_minutes),
+            days: h.map_or_else(|| (1..=5).collect(), |h| h.days.clone()),
+        }
     }
 
-    pub fn hours_to(&self) -> &str {
-        self.s.hours.as_ref().map_or("18:00", |h| h.to.as_str())
-    }
-
-    pub fn offset(&self) -> i32 {
-        self.s.hours.as_ref().map_or(180, |h| h.utc_offset_minutes)
-    }
-
-    /// Each weekday, its name, and whether the widget works then.
+    /// Each weekday, its name, and whether it is a working day.
     pub fn days(&self, tr: &Tr) -> Vec<(u8, String, bool)> {
         (1..=7)
-            .map(|d| {
-                let on = self
-                    .s
-                    .hours
-                    .as_ref()
-                    .map_or(d <= 5, |h| h.days.contains(&d));
-                (d, tr.t(&format!("day-{d}")), on)
-            })
+            .map(|d| (d, tr.t(&format!("day-{d}")), self.days.contains(&d)))
             .collect()
     }
 }
@@ -305,6 +315,12 @@ pub async fn settings(
                 max_open: rule
                     .and_then(|r| r.max_open)
                     .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                hours: HoursForm::of(rule.and_then(|r| r.hours.as_ref())),
+                greeting: rule.and_then(|r| r.greeting.clone()).unwrap_or_default(),
+                all_busy: rule.and_then(|r| r.all_busy.clone()).unwrap_or_default(),
+                order_currency: rule
+                    .and_then(|r| r.order_currency.clone())
                     .unwrap_or_default(),
                 channel: c.clone(),
             }
