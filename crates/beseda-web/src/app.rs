@@ -134,11 +134,14 @@ impl AppState {
             clock.clone(),
             bus.clone(),
         ));
+        // Connected: a socket answered within two pings and a little.
+        let presence = crate::realtime::PING_EVERY * 2 + std::time::Duration::from_secs(15);
         let bots = Arc::new(BotService::new(
             store.clone(),
             clock.clone(),
             bus.clone(),
             hasher.clone(),
+            presence,
         ));
         let transport = TransportService::new(
             store.clone(),
@@ -188,12 +191,11 @@ impl AppState {
             dialogs,
             transport: Arc::new(transport),
             bots,
-            // Connected: a socket answered within two pings and a little.
             distribution: Arc::new(DistributionService::new(
                 store.clone(),
                 clock.clone(),
                 bus.clone(),
-                crate::realtime::PING_EVERY * 2 + std::time::Duration::from_secs(15),
+                presence,
             )),
             orders: Arc::new(OrderService::new(store.clone(), clock.clone(), bus.clone())),
             library: Arc::new(LibraryService::new(

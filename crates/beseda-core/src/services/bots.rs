@@ -53,6 +53,8 @@ pub struct BotSecrets {
 pub enum HandTo {
     Manager(ManagerId),
     Bot(BotId),
+    /// The group's present member whose turn it is (F36's round robin).
+    Group(crate::ids::GroupId),
 }
 
 fn https_url(field: &str, raw: &str) -> CoreResult<String> {
@@ -102,6 +104,8 @@ pub struct BotService {
     clock: Arc<dyn Clock>,
     bus: Arc<dyn EventBus>,
     hasher: TokenHasher,
+    /// A manager whose socket answered within this is connected (F36).
+    presence: std::time::Duration,
 }
 
 fn settings(actor: &Actor) -> CoreResult<()> {
@@ -125,12 +129,14 @@ impl BotService {
         clock: Arc<dyn Clock>,
         bus: Arc<dyn EventBus>,
         hasher: TokenHasher,
+        presence: std::time::Duration,
     ) -> Self {
         BotService {
             store,
             clock,
             bus,
             hasher,
+            presence,
         }
     }
 
@@ -291,6 +297,20 @@ impl BotService {
                     return Err(CoreError::invalid("to", "no such active bot"));
                 }
                 Some(Responsible::Bot(b))
+            }
+            Some(HandTo::Group(g)) => {
+                if !self.store.list_groups().await?.iter().any(|x| x.id == g) {
+                    return Err(CoreError::invalid("to", "no such group"));
+                }
+                let seen_since = self.clock.now().minus(self.presence);
+                let pool = self.store.candidates(&[], &[g], seen_since).await?;
+                let strategy = crate::distribution::Strategy::RoundRobin;
+                let m = crate::distribution::choose(&pool, strategy, None, None, None)
+                    .ok_or_else(|| CoreError::Unprocessable {
+                        code: "nobody_present",
+                        message: "no member of the group is present and free".into(),
+                    })?;
+                Some(Responsible::Manager(m))
             }
             None => None,
         };

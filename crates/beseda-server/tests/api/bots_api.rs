@@ -18,6 +18,7 @@ on_both_backends!(
     f37_a_bot_takes_a_dialog_answers_and_hands_it_to_a_manager,
     f37_bot_events_come_to_its_webhook_signed_in_order_and_survive_failures,
     f37_a_bot_socket_streams_live_and_resumes_after_a_gap,
+    f37_a_bot_hands_a_dialog_to_a_group_s_present_member,
 );
 
 /// A bot's caller, by its token.
@@ -317,4 +318,47 @@ async fn next_frame(ws: &mut Ws) -> Value {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(&t).unwrap(),
         other => panic!("no frame: {other:?}"),
     }
+}
+
+async fn f37_a_bot_hands_a_dialog_to_a_group_s_present_member(app: TestApp) {
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let tg = app.channel(ChannelKind::Telegram).await;
+    let created = register(&admin, "Front desk", &[tg.0], None).await;
+    let bot_id = created["bot"]["id"].as_i64().unwrap();
+    let bot = as_bot(&app, created["token"].as_str().unwrap());
+    let anna = app.manager("anna@example.com", "Anna").await;
+    let boris = app.manager("boris@example.com", "Boris").await;
+    let group = admin
+        .post("/api/v1/groups", json!({"name": "Sales"}))
+        .expect(201)
+        .await;
+    admin
+        .put(
+            &format!("/api/v1/groups/{}/members", group["id"]),
+            json!({"members": [anna.id, boris.id]}),
+        )
+        .expect(200)
+        .await;
+    let d = app.new_dialog(tg, "1").await;
+    let assign = format!("/api/bot/v1/dialogs/{d}/assign");
+    bot.post(&assign, json!({"to": {"type": "bot", "id": bot_id}}))
+        .expect(204)
+        .await;
+    let to_sales = json!({"to": {"type": "group", "id": group["id"]}});
+    bot.post(&assign, to_sales.clone())
+        .refused(422, "nobody_present")
+        .await;
+    // Boris opens his workspace: he is the one present.
+    let _boris = crate::realtime::connect(
+        &app,
+        &crate::realtime::session(&app, "boris@example.com").await,
+        None,
+    )
+    .await;
+    bot.post(&assign, to_sales).expect(204).await;
+    let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
+    assert_eq!(view["responsible"], json!({"type": "manager", "id": boris.id}));
+    bot.post(&assign, json!({"to": {"type": "group", "id": 999}}))
+        .refused(403, "dialog_not_yours")
+        .await;
 }

@@ -141,8 +141,9 @@ pub async fn send(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BotAssign {
-    /// `{"type": "manager", "id": …}`, `{"type": "bot", "id": …}` (itself, to take an
-    /// unassigned dialog), or `null` to release it.
+    /// `{"type": "manager", "id": …}`, `{"type": "group", "id": …}` (its present member whose
+    /// turn it is), `{"type": "bot", "id": …}` (itself, to take an unassigned dialog), or
+    /// `null` to release it.
     to: Option<HandTo>,
 }
 
@@ -151,7 +152,8 @@ pub struct BotAssign {
 #[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/assign", tag = "bot API", params(("id" = i64, Path)), request_body = BotAssign,
     responses((status = 204), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "`dialog_not_yours`: held by someone else, or not its channel's"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "no such active manager or bot")))]
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid_value`: no such active manager, bot or group; `nobody_present`: no member of the group is present")))]
 pub async fn assign(
     State(state): State<AppState>,
     BotCaller(bot): BotCaller,
