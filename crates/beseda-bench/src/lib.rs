@@ -3,6 +3,7 @@
 //! the load generator's; its data is prepared through the store beforehand.
 
 mod deliver;
+mod distribution;
 mod generate;
 mod inbox;
 mod ingest;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use deliver::deliver;
+pub use distribution::distribution;
 pub use generate::generate;
 pub use inbox::inbox;
 pub use ingest::ingest;

@@ -91,6 +91,19 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         arrivals: usize,
     },
+    /// The distribution bot and the waiting timer on a generated database: a new dialog's
+    /// decision with many managers present, the timer's backlog and idle cost, and a waiting
+    /// mark's delay after its deadline.
+    Distribution {
+        #[arg(long)]
+        database_url: String,
+        /// Present managers in the channel's pool.
+        #[arg(long, default_value_t = 500)]
+        managers: usize,
+        /// New dialogs to give out.
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+    },
     /// Managers writing messages over HTTP: messages per second and latency.
     Writes {
         #[arg(long, default_value_t = 32)]
@@ -183,6 +196,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             arrivals,
             runs,
         } => beseda_bench::inbox(&database_url, arrivals, runs).await,
+        Command::Distribution {
+            database_url,
+            managers,
+            runs,
+        } => beseda_bench::distribution(&database_url, managers, runs).await,
         Command::Ui {
             database_url,
             runs,

@@ -277,9 +277,14 @@ impl BotService {
     pub async fn assign(&self, bot: &Bot, id: DialogId, to: Option<HandTo>) -> CoreResult<()> {
         let me = Responsible::Bot(bot.id);
         let d = self
-            .seen(bot, id)
-            .await
-            .map_err(|_| CoreError::DialogNotYours)?;
+            .store
+            .dialog_access(id)
+            .await?
+            .ok_or(CoreError::NotFound("dialog"))?;
+        // Someone else's dialog, or one of another channel: not the bot's to move.
+        if !bot.scope().may_see(d.responsible, d.channel_id) {
+            return Err(CoreError::DialogNotYours);
+        }
         let guard = match d.responsible {
             Some(r) if r == me => Guard::ResponsibleIs(me),
             _ => Guard::Unassigned,
@@ -305,11 +310,12 @@ impl BotService {
                 let seen_since = self.clock.now().minus(self.presence);
                 let pool = self.store.candidates(&[], &[g], seen_since).await?;
                 let strategy = crate::distribution::Strategy::RoundRobin;
-                let m = crate::distribution::choose(&pool, strategy, None, None, None)
-                    .ok_or_else(|| CoreError::Unprocessable {
+                let m = crate::distribution::choose(&pool, strategy, None, None, None).ok_or_else(
+                    || CoreError::Unprocessable {
                         code: "nobody_present",
                         message: "no member of the group is present and free".into(),
-                    })?;
+                    },
+                )?;
                 Some(Responsible::Manager(m))
             }
             None => None,

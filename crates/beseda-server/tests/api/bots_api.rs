@@ -166,6 +166,18 @@ async fn f37_a_bot_takes_a_dialog_answers_and_hands_it_to_a_manager(app: TestApp
         .await;
     let take = format!("/api/bot/v1/dialogs/{d}/assign");
     bot.post(
+        "/api/bot/v1/dialogs/999999/assign",
+        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+    )
+    .refused(404, "not_found")
+    .await;
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{elsewhere}/assign"),
+        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+    )
+    .refused(403, "dialog_not_yours")
+    .await;
+    bot.post(
         &take,
         json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
     )
@@ -357,7 +369,10 @@ async fn f37_a_bot_hands_a_dialog_to_a_group_s_present_member(app: TestApp) {
     .await;
     bot.post(&assign, to_sales).expect(204).await;
     let view = admin.get(&format!("/api/v1/dialogs/{d}")).expect(200).await;
-    assert_eq!(view["responsible"], json!({"type": "manager", "id": boris.id}));
+    assert_eq!(
+        view["responsible"],
+        json!({"type": "manager", "id": boris.id})
+    );
     bot.post(&assign, json!({"to": {"type": "group", "id": 999}}))
         .refused(403, "dialog_not_yours")
         .await;
