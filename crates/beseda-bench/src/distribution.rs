@@ -77,17 +77,19 @@ async fn timer_backlog(
     bus: &Arc<dyn EventBus>,
 ) -> anyhow::Result<()> {
     let timer = WaitingTimer::new(store.clone(), clock.clone(), bus.clone());
-    let started = Instant::now();
-    store
-        .set_default_time_limits(TimeLimits {
-            warning_secs: Some(300),
-            danger_secs: Some(1800),
-        })
-        .await?;
-    println!(
-        "new default limits: every waiting dialog looked at again, marked in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let limits = TimeLimits {
+        warning_secs: Some(300),
+        danger_secs: Some(1800),
+    };
+    // An earlier run set them and settled the backlog already.
+    if store.time_limits().await?.default != limits {
+        let started = Instant::now();
+        store.set_default_time_limits(limits).await?;
+        println!(
+            "new default limits: every waiting dialog looked at again, marked in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let started = Instant::now();
     let mut settled = 0;
     loop {
@@ -149,25 +151,21 @@ async fn decisions(
         store.touch_manager(*m, Some(clock.now())).await?;
     }
     let channel = store.channel_options().await?[0].id;
-    store
-        .set_distribution_rule(
-            channel,
-            Some(&ChannelRule {
-                channel_id: channel,
-                since: now,
-                spec: RuleSpec {
-                    managers: pool.clone(),
-                    groups: Vec::new(),
-                    strategy: Strategy::RoundRobin,
-                    max_open: None,
-                    hours: None,
-                    greeting: None,
-                    all_busy: None,
-                    order_currency: None,
-                },
-            }),
-        )
-        .await?;
+    let mut rule = ChannelRule {
+        channel_id: channel,
+        since: now,
+        spec: RuleSpec {
+            managers: pool.clone(),
+            groups: Vec::new(),
+            strategy: Strategy::RoundRobin,
+            max_open: None,
+            hours: None,
+            greeting: None,
+            all_busy: None,
+            order_currency: None,
+        },
+    };
+    store.set_distribution_rule(channel, Some(&rule)).await?;
     let bot = DistributionService::new(
         store.clone(),
         clock.clone(),
@@ -205,12 +203,28 @@ async fn decisions(
     }
     report(
         &format!(
-            "distribution: a new dialog given to one of {} present managers",
+            "distribution, in turn: a new dialog given to one of {} present managers",
             pool.len()
         ),
         decided,
     );
     report("distribution: a round with nothing to give out", rounds);
+    // With a cap every present manager's open dialogs are counted (up to the cap).
+    rule.spec.max_open = Some(1000);
+    store.set_distribution_rule(channel, Some(&rule)).await?;
+    let mut capped = Vec::new();
+    for n in 0..runs {
+        dialogs
+            .receive(arrival(channel, 20_000 + n, clock.now()))
+            .await?;
+        let t = Instant::now();
+        bot.run_once().await?;
+        capped.push(ms(t.elapsed()));
+    }
+    report(
+        "distribution, in turn under a cap of 1,000 open dialogs: a new dialog given out",
+        capped,
+    );
     store.set_distribution_rule(channel, None).await?;
     Ok(())
 }

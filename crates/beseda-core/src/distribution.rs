@@ -89,6 +89,16 @@ impl RuleSpec {
         Ok(())
     }
 
+    /// How far the open dialogs of a present candidate need counting: to the cap, or (to rank
+    /// by them) to a thousand; not at all for plain turns without a cap.
+    pub fn count_up_to(&self) -> Option<u32> {
+        match (self.strategy, self.max_open) {
+            (_, Some(cap)) => Some(cap),
+            (Strategy::FewestOpen, None) => Some(1000),
+            _ => None,
+        }
+    }
+
     pub fn open_at(&self, now: Timestamp) -> bool {
         self.hours.as_ref().is_none_or(|h| h.open_at(now))
     }

@@ -904,12 +904,14 @@ pub trait DistributionStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> CoreResult<()>;
     /// The managers named and the active members of the groups named, each as a candidate:
-    /// present when seen since `seen_since` and "free".
+    /// present when seen since `seen_since` and "free". Open dialogs are counted only for the
+    /// present ones, up to `count_up_to` (a cap needs no more), and not at all without it.
     async fn candidates(
         &self,
         managers: &[ManagerId],
         groups: &[GroupId],
         seen_since: Timestamp,
+        count_up_to: Option<u32>,
     ) -> CoreResult<Vec<crate::distribution::Candidate>>;
     /// A channel's unassigned open dialogs, longest waiting first, with the client's own
     /// manager (of their latest other dialog).

@@ -308,7 +308,7 @@ impl BotService {
                     return Err(CoreError::invalid("to", "no such group"));
                 }
                 let seen_since = self.clock.now().minus(self.presence);
-                let pool = self.store.candidates(&[], &[g], seen_since).await?;
+                let pool = self.store.candidates(&[], &[g], seen_since, None).await?;
                 let strategy = crate::distribution::Strategy::RoundRobin;
                 let m = crate::distribution::choose(&pool, strategy, None, None, None).ok_or_else(
                     || CoreError::Unprocessable {

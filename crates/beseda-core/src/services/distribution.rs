@@ -146,7 +146,7 @@ impl DistributionService {
             let given = if rule.open_at(now) {
                 let mut pool = self
                     .store
-                    .candidates(&rule.managers, &rule.groups, seen_since)
+                    .candidates(&rule.managers, &rule.groups, seen_since, rule.count_up_to())
                     .await?;
                 plan(&queue, &mut pool, rule, now)
             } else {
@@ -201,7 +201,7 @@ impl DistributionService {
             };
             let pool = self
                 .store
-                .candidates(&rule.managers, &rule.groups, seen_since)
+                .candidates(&rule.managers, &rule.groups, seen_since, rule.count_up_to())
                 .await?;
             let to = choose(&pool, rule.strategy, rule.max_open, None, Some(o.manager));
             // A late answer with nobody better to give it to stays where it is.

@@ -149,18 +149,24 @@ impl DistributionStore for SqlStore {
         managers: &[ManagerId],
         groups: &[GroupId],
         seen_since: Timestamp,
+        count_up_to: Option<u32>,
     ) -> CoreResult<Vec<Candidate>> {
+        // Open dialogs are counted for the present only, and the count stops at the cap: a
+        // manager with thousands of open dialogs costs no more than one with as many as the cap.
         let sql = format!(
             "SELECT m.id, m.seen_at, m.status, m.last_assigned_at, \
-               (SELECT COUNT(*) FROM dialogs d WHERE d.responsible_manager_id = m.id AND d.status = 'open' \
-                  AND d.deleted_at IS NULL) AS open_dialogs \
+               CASE WHEN $2 > 0 AND m.seen_at >= $1 AND m.status = 'free' THEN \
+                 (SELECT COUNT(*) FROM (SELECT 1 FROM dialogs d WHERE d.responsible_manager_id = m.id \
+                    AND d.status = 'open' AND d.deleted_at IS NULL LIMIT $2) c) \
+               ELSE 0 END AS open_dialogs \
              FROM managers m WHERE m.disabled_at IS NULL AND (m.id IN {} OR m.id IN \
                (SELECT gm.manager_id FROM group_members gm WHERE gm.group_id IN {})) ORDER BY m.id",
             id_list(managers.iter().map(|m| m.0)),
             id_list(groups.iter().map(|g| g.0)),
         );
+        let limit = i64::from(count_up_to.unwrap_or(0));
         self.db
-            .fetch_all(&sql, &[])
+            .fetch_all(&sql, params![seen_since, limit])
             .await?
             .iter()
             .map(|r| {
