@@ -57,7 +57,7 @@ pub enum HandTo {
     Group(crate::ids::GroupId),
 }
 
-fn https_url(field: &str, raw: &str) -> CoreResult<String> {
+fn web_url(field: &str, raw: &str) -> CoreResult<String> {
     let ok = (raw.starts_with("https://") || raw.starts_with("http://"))
         && raw.len() <= 2000
         && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -85,13 +85,13 @@ fn checked(spec: &BotSpec) -> CoreResult<BotChange> {
                     "must be an https:// address",
                 ));
             }
-            Some(Some(u)) => Some(Some(https_url("avatar_url", u)?)),
+            Some(Some(u)) => Some(Some(web_url("avatar_url", u)?)),
             Some(None) => Some(None),
             None => None,
         },
         channels: spec.channels.clone(),
         webhook_url: match &spec.webhook_url {
-            Some(Some(u)) => Some(Some(https_url("webhook_url", u)?)),
+            Some(Some(u)) => Some(Some(web_url("webhook_url", u)?)),
             Some(None) => Some(None),
             None => None,
         },
