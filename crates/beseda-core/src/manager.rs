@@ -105,6 +105,15 @@ impl Actor {
         self.manager.id
     }
 
+    /// Changing the company's settings needs the "manage settings" right.
+    pub fn require_settings(&self) -> crate::CoreResult<()> {
+        if self.permissions.manage_settings {
+            Ok(())
+        } else {
+            Err(crate::CoreError::Forbidden("manage settings"))
+        }
+    }
+
     /// The manager as the one who holds a dialog or did something to it.
     pub fn party(&self) -> crate::dialog::Responsible {
         crate::dialog::Responsible::Manager(self.manager.id)

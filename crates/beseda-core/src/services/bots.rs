@@ -108,14 +108,6 @@ pub struct BotService {
     presence: std::time::Duration,
 }
 
-fn settings(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
-    }
-}
-
 /// A bot reads what it may see as someone who sees every dialog and has no read state or
 /// draft of their own (no manager has id 0).
 const BOT_READER: Viewer = Viewer {
@@ -147,7 +139,7 @@ impl BotService {
 
     /// Registers a bot (needs "manage settings"): its token and webhook secret come once.
     pub async fn create(&self, actor: &Actor, spec: &BotSpec) -> CoreResult<BotSecrets> {
-        settings(actor)?;
+        actor.require_settings()?;
         let c = checked(spec)?;
         let name = c
             .name
@@ -179,14 +171,14 @@ impl BotService {
     }
 
     pub async fn update(&self, actor: &Actor, id: BotId, spec: &BotSpec) -> CoreResult<Bot> {
-        settings(actor)?;
+        actor.require_settings()?;
         let c = checked(spec)?;
         self.store.update_bot(id, &c).await
     }
 
     /// A new token and webhook secret; the old ones stop working at once.
     pub async fn renew(&self, actor: &Actor, id: BotId) -> CoreResult<BotSecrets> {
-        settings(actor)?;
+        actor.require_settings()?;
         let token = Token::generate(BOT_TOKEN_PREFIX);
         let webhook_secret = crate::secret::random_password() + &crate::secret::random_password();
         let bot = self

@@ -40,14 +40,6 @@ pub struct ConnectorService {
     attachments: Arc<AttachmentService>,
 }
 
-fn may_manage(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
-    }
-}
-
 impl ConnectorService {
     pub fn new(
         store: Arc<dyn Store>,
@@ -80,7 +72,7 @@ impl ConnectorService {
         polling: bool,
         public_url: &str,
     ) -> CoreResult<Channel> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         let kind = credentials.kind();
         if polling && kind != ChannelKind::Telegram {
             return Err(CoreError::invalid(
@@ -164,7 +156,7 @@ impl ConnectorService {
         actor: &Actor,
         public_url: &str,
     ) -> CoreResult<Vec<ConnectorOverview>> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         let mut asking = tokio::task::JoinSet::new();
         let mut out = Vec::new();
         for (i, c) in self
@@ -221,7 +213,7 @@ impl ConnectorService {
 
     /// Turns a connected channel off and removes its webhook at the platform; its dialogs stay.
     pub async fn disconnect(&self, actor: &Actor, id: ChannelId) -> CoreResult<Channel> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         let c = self
             .store
             .disconnect_channel(id, self.clock.now())

@@ -37,14 +37,6 @@ pub struct DistributionService {
     presence: Duration,
 }
 
-fn settings(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
-    }
-}
-
 impl DistributionService {
     pub fn new(
         store: Arc<dyn Store>,
@@ -61,7 +53,7 @@ impl DistributionService {
     }
 
     pub async fn settings(&self, actor: &Actor) -> CoreResult<DistributionSettings> {
-        settings(actor)?;
+        actor.require_settings()?;
         Ok(DistributionSettings {
             rules: self.store.distribution_rules().await?,
             reassign: self.store.reassign_rules().await?,
@@ -76,7 +68,7 @@ impl DistributionService {
         channel: ChannelId,
         spec: Option<RuleSpec>,
     ) -> CoreResult<()> {
-        settings(actor)?;
+        actor.require_settings()?;
         let Some(spec) = spec else {
             return self.store.set_distribution_rule(channel, None).await;
         };
@@ -109,7 +101,7 @@ impl DistributionService {
     }
 
     pub async fn set_reassign(&self, actor: &Actor, rules: ReassignRules) -> CoreResult<()> {
-        settings(actor)?;
+        actor.require_settings()?;
         rules.validate()?;
         self.store
             .set_reassign_rules(&rules, self.clock.now())

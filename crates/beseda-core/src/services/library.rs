@@ -19,14 +19,6 @@ pub struct LibraryService {
     bus: Arc<dyn EventBus>,
 }
 
-fn require_settings(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
-    }
-}
-
 fn reply_body(body: &str) -> CoreResult<&str> {
     within_bytes("body", body, max_bytes::COMPANY_TEXT)?;
     match counted_chars(body) {
@@ -64,7 +56,7 @@ impl LibraryService {
     }
 
     pub async fn create_tag(&self, actor: &Actor, name: &str, color: TagColor) -> CoreResult<Tag> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let name = DisplayName::parse("name", name)?.as_str().to_owned();
         let id = self
             .store
@@ -84,7 +76,7 @@ impl LibraryService {
         name: Option<&str>,
         color: Option<TagColor>,
     ) -> CoreResult<Tag> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let name = name.map(|n| DisplayName::parse("name", n)).transpose()?;
         self.store
             .update_tag(id, name.as_ref().map(DisplayName::as_str), color)
@@ -92,7 +84,7 @@ impl LibraryService {
     }
 
     pub async fn delete_tag(&self, actor: &Actor, id: TagId) -> CoreResult<()> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store.delete_tag(id).await
     }
 
@@ -213,7 +205,7 @@ impl LibraryService {
         body: &str,
     ) -> CoreResult<QuickReply> {
         if shared {
-            require_settings(actor)?;
+            actor.require_settings()?;
         }
         let title = DisplayName::parse("title", title)?;
         let owner = (!shared).then(|| actor.id());
@@ -258,7 +250,7 @@ impl LibraryService {
             .await?
             .ok_or(CoreError::NotFound("quick reply"))?;
         match reply.owner {
-            None => require_settings(actor).map(|()| reply),
+            None => actor.require_settings().map(|()| reply),
             Some(owner) if owner == actor.id() => Ok(reply),
             Some(_) => Err(CoreError::NotFound("quick reply")),
         }
@@ -298,7 +290,7 @@ impl LibraryService {
         actor: &Actor,
         limits: TimeLimits,
     ) -> CoreResult<()> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store.set_default_time_limits(limits.validate()?).await
     }
 
@@ -308,7 +300,7 @@ impl LibraryService {
         channel: ChannelId,
         limits: TimeLimits,
     ) -> CoreResult<()> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store
             .set_channel_time_limits(channel, limits.validate()?)
             .await

@@ -93,7 +93,7 @@ impl ManagerService {
 
     /// Creates a manager: needs "manage settings"; only a system administrator makes another.
     pub async fn create(&self, actor: &Actor, new: CreateManager) -> CoreResult<Manager> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         if new.is_system_admin && !actor.permissions.system_admin {
             return Err(CoreError::Forbidden("system administrator"));
         }
@@ -112,7 +112,7 @@ impl ManagerService {
         id: ManagerId,
         mut update: ManagerUpdate,
     ) -> CoreResult<Manager> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let target = self.get(id).await?;
         let touches_admin = target.is_system_admin || update.is_system_admin.is_some();
         if touches_admin && !actor.permissions.system_admin {
@@ -149,7 +149,7 @@ impl ManagerService {
     /// A manager whose account the actor may manage: with the settings right, and a system
     /// administrator only by another.
     async fn managed(&self, actor: &Actor, id: ManagerId) -> CoreResult<Manager> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let target = self.get(id).await?;
         if target.is_system_admin && !actor.permissions.system_admin {
             return Err(CoreError::Forbidden("system administrator"));
@@ -241,7 +241,7 @@ impl ManagerService {
     }
 
     pub async fn list_groups(&self, actor: &Actor) -> CoreResult<Vec<Group>> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store.list_groups().await
     }
 
@@ -251,7 +251,7 @@ impl ManagerService {
         name: &str,
         grants: Grants,
     ) -> CoreResult<Group> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let name = DisplayName::parse("name", name)?;
         self.store
             .create_group(&NewGroup {
@@ -269,7 +269,7 @@ impl ManagerService {
         name: Option<&str>,
         grants: Option<Grants>,
     ) -> CoreResult<Group> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         let name = name.map(|n| DisplayName::parse("name", n)).transpose()?;
         self.store
             .update_group(id, name.as_ref().map(DisplayName::as_str), grants)
@@ -277,7 +277,7 @@ impl ManagerService {
     }
 
     pub async fn delete_group(&self, actor: &Actor, id: GroupId) -> CoreResult<()> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store.delete_group(id).await
     }
 
@@ -287,15 +287,7 @@ impl ManagerService {
         id: GroupId,
         members: &[ManagerId],
     ) -> CoreResult<Group> {
-        require_settings(actor)?;
+        actor.require_settings()?;
         self.store.set_group_members(id, members).await
-    }
-}
-
-fn require_settings(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
     }
 }

@@ -91,9 +91,7 @@ impl TransportService {
         name: &str,
         webhook_url: &str,
     ) -> CoreResult<NewModule> {
-        if !actor.permissions.manage_settings {
-            return Err(CoreError::Forbidden("manage settings"));
-        }
+        actor.require_settings()?;
         let name = DisplayName::parse("name", name)?;
         let webhook_url = url("webhook_url", webhook_url)?;
         let token = Token::generate(MODULE_TOKEN_PREFIX);
@@ -116,9 +114,7 @@ impl TransportService {
     }
 
     pub async fn list_modules(&self, actor: &Actor) -> CoreResult<Vec<TransportModule>> {
-        if !actor.permissions.manage_settings {
-            return Err(CoreError::Forbidden("manage settings"));
-        }
+        actor.require_settings()?;
         self.store.list_modules().await
     }
 
@@ -130,9 +126,7 @@ impl TransportService {
         id: ModuleId,
         webhook_url: Option<&str>,
     ) -> CoreResult<(TransportModule, Token)> {
-        if !actor.permissions.manage_settings {
-            return Err(CoreError::Forbidden("manage settings"));
-        }
+        actor.require_settings()?;
         let current = self
             .store
             .list_modules()

@@ -114,14 +114,6 @@ pub struct WidgetService {
     dialogs: Arc<DialogService>,
 }
 
-fn may_manage(actor: &Actor) -> CoreResult<()> {
-    if actor.permissions.manage_settings {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden("manage settings"))
-    }
-}
-
 /// A pre-chat field as the form asked for it: required ones must be there, and an email or
 /// phone must look like one.
 fn field(
@@ -204,7 +196,7 @@ impl WidgetService {
 
     /// Sets up a new widget (needs "manage settings").
     pub async fn create(&self, actor: &Actor, setup: WidgetSetup) -> CoreResult<WidgetChannel> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         self.create_own(setup).await
     }
 
@@ -231,7 +223,7 @@ impl WidgetService {
         id: ChannelId,
         setup: WidgetSetup,
     ) -> CoreResult<WidgetChannel> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         let (name, active, settings) = Self::checked(setup)?;
         self.store
             .update_widget(id, &name, active, &settings, self.clock.now())
@@ -239,7 +231,7 @@ impl WidgetService {
     }
 
     pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<WidgetChannel>> {
-        may_manage(actor)?;
+        actor.require_settings()?;
         self.store.widgets().await
     }
 

@@ -3,16 +3,13 @@
 
 use crate::common::browser::Browser;
 use crate::common::client::Caller;
-use crate::common::{ADMIN_EMAIL, PASSWORD, TestApp};
+use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use fantoccini::Locator;
 use serde_json::json;
 
 async fn signed_in(app: &TestApp) -> Option<Browser> {
-    let browser = Browser::start("en-US").await?;
-    browser.sign_in(&app.base, ADMIN_EMAIL, PASSWORD).await;
-    browser.wait_for(Locator::Css("body[data-live=true]")).await;
-    Some(browser)
+    crate::workspace::signed_in(app, ADMIN_EMAIL).await
 }
 
 #[tokio::test]

@@ -101,7 +101,8 @@ async fn shop() -> Shop {
     }
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> Option<Browser> {
+/// A browser signed in as `email`, its workspace live.
+pub(crate) async fn signed_in(app: &TestApp, email: &str) -> Option<Browser> {
     let browser = Browser::start("en-US").await?;
     browser.sign_in(&app.base, email, PASSWORD).await;
     browser.wait_for(Locator::Css("body[data-live=true]")).await;
