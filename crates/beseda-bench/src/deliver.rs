@@ -40,6 +40,7 @@ pub async fn deliver(
     for n in 0..messages {
         let m = OutgoingMessage {
             automatic: false,
+            buttons: Vec::new(),
             attachments: Vec::new(),
             template: None,
             dialog_id: ids[n % ids.len()],

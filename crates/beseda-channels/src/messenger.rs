@@ -382,7 +382,9 @@ impl Page {
     /// page with the Human Agent permission answers with its tag.
     pub async fn send(&self, reply: &DeliveryJob, files: Vec<OutgoingFile>) -> SendResult {
         let mut bodies = Vec::new();
-        if !reply.text.is_empty() {
+        // Quick replies show over the composer under the last message: the text goes last.
+        let quick = !reply.buttons.is_empty();
+        if !reply.text.is_empty() && !quick {
             bodies.push(json!({"text": reply.text}));
         }
         for f in files {
@@ -398,6 +400,14 @@ impl Page {
                 Ok(Err(e)) => return refusal(e),
                 Err(e) => return SendResult::RetryAfter(None, e.to_string()),
             }
+        }
+        if quick {
+            let replies: Vec<Value> = reply
+                .buttons
+                .iter()
+                .map(|b| json!({"content_type": "text", "title": b, "payload": b}))
+                .collect();
+            bodies.push(json!({"text": reply.text, "quick_replies": replies}));
         }
         let mut first = None;
         for mut message in bodies {

@@ -449,7 +449,9 @@ impl TelegramBot {
     }
 
     /// Sends a reply: its text, or its files with the text as their caption, quoting the
-    /// client's message it answers. Several images go as one album.
+    /// client's message it answers. Several images go as one album. Quick replies are a reply
+    /// keyboard that hides after a tap; it hangs on a text message, so with files the text
+    /// follows them.
     pub async fn send(&self, reply: &DeliveryJob, files: Vec<OutgoingFile>) -> SendResult {
         let chat = reply.contact_external_id.as_str();
         let quote = reply
@@ -457,10 +459,20 @@ impl TelegramBot {
             .as_deref()
             .and_then(|q| q.split_once(':'))
             .and_then(|(_, id)| id.parse::<i64>().ok());
-        let sent = if files.is_empty() {
-            self.send_text(chat, &reply.text, quote).await
-        } else {
-            self.send_files(chat, &reply.text, quote, files).await
+        let keyboard = (!reply.buttons.is_empty()).then(|| {
+            let rows: Vec<Value> = reply.buttons.iter().map(|b| json!([{"text": b}])).collect();
+            json!({"keyboard": rows, "one_time_keyboard": true, "resize_keyboard": true})
+        });
+        let sent = match (files.is_empty(), keyboard) {
+            (true, keyboard) => self.send_text(chat, &reply.text, quote, keyboard).await,
+            (false, None) => self.send_files(chat, &reply.text, quote, files).await,
+            (false, Some(keyboard)) => match self.send_files(chat, "", quote, files).await {
+                Ok(Ok(first)) => self
+                    .send_text(chat, &reply.text, None, Some(keyboard))
+                    .await
+                    .map(|r| r.map(|_| first)),
+                refused => refused,
+            },
         };
         match sent {
             Ok(Ok(m)) => SendResult::Sent {
@@ -512,10 +524,14 @@ impl TelegramBot {
         chat: &str,
         text: &str,
         quote: Option<i64>,
+        keyboard: Option<Value>,
     ) -> Result<Result<SentMessage, ApiRefusal>, ConnectorError> {
         let mut body = json!({"chat_id": chat, "text": text});
         if let Some(id) = quote {
             body["reply_parameters"] = reply_parameters(id);
+        }
+        if let Some(k) = keyboard {
+            body["reply_markup"] = k;
         }
         self.call::<SentMessage>("sendMessage", body).await
     }
@@ -533,7 +549,7 @@ impl TelegramBot {
         let mut caption = Some(text).filter(|t| !t.is_empty());
         let mut quote = quote;
         if caption.is_some_and(|t| t.chars().count() > CAPTION_CHARS) {
-            match self.send_text(chat, text, quote).await? {
+            match self.send_text(chat, text, quote, None).await? {
                 Ok(m) => first = Some(m),
                 Err(r) => return Ok(Err(r)),
             }

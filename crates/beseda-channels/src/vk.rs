@@ -589,6 +589,16 @@ impl VkGroup {
         if !attachments.is_empty() {
             params.push(("attachment", attachments.join(",")));
         }
+        if !reply.buttons.is_empty() {
+            // Quick replies: a one-time keyboard, a button a row; a tap sends its label.
+            let rows: Vec<Value> = reply
+                .buttons
+                .iter()
+                .map(|b| serde_json::json!([{"action": {"type": "text", "label": b}, "color": "secondary"}]))
+                .collect();
+            let keyboard = serde_json::json!({"one_time": true, "buttons": rows});
+            params.push(("keyboard", keyboard.to_string()));
+        }
         if let Some(q) = reply
             .quote_external_id
             .as_ref()

@@ -475,6 +475,12 @@ impl WhatsappNumber {
             }
         }
         let mut text = Some(reply.text.clone()).filter(|t| !t.is_empty());
+        // Reply buttons hang on an interactive message of their own, sent last.
+        let interactive = if reply.buttons.is_empty() {
+            None
+        } else {
+            text.take().map(|t| interactive(t, &reply.buttons))
+        };
         let captioned = media
             .first()
             .is_some_and(|(v, _)| v.kind != AttachmentKind::Audio);
@@ -497,6 +503,7 @@ impl WhatsappNumber {
             }
             bodies.push(json!({"type": kind, kind: object}));
         }
+        bodies.extend(interactive.into_iter().flatten());
         let mut first = None;
         for mut body in bodies {
             body["messaging_product"] = json!("whatsapp");
@@ -578,6 +585,28 @@ fn template_of(t: &Value) -> Option<Template> {
         body,
         footer: component("FOOTER"),
     })
+}
+
+/// The text with reply buttons under it: an interactive message, whose body holds at most
+/// 1,024 characters; a longer text goes before it on its own. A tap comes back as a
+/// `button_reply` with the label as its title.
+fn interactive(text: String, labels: &[String]) -> Vec<Value> {
+    const BODY_CHARS: usize = 1024;
+    let buttons: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"type": "reply", "reply": {"id": format!("b{i}"), "title": l}}))
+        .collect();
+    let mut bodies = Vec::new();
+    let body = if text.chars().count() > BODY_CHARS {
+        bodies.push(json!({"type": "text", "text": {"body": text, "preview_url": true}}));
+        "⬆".to_owned()
+    } else {
+        text
+    };
+    bodies.push(json!({"type": "interactive", "interactive": {
+        "type": "button", "body": {"text": body}, "action": {"buttons": buttons}}}));
+    bodies
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ fn reply(text: &str, quote: Option<&str>) -> DeliveryJob {
         author_name: Some("Maria".into()),
         attachments: Vec::new(),
         template: None,
+        buttons: Vec::new(),
         created_at: Timestamp(1),
         target: DeliveryTarget::Nowhere,
     }
@@ -67,7 +68,8 @@ async fn a_bot_is_checked_given_a_webhook_and_its_replies_sent() {
         [SentText {
             chat_id: "42".into(),
             text: "Добрый день!".into(),
-            reply_to: Some(5)
+            reply_to: Some(5),
+            keyboard: Vec::new(),
         }]
     );
 
@@ -227,4 +229,32 @@ async fn a_refused_album_fails_with_the_reason() {
         bot.send(&reply("Два вида", None), album).await,
         SendResult::Failed(f) if f.code == "blocked_by_client"
     ));
+}
+
+#[tokio::test]
+async fn quick_replies_are_a_one_time_keyboard_under_the_text() {
+    use beseda_core::attachment::AttachmentKind;
+    let fake = FakeTelegram::start(TOKEN).await;
+    let bot = TelegramBot::new(&fake.api, TOKEN);
+    let mut with_buttons = reply("Which size?", None);
+    with_buttons.buttons = vec!["S".into(), "M".into(), "L".into()];
+    bot.send(&with_buttons, Vec::new()).await;
+    assert_eq!(fake.sent()[0].text, "Which size?");
+    assert_eq!(fake.sent()[0].keyboard, ["S", "M", "L"]);
+
+    // With a file, the file goes first without a caption and the text carries the keyboard.
+    let sent = bot
+        .send(&with_buttons, vec![file("chart.pdf", AttachmentKind::File)])
+        .await;
+    let files = fake.sent_files();
+    assert_eq!(
+        (files.len(), files[0].caption.as_deref()),
+        (1, None),
+        "the caption moves to the keyboard's message"
+    );
+    assert_eq!(fake.sent()[1].keyboard, ["S", "M", "L"]);
+    assert!(
+        matches!(sent, SendResult::Sent { .. }),
+        "answered with the first message's id: {sent:?}"
+    );
 }

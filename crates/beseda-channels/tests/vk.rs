@@ -28,6 +28,7 @@ fn reply(message: i64, text: &str) -> DeliveryJob {
         author_name: Some("Maria".into()),
         attachments: Vec::new(),
         template: None,
+        buttons: Vec::new(),
         created_at: Timestamp(1),
         target: DeliveryTarget::Nowhere,
     }
@@ -141,4 +142,20 @@ async fn vk_errors_become_waits_or_failures() {
         SendResult::RetryAfter(None, why) => assert!(!why.contains(TOKEN), "{why}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn quick_replies_are_a_one_time_keyboard() {
+    let fake = FakeVk::start(TOKEN).await;
+    let g = group(&fake, TOKEN);
+    let mut with_buttons = reply(9, "Доставка или самовывоз?");
+    with_buttons.buttons = vec!["Доставка".into(), "Самовывоз".into()];
+    g.send(&with_buttons, Vec::new()).await;
+    g.send(&reply(10, "Спасибо!"), Vec::new()).await;
+    let sent = fake.sent();
+    assert_eq!(
+        sent[0].keyboard,
+        Some((vec!["Доставка".into(), "Самовывоз".into()], true))
+    );
+    assert_eq!(sent[1].keyboard, None, "no keyboard without buttons");
 }

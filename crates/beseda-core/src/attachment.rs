@@ -69,11 +69,17 @@ pub struct AttachmentView {
     pub created_at: Timestamp,
 }
 
-/// Who an unsent upload belongs to: a manager writing in a dialog, or a module's channel.
+/// Who an unsent upload belongs to: a manager or a bot writing in a dialog, a module's channel,
+/// or a website visitor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Uploader {
     Manager {
         manager: ManagerId,
+        dialog: DialogId,
+    },
+    /// A bot, into a dialog it holds (F37).
+    Bot {
+        bot: crate::ids::BotId,
         dialog: DialogId,
     },
     Channel(ChannelId),
@@ -82,6 +88,27 @@ pub enum Uploader {
         channel: ChannelId,
         session: crate::ids::VisitorSessionId,
     },
+}
+
+impl Uploader {
+    /// The author of a company message, writing in `dialog`.
+    pub fn author(by: crate::dialog::Responsible, dialog: DialogId) -> Uploader {
+        match by {
+            crate::dialog::Responsible::Manager(manager) => Uploader::Manager { manager, dialog },
+            crate::dialog::Responsible::Bot(bot) => Uploader::Bot { bot, dialog },
+        }
+    }
+
+    /// The manager or bot and the dialog, for an upload into a dialog.
+    pub fn in_dialog(self) -> Option<(crate::dialog::Responsible, DialogId)> {
+        match self {
+            Uploader::Manager { manager, dialog } => {
+                Some((crate::dialog::Responsible::Manager(manager), dialog))
+            }
+            Uploader::Bot { bot, dialog } => Some((crate::dialog::Responsible::Bot(bot), dialog)),
+            Uploader::Channel(_) | Uploader::Visitor { .. } => None,
+        }
+    }
 }
 
 /// A stored file to record.
@@ -107,7 +134,8 @@ pub struct StoredAttachment {
     pub preview_key: Option<String>,
     pub dialog_id: Option<DialogId>,
     pub channel_id: Option<ChannelId>,
-    pub uploaded_by: Option<ManagerId>,
+    /// The manager or bot that uploaded it into its dialog.
+    pub uploaded_by: Option<crate::dialog::Responsible>,
     /// The website visitor's session that uploaded it (F39).
     pub visitor_session: Option<crate::ids::VisitorSessionId>,
 }

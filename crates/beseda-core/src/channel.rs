@@ -94,6 +94,16 @@ impl ChannelKind {
             ),
             ChannelKind::Custom => (limits(None, None, None, None), true, true, true),
         };
+        // What each messenger's quick replies allow: Telegram's reply keyboard, VK's keyboard,
+        // WhatsApp's reply buttons, Messenger's and Instagram's quick replies.
+        let buttons = |max, max_chars| ButtonLimits { max, max_chars };
+        let buttons = match self {
+            ChannelKind::Telegram | ChannelKind::Widget => buttons(10, 64),
+            ChannelKind::Vk => buttons(10, 40),
+            ChannelKind::WhatsappBusiness => buttons(3, 20),
+            ChannelKind::FbInstagram => buttons(13, 20),
+            ChannelKind::WhatsappQr | ChannelKind::Custom => ButtonLimits::default(),
+        };
         Capabilities {
             text: TextCapabilities {
                 create: true,
@@ -109,6 +119,7 @@ impl ChannelKind {
             reports_read: read,
             reply_window_secs: None,
             templates: false,
+            buttons,
         }
     }
 }
@@ -133,6 +144,18 @@ pub struct Capabilities {
     /// (`GET /api/v1/dialogs/{id}/templates`).
     #[serde(default)]
     pub templates: bool,
+    /// Quick-reply buttons a bot's message may carry (F37); a module declares its own, none
+    /// when it does not.
+    #[serde(default)]
+    pub buttons: ButtonLimits,
+}
+
+/// How many quick-reply buttons a message may carry and how long a label may be; `max` 0:
+/// the channel shows none. A client's tap comes back as a message with the label's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ButtonLimits {
+    pub max: u32,
+    pub max_chars: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

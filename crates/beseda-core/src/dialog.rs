@@ -317,6 +317,10 @@ pub struct MessageView {
     /// The channel's id of a client message (what made its push idempotent).
     #[serde(default)]
     pub external_id: Option<String>,
+    /// Quick-reply buttons under a bot's message (F37): the client taps one to answer with its
+    /// label.
+    #[serde(default)]
+    pub buttons: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -429,6 +433,8 @@ pub struct OutgoingMessage {
     /// An automatic notice (the distribution bot's greeting): not an answer, so the client
     /// still waits (F34).
     pub automatic: bool,
+    /// Quick-reply labels under the message (a bot's, F37), checked against the channel.
+    pub buttons: Vec<String>,
 }
 
 /// Where to read a dialog's feed from.

@@ -132,6 +132,8 @@ pub struct DeliveryJob {
     pub attachments: Vec<crate::attachment::AttachmentView>,
     /// A template to send instead of the text, which is its rendering.
     pub template: Option<crate::connector::TemplateUse>,
+    /// Quick-reply labels to show under the text (F37), within the channel's limits.
+    pub buttons: Vec<String>,
     pub created_at: Timestamp,
     pub target: DeliveryTarget,
 }

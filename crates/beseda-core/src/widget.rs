@@ -341,6 +341,9 @@ pub struct VisitorMessage {
     pub attachments: Vec<VisitorFile>,
     pub edited: bool,
     pub deleted: bool,
+    /// Quick replies under a company message; the widget offers them while it is the newest
+    /// message, and a tap sends the label.
+    pub buttons: Vec<String>,
 }
 
 /// A file of a message, as the visitor sees it.
@@ -423,6 +426,11 @@ impl VisitorMessage {
             attachments: m.attachments.iter().map(VisitorFile::from).collect(),
             edited: m.edited_at.is_some(),
             deleted,
+            buttons: if deleted {
+                Vec::new()
+            } else {
+                m.buttons.clone()
+            },
         })
     }
 }

@@ -77,6 +77,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "distribution",
         include_str!("../migrations/0017_distribution.sql"),
     ),
+    (
+        18,
+        "bot messages",
+        include_str!("../migrations/0018_bot_messages.sql"),
+    ),
 ];
 
 /// Opens (creating the file when missing) and migrates the database at `url`

@@ -61,6 +61,8 @@ pub struct SentWhatsapp {
     pub context: Option<String>,
     /// A template's name, language code and the texts of its body's parameters.
     pub template: Option<(String, String, Vec<String>)>,
+    /// An interactive message's reply buttons' titles (its body is `text`).
+    pub buttons: Vec<String>,
     /// The id Meta gave it (`wamid.OUT<n>`).
     pub id: String,
 }
@@ -78,6 +80,8 @@ pub struct SentMessenger {
     pub metadata: Option<String>,
     /// The message it replies to (`reply_to.mid`).
     pub reply_to: Option<String>,
+    /// Its quick replies' titles.
+    pub quick_replies: Vec<String>,
     /// The id Meta gave it (`m_OUT<n>`).
     pub id: String,
 }
@@ -704,11 +708,29 @@ fn whatsapp_send(s: &mut Inner, phone_number_id: &str, body: &Value) -> Response
     }
     let kind = body["type"].as_str().unwrap_or("text").to_owned();
     let content = &body[kind.as_str()];
-    let text_or_caption = if kind == "text" {
-        &content["body"]
-    } else {
-        &content["caption"]
+    let text_or_caption = match kind.as_str() {
+        "text" => &content["body"],
+        "interactive" => &content["body"]["text"],
+        _ => &content["caption"],
     };
+    // Reply buttons as the Cloud API takes them: one to three, titles of at most 20
+    // characters, under a body of at most 1,024.
+    let buttons: Vec<String> = content["action"]["buttons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["reply"]["title"].as_str().map(str::to_owned))
+        .collect();
+    if kind == "interactive"
+        && (content["type"] != "button"
+            || !(1..=3).contains(&buttons.len())
+            || buttons.iter().any(|b| b.chars().count() > 20)
+            || text_or_caption
+                .as_str()
+                .is_none_or(|t| t.chars().count() > 1024))
+    {
+        return missing("interactive");
+    }
     let template = (kind == "template").then(|| {
         let parameters = content["components"]
             .as_array()
@@ -741,6 +763,7 @@ fn whatsapp_send(s: &mut Inner, phone_number_id: &str, body: &Value) -> Response
         filename: content["filename"].as_str().map(str::to_owned),
         context: body["context"]["message_id"].as_str().map(str::to_owned),
         template,
+        buttons,
         kind,
         id: id.clone(),
     });
@@ -783,6 +806,16 @@ fn messenger_send(s: &mut Inner, body: &Value) -> Response {
         return messenger_failure(&failure);
     }
     let message = &body["message"];
+    // Quick replies as the Send API takes them: at most 13, titles of at most 20 characters.
+    let quick_replies: Vec<String> = message["quick_replies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q["title"].as_str().map(str::to_owned))
+        .collect();
+    if quick_replies.len() > 13 || quick_replies.iter().any(|q| q.chars().count() > 20) {
+        return missing("quick_replies");
+    }
     let attachment = message["attachment"].as_object().map(|a| {
         let payload = &a.get("payload").cloned().unwrap_or_default();
         (
@@ -808,6 +841,7 @@ fn messenger_send(s: &mut Inner, body: &Value) -> Response {
         attachment,
         metadata: message["metadata"].as_str().map(str::to_owned),
         reply_to: body["reply_to"]["mid"].as_str().map(str::to_owned),
+        quick_replies,
         id: id.clone(),
     });
     ok(json!({"recipient_id": recipient, "message_id": id}))

@@ -18,6 +18,8 @@ pub struct SentText {
     pub text: String,
     /// The message it replies to, if any.
     pub reply_to: Option<i64>,
+    /// A reply keyboard's buttons, row by row flattened (`reply_markup.keyboard`).
+    pub keyboard: Vec<String>,
 }
 
 /// What one `sendPhoto`, `sendDocument` or `sendMediaGroup` carried.
@@ -261,6 +263,14 @@ async fn method(
                 chat_id: chat_id.clone(),
                 text: body["text"].as_str().unwrap_or_default().to_owned(),
                 reply_to: body["reply_parameters"]["message_id"].as_i64(),
+                keyboard: body["reply_markup"]["keyboard"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .filter_map(|b| b["text"].as_str().map(str::to_owned))
+                    .collect(),
             });
             let chat: i64 = chat_id.parse().unwrap_or_default();
             json!({"ok": true, "result": {"message_id": id, "chat": {"id": chat, "type": "private"},

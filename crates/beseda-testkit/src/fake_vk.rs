@@ -29,6 +29,8 @@ pub struct SentVk {
     /// The attachments' names (`photo-77_1_key`, `doc-77_2`).
     pub attachments: Vec<String>,
     pub reply_to: Option<i64>,
+    /// The keyboard's text buttons' labels, row by row, and whether it hides after a tap.
+    pub keyboard: Option<(Vec<String>, bool)>,
 }
 
 /// Our callback server, as VK keeps it.
@@ -224,6 +226,20 @@ async fn method(
                     .map(|a| a.split(',').map(str::to_owned).collect())
                     .unwrap_or_default(),
                 reply_to: params.get("reply_to").and_then(|r| r.parse().ok()),
+                keyboard: params
+                    .get("keyboard")
+                    .and_then(|k| serde_json::from_str::<Value>(k).ok())
+                    .map(|k| {
+                        let labels = k["buttons"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_array)
+                            .flatten()
+                            .filter_map(|b| b["action"]["label"].as_str().map(str::to_owned))
+                            .collect();
+                        (labels, k["one_time"] == true)
+                    }),
             };
             let copy = json!({"id": id, "date": 1_700_000_000, "peer_id": peer, "from_id": -GROUP_ID,
                 "out": 1, "text": sent.message, "random_id": random_id, "attachments": [],

@@ -193,6 +193,9 @@ button{cursor:pointer;background:none;border:0;padding:0}
 .bw-fail{display:flex;flex-wrap:wrap;justify-content:flex-end;gap:0 6px;margin:2px 6px 0;font-size:12px}
 .bw-retry{text-decoration:underline;font-size:12px}
 .bw-files{display:flex;flex-direction:column;gap:4px}
+.bw-quick{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px;max-width:100%}
+.bw-quick-btn{max-width:100%;padding:6px 12px;border-radius:16px;border:1px solid var(--bw-accent,#1f6feb);color:var(--bw-accent,#1f6feb);font-size:13px;overflow-wrap:anywhere;text-align:left}
+.bw-quick-btn:hover{background:var(--bw-accent,#1f6feb);color:var(--bw-on-accent,#fff)}
 .bw-text+.bw-files{margin-top:6px}
 .bw-chip{display:flex;align-items:center;gap:8px;max-width:100%;padding:6px 10px;border-radius:10px;background:rgba(127,127,127,.16);font-size:13px;text-align:left}
 .bw-chip .bw-i{width:16px;height:16px}
@@ -552,6 +555,7 @@ button{cursor:pointer;background:none;border:0;padding:0}
       files: Array.isArray(m.attachments) ? m.attachments : [],
       edited: !!m.edited,
       deleted: !!m.deleted,
+      buttons: Array.isArray(m.buttons) ? m.buttons.map(String) : [],
     };
   }
 
@@ -641,6 +645,7 @@ button{cursor:pointer;background:none;border:0;padding:0}
       files,
       edited: false,
       deleted: false,
+      buttons: [],
       local: "pending",
       error: "",
       payload,
@@ -669,6 +674,15 @@ button{cursor:pointer;background:none;border:0;padding:0}
     } finally {
       S.submitting = false;
     }
+  }
+
+  // A tap on a bot's quick reply answers with its label, whatever the composer holds.
+  function quickReply(label) {
+    if (needsPrechat() && !acceptPrechat()) return;
+    const rec = localMessage(label, []);
+    S.msgs.push(rec);
+    render({ bottom: true });
+    deliver(rec);
   }
 
   // Sends (or re-sends, with the same client_id) a local message.
@@ -982,6 +996,7 @@ button{cursor:pointer;background:none;border:0;padding:0}
     const nodes = [ui.away, S.hasMore && ui.more, ui.greeting].filter(Boolean);
     let prev = null;
     let prevDay = "";
+    const newest = S.msgs[S.msgs.length - 1];
     for (const rec of S.msgs) {
       const day = new Date(rec.at).toDateString();
       if (day !== prevDay) {
@@ -990,7 +1005,7 @@ button{cursor:pointer;background:none;border:0;padding:0}
         prev = null;
       }
       const first = !prev || prev.from !== rec.from || prev.agent !== rec.agent;
-      drawMessage(rec, first);
+      drawMessage(rec, first, rec === newest);
       nodes.push(rec.el);
       prev = rec;
     }
@@ -1016,10 +1031,12 @@ button{cursor:pointer;background:none;border:0;padding:0}
     return el;
   }
 
-  function drawMessage(rec, first) {
+  function drawMessage(rec, first, newest) {
+    // Quick replies are offered under the newest message only: an answer retires them.
+    const buttons = newest && rec.from === "company" ? rec.buttons : [];
     const sig = JSON.stringify([
       rec.id, rec.text, rec.status, rec.local, rec.error, rec.edited, rec.deleted, rec.agent,
-      rec.at, rec.files.map((f) => f.id), first,
+      rec.at, rec.files.map((f) => f.id), first, buttons,
     ]);
     if (rec.el && rec.sig === sig) return;
     rec.sig = sig;
@@ -1033,7 +1050,18 @@ button{cursor:pointer;background:none;border:0;padding:0}
         bubble(rec),
         meta(rec),
         rec.local === "failed" && failure(rec),
+        buttons.length > 0 && quickReplies(buttons),
       ]),
+    );
+  }
+
+  function quickReplies(labels) {
+    return h(
+      "div",
+      { class: "bw-quick", role: "group" },
+      ...labels.map((label) =>
+        h("button", { type: "button", class: "bw-quick-btn", text: label, onclick: () => quickReply(label) }),
+      ),
     );
   }
 

@@ -145,7 +145,7 @@ pub async fn check_unsent(
             Uploader::Visitor { channel, session } => {
                 a.channel_id == Some(channel) && a.visitor_session == Some(session)
             }
-            Uploader::Manager { .. } => false,
+            Uploader::Manager { .. } | Uploader::Bot { .. } => false,
         };
         if let Some(a) = &found
             && a.view.message_id.is_some()
@@ -155,13 +155,9 @@ pub async fn check_unsent(
         }
         let ok = found.filter(|a| {
             a.view.message_id.is_none()
-                && match uploader {
-                    Uploader::Manager { manager, dialog } => {
-                        a.dialog_id == Some(dialog) && a.uploaded_by == Some(manager)
-                    }
-                    Uploader::Channel(_) | Uploader::Visitor { .. } => {
-                        a.dialog_id.is_none() && own_channel(a)
-                    }
+                && match uploader.in_dialog() {
+                    Some((by, dialog)) => a.dialog_id == Some(dialog) && a.uploaded_by == Some(by),
+                    None => a.dialog_id.is_none() && own_channel(a),
                 }
         });
         match ok {
@@ -229,6 +225,17 @@ impl AttachmentService {
         session: crate::ids::VisitorSessionId,
     ) -> UploadBatch<'_> {
         self.batch(caps, Uploader::Visitor { channel, session })
+    }
+
+    /// Files a bot uploads to send in a dialog it holds (its limits from
+    /// `BotService::upload_limits`).
+    pub fn bot_uploads(
+        &self,
+        caps: Capabilities,
+        bot: crate::ids::BotId,
+        dialog: DialogId,
+    ) -> UploadBatch<'_> {
+        self.batch(caps, Uploader::Bot { bot, dialog })
     }
 
     /// A file a website visitor may download: one of their dialog's, or their own upload that
@@ -383,7 +390,7 @@ impl AttachmentService {
             return Err(CoreError::NotFound("attachment"));
         };
         let visible = match (a.view.message_id, a.dialog_id) {
-            (None, _) => a.uploaded_by == Some(actor.id()),
+            (None, _) => a.uploaded_by == Some(actor.party()),
             (Some(_), Some(dialog)) => match self.store.dialog_access(dialog).await? {
                 Some(d) => Viewer::of(actor).may_see(d.responsible),
                 None => false,

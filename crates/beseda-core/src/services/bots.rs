@@ -2,11 +2,14 @@
 //! reads the dialogs it may see and acts on those it holds: writes, hands them on, closes
 //! them, tags their clients. Every write goes through the same store rules as a manager's.
 
+use super::attachments::check_unsent;
+use crate::attachment::{StoredAttachment, Uploader};
 use crate::bot::{Bot, BotChange, NewBot};
+use crate::channel::Capabilities;
 use crate::dialog::{DialogView, FeedPage, MessageView, OutgoingMessage, Responsible, Viewer};
 use crate::error::{CoreError, CoreResult};
 use crate::event::{EventBus, EventId};
-use crate::ids::{BotId, ChannelId, DialogId, ManagerId, TagId};
+use crate::ids::{AttachmentId, BotId, ChannelId, DialogId, ManagerId, TagId};
 use crate::library::{ClientCard, ClientTag};
 use crate::manager::Actor;
 use crate::secret::{Token, TokenHasher};
@@ -45,6 +48,16 @@ pub struct BotSecrets {
     pub token: Token,
     /// Signs the events POSTed to its webhook.
     pub webhook_secret: String,
+}
+
+/// What a bot writes to a client.
+#[derive(Clone, Debug, Default)]
+pub struct BotReply {
+    pub body: String,
+    /// The bot's own unsent uploads into the dialog.
+    pub attachments: Vec<AttachmentId>,
+    /// Quick-reply labels.
+    pub buttons: Vec<String>,
 }
 
 /// Whom a bot hands a dialog to.
@@ -208,6 +221,31 @@ impl BotService {
         }
     }
 
+    /// The limits files uploaded into a dialog the bot holds must keep: its channel's.
+    pub async fn upload_limits(&self, bot: &Bot, id: DialogId) -> CoreResult<Capabilities> {
+        Ok(self.held(bot, id).await?.capabilities)
+    }
+
+    /// A file the bot may download: one sent in a dialog it sees, or its own unsent upload.
+    /// Anything else is "not found", so its existence is not revealed.
+    pub async fn attachment(&self, bot: &Bot, id: AttachmentId) -> CoreResult<StoredAttachment> {
+        let a = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(CoreError::NotFound("attachment"))?;
+        let visible = match (a.view.message_id, a.dialog_id) {
+            (None, _) => a.uploaded_by == Some(Responsible::Bot(bot.id)),
+            (Some(_), Some(dialog)) => self.seen(bot, dialog).await.is_ok(),
+            (Some(_), None) => false,
+        };
+        if visible {
+            Ok(a)
+        } else {
+            Err(CoreError::NotFound("attachment"))
+        }
+    }
+
     /// The dialog, if the bot holds it; one it does not is refused (`dialog_not_yours`).
     async fn held(&self, bot: &Bot, id: DialogId) -> CoreResult<DialogAccess> {
         let d = self
@@ -222,12 +260,15 @@ impl BotService {
         }
     }
 
-    pub async fn dialog(&self, bot: &Bot, id: DialogId) -> CoreResult<DialogView> {
-        self.seen(bot, id).await?;
-        self.store
+    /// A dialog it sees, and what its channel can carry.
+    pub async fn dialog(&self, bot: &Bot, id: DialogId) -> CoreResult<(DialogView, Capabilities)> {
+        let access = self.seen(bot, id).await?;
+        let view = self
+            .store
             .dialog_view(id, BOT_READER, self.clock.now())
             .await?
-            .ok_or(CoreError::NotFound("dialog"))
+            .ok_or(CoreError::NotFound("dialog"))?;
+        Ok((view, access.capabilities))
     }
 
     pub async fn feed(
@@ -243,17 +284,32 @@ impl BotService {
             .await
     }
 
-    /// A message as the bot, in a dialog it holds (F37); the same checks as a manager's.
-    pub async fn send(&self, bot: &Bot, id: DialogId, body: &str) -> CoreResult<MessageView> {
+    /// A message as the bot, in a dialog it holds (F37): text, its own uploads into the
+    /// dialog, quick-reply buttons; the same checks as a manager's, and the channel's limits.
+    pub async fn send(&self, bot: &Bot, id: DialogId, reply: BotReply) -> CoreResult<MessageView> {
         let d = self.held(bot, id).await?;
-        super::dialogs::check_outgoing(&d, body, false, false, self.clock.now())?;
+        let files = !reply.attachments.is_empty();
+        super::dialogs::check_outgoing(&d, &reply.body, files, false, self.clock.now())?;
+        super::dialogs::check_buttons(&d, &reply.body, &reply.buttons)?;
+        let uploader = Uploader::Bot {
+            bot: bot.id,
+            dialog: id,
+        };
+        check_unsent(
+            self.store.as_ref(),
+            &d.capabilities,
+            &reply.attachments,
+            uploader,
+        )
+        .await?;
         let m = OutgoingMessage {
             automatic: false,
+            buttons: reply.buttons,
             dialog_id: id,
             author: Responsible::Bot(bot.id),
-            body: body.to_owned(),
+            body: reply.body,
             quote: None,
-            attachments: Vec::new(),
+            attachments: reply.attachments,
             template: None,
         };
         let guard = Guard::ResponsibleIs(Responsible::Bot(bot.id));

@@ -23,6 +23,60 @@ pub const MAX_FEED_PAGE: u32 = 200;
 
 /// What every company message must pass, whoever writes it: its length (F30), what the
 /// channel can send (F16), a blocked client (F10), and the messenger's reply window.
+/// Quick-reply buttons (F37): as many and as long as the channel shows, each label once, under
+/// a text (every messenger hangs them on one).
+pub(crate) fn check_buttons(d: &DialogAccess, body: &str, buttons: &[String]) -> CoreResult<()> {
+    if buttons.is_empty() {
+        return Ok(());
+    }
+    let limits = d.capabilities.buttons;
+    let refuse =
+        |code: &'static str, message: String| Err(CoreError::Unprocessable { code, message });
+    if limits.max == 0 {
+        return refuse(
+            "buttons_not_supported",
+            "this channel shows no quick-reply buttons".into(),
+        );
+    }
+    if buttons.len() > usize::try_from(limits.max).unwrap_or(usize::MAX) {
+        return refuse(
+            "too_many_buttons",
+            format!("this channel shows at most {} buttons", limits.max),
+        );
+    }
+    if body.trim().is_empty() {
+        return Err(CoreError::invalid(
+            "text",
+            "buttons need a text to hang under",
+        ));
+    }
+    for (i, label) in buttons.iter().enumerate() {
+        let chars = label.chars().count();
+        if label.trim().is_empty() || label.chars().any(char::is_control) {
+            return Err(CoreError::invalid(
+                format!("buttons[{i}]"),
+                "a label is one line of visible text",
+            ));
+        }
+        if chars > usize::try_from(limits.max_chars).unwrap_or(usize::MAX) {
+            return Err(CoreError::invalid(
+                format!("buttons[{i}]"),
+                format!(
+                    "this channel shows labels of at most {} characters",
+                    limits.max_chars
+                ),
+            ));
+        }
+        if buttons[..i].contains(label) {
+            return Err(CoreError::invalid(
+                format!("buttons[{i}]"),
+                "each label once: a tap answers with the label",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_outgoing(
     d: &DialogAccess,
     body: &str,
@@ -224,6 +278,7 @@ impl DialogService {
         };
         let message = OutgoingMessage {
             automatic: false,
+            buttons: Vec::new(),
             dialog_id: id,
             author: actor.party(),
             body: body.to_owned(),

@@ -227,6 +227,7 @@ impl DistributionService {
         }
         let m = OutgoingMessage {
             automatic: true,
+            buttons: Vec::new(),
             dialog_id: dialog,
             author: Responsible::Bot(bot),
             body: text.to_owned(),

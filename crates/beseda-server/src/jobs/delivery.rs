@@ -174,6 +174,7 @@ impl DeliveryWorker {
                     // The module fetches the bytes with its X-Transport-Token.
                     "url": format!("{}/api/transport/v1/attachments/{}", self.public_url, a.id),
                 })).collect::<Vec<_>>(),
+                "buttons": job.buttons,
                 "created_at": job.created_at,
             }
         })

@@ -7,6 +7,7 @@ use crate::common::client::Caller;
 use crate::common::{ADMIN_EMAIL, TestApp};
 use beseda_core::channel::ChannelKind;
 use beseda_testkit::fake_bot::FakeBot;
+use beseda_testkit::fake_module::FakeModule;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -19,6 +20,7 @@ on_both_backends!(
     f37_bot_events_come_to_its_webhook_signed_in_order_and_survive_failures,
     f37_a_bot_socket_streams_live_and_resumes_after_a_gap,
     f37_a_bot_hands_a_dialog_to_a_group_s_present_member,
+    f37_a_bot_sends_files_and_quick_replies_within_the_channel_s_limits,
 );
 
 /// A bot's caller, by its token.
@@ -375,5 +377,164 @@ async fn f37_a_bot_hands_a_dialog_to_a_group_s_present_member(app: TestApp) {
     );
     bot.post(&assign, json!({"to": {"type": "group", "id": 999}}))
         .refused(403, "dialog_not_yours")
+        .await;
+}
+
+/// A file as a one-part upload form.
+fn one_file(name: &'static str, bytes: &'static [u8]) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name),
+    )
+}
+
+async fn f37_a_bot_sends_files_and_quick_replies_within_the_channel_s_limits(app: TestApp) {
+    let fake = FakeModule::start().await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let connected = admin.connect_module(&fake.webhook_url).await;
+    fake.set_secret(&connected.webhook_secret);
+    let plain = app.channel(ChannelKind::Custom).await;
+    let pushed = connected
+        .module
+        .post(
+            "/api/transport/v1/messages",
+            json!({"channel_id": connected.channel, "customer": {"external_id": "u1"},
+                "external_id": "in-1", "text": "Hi"}),
+        )
+        .expect(200)
+        .await;
+    let d = pushed["dialog_id"].as_i64().unwrap();
+    let other = app.new_dialog(plain, "2").await;
+    let created = register(&admin, "Catalogue bot", &[connected.channel, plain.0], None).await;
+    let bot = as_bot(&app, created["token"].as_str().unwrap());
+    let me = json!({"to": {"type": "bot", "id": created["bot"]["id"]}});
+    let stranger = register(&admin, "Other bot", &[plain.0], None).await;
+    let stranger = as_bot(&app, stranger["token"].as_str().unwrap());
+
+    // Files go only into a dialog the bot holds.
+    let upload = format!("/api/bot/v1/dialogs/{d}/attachments");
+    bot.upload(&upload, one_file("price.pdf", b"%PDF-1.4 prices"))
+        .refused(403, "dialog_not_yours")
+        .await;
+    bot.post(&format!("/api/bot/v1/dialogs/{d}/assign"), me.clone())
+        .expect(204)
+        .await;
+    bot.post(&format!("/api/bot/v1/dialogs/{other}/assign"), me)
+        .expect(204)
+        .await;
+    let shown = bot
+        .get(&format!("/api/bot/v1/dialogs/{d}"))
+        .expect(200)
+        .await;
+    assert_eq!(
+        shown["capabilities"]["buttons"],
+        json!({"max": 10, "max_chars": 64})
+    );
+    let file = bot
+        .upload(&upload, one_file("price.pdf", b"%PDF-1.4 prices"))
+        .expect(201)
+        .await[0]["id"]
+        .clone();
+    // Its own unsent upload it may read back; another bot may not.
+    let own = bot
+        .raw(
+            reqwest::Method::GET,
+            &format!("/api/bot/v1/attachments/{file}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    assert_eq!(&own.bytes().await.unwrap()[..], b"%PDF-1.4 prices");
+    stranger
+        .get(&format!("/api/bot/v1/attachments/{file}"))
+        .refused(404, "not_found")
+        .await;
+
+    // Refusals write nothing and keep the upload for the next try.
+    let write = format!("/api/bot/v1/dialogs/{d}/messages");
+    let before = admin.feed(d).await.len();
+    let eleven: Vec<String> = (1..=11).map(|i| i.to_string()).collect();
+    for (body, code) in [
+        (
+            json!({"body": "Pick", "buttons": eleven}),
+            "too_many_buttons",
+        ),
+        (
+            json!({"body": "Pick", "buttons": ["Yes", "Yes"]}),
+            "invalid_value",
+        ),
+        (
+            json!({"body": "Pick", "buttons": ["Yes", " "]}),
+            "invalid_value",
+        ),
+        (
+            json!({"body": "Pick", "buttons": ["Line\nbreak"]}),
+            "invalid_value",
+        ),
+        (
+            json!({"body": "Pick", "buttons": ["x".repeat(65)]}),
+            "invalid_value",
+        ),
+        (
+            json!({"body": "", "attachment_ids": [file], "buttons": ["Yes"]}),
+            "invalid_value",
+        ),
+        (
+            json!({"body": "Pick", "attachment_ids": [999_999]}),
+            "invalid_attachment",
+        ),
+    ] {
+        bot.post(&write, body).refused(422, code).await;
+    }
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{other}/messages"),
+        json!({"body": "Pick", "buttons": ["Yes"]}),
+    )
+    .refused(422, "buttons_not_supported")
+    .await;
+    assert_eq!(admin.feed(d).await.len(), before);
+
+    let sent = bot
+        .post(
+            &write,
+            json!({"body": "Our prices. Anything else?", "attachment_ids": [file],
+                "buttons": ["Yes", "No, thanks"]}),
+        )
+        .expect(201)
+        .await;
+    assert_eq!(sent["buttons"], json!(["Yes", "No, thanks"]));
+    assert_eq!(sent["attachments"][0]["file_name"], "price.pdf");
+    // The upload is spent: a second message cannot take it.
+    bot.post(&write, json!({"body": "again", "attachment_ids": [file]}))
+        .refused(422, "invalid_attachment")
+        .await;
+    // Managers see the buttons in the feed; the module receives them with the file.
+    let last = admin.feed(d).await.pop().unwrap();
+    assert_eq!(last["buttons"], json!(["Yes", "No, thanks"]));
+    let mut delivered = None;
+    for _ in 0..200 {
+        delivered = fake.payloads().into_iter().find(|p| p["id"] == sent["id"]);
+        if delivered.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered = delivered.expect("delivered to the module");
+    assert_eq!(delivered["buttons"], json!(["Yes", "No, thanks"]));
+    assert_eq!(delivered["attachments"][0]["file_name"], "price.pdf");
+    // Sent, the file is readable by the bots that see the dialog.
+    let sent_file = bot
+        .raw(
+            reqwest::Method::GET,
+            &format!("/api/bot/v1/attachments/{file}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent_file.status(), 200);
+    stranger
+        .get(&format!("/api/bot/v1/attachments/{file}"))
+        .refused(404, "not_found")
         .await;
 }

@@ -318,3 +318,106 @@ async fn a_page_and_its_instagram_talk_both_ways_on_sqlite() {
 async fn a_page_and_its_instagram_talk_both_ways_on_postgres() {
     a_page_and_its_instagram_talk_both_ways(TestBackend::Postgres).await;
 }
+
+/// F37: a bot's quick replies go to Messenger as the Send API's `quick_replies` on the text
+/// (after its files, so they show under the last message), and a tap comes back as a message
+/// with the title.
+async fn a_bots_quick_replies_are_messenger_quick_replies(backend: TestBackend) {
+    use crate::common::client::Caller;
+    let fake = FakeMeta::start().await;
+    let Some(app): Option<TestApp> = app_with(backend, &fake).await else {
+        return;
+    };
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let hook = app.url("/hooks/meta");
+    let fb = admin
+        .post("/api/v1/connectors", page("facebook", false))
+        .expect(201)
+        .await;
+    let message = |mid: &str, text: &str| {
+        fake_meta::page_hook(
+            "page",
+            vec![fake_meta::page_entry(
+                PAGE_ID,
+                now_ms(),
+                vec![fake_meta::fb_message(
+                    "PSID7",
+                    PAGE_ID,
+                    now_ms(),
+                    mid,
+                    Some(text),
+                    Vec::new(),
+                )],
+            )],
+        )
+    };
+    assert_eq!(
+        fake.push(&hook, &message("m_Q1", "Здравствуйте")).await.0,
+        200
+    );
+    let dialog = admin.dialog_ids("").await[0];
+    let created = admin
+        .post(
+            "/api/v1/bots",
+            json!({"name": "Helper", "channels": [fb["id"]]}),
+        )
+        .expect(201)
+        .await;
+    let bot = Caller::bot_at(&app.base, created["token"].as_str().unwrap());
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{dialog}/assign"),
+        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+    )
+    .expect(204)
+    .await;
+    let file = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"%PDF-1.4 catalogue".to_vec()).file_name("catalogue.pdf"),
+    );
+    let uploaded = bot
+        .upload(&format!("/api/bot/v1/dialogs/{dialog}/attachments"), file)
+        .expect(201)
+        .await;
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{dialog}/messages"),
+        json!({"body": "Каталог. Что показать?", "attachment_ids": [uploaded[0]["id"]],
+            "buttons": ["Диваны", "Кресла"]}),
+    )
+    .expect(201)
+    .await;
+    let mut sent = Vec::new();
+    for _ in 0..200 {
+        sent = fake.sent_messenger();
+        if sent.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent.len(), 2, "the file, then the text: {sent:?}");
+    assert_eq!(
+        sent[0].attachment.as_ref().map(|a| a.0.as_str()),
+        Some("file")
+    );
+    assert!(sent[0].quick_replies.is_empty());
+    assert_eq!(sent[1].text.as_deref(), Some("Каталог. Что показать?"));
+    assert_eq!(sent[1].quick_replies, ["Диваны", "Кресла"]);
+
+    let mut tap = message("m_Q2", "Кресла");
+    tap["entry"][0]["messaging"][0]["message"]["quick_reply"] = json!({"payload": "Кресла"});
+    assert_eq!(fake.push(&hook, &tap).await.0, 200);
+    admin
+        .wait_feed(dialog, |m| {
+            m["author"]["type"] == "client" && m["body"] == "Кресла"
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_bots_quick_replies_are_messenger_quick_replies_sqlite() {
+    a_bots_quick_replies_are_messenger_quick_replies(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_bots_quick_replies_are_messenger_quick_replies_postgres() {
+    a_bots_quick_replies_are_messenger_quick_replies(TestBackend::Postgres).await;
+}

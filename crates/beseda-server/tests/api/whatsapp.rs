@@ -727,3 +727,104 @@ async fn a_whatsapp_number_is_connected_from_the_settings_page() {
     b.screenshot("settings-whatsapp-connected").await;
     assert!(fake.subscribed().contains(&WABA_ID.to_owned()));
 }
+
+/// F37: a bot's quick replies go to WhatsApp as an interactive message's reply buttons (within
+/// the Cloud API's three titles of 20 characters, refused before anything is written when they
+/// do not fit), and the client's tap comes back as a message with the title.
+async fn a_bots_quick_replies_are_reply_buttons(backend: TestBackend) {
+    let fake = FakeMeta::start().await;
+    let Some(app) = app_with(backend, &fake).await else {
+        return;
+    };
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let channel = admin
+        .post("/api/v1/connectors", number(PHONE_NUMBER_ID))
+        .expect(201)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let hook = app.url("/hooks/meta");
+    let hello = from_client("79161234567", "wamid.B1", "text", json!({"body": "Привет"}));
+    assert_eq!(fake.push(&hook, &hello).await.0, 200);
+    let dialog = admin.dialog_ids("").await[0];
+    let created = admin
+        .post(
+            "/api/v1/bots",
+            json!({"name": "Helper", "channels": [channel]}),
+        )
+        .expect(201)
+        .await;
+    let bot = Caller::bot_at(&app.base, created["token"].as_str().unwrap());
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{dialog}/assign"),
+        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+    )
+    .expect(204)
+    .await;
+    let write = format!("/api/bot/v1/dialogs/{dialog}/messages");
+    let shown = bot
+        .get(&format!("/api/bot/v1/dialogs/{dialog}"))
+        .expect(200)
+        .await;
+    assert_eq!(
+        shown["capabilities"]["buttons"],
+        json!({"max": 3, "max_chars": 20})
+    );
+    bot.post(
+        &write,
+        json!({"body": "?", "buttons": ["1", "2", "3", "4"]}),
+    )
+    .refused(422, "too_many_buttons")
+    .await;
+    bot.post(
+        &write,
+        json!({"body": "?", "buttons": ["Доставка курьером до двери"]}),
+    )
+    .refused(422, "invalid_value")
+    .await;
+    let before = admin.feed(dialog).await.len();
+    bot.post(
+        &write,
+        json!({"body": "Доставка или самовывоз?", "buttons": ["Доставка", "Самовывоз"]}),
+    )
+    .expect(201)
+    .await;
+    assert_eq!(admin.feed(dialog).await.len(), before + 1, "one message");
+    let mut sent = None;
+    for _ in 0..200 {
+        sent = fake
+            .sent_whatsapp()
+            .into_iter()
+            .find(|m| m.kind == "interactive");
+        if sent.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sent = sent.expect("the interactive message went out");
+    assert_eq!(sent.text.as_deref(), Some("Доставка или самовывоз?"));
+    assert_eq!(sent.buttons, ["Доставка", "Самовывоз"]);
+
+    let tap = from_client(
+        "79161234567",
+        "wamid.B2",
+        "interactive",
+        json!({"type": "button_reply", "button_reply": {"id": "b1", "title": "Самовывоз"}}),
+    );
+    assert_eq!(fake.push(&hook, &tap).await.0, 200);
+    admin
+        .wait_feed(dialog, |m| {
+            m["author"]["type"] == "client" && m["body"] == "Самовывоз"
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_bots_quick_replies_are_reply_buttons_sqlite() {
+    a_bots_quick_replies_are_reply_buttons(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_bots_quick_replies_are_reply_buttons_postgres() {
+    a_bots_quick_replies_are_reply_buttons(TestBackend::Postgres).await;
+}

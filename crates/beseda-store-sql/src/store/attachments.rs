@@ -8,13 +8,16 @@ use beseda_core::attachment::{
     AttachmentKind, AttachmentTab, AttachmentView, NewAttachment, StoredAttachment, Uploader,
 };
 use beseda_core::dialog::MessageView;
-use beseda_core::ids::{AttachmentId, ChannelId, DialogId, ManagerId, MessageId, VisitorSessionId};
+use beseda_core::dialog::Responsible;
+use beseda_core::ids::{
+    AttachmentId, BotId, ChannelId, DialogId, ManagerId, MessageId, VisitorSessionId,
+};
 use beseda_core::store::AttachmentStore;
 use beseda_core::time::Timestamp;
 use beseda_core::{CoreError, CoreResult};
 
 const COLUMNS: &str = "a.id, a.kind, a.file_name, a.mime, a.size_bytes, a.width, a.height, a.thumb_key, a.message_id, \
-    a.created_at, a.object_key, a.dialog_id, COALESCE(a.channel_id, d.channel_id) AS channel_id, a.uploaded_by, a.visitor_id \
+    a.created_at, a.object_key, a.dialog_id, COALESCE(a.channel_id, d.channel_id) AS channel_id, a.uploaded_by, a.uploaded_by_bot, a.visitor_id \
     FROM attachments a LEFT JOIN dialogs d ON d.id = a.dialog_id";
 
 fn u32_of(v: Option<i64>) -> Option<u32> {
@@ -45,7 +48,11 @@ fn stored_from(r: &SqlRow) -> CoreResult<StoredAttachment> {
         preview_key: r.opt_text("thumb_key")?,
         dialog_id: r.opt_i64("dialog_id")?.map(DialogId),
         channel_id: r.opt_i64("channel_id")?.map(ChannelId),
-        uploaded_by: r.opt_i64("uploaded_by")?.map(ManagerId),
+        uploaded_by: match (r.opt_i64("uploaded_by")?, r.opt_i64("uploaded_by_bot")?) {
+            (Some(m), _) => Some(Responsible::Manager(ManagerId(m))),
+            (None, Some(b)) => Some(Responsible::Bot(BotId(b))),
+            (None, None) => None,
+        },
         visitor_session: r.opt_i64("visitor_id")?.map(VisitorSessionId),
     })
 }
@@ -129,6 +136,14 @@ pub(super) async fn bind(
                 )
                 .await?
             }
+            Uploader::Bot { bot, .. } => {
+                tx.execute(
+                    "UPDATE attachments SET message_id = $1 \
+                     WHERE id = $2 AND message_id IS NULL AND dialog_id = $3 AND uploaded_by_bot = $4",
+                    params![message, *id, dialog, bot],
+                )
+                .await?
+            }
             Uploader::Channel(channel) => {
                 tx.execute(
                     "UPDATE attachments SET message_id = $1, dialog_id = $3 \
@@ -170,10 +185,15 @@ impl AttachmentStore for SqlStore {
         new: &NewAttachment,
         now: Timestamp,
     ) -> CoreResult<AttachmentView> {
-        let (dialog, channel, manager, visitor) = match new.uploader {
-            Uploader::Manager { manager, dialog } => (Some(dialog), None, Some(manager), None),
-            Uploader::Channel(c) => (None, Some(c), None, None),
-            Uploader::Visitor { channel, session } => (None, Some(channel), None, Some(session)),
+        let (dialog, channel, manager, bot, visitor) = match new.uploader {
+            Uploader::Manager { manager, dialog } => {
+                (Some(dialog), None, Some(manager), None, None)
+            }
+            Uploader::Bot { bot, dialog } => (Some(dialog), None, None, Some(bot), None),
+            Uploader::Channel(c) => (None, Some(c), None, None, None),
+            Uploader::Visitor { channel, session } => {
+                (None, Some(channel), None, None, Some(session))
+            }
         };
         let size =
             i64::try_from(new.size_bytes).map_err(|_| CoreError::invalid("file", "too large"))?;
@@ -181,7 +201,7 @@ impl AttachmentStore for SqlStore {
             .db
             .fetch_one(
                 "INSERT INTO attachments (object_key, dialog_id, channel_id, kind, file_name, mime, size_bytes, sha256, width, height, \
-                   thumb_key, uploaded_by, created_at, visitor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                   thumb_key, uploaded_by, created_at, visitor_id, uploaded_by_bot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
                 params![
                     new.object_key.as_str(),
                     dialog,
@@ -196,7 +216,8 @@ impl AttachmentStore for SqlStore {
                     new.preview_key.clone(),
                     manager,
                     now,
-                    visitor
+                    visitor,
+                    bot
                 ],
             )
             .await?;
@@ -292,6 +313,10 @@ impl AttachmentStore for SqlStore {
             Uploader::Manager { manager, .. } => (
                 "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments WHERE message_id IS NULL AND uploaded_by = $1",
                 manager.0,
+            ),
+            Uploader::Bot { bot, .. } => (
+                "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments WHERE message_id IS NULL AND uploaded_by_bot = $1",
+                bot.0,
             ),
             Uploader::Channel(c) => (
                 "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM attachments \

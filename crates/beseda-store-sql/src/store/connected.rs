@@ -231,6 +231,7 @@ impl ConnectorStore for SqlStore {
             waiting_since: None,
             files: &[],
             uploader: None,
+            buttons: &[],
         };
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
         let new_events = vec![message_event(&mut tx, &d, &view).await?];
@@ -360,6 +361,7 @@ impl ConnectorStore for SqlStore {
             waiting_since: None,
             files: &m.attachments,
             uploader: Some(Uploader::Channel(m.channel_id)),
+            buttons: &[],
         };
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
         tx.execute(

@@ -108,6 +108,8 @@ pub(crate) struct NewMessage<'a> {
     /// Unsent uploads the message takes, and whose they must be.
     pub files: &'a [AttachmentId],
     pub uploader: Option<Uploader>,
+    /// Quick-reply labels (a bot's message, F37).
+    pub buttons: &'a [String],
 }
 
 /// Adds a message with the next sequence number and moves the dialog's last-message keys.
@@ -131,11 +133,17 @@ pub(crate) async fn add_message(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let buttons = match m.buttons {
+        [] => None,
+        labels => {
+            Some(serde_json::to_string(labels).map_err(|e| CoreError::Internal(e.to_string()))?)
+        }
+    };
     let row = tx
         .fetch_one(
             "INSERT INTO messages (dialog_id, channel_id, seq, author_kind, author_manager_id, author_bot_id, kind, body, event, \
-               quote_message_id, external_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            params![d.id, d.channel_id, seq, author_kind, author_manager, author_bot, m.kind, m.body, event_text, m.quote, m.external_id, m.status.map(DeliveryStatus::as_str), m.created_at],
+               quote_message_id, external_id, status, created_at, buttons) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            params![d.id, d.channel_id, seq, author_kind, author_manager, author_bot, m.kind, m.body, event_text, m.quote, m.external_id, m.status.map(DeliveryStatus::as_str), m.created_at, buttons],
         )
         .await
         .map_err(super::conflict_on_unique("message_exists", "a message with this external id on this channel"))?;
@@ -214,6 +222,7 @@ pub(crate) async fn add_message(
         deleted_at: None,
         attachments,
         external_id: m.external_id.map(str::to_owned),
+        buttons: m.buttons.to_vec(),
     })
 }
 
@@ -236,6 +245,7 @@ pub(crate) async fn add_system_message(
         waiting_since: None,
         files: &[],
         uploader: None,
+        buttons: &[],
     };
     add_message(tx, d, m, now).await
 }

@@ -162,10 +162,8 @@ impl DialogStore for SqlStore {
             created_at: now,
             waiting_since: None,
             files: &m.attachments,
-            uploader: m.author.manager().map(|manager| Uploader::Manager {
-                manager,
-                dialog: d.id,
-            }),
+            uploader: Some(Uploader::author(m.author, d.id)),
+            buttons: &m.buttons,
         };
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;
         if let Some(t) = &m.template {

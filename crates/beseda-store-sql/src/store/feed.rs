@@ -18,7 +18,7 @@ use beseda_core::{CoreError, CoreResult};
 const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.seq, m.author_kind, m.author_manager_id, m.author_bot_id, \
     COALESCE(mg.name, b.name) AS author_name, \
     m.kind, m.body, m.event, m.quote_message_id, q.body AS quote_body, m.status, m.failure_reason, m.created_at, \
-    m.edited_at, m.deleted_at, m.external_id \
+    m.edited_at, m.deleted_at, m.external_id, m.buttons \
     FROM messages m LEFT JOIN managers mg ON mg.id = m.author_manager_id LEFT JOIN bots b ON b.id = m.author_bot_id \
     LEFT JOIN messages q ON q.id = m.quote_message_id";
 
@@ -73,7 +73,16 @@ fn message_from(r: &SqlRow) -> CoreResult<MessageView> {
         deleted_at: r.opt_ts("deleted_at")?,
         attachments: Vec::new(),
         external_id: r.opt_text("external_id")?,
+        buttons: buttons_of(r.opt_text("buttons")?)?,
     })
+}
+
+/// A message's quick-reply labels, kept as a JSON array.
+pub(super) fn buttons_of(raw: Option<String>) -> CoreResult<Vec<String>> {
+    raw.map(|b| serde_json::from_str(&b))
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| CoreError::Storage(e.to_string()))
 }
 
 /// A dialog row as one manager sees it ($1 is that manager), from `from`, which names the

@@ -328,6 +328,7 @@ impl SqlStore {
             waiting_since: Some(waiting_since),
             files: &m.attachments,
             uploader: Some(Uploader::Channel(m.channel_id)),
+            buttons: &[],
         };
         let unread_before = d.unread_by_default();
         let view = dtx::add_message(&mut tx, &mut d, msg, now).await?;

@@ -407,7 +407,7 @@ impl TransportStore for SqlStore {
                 .db
                 .fetch_one(
                     "SELECT j.id, j.attempts, j.message_id, j.dialog_id, j.channel_id, c.kind AS channel_kind, c.external_id AS channel_external_id, \
-                       ct.external_id AS contact_external_id, m.body, m.template, COALESCE(q.transport_id, q.external_id) AS quote_external_id, COALESCE(mg.name, b.name) AS author_name, \
+                       ct.external_id AS contact_external_id, m.body, m.template, m.buttons, COALESCE(q.transport_id, q.external_id) AS quote_external_id, COALESCE(mg.name, b.name) AS author_name, \
                        m.created_at, tm.webhook_url, tm.webhook_secret, c.hook_key, c.credentials \
                      FROM delivery_jobs j JOIN messages m ON m.id = j.message_id JOIN dialogs d ON d.id = j.dialog_id \
                        JOIN contacts ct ON ct.id = d.contact_id JOIN channels c ON c.id = j.channel_id \
@@ -449,6 +449,7 @@ impl TransportStore for SqlStore {
                     .map(|t| serde_json::from_str(&t))
                     .transpose()
                     .map_err(|e| CoreError::Internal(e.to_string()))?,
+                buttons: super::feed::buttons_of(j.opt_text("buttons")?)?,
                 created_at: j.ts("created_at")?,
                 target,
             });

@@ -70,6 +70,7 @@ pub async fn attachments_bind_to_one_message_and_are_listed(store: &dyn Store) {
     assert_eq!(doc.message_id, None);
     let reply = |files: Vec<AttachmentId>, author: ManagerId| OutgoingMessage {
         automatic: false,
+        buttons: Vec::new(),
         dialog_id: d,
         author: Responsible::Manager(author),
         body: String::new(),

@@ -134,6 +134,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
     );
     let reply = OutgoingMessage {
         automatic: false,
+        buttons: Vec::new(),
         attachments: Vec::new(),
         template: None,
         dialog_id: d,
@@ -164,6 +165,7 @@ pub async fn rights_are_checked_again_under_the_dialog_lock(store: &dyn Store) {
     );
     let ok = OutgoingMessage {
         automatic: false,
+        buttons: Vec::new(),
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

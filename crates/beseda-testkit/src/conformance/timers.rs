@@ -96,6 +96,7 @@ pub async fn waiting_marks_are_due_claimed_once_settled_and_cleared(store: &dyn 
         .unwrap();
     let answer = OutgoingMessage {
         automatic: false,
+        buttons: Vec::new(),
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

@@ -114,6 +114,7 @@ pub async fn modules_own_their_channels_and_deliveries_keep_dialog_order(store: 
     for text in ["one", "two"] {
         let out = OutgoingMessage {
             automatic: false,
+            buttons: Vec::new(),
             attachments: Vec::new(),
             template: None,
             dialog_id: d,
@@ -335,6 +336,7 @@ pub async fn connected_channels_keep_their_key_and_sealed_credentials(store: &dy
         .unwrap();
     let out = OutgoingMessage {
         automatic: false,
+        buttons: Vec::new(),
         attachments: Vec::new(),
         template: None,
         dialog_id: d,

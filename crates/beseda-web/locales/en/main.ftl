@@ -118,6 +118,7 @@ files-send-again = Send again
 feed-older = Older messages
 msg-quote = Quote
 msg-to-quick = Save as a quick reply
+msg-buttons = Quick replies offered to the client
 composer-attach = Attach files
 composer-emoji = Emoji
 composer-quick = Quick replies

@@ -118,6 +118,7 @@ files-send-again = Отправить повторно
 feed-older = Более ранние сообщения
 msg-quote = Цитировать
 msg-to-quick = Сохранить как быстрый ответ
+msg-buttons = Кнопки быстрых ответов клиенту
 composer-attach = Прикрепить файлы
 composer-emoji = Эмодзи
 composer-quick = Быстрые ответы

@@ -2,9 +2,10 @@
 //! of the dialogs it sees (polled here, by WebSocket, or POSTed to its webhook), and its acts on
 //! the dialogs it holds.
 
+use super::api_attachments::{UploadForm, receive_all, serve};
 use super::api_dialogs::FeedQuery;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::json::{ApiJson, ApiPath, ApiQuery};
+use super::json::{ApiForm, ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
@@ -12,13 +13,15 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beseda_core::CoreError;
+use beseda_core::attachment::AttachmentView;
 use beseda_core::bot::Bot;
+use beseda_core::channel::Capabilities;
 use beseda_core::company::Tag;
 use beseda_core::dialog::{DialogView, MessageView};
 use beseda_core::event::{EventFrame, EventId};
-use beseda_core::ids::{DialogId, TagId};
+use beseda_core::ids::{AttachmentId, DialogId, TagId};
 use beseda_core::library::{ClientCard, ClientTag};
-use beseda_core::services::bots::HandTo;
+use beseda_core::services::bots::{BotReply, HandTo};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -88,15 +91,28 @@ pub async fn events(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// GET /api/bot/v1/dialogs/{id}: a dialog the bot sees.
+/// A dialog as a bot sees it: the row managers see, and what its channel can carry.
+#[derive(Serialize, ToSchema)]
+pub struct BotDialog {
+    #[serde(flatten)]
+    dialog: DialogView,
+    /// What a message in this dialog may hold: text length, files, quick-reply buttons.
+    capabilities: Capabilities,
+}
+
+/// GET /api/bot/v1/dialogs/{id}: a dialog the bot sees, with its channel's capabilities.
 #[utoipa::path(get, path = "/api/bot/v1/dialogs/{id}", tag = "bot API", params(("id" = i64, Path)),
-    responses((status = 200, body = DialogView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BotDialog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn dialog(
     State(state): State<AppState>,
     BotCaller(bot): BotCaller,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<DialogView>> {
-    Ok(Json(state.bots.dialog(&bot, DialogId(id)).await?))
+) -> ApiResult<Json<BotDialog>> {
+    let (dialog, capabilities) = state.bots.dialog(&bot, DialogId(id)).await?;
+    Ok(Json(BotDialog {
+        dialog,
+        capabilities,
+    }))
 }
 
 /// GET /api/bot/v1/dialogs/{id}/messages: the history of a dialog the bot sees, as for
@@ -118,24 +134,90 @@ pub async fn messages(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BotMessage {
-    /// At most 2000 characters, not counting whitespace, and what the channel takes.
+    /// At most 2000 characters, not counting whitespace, and what the channel takes; may be
+    /// empty when files are sent.
+    #[serde(default)]
     body: String,
+    /// Files the bot uploaded into this dialog (`POST /api/bot/v1/dialogs/{id}/attachments`)
+    /// and has not sent yet, within the channel's limits.
+    #[serde(default)]
+    attachment_ids: Vec<AttachmentId>,
+    /// Quick-reply buttons under the text: the client taps one to answer with its label. How
+    /// many and how long each may be is the dialog's `capabilities.buttons` (the widget, Telegram,
+    /// VK, WhatsApp Business, Messenger and Instagram show them; a module declares its own).
+    #[serde(default)]
+    buttons: Vec<String>,
 }
 
 /// POST /api/bot/v1/dialogs/{id}/messages: writes to the client as the bot, in a dialog it
-/// holds; the feed shows the bot's name. Delivered like a manager's message.
+/// holds; the feed shows the bot's name. Delivered like a manager's message; a module's
+/// webhook receives the buttons as `message.buttons`.
 #[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/messages", tag = "bot API", params(("id" = i64, Path)), request_body = BotMessage,
     responses((status = 201, body = MessageView), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "`dialog_not_yours`: the bot does not hold it"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`message_too_long`, `invalid_attachment`, `too_many_attachments`, `attachments_too_large`, `buttons_not_supported` (the channel shows none), `too_many_buttons`, `invalid_value` (an empty, multi-line, too long or repeated label; buttons without text), `reply_window_closed`, `client_blocked`")))]
 pub async fn send(
     State(state): State<AppState>,
     BotCaller(bot): BotCaller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(m): ApiJson<BotMessage>,
 ) -> ApiResult<impl IntoResponse> {
-    let sent = state.bots.send(&bot, DialogId(id), &m.body).await?;
+    let reply = BotReply {
+        body: m.body,
+        attachments: m.attachment_ids,
+        buttons: m.buttons,
+    };
+    let sent = state.bots.send(&bot, DialogId(id), reply).await?;
     Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// POST /api/bot/v1/dialogs/{id}/attachments: uploads files to send in a dialog the bot holds,
+/// as a manager's upload (`multipart/form-data`, each part a file, within the channel's limits).
+/// The answer's ids go into `attachment_ids` of the bot's message.
+#[utoipa::path(post, path = "/api/bot/v1/dialogs/{id}/attachments", tag = "bot API", params(("id" = i64, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Vec<AttachmentView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`dialog_not_yours`: the bot does not hold it"),
+        (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "`attachment_too_large` with `details.kind` and `details.limit_bytes`"),
+        (status = 422, body = ErrorBody, description = "`too_many_attachments`, `attachments_too_large`, `upload_quota_exceeded`"),
+        (status = 507, body = ErrorBody, description = "`insufficient_storage`")))]
+pub async fn upload(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(form): ApiForm,
+) -> ApiResult<impl IntoResponse> {
+    let caps = state.bots.upload_limits(&bot, DialogId(id)).await?;
+    let batch = state.attachments.bot_uploads(caps, bot.id, DialogId(id));
+    let views = receive_all(batch, form).await?;
+    Ok((StatusCode::CREATED, Json(views)))
+}
+
+/// GET /api/bot/v1/attachments/{id}: a file of a dialog the bot sees (a client's photo or
+/// document, say), or its own upload not yet sent.
+#[utoipa::path(get, path = "/api/bot/v1/attachments/{id}", tag = "bot API", params(("id" = i64, Path)),
+    responses((status = 200, description = "the file's bytes"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let a = state.bots.attachment(&bot, AttachmentId(id)).await?;
+    serve(&state, &a, false).await
+}
+
+/// GET /api/bot/v1/attachments/{id}/preview: an image's preview, a JPEG at most 320 px.
+#[utoipa::path(get, path = "/api/bot/v1/attachments/{id}/preview", tag = "bot API", params(("id" = i64, Path)),
+    responses((status = 200, description = "JPEG"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let a = state.bots.attachment(&bot, AttachmentId(id)).await?;
+    serve(&state, &a, true).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -161,6 +161,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_bot::close))
         .routes(routes!(api_bot::client))
         .routes(routes!(api_bot::put_tag, api_bot::delete_tag))
+        .routes(routes!(api_bot::download))
+        .routes(routes!(api_bot::preview))
         .routes(routes!(crate::realtime::bot::ws))
         .routes(routes!(
             api_transport::create_module,
@@ -212,6 +214,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .routes(routes!(api_attachments::upload))
                 .routes(routes!(api_attachments::module_upload))
+                .routes(routes!(api_bot::upload))
                 .merge(crate::widget::upload_routes())
                 .layer(DefaultBodyLimit::max(json::UPLOAD_BODY_LIMIT))
                 .layer(timeout(UPLOAD_TIMEOUT)),

@@ -141,6 +141,8 @@ pub struct Message {
     pub failure: String,
     pub quote: String,
     pub files: Vec<(i64, String, bool)>,
+    /// A bot's quick replies, as the client sees them (F37).
+    pub buttons: Vec<String>,
 }
 
 /// The managers and bots a feed's system lines name, by id (disabled ones too: history keeps
@@ -278,6 +280,7 @@ impl Message {
                 .iter()
                 .map(|a| (a.id.0, a.file_name.clone(), a.preview))
                 .collect(),
+            buttons: m.buttons.clone(),
         }
     }
 }
