@@ -478,7 +478,111 @@ async fn dialog_of(admin: &crate::common::client::Caller, dialogs: &[i64], messa
     panic!("no dialog holds message {message}");
 }
 
-on_both_backends!(f39_a_visitor_and_a_manager_talk_through_the_widget);
+on_both_backends!(
+    f39_a_visitor_and_a_manager_talk_through_the_widget,
+    f37_a_bot_s_quick_replies_show_in_the_widget_and_a_tap_answers,
+);
+
+/// F37 in the widget: a bot's quick replies show as buttons under its newest message (text,
+/// never markup), the manager sees them in the feed, and the visitor's tap answers with the
+/// label and retires them.
+async fn f37_a_bot_s_quick_replies_show_in_the_widget_and_a_tap_answers(app: TestApp) {
+    let Some(m) = manager(&app).await else { return };
+    let Some(v) = Browser::start("en-US").await else {
+        return;
+    };
+    let (key, _, channel) = create_widget(&app, "http://placeholder.test").await;
+    let shop = Shop::start(&app.base, &key).await;
+    allow_origin(&app, &shop.origin).await;
+    let admin = app.as_(ADMIN_EMAIL).await;
+    let created = admin
+        .post(
+            "/api/v1/bots",
+            json!({"name": "Shop bot", "channels": [channel]}),
+        )
+        .expect(201)
+        .await;
+    let bot = crate::common::client::Caller::bot_at(&app.base, created["token"].as_str().unwrap());
+
+    v.client.goto(&format!("{}/", shop.origin)).await.unwrap();
+    visitor_writes(&v, Some("Anna"), "Do you deliver?").await;
+    let mut dialogs = Vec::new();
+    for _ in 0..100 {
+        dialogs = admin.dialog_ids("").await;
+        if !dialogs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let d = dialogs[0];
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{d}/assign"),
+        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+    )
+    .expect(204)
+    .await;
+    let labels = ["Delivery", "Pickup", "<b>Talk to a person</b>"];
+    bot.post(
+        &format!("/api/bot/v1/dialogs/{d}/messages"),
+        json!({"body": "Delivery or pickup?", "buttons": labels}),
+    )
+    .expect(201)
+    .await;
+    wait(
+        &v,
+        "w.querySelectorAll('.bw-msg.bw-company .bw-quick-btn').length === 3",
+        "the quick replies under the bot's message",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &v,
+            "return [...w.querySelectorAll('.bw-quick-btn')].map(b => b.textContent)"
+        )
+        .await,
+        json!(labels)
+    );
+    assert_eq!(
+        js(&v, "return w.querySelectorAll('.bw-quick b').length").await,
+        json!(0),
+        "a label is text"
+    );
+    v.screenshot("widget-quick-replies").await;
+
+    // The manager sees what the client was offered.
+    m.click(&format!("#dialog-list li.row[data-id='{d}']"))
+        .await;
+    m.wait_js(
+        "return document.querySelectorAll('#feed li.msg .msg-buttons li').length === 3",
+        "the buttons in the manager's feed",
+    )
+    .await;
+    assert_eq!(
+        m.js(
+            "return [...document.querySelectorAll('#feed .msg-buttons li')].map(b => b.textContent)"
+        )
+        .await,
+        json!(labels)
+    );
+
+    js(
+        &v,
+        "[...w.querySelectorAll('.bw-quick-btn')].find(b => b.textContent === 'Pickup').click();",
+    )
+    .await;
+    admin
+        .wait_feed(d, |m| {
+            m["author"]["type"] == "client" && m["body"] == "Pickup"
+        })
+        .await;
+    wait(
+        &v,
+        "w.querySelectorAll('.bw-quick-btn').length === 0 \
+         && [...w.querySelectorAll('.bw-msg.bw-visitor[data-id] .bw-text')].some(t => t.textContent === 'Pickup')",
+        "the tap answered and the buttons retired",
+    )
+    .await;
+}
 
 /// F39 on the settings page: an administrator sets a widget up and gets the snippet to paste;
 /// a wrong origin is refused with the reason.
