@@ -323,7 +323,6 @@ async fn a_page_and_its_instagram_talk_both_ways_on_postgres() {
 /// (after its files, so they show under the last message), and a tap comes back as a message
 /// with the title.
 async fn a_bots_quick_replies_are_messenger_quick_replies(backend: TestBackend) {
-    use crate::common::client::Caller;
     let fake = FakeMeta::start().await;
     let Some(app): Option<TestApp> = app_with(backend, &fake).await else {
         return;
@@ -356,20 +355,9 @@ async fn a_bots_quick_replies_are_messenger_quick_replies(backend: TestBackend) 
         200
     );
     let dialog = admin.dialog_ids("").await[0];
-    let created = admin
-        .post(
-            "/api/v1/bots",
-            json!({"name": "Helper", "channels": [fb["id"]]}),
-        )
-        .expect(201)
+    let bot = app
+        .bot_holding("Helper", fb["id"].as_i64().unwrap(), dialog)
         .await;
-    let bot = Caller::bot_at(&app.base, created["token"].as_str().unwrap());
-    bot.post(
-        &format!("/api/bot/v1/dialogs/{dialog}/assign"),
-        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
-    )
-    .expect(204)
-    .await;
     let file = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(b"%PDF-1.4 catalogue".to_vec()).file_name("catalogue.pdf"),

@@ -747,20 +747,7 @@ async fn a_bots_quick_replies_are_reply_buttons(backend: TestBackend) {
     let hello = from_client("79161234567", "wamid.B1", "text", json!({"body": "Привет"}));
     assert_eq!(fake.push(&hook, &hello).await.0, 200);
     let dialog = admin.dialog_ids("").await[0];
-    let created = admin
-        .post(
-            "/api/v1/bots",
-            json!({"name": "Helper", "channels": [channel]}),
-        )
-        .expect(201)
-        .await;
-    let bot = Caller::bot_at(&app.base, created["token"].as_str().unwrap());
-    bot.post(
-        &format!("/api/bot/v1/dialogs/{dialog}/assign"),
-        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
-    )
-    .expect(204)
-    .await;
+    let bot = app.bot_holding("Helper", channel, dialog).await;
     let write = format!("/api/bot/v1/dialogs/{dialog}/messages");
     let shown = bot
         .get(&format!("/api/bot/v1/dialogs/{dialog}"))

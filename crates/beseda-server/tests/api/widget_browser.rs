@@ -495,15 +495,6 @@ async fn f37_a_bot_s_quick_replies_show_in_the_widget_and_a_tap_answers(app: Tes
     let shop = Shop::start(&app.base, &key).await;
     allow_origin(&app, &shop.origin).await;
     let admin = app.as_(ADMIN_EMAIL).await;
-    let created = admin
-        .post(
-            "/api/v1/bots",
-            json!({"name": "Shop bot", "channels": [channel]}),
-        )
-        .expect(201)
-        .await;
-    let bot = crate::common::client::Caller::bot_at(&app.base, created["token"].as_str().unwrap());
-
     v.client.goto(&format!("{}/", shop.origin)).await.unwrap();
     visitor_writes(&v, Some("Anna"), "Do you deliver?").await;
     let mut dialogs = Vec::new();
@@ -515,12 +506,7 @@ async fn f37_a_bot_s_quick_replies_show_in_the_widget_and_a_tap_answers(app: Tes
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let d = dialogs[0];
-    bot.post(
-        &format!("/api/bot/v1/dialogs/{d}/assign"),
-        json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
-    )
-    .expect(204)
-    .await;
+    let bot = app.bot_holding("Shop bot", channel, d).await;
     let labels = ["Delivery", "Pickup", "<b>Talk to a person</b>"];
     bot.post(
         &format!("/api/bot/v1/dialogs/{d}/messages"),

@@ -282,6 +282,24 @@ impl TestApp {
         }
     }
 
+    /// A bot registered by the administrator for `channel` that has taken `dialog`: its caller.
+    pub async fn bot_holding(&self, name: &str, channel: i64, dialog: i64) -> client::Caller {
+        let created = self
+            .as_(ADMIN_EMAIL)
+            .await
+            .post("/api/v1/bots", json!({"name": name, "channels": [channel]}))
+            .expect(201)
+            .await;
+        let bot = client::Caller::bot_at(&self.base, created["token"].as_str().unwrap());
+        bot.post(
+            &format!("/api/bot/v1/dialogs/{dialog}/assign"),
+            json!({"to": {"type": "bot", "id": created["bot"]["id"]}}),
+        )
+        .expect(204)
+        .await;
+        bot
+    }
+
     /// The dialog a new client message opened.
     pub async fn new_dialog(&self, channel: ChannelId, contact: &str) -> i64 {
         match self
