@@ -46,7 +46,7 @@ pub(crate) fn check_buttons(d: &DialogAccess, body: &str, buttons: &[String]) ->
     }
     if body.trim().is_empty() {
         return Err(CoreError::invalid(
-            "text",
+            "body",
             "buttons need a text to hang under",
         ));
     }
